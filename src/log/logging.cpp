@@ -1,0 +1,82 @@
+#include "splitnet/log/logging.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+namespace splitnet::log {
+namespace {
+
+spdlog::level::level_enum parse_level(std::string level) {
+    std::transform(level.begin(), level.end(), level.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (level == "debug" || level == "verbose" || level == "trace") {
+        return spdlog::level::debug;
+    }
+    if (level == "info") {
+        return spdlog::level::info;
+    }
+    if (level == "error") {
+        return spdlog::level::err;
+    }
+    if (level == "panic" || level == "off") {
+        return spdlog::level::critical;
+    }
+    return spdlog::level::warn;
+}
+
+std::string& context() {
+    static std::string value = "splitnet";
+    return value;
+}
+
+void apply_pattern(spdlog::logger& logger) {
+    logger.set_pattern(fmt::format("%Y-%m-%dT%H:%M:%S.%e %l {}: %v", context()));
+}
+
+void install(std::vector<spdlog::sink_ptr> sinks, spdlog::level::level_enum level) {
+    auto logger = std::make_shared<spdlog::logger>("splitnet", sinks.begin(), sinks.end());
+    logger->set_level(level);
+    logger->flush_on(spdlog::level::trace);  // short-lived process: never lose a line
+    apply_pattern(*logger);
+    spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace
+
+void init_stderr() {
+    install({std::make_shared<spdlog::sinks::stderr_sink_st>()}, spdlog::level::warn);
+}
+
+void configure(const Options& options) {
+    std::vector<spdlog::sink_ptr> sinks;
+    if (options.to_stderr) {
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_st>());
+    }
+    if (!options.file.empty()) {
+        try {
+            sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_st>(options.file));
+        } catch (const spdlog::spdlog_ex& e) {
+            // A bad log path must not fail the pod; say so on stderr instead.
+            sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_st>());
+            install(sinks, parse_level(options.level));
+            spdlog::warn("cannot open logFile {}: {}", options.file, e.what());
+            return;
+        }
+    }
+    install(std::move(sinks), parse_level(options.level));
+}
+
+void set_context(std::string_view verb, std::string_view container_id, std::string_view ifname) {
+    context() = fmt::format("splitnet {} {} {}", verb, container_id.empty() ? "-" : container_id,
+                            ifname.empty() ? "-" : ifname);
+    if (auto* logger = spdlog::default_logger_raw()) {
+        apply_pattern(*logger);
+    }
+}
+
+}  // namespace splitnet::log

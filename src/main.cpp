@@ -1,0 +1,6 @@
+#include "splitnet/log/logging.hpp"
+
+int main() {
+    splitnet::log::init_stderr();
+    return 0;
+}
