@@ -11,7 +11,7 @@ find_package(fmt 9 REQUIRED)
 find_package(spdlog 1.10 REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
-find_package(yaml-cpp REQUIRED)
+pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
 find_package(Threads REQUIRED)
 
 # spdlog and fmt ship only shared libraries in Debian: use both header-only.
@@ -23,4 +23,4 @@ get_target_property(_spdlog_inc spdlog::spdlog INTERFACE_INCLUDE_DIRECTORIES)
 target_include_directories(splitnet_deps SYSTEM INTERFACE ${_spdlog_inc})
 target_link_libraries(splitnet_deps INTERFACE
   fmt::fmt-header-only PkgConfig::LIBNL nlohmann_json::nlohmann_json
-  OpenSSL::SSL OpenSSL::Crypto Boost::headers yaml-cpp Threads::Threads ${CMAKE_DL_LIBS})
+  OpenSSL::SSL OpenSSL::Crypto Boost::headers PkgConfig::YAMLCPP Threads::Threads ${CMAKE_DL_LIBS})
