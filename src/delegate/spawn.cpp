@@ -3,20 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <optional>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
-#include <fmt/format.h>
-
-#include "splitnet/cni/error.hpp"
+#include "process.hpp"
 #include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::delegate::detail {
@@ -27,152 +21,6 @@ using util::UniqueFd;
 
 constexpr std::size_t kChunk = 64 * 1024;
 
-[[noreturn]] void fail(std::string_view what, int err) {
-    throw cni::Error(cni::ErrorCode::Internal,
-                     fmt::format("cannot run plugin: {}: {}", what, std::strerror(err)));
-}
-
-// Pipe ends live above fd 2 so that dup2() onto 0/1/2 in the child always makes a new
-// descriptor (dup2 onto itself would keep O_CLOEXEC and the child would lose the stream).
-void lift_above_stdio(UniqueFd& fd) {
-    if (fd.get() > STDERR_FILENO) {
-        return;
-    }
-    const int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-    if (moved < 0) {
-        fail("fcntl", errno);
-    }
-    fd.reset(moved);
-}
-
-struct Pipe {
-    UniqueFd read;
-    UniqueFd write;
-};
-
-Pipe make_pipe() {
-    std::array<int, 2> fds{};
-    if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-        fail("pipe", errno);
-    }
-    Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-    lift_above_stdio(pipe.read);
-    lift_above_stdio(pipe.write);
-    return pipe;
-}
-
-void set_nonblocking(const UniqueFd& fd) {
-    const int flags = ::fcntl(fd.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
-        fail("fcntl", errno);
-    }
-}
-
-// Writing to a child that closed its stdin must show up as EPIPE, not kill us: block SIGPIPE
-// in this thread for the duration and discard one that our writes raised.
-class SigpipeBlock {
-public:
-    SigpipeBlock() {
-        sigemptyset(&set_);
-        sigaddset(&set_, SIGPIPE);
-        ::pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    }
-
-    ~SigpipeBlock() {
-        if (sigismember(&old_, SIGPIPE) == 0) {
-            sigset_t pending;
-            sigemptyset(&pending);
-            if (::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-                const timespec zero{};
-                ::sigtimedwait(&set_, nullptr, &zero);
-            }
-        }
-        ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-
-    SigpipeBlock(const SigpipeBlock&) = delete;
-    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-    SigpipeBlock(SigpipeBlock&&) = delete;
-    SigpipeBlock& operator=(SigpipeBlock&&) = delete;
-
-private:
-    sigset_t set_{};
-    sigset_t old_{};
-};
-
-class SpawnAttr {
-public:
-    SpawnAttr() {
-        if (const int rc = ::posix_spawnattr_init(&attr_); rc != 0) {
-            fail("posix_spawnattr_init", rc);
-        }
-        // Own process group: a timeout kills the plugin's children too. Empty signal mask and
-        // default SIGPIPE: the plugin must not inherit our SigpipeBlock.
-        sigset_t empty;
-        sigemptyset(&empty);
-        sigset_t defaults;
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGPIPE);
-        const short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-        if (::posix_spawnattr_setflags(&attr_, flags) != 0 ||
-            ::posix_spawnattr_setpgroup(&attr_, 0) != 0 ||
-            ::posix_spawnattr_setsigmask(&attr_, &empty) != 0 ||
-            ::posix_spawnattr_setsigdefault(&attr_, &defaults) != 0) {
-            ::posix_spawnattr_destroy(&attr_);
-            fail("posix_spawnattr", EINVAL);
-        }
-    }
-
-    ~SpawnAttr() { ::posix_spawnattr_destroy(&attr_); }
-
-    SpawnAttr(const SpawnAttr&) = delete;
-    SpawnAttr& operator=(const SpawnAttr&) = delete;
-    SpawnAttr(SpawnAttr&&) = delete;
-    SpawnAttr& operator=(SpawnAttr&&) = delete;
-
-    const posix_spawnattr_t* get() const { return &attr_; }
-
-private:
-    posix_spawnattr_t attr_{};
-};
-
-class FileActions {
-public:
-    FileActions(int in, int out, int err) {
-        if (const int rc = ::posix_spawn_file_actions_init(&actions_); rc != 0) {
-            fail("posix_spawn_file_actions_init", rc);
-        }
-        int rc = ::posix_spawn_file_actions_adddup2(&actions_, in, STDIN_FILENO);
-        rc = rc != 0 ? rc : ::posix_spawn_file_actions_adddup2(&actions_, out, STDOUT_FILENO);
-        rc = rc != 0 ? rc : ::posix_spawn_file_actions_adddup2(&actions_, err, STDERR_FILENO);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-        // Descriptors leaked without O_CLOEXEC (by us or a library) must not reach the plugin:
-        // an inherited lock fd would outlive this process in any daemon the plugin starts.
-        rc = rc != 0 ? rc : ::posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
-#endif
-        if (rc != 0) {
-            ::posix_spawn_file_actions_destroy(&actions_);
-            fail("posix_spawn_file_actions", rc);
-        }
-    }
-
-    ~FileActions() {
-        ::posix_spawn_file_actions_destroy(&actions_);
-    }
-
-    FileActions(const FileActions&) = delete;
-    FileActions& operator=(const FileActions&) = delete;
-    FileActions(FileActions&&) = delete;
-    FileActions& operator=(FileActions&&) = delete;
-
-    const posix_spawn_file_actions_t* get() const {
-        return &actions_;
-    }
-
-private:
-    posix_spawn_file_actions_t actions_{};
-};
-
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     std::vector<char*> out;
     out.reserve(strings.size() + 1);
@@ -182,59 +30,6 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     out.push_back(nullptr);
     return out;
 }
-
-// Owns the started child: whatever happens, it is killed (if still needed) and reaped.
-class Child {
-public:
-    explicit Child(pid_t pid) : pid_(pid) {}
-
-    ~Child() {
-        if (!reaped_) {
-            kill_group();
-            wait();
-        }
-    }
-
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    Child(Child&&) = delete;
-    Child& operator=(Child&&) = delete;
-
-    [[nodiscard]] pid_t pid() const { return pid_; }
-
-    // Only before reaping: afterwards the pid (and group id) may belong to someone else.
-    void kill_group() const {
-        if (pid_ > 1 && !reaped_) {
-            ::kill(-pid_, SIGKILL);
-            ::kill(pid_, SIGKILL);  // in case the plugin left its group
-        }
-    }
-
-    int wait() {
-        int status = 0;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
-        reaped_ = true;
-        return status;
-    }
-
-    /// Non-blocking reap; true when the child had exited.
-    bool try_wait(int& status) {
-        pid_t rc = 0;
-        do {
-            rc = ::waitpid(pid_, &status, WNOHANG);
-        } while (rc < 0 && errno == EINTR);
-        if (rc == pid_ || rc < 0) {
-            reaped_ = true;
-            return true;
-        }
-        return false;
-    }
-
-private:
-    pid_t pid_;
-    bool reaped_ = false;
-};
 
 void forward(int fd, const char* data, std::size_t size) {
     while (fd >= 0 && size > 0) {
@@ -474,7 +269,7 @@ SpawnOutcome run_process(const SpawnRequest& request) {
         const int slice = fds.empty() ? std::min(wait_ms < 0 ? 10 : wait_ms, 10) : wait_ms;
         const int n = ::poll(fds.data(), fds.size(), slice);
         if (n < 0 && errno != EINTR) {
-            fail("poll", errno);
+            fail_setup("poll", errno);
         }
         if (n <= 0) {
             continue;
