@@ -18,10 +18,7 @@ std::vector<store::AttachmentState> attachments_to_delete(Context& ctx) {
     std::vector<store::AttachmentState> out;
     if (auto cached = ctx.source.multus_cache(ctx.conf, ctx.request)) {
         spdlog::info("no splitnet state; deleting from the Go Multus cache");
-        for (auto& attachment : *cached) {
-            out.push_back({std::move(attachment), nullptr});
-        }
-        return out;
+        return std::move(*cached);
     }
     spdlog::info("no splitnet state; deleting the networks the config names now");
     const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);

@@ -36,7 +36,7 @@ public:
                                                              const cni::Request& request) = 0;
 
     /// Attachments a Go Multus left in its cache for this container (migration), if any.
-    virtual std::optional<std::vector<plan::Attachment>> multus_cache(
+    virtual std::optional<std::vector<store::AttachmentState>> multus_cache(
         const config::MetaConf& /*conf*/, const cni::Request& /*request*/) {
         return std::nullopt;
     }
