@@ -2,15 +2,15 @@
 
 #include <memory>
 
+#include "splitnet/app/kubernetes_source.hpp"
 #include "splitnet/delegate/exec_invoker.hpp"
 
 namespace splitnet::app {
 
 int run_plugin(const verbs::Io& io) {
     delegate::ExecInvoker exec;
-    verbs::Adapters adapters{exec, [](const config::MetaConf& /*conf*/) {
-                                 return std::make_unique<verbs::InlineSource>();
-                             }};
+    verbs::Adapters adapters{
+        exec, [](const config::MetaConf& conf) { return make_network_source(conf); }};
     return verbs::run(io, adapters);
 }
 

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+
+#include "splitnet/k8s/api_client.hpp"
+#include "splitnet/verbs/context.hpp"
+
+namespace splitnet::app {
+
+/// Networks from Kubernetes (Multus drop-in): pod annotations, NADs, clusterNetwork and
+/// defaultNetworks, plus the network-status annotation after ADD. One API client (one TLS
+/// connection, one apiTimeout budget) per invocation, created on first use: a DEL served from
+/// state never reads the kubeconfig nor touches the API.
+class KubernetesSource final : public verbs::NetworkSource {
+public:
+    KubernetesSource() = default;
+    /// For tests: a ready client (or none).
+    explicit KubernetesSource(std::unique_ptr<k8s::ApiClient> client);
+
+    std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
+                                                    const cni::Request& request) override;
+    /// DEL without state (Multus' rebuild): current annotations/NADs when the pod is readable,
+    /// else whatever resolves without it; API failures never fail the DEL here.
+    std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
+                                                     const cni::Request& request) override;
+    void after_add(const config::MetaConf& conf, const cni::Request& request,
+                   const std::vector<store::AttachmentState>& attachments) override;
+
+private:
+    k8s::ApiClient* client(const config::MetaConf& conf);
+
+    std::unique_ptr<k8s::ApiClient> client_;
+    bool client_made_ = false;
+};
+
+/// KubernetesSource when the config can reach Kubernetes (kubeconfig, in-cluster env) or needs
+/// it (clusterNetwork); the inline source otherwise.
+std::unique_ptr<verbs::NetworkSource> make_network_source(const config::MetaConf& conf);
+
+}  // namespace splitnet::app
