@@ -2,14 +2,14 @@
 
 #include <memory>
 
-#include "splitnet/app/k8s_source.hpp"
+#include "splitnet/app/kubernetes_source.hpp"
 #include "splitnet/attach/native_invoker.hpp"
 #include "splitnet/delegate/exec_invoker.hpp"
 
 namespace splitnet::app {
 namespace {
 
-// Picks native or exec per call, after the config is known (disableNative).
+// Picks native or exec per call, once the config is known (disableNative).
 class SwitchingInvoker final : public delegate::PluginInvoker {
 public:
     SwitchingInvoker(delegate::PluginInvoker& native, delegate::PluginInvoker& exec)
@@ -34,7 +34,7 @@ int run_plugin(const verbs::Io& io) {
     SwitchingInvoker invoker(native, exec);
     verbs::Adapters adapters{invoker, [&invoker](const config::MetaConf& conf) {
                                  invoker.use_native = !conf.disable_native;
-                                 return std::make_unique<K8sSource>();
+                                 return make_network_source(conf);
                              }};
     return verbs::run(io, adapters);
 }
