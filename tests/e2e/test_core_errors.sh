@@ -7,7 +7,7 @@ e2e_init
 e2e_setup_node_pod
 
 E2E_META_BINDIR=$E2E_PLUGINS
-OK_CONF=$(conf_meta 1.0.0 "$(conf_fake fake-ok primary)")
+OK_CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-ok primary)")
 
 # assert_no_side_effects LABEL: the fakes were not called and nothing was written.
 assert_no_side_effects() {
@@ -97,7 +97,7 @@ check_not "nothing was created outside cniDir" test -e /tmp/evil
 assert_no_side_effects "hostile container id"
 
 # --- delegate types and lookup ------------------------------------------------------------------
-for type in '../plugins/fake-ok' 'plugins/fake-ok' "${E2E_PLUGINS}/fake-ok" 'does-not-exist'; do
+for type in '../plugins/e2e-ok' 'plugins/e2e-ok' "${E2E_PLUGINS}/e2e-ok" 'does-not-exist'; do
     run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake "$type" primary)")"
     assert_failed "delegate type '$type' is rejected"
     assert_contains "the error names '$type'" \
@@ -106,18 +106,18 @@ done
 assert_no_side_effects "delegate types"
 
 # --- a delegate's own error is passed on, with its stderr ---------------------------------------
-run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake fake-fail primary '"failCode":11')")"
+run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-fail primary '"failCode":11')")"
 assert_error_code "the delegate's code 11 is passed on (not 999)" 11
 assert_contains "the delegate's msg is kept" "$(json_eval "$SN_OUT" 'r.get("msg", "")')" "try later; busy"
-assert_contains "the delegate's details are kept" "$(json_eval "$SN_OUT" 'r.get("details", "")')" "fake-fail details"
-check "the delegate's stderr is forwarded to ours" grep -q 'fake-fail: failing on purpose' "$SN_ERR"
+assert_contains "the delegate's details are kept" "$(json_eval "$SN_OUT" 'r.get("details", "")')" "e2e-fail details"
+check "the delegate's stderr is forwarded to ours" grep -q 'e2e-fail: failing on purpose' "$SN_ERR"
 rm -f "${E2E_TMP}/spy.log"
 
 # --- a hanging delegate is killed at the timeout ------------------------------------------------
 PIDFILE=${E2E_TMP}/hang.pid
 E2E_META_EXTRA='"delegateTimeout":2'
 start=$(date +%s)
-run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake fake-hang primary "\"pidFile\":\"${PIDFILE}\"")")"
+run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-hang primary "\"pidFile\":\"${PIDFILE}\"")")"
 elapsed=$(($(date +%s) - start))
 E2E_META_EXTRA=
 assert_failed "ADD with a hanging delegate fails cleanly"
@@ -152,7 +152,7 @@ run_splitnet DEL "@$HUGE"
 assert_rc "DEL with the 8 MiB config" 0
 
 # A delegate that never reads its (4 MiB) stdin: splitnet must not die of SIGPIPE.
-python3 - "$(conf_meta 1.0.0 '{"cniVersion":"1.0.0","name":"noread","type":"fake-noread"}')" "$HUGE" <<'EOF'
+python3 - "$(conf_meta 1.0.0 '{"cniVersion":"1.0.0","name":"noread","type":"e2e-noread"}')" "$HUGE" <<'EOF'
 import json, sys
 conf = json.loads(sys.argv[1])
 conf["delegates"][0]["padding"] = "y" * (4 * 1024 * 1024)

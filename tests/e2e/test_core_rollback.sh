@@ -49,8 +49,8 @@ assert_nothing_left "fixed"
 SN_CONTAINERID=$(e2e_name spy)
 rm -f "${E2E_TMP}/spy.log"
 E2E_META_BINDIR=$E2E_PLUGINS
-CONF=$(conf_meta 1.0.0 "$(conf_fake fake-ok first)" "$(conf_fake fake-ok second '"fakeAddress":"192.0.2.11/24"')" \
-    "$(conf_fake fake-fail third)")
+CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-ok first)" "$(conf_fake e2e-ok second '"fakeAddress":"192.0.2.11/24"')" \
+    "$(conf_fake e2e-fail third)")
 run_splitnet ADD "$CONF"
 assert_error_code "[spy] the failing delegate's own code is returned" 11
 assert_contains "[spy] its msg is kept" "$(json_eval "$SN_OUT" 'r.get("msg", "")')" "try later; busy"
@@ -67,11 +67,11 @@ assert_eq "[spy] no state file left" "" "$(files_named "$E2E_STATE" "$SN_CONTAIN
 # --- the primary fails: no secondary is ever called ---------------------------------------------
 SN_CONTAINERID=$(e2e_name prim)
 rm -f "${E2E_TMP}/spy.log"
-CONF=$(conf_meta 1.0.0 "$(conf_fake fake-fail primary '"failCode":101')" "$(conf_fake fake-ok second)")
+CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-fail primary '"failCode":101')" "$(conf_fake e2e-ok second)")
 run_splitnet ADD "$CONF"
 assert_error_code "[primary fails] plugin-specific code 101 is passed on" 101
 assert_eq "[primary fails] the secondary was never added" "" \
-    "$(awk '$1 == "fake-ok" && $2 == "ADD"' "${E2E_TMP}/spy.log" 2>/dev/null)"
+    "$(awk '$1 == "e2e-ok" && $2 == "ADD"' "${E2E_TMP}/spy.log" 2>/dev/null)"
 E2E_META_BINDIR=
 
 # --- an ifname that already exists in the pod: fail before any work -----------------------------
