@@ -27,6 +27,10 @@ E2E_SKIP_CODE=77
 # Debian's reference plugins (cniVersion <= 1.0.0).
 E2E_CNI_PLUGINS=${E2E_CNI_PLUGINS:-/usr/lib/cni}
 
+# The system interpreter: a version manager's shim (pyenv) can cost seconds per call.
+if [[ -x /usr/bin/python3 ]]; then E2E_PYTHON=/usr/bin/python3; else E2E_PYTHON=$(command -v python3); fi
+python3() { "$E2E_PYTHON" "$@"; }
+
 e2e_log() { printf '# %s\n' "$*" >&2; }
 
 # e2e_cleanup: EXIT trap. Deletes every netns and temp dir we created, runs registered cleanup
