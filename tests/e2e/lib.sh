@@ -413,9 +413,11 @@ conf_fake() {
 
 # conf_meta VERSION DELEGATE...: the meta config (cniDir E2E_STATE, binDir E2E_META_BINDIR or
 # Debian's plugin dir, extra top-level members from E2E_META_EXTRA). Delegates that splitnet
-# could create natively are exec'd ("disableNative") so the Debian plugins are exercised.
+# could create natively are exec'd ("disableNative") so the Debian plugins are exercised, unless
+# E2E_META_NATIVE=1.
 E2E_META_EXTRA=
 E2E_META_BINDIR=
+E2E_META_NATIVE=0
 conf_meta() {
     local version=$1
     shift
@@ -423,7 +425,7 @@ conf_meta() {
     delegates=$(IFS=,; echo "$*")
     cat <<EOF
 {"cniVersion":"${version}","name":"pod-net","type":"splitnet","cniDir":"${E2E_STATE}",
- "binDir":"${E2E_META_BINDIR:-$E2E_CNI_PLUGINS}","disableNative":true,"logLevel":"debug"${E2E_META_EXTRA:+,$E2E_META_EXTRA},
+ "binDir":"${E2E_META_BINDIR:-$E2E_CNI_PLUGINS}","disableNative":$( ((E2E_META_NATIVE)) && echo false || echo true),"logLevel":"debug"${E2E_META_EXTRA:+,$E2E_META_EXTRA},
  "delegates":[${delegates}]}
 EOF
 }

@@ -144,6 +144,33 @@ for V in 0.3.1 0.4.0 1.1.0; do
     e2e_del_netns "$POD_NS"
 done
 
+# --- net1 created natively by splitnet (macvlan + static without exec) ---------------------------
+SN_CONTAINERID=$(e2e_name native)
+e2e_new_pod
+E2E_META_NATIVE=1
+CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan)")
+E2E_META_NATIVE=0
+run_splitnet ADD "$CONF"
+if assert_rc "[native] ADD" 0; then
+    cp "$SN_OUT" "${E2E_TMP}/add-result.json"
+    assert_json "[native] sandbox interfaces are eth0, net1" "$(sandbox_names) == ['eth0', 'net1']"
+    assert_json "[native] static 10.10.20.5/24 points at net1" "$(ip_owner 10.10.20.5/24) == ['net1']"
+    assert_json "[native] eth0's IP comes first" "r['interfaces'][r['ips'][0]['interface']]['name'] == 'eth0'"
+    assert_eq "[native] pod net1 is a macvlan on the node's $MASTER" "macvlan" \
+        "$(ip -n "$POD_NS" -d -j link show net1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["linkinfo"]["info_kind"])')"
+    assert_eq "[native] pod net1 has 10.10.20.5/24" "10.10.20.5/24" \
+        "$(ip -n "$POD_NS" -4 -o addr show dev net1 | awk '{print $4}')"
+fi
+run_splitnet CHECK "$(with_prev "$CONF" "${E2E_TMP}/add-result.json")"
+assert_rc "[native] CHECK" 0
+run_splitnet DEL "$(with_prev "$CONF" "${E2E_TMP}/add-result.json")"
+assert_rc "[native] DEL" 0
+assert_eq "[native] pod has only lo after DEL" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
+assert_clean_after_del "native"
+run_splitnet DEL "$CONF"
+assert_rc "[native] DEL again" 0
+e2e_del_netns "$POD_NS"
+
 # --- keys a runtime may add that we must tolerate (cni-spec.md §9 item 53) ----------------------
 SN_CONTAINERID=$(e2e_name keys)
 e2e_new_pod

@@ -105,6 +105,19 @@ for type in '../plugins/e2e-ok' 'plugins/e2e-ok' "${E2E_PLUGINS}/e2e-ok" 'does-n
 done
 assert_no_side_effects "delegate types"
 
+# --- each delegate gets its own CNI_IFNAME and the runtime's CNI_ARGS ------------------------------
+SN_CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAMESPACE=media;K8S_POD_NAME=qbittorrent'
+run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-ok primary)" "$(conf_fake e2e-ok second '"fakeAddress":"198.51.100.7/24"')")"
+SN_CNI_ARGS=
+assert_rc "ADD with two fake delegates and CNI_ARGS" 0
+assert_eq "delegates were called with CNI_IFNAME eth0 then net1" "eth0 net1" \
+    "$(awk '$2 == "ADD" {print $3}' "${E2E_TMP}/spy.log" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "both delegates saw K8S_POD_NAME=qbittorrent" 2 "$(grep -c 'ADD .*K8S_POD_NAME=qbittorrent' "${E2E_TMP}/spy.log")"
+assert_eq "both delegates saw K8S_POD_NAMESPACE=media" 2 "$(grep -c 'ADD .*K8S_POD_NAMESPACE=media' "${E2E_TMP}/spy.log")"
+run_splitnet DEL "$(conf_meta 1.0.0 "$(conf_fake e2e-ok primary)" "$(conf_fake e2e-ok second)")"
+assert_rc "DEL of the two fake delegates" 0
+rm -f "${E2E_TMP}/spy.log"
+
 # --- a delegate's own error is passed on, with its stderr ---------------------------------------
 run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-fail primary '"failCode":11')")"
 assert_error_code "the delegate's code 11 is passed on (not 999)" 11
@@ -122,6 +135,8 @@ elapsed=$(($(date +%s) - start))
 E2E_META_EXTRA=
 assert_failed "ADD with a hanging delegate fails cleanly"
 check "it returned within 20 s (timeout 2 s, default is much longer): took ${elapsed}s" test "$elapsed" -lt 20
+assert_contains "the error says the delegate timed out" \
+    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "timed out"
 if [[ -s $PIDFILE ]]; then
     HANG_PID=$(cat "$PIDFILE")
     check_not "the hung delegate (pid $HANG_PID) is gone when splitnet returns" \
