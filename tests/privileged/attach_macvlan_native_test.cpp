@@ -280,6 +280,25 @@ TEST_F(MacvlanNativeTest, CheckAfterAddAndItsFailures) {
     EXPECT_NE(error_of([&] { check(with_prev); }).find("not found"), std::string::npos);
 }
 
+TEST_F(MacvlanNativeTest, LinkInContainerUsesAMasterInsideThePod) {
+    // The master is a veth inside the pod netns; the node has none of that name.
+    util::UniqueFd other;
+    make_extra_netns(other);
+    net::Netlink pod(pod_fd());
+    net::create_veth(pod, "pm0", "pm0p", other.get());
+    net::set_link_up(pod, net::get_link(pod, "pm0").index);
+    auto c = conf({{"master", "pm0"}, {"linkInContainer", true}});
+    ASSERT_EQ(add_error(c), "");
+    const auto link = net::get_link(pod, "net1");
+    EXPECT_EQ(link.kind, "macvlan");
+    EXPECT_EQ(link.parent_index, net::get_link(pod, "pm0").index);
+    del(c, pod_path());
+    EXPECT_FALSE(net::find_link(pod, "net1"));
+    // Without linkInContainer the node netns is searched: no pm0 there.
+    EXPECT_EQ(add_error(conf({{"master", "pm0"}})),
+              "failed to lookup master \"pm0\": Link not found");
+}
+
 TEST_F(MacvlanNativeTest, StatusReportsMissingMaster) {
     auto c = conf({{"cniVersion", "1.1.0"}});
     auto status = [&] { native_.invoke(make_call(cni::Verb::Status, c, "", "", {dir_.path()})); };
