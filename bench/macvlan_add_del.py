@@ -43,19 +43,58 @@ def sh(*args):
     subprocess.run(args, check=True)
 
 
-def timed(argv, env, stdin_bytes, stderr_file):
-    """Runs one command; returns (wall_s, cpu_s, maxrss_kib, rc, stdout).
+# A tiny launcher measures each command: a child of the (large) Python process inherits Python's
+# RSS high-water mark through fork+exec (ru_maxrss would read ~20 MiB for everything), while a
+# child forked by this small program starts from the launcher's few hundred KiB. It also times
+# fork..wait4 itself, leaving Python's own spawn cost out of the wall time.
+LAUNCHER_C = r"""
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+    if (argc < 2) return 2;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    pid_t pid = fork();
+    if (pid == 0) { close(3); execvp(argv[1], argv + 1); _exit(127); }
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0) return 3;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    dprintf(3, "%d %.9f %.9f %ld\n", rc,
+            (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9,
+            (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+            ru.ru_maxrss);
+    return 0;
+}
+"""
 
-    posix_spawn + wait4, so that the rusage is exactly this child's (plus the children it waited
-    for, e.g. macvlan's exec of static)."""
+
+def build_launcher(tmp):
+    src = os.path.join(tmp, "launcher.c")
+    exe = os.path.join(tmp, "launcher")
+    with open(src, "w") as f:
+        f.write(LAUNCHER_C)
+    subprocess.run(["cc", "-O2", "-o", exe, src], check=True)
+    return exe
+
+
+def timed(launcher, argv, env, stdin_bytes, stderr_file):
+    """Runs one command; returns (wall_s, cpu_s, maxrss_kib, rc, stdout). CPU and RSS cover the
+    command and the children it waited for (e.g. macvlan's exec of static)."""
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
+    rep_r, rep_w = os.pipe()
     actions = [(os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
-               (os.POSIX_SPAWN_DUP2, stderr_file.fileno(), 2)]
-    start = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions)
-    os.close(in_r)
-    os.close(out_w)
+               (os.POSIX_SPAWN_DUP2, stderr_file.fileno(), 2),
+               (os.POSIX_SPAWN_DUP2, rep_w, 3)]
+    pid = os.posix_spawn(launcher, [launcher] + argv, env, file_actions=actions)
+    for fd in (in_r, out_w, rep_w):
+        os.close(fd)
     os.write(in_w, stdin_bytes)  # small: fits the pipe buffer
     os.close(in_w)
     chunks = []
@@ -65,13 +104,17 @@ def timed(argv, env, stdin_bytes, stderr_file):
             break
         chunks.append(chunk)
     os.close(out_r)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - start
-    rc = os.waitstatus_to_exitcode(status)
+    report = os.read(rep_r, 4096).decode().split()
+    os.close(rep_r)
+    os.waitpid(pid, 0)
     out = b"".join(chunks)
+    if len(report) != 4:
+        sys.stderr.write(f"launcher failed for {' '.join(argv)}\n")
+        return 0.0, 0.0, 0, 1, out
+    rc, wall, cpu, rss = int(report[0]), float(report[1]), float(report[2]), int(report[3])
     if rc != 0:
         sys.stderr.write(f"FAILED {' '.join(argv)}: rc={rc}: {out.decode()}\n")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, rc, out
+    return wall, cpu, rss, rc, out
 
 
 def main():
@@ -149,15 +192,16 @@ def run(args, splitnet, pod, tmp):
     samples = {(v, op): [] for v in variants for op in ("ADD", "DEL")}
     failures = 0
     errlog = open(os.path.join(tmp, "stderr.log"), "wb")
+    launcher = build_launcher(tmp)
     for cycle in range(args.warmup + args.cycles):
         for name, ops in variants.items():
             for op in ("ADD", "DEL"):
                 argv, e, stdin_bytes = ops[op]
-                wall, cpu, rss, rc, out = timed(argv, e, stdin_bytes, errlog)
+                wall, cpu, rss, rc, out = timed(launcher, argv, e, stdin_bytes, errlog)
                 if rc != 0:
                     failures += 1
                     if op == "ADD":
-                        timed(*ops["DEL"], errlog)  # keep the next cycle clean
+                        timed(launcher, *ops["DEL"], errlog)  # keep the next cycle clean
                     continue
                 if op == "ADD" and name == "b_splitnet" and cycle == 0:
                     print(f"splitnet ADD result: {out.decode().strip()}")
