@@ -1,6 +1,9 @@
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -157,6 +160,28 @@ void add_routes(net::Netlink& pod, int ifindex, const std::string& ifname,
     }
 }
 
+// With DAD off, the kernel still clears IFA_F_TENTATIVE from a workqueue right after link-up
+// (addrconf_dad_begin): wait for that, bounded, so that ADD returns with usable addresses. This
+// takes microseconds, not the ~2 s of a DAD round (which the reference waits for).
+void settle_ipv6(net::Netlink& pod, int ifindex) {
+    constexpr auto kBound = std::chrono::seconds(2);
+    const auto deadline = std::chrono::steady_clock::now() + kBound;
+    for (;;) {
+        const auto addrs = net::list_addresses(pod, ifindex, AF_INET6);
+        const bool tentative =
+            std::any_of(addrs.begin(), addrs.end(), [](const auto& a) { return a.tentative(); });
+        if (!tentative) {
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            spdlog::warn("IPv6 addresses of ifindex {} still tentative after {} s", ifindex,
+                         kBound.count());
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
 cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, PluginInvoker& ipam) {
     const auto out = ipam.invoke(detail::ipam_call(call, cni::Verb::Add, conf.ipam_type));
     nlohmann::json doc;
@@ -268,6 +293,9 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
 
     // 6. Routes.
     add_routes(pod, ifindex, call.ifname, result.routes, plan);
+    if (plan.has_v6) {
+        settle_ipv6(pod, ifindex);
+    }
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {
