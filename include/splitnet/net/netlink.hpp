@@ -1,0 +1,82 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/net/nl_ptr.hpp"
+#include "splitnet/util/unique_fd.hpp"
+
+namespace splitnet::net {
+
+/// A failed netlink operation. Keeps the libnl code (NLE_*) and, when the kernel sent one, the
+/// raw errno, so callers can test for "exists" / "no such device". CNI code 999, as the
+/// reference plugins report plain errors.
+class NetlinkError : public cni::Error {
+public:
+    NetlinkError(std::string operation, int nle, int sys_errno);
+
+    /// Positive libnl code (NLE_EXIST, NLE_NODEV, ...).
+    [[nodiscard]] int nle() const noexcept { return nle_; }
+
+    /// Positive errno from the kernel's NLMSG_ERROR, 0 when unknown.
+    [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
+
+    /// NLE_NODEV / NLE_OBJ_NOTFOUND (or ENODEV/ENOENT/ESRCH from the kernel).
+    [[nodiscard]] bool is_not_found() const noexcept;
+
+    /// NLE_EXIST (EEXIST / EADDRINUSE).
+    [[nodiscard]] bool is_exists() const noexcept;
+
+private:
+    int nle_;
+    int sys_errno_;
+};
+
+/// A NETLINK_ROUTE socket bound to one network namespace. A rtnetlink socket acts in the netns
+/// it was created in, whatever netns the thread is in later, so one socket per netns is opened
+/// (inside a short NetnsGuard window) and all work goes through it.
+class Netlink {
+public:
+    /// Socket in the calling thread's netns.
+    Netlink();
+
+    /// Socket in the netns `netns_fd` (the fd is duplicated and kept for sysctl work).
+    explicit Netlink(int netns_fd);
+
+    ~Netlink();
+    Netlink(Netlink&&) noexcept;
+    Netlink& operator=(Netlink&&) noexcept;
+    Netlink(const Netlink&) = delete;
+    Netlink& operator=(const Netlink&) = delete;
+
+    [[nodiscard]] nl_sock* sock() const noexcept { return sock_.get(); }
+
+    /// The netns this socket works in (owned by this object).
+    [[nodiscard]] int netns_fd() const noexcept { return netns_.get(); }
+
+    /// Checks a libnl return code: returns it when >= 0, else throws NetlinkError naming
+    /// `operation` (which should carry the arguments, e.g. `add route 10.0.0.0/8 via ...`).
+    int check(int rc, std::string_view operation);
+
+    /// Throws NetlinkError for a negative libnl code.
+    [[noreturn]] void fail(int rc, std::string_view operation);
+
+    /// Clears the errno recorded from the last NLMSG_ERROR (done before each request).
+    void clear_errno() noexcept;
+
+    /// Runs a dump request (`nl_rtgen_request(type, family)`) and hands every parsed object to
+    /// `on_object`. Retries up to 5 times when the kernel flags the dump as interrupted
+    /// (NLM_F_DUMP_INTR), as Go's netlinksafe does; `reset` is called before each attempt.
+    void dump(int msg_type, int family, const std::function<void()>& reset,
+              const std::function<void(nl_object*)>& on_object, std::string_view operation);
+
+private:
+    NlSockPtr sock_;
+    util::UniqueFd netns_;
+    std::unique_ptr<int> last_errno_;  // heap: the error callback keeps its address
+};
+
+}  // namespace splitnet::net

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "splitnet/net/ip.hpp"
+#include "splitnet/net/netlink.hpp"
+
+namespace splitnet::net {
+
+inline constexpr std::uint32_t kMainTable = 254;  // RT_TABLE_MAIN
+
+enum class RouteType { Unicast, Unreachable, Blackhole, Prohibit, Throw, Local };
+
+/// One route to add or delete. The family is the destination's.
+struct RouteSpec {
+    IpNet dst;                 ///< prefix 0 = default route
+    std::optional<IpAddr> gw;  ///< none: directly connected through `ifindex`
+    int ifindex = 0;           ///< output interface (0 for unreachable/blackhole/prohibit)
+    bool onlink = false;       ///< RTNH_F_ONLINK: gateway reachable without a covering route
+    std::uint32_t table = kMainTable;
+    std::optional<std::uint32_t> priority;  ///< metric
+    /// RT_SCOPE_*; unset = universe, as vishvananda/netlink sends for a zero Route.Scope (libnl
+    /// would otherwise guess "link" for gateway-less routes).
+    std::optional<int> scope;
+    RouteType type = RouteType::Unicast;
+    std::optional<IpAddr> prefsrc;
+};
+
+struct Nexthop {
+    std::optional<IpAddr> gw;
+    int ifindex = 0;
+    unsigned flags = 0;  ///< RTNH_F_*
+};
+
+/// A route as the kernel reports it.
+struct RouteInfo {
+    IpNet dst;
+    std::uint32_t table = kMainTable;
+    std::uint32_t priority = 0;
+    int scope = 0;
+    RouteType type = RouteType::Unicast;
+    int protocol = 0;
+    std::optional<IpAddr> prefsrc;
+    std::vector<Nexthop> nexthops;  ///< one for a plain route, several for multipath
+};
+
+/// Adds a route with NLM_F_CREATE but without NLM_F_EXCL (like Go's RouteAddEcmp used by
+/// ipam.ConfigureIface): a second route to the same destination through another gateway is
+/// accepted (IPv6 merges it into a multipath route). `exclusive` adds NLM_F_EXCL.
+/// Protocol is "boot", as Go's netlink sends.
+void add_route(Netlink& nl, const RouteSpec& route, bool exclusive = false);
+
+/// Deletes a matching route; false when there was none.
+bool delete_route(Netlink& nl, const RouteSpec& route);
+
+/// Routes of `family` (AF_INET / AF_INET6 / AF_UNSPEC) in `table` (dump, retried when
+/// interrupted). Cached/cloned entries are skipped.
+std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table = kMainTable);
+
+/// ifindex of the first default route in the main table (IPv4 first, then IPv6), as Go's
+/// macvlan getDefaultRouteInterfaceName walks RouteList(nil, FAMILY_ALL). nullopt if none.
+std::optional<int> default_route_ifindex(Netlink& nl);
+
+/// "<dst> via <gw> dev <ifindex> table <t> metric <p>" for messages.
+std::string describe(const RouteSpec& route);
+
+}  // namespace splitnet::net

@@ -1,0 +1,239 @@
+#include "splitnet/net/ip.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+namespace splitnet::net {
+
+namespace {
+
+// ::ffff:a.b.c.d
+bool is_v4_mapped(const std::array<std::uint8_t, 16>& b) {
+    return std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t v) { return v == 0; }) &&
+           b[10] == 0xff && b[11] == 0xff;
+}
+
+}  // namespace
+
+std::size_t IpAddr::size() const {
+    return family == AF_INET ? 4 : 16;
+}
+
+bool IpAddr::is_v4() const {
+    return family == AF_INET;
+}
+
+std::optional<IpAddr> parse_ip(std::string_view text) {
+    // inet_pton rejects leading zeros in IPv4 octets, like Go >= 1.17.
+    if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
+        return std::nullopt;
+    }
+    const std::string copy(text);
+    IpAddr out;
+    if (::inet_pton(AF_INET, copy.c_str(), out.bytes.data()) == 1) {
+        out.family = AF_INET;
+        return out;
+    }
+    if (::inet_pton(AF_INET6, copy.c_str(), out.bytes.data()) == 1) {
+        out.family = AF_INET6;
+        if (is_v4_mapped(out.bytes)) {
+            IpAddr v4;
+            v4.family = AF_INET;
+            std::copy(out.bytes.begin() + 12, out.bytes.end(), v4.bytes.begin());
+            return v4;
+        }
+        return out;
+    }
+    return std::nullopt;
+}
+
+std::optional<IpNet> parse_cidr(std::string_view text) {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto addr_text = text.substr(0, slash);
+    const auto prefix_text = text.substr(slash + 1);
+    // Go's dtoi: decimal digits only, no sign, no leading '+'.
+    if (prefix_text.empty() || prefix_text.size() > 3 ||
+        !std::all_of(prefix_text.begin(), prefix_text.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+    }
+    IpAddr addr;
+    const std::string copy(addr_text);
+    if (::inet_pton(AF_INET, copy.c_str(), addr.bytes.data()) == 1) {
+        addr.family = AF_INET;
+    } else if (::inet_pton(AF_INET6, copy.c_str(), addr.bytes.data()) == 1) {
+        addr.family = AF_INET6;
+    } else {
+        return std::nullopt;
+    }
+    int prefix = 0;
+    std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
+    const int max_prefix = addr.family == AF_INET ? 32 : 128;
+    if (prefix > max_prefix) {
+        return std::nullopt;
+    }
+    return IpNet{addr, prefix};
+}
+
+std::string to_string(const IpAddr& addr) {
+    if (addr.family == AF_INET) {
+        char buf[INET_ADDRSTRLEN];
+        ::inet_ntop(AF_INET, addr.bytes.data(), buf, sizeof buf);
+        return buf;
+    }
+    if (addr.family != AF_INET6) {
+        return "<nil>";
+    }
+    if (is_v4_mapped(addr.bytes)) {
+        IpAddr v4;
+        v4.family = AF_INET;
+        std::copy(addr.bytes.begin() + 12, addr.bytes.end(), v4.bytes.begin());
+        return to_string(v4);
+    }
+    // Go's IP.String: hex groups without leading zeros, the first longest run (>= 2) of zero
+    // groups becomes "::". Never the embedded-IPv4 form glibc uses for ::a.b.c.d.
+    std::array<unsigned, 8> groups{};
+    for (std::size_t i = 0; i < 8; ++i) {
+        groups[i] = (static_cast<unsigned>(addr.bytes[2 * i]) << 8U) | addr.bytes[2 * i + 1];
+    }
+    int best_start = -1;
+    int best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (groups[static_cast<std::size_t>(i)] != 0) {
+            ++i;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && groups[static_cast<std::size_t>(j)] == 0) {
+            ++j;
+        }
+        if (j - i > best_len && j - i >= 2) {
+            best_start = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    std::string out;
+    for (int i = 0; i < 8; ++i) {
+        if (i == best_start) {
+            out += "::";
+            i += best_len - 1;
+            continue;
+        }
+        if (!out.empty() && out.back() != ':') {
+            out += ':';
+        }
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%x", groups[static_cast<std::size_t>(i)]);
+        out += buf;
+    }
+    return out;
+}
+
+std::string to_string(const IpNet& net) {
+    return to_string(net.addr) + "/" + std::to_string(net.prefix);
+}
+
+IpNet network_of(const IpNet& net) {
+    IpNet out = net;
+    const auto size = net.addr.size();
+    for (std::size_t i = 0; i < size; ++i) {
+        const int bits = std::clamp(net.prefix - static_cast<int>(i * 8), 0, 8);
+        const auto mask = static_cast<std::uint8_t>(bits == 0 ? 0 : (0xffU << (8 - bits)) & 0xffU);
+        out.addr.bytes[i] = static_cast<std::uint8_t>(out.addr.bytes[i] & mask);
+    }
+    return out;
+}
+
+bool contains(const IpNet& net, const IpAddr& addr) {
+    if (net.addr.family != addr.family) {
+        return false;
+    }
+    return network_of(net).addr == network_of(IpNet{addr, net.prefix}).addr;
+}
+
+IpAddr broadcast_of(const IpNet& net) {
+    IpAddr out = net.addr;
+    const auto size = net.addr.size();
+    for (std::size_t i = 0; i < size; ++i) {
+        const int bits = std::clamp(net.prefix - static_cast<int>(i * 8), 0, 8);
+        const auto host = static_cast<std::uint8_t>(bits == 8 ? 0 : (0xffU >> bits));
+        out.bytes[i] = static_cast<std::uint8_t>(out.bytes[i] | host);
+    }
+    return out;
+}
+
+IpAddr zero_address(int family) {
+    IpAddr out;
+    out.family = family;
+    return out;
+}
+
+std::optional<MacAddr> parse_mac(std::string_view text) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    MacAddr mac{};
+    if (text.size() == 17 && (text[2] == ':' || text[2] == '-')) {
+        const char sep = text[2];
+        for (std::size_t i = 0; i < 6; ++i) {
+            const auto pos = i * 3;
+            if (i > 0 && text[pos - 1] != sep) {
+                return std::nullopt;
+            }
+            const int hi = hex(text[pos]);
+            const int lo = hex(text[pos + 1]);
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            mac[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+        }
+        return mac;
+    }
+    if (text.size() == 14 && text[4] == '.' && text[9] == '.') {
+        // Go also accepts the "0000.5e00.5301" form.
+        std::size_t out = 0;
+        for (std::size_t pos = 0; pos < 14; pos += 5) {
+            for (std::size_t k = 0; k < 4; k += 2) {
+                const int hi = hex(text[pos + k]);
+                const int lo = hex(text[pos + k + 1]);
+                if (hi < 0 || lo < 0) {
+                    return std::nullopt;
+                }
+                mac[out++] = static_cast<std::uint8_t>(hi * 16 + lo);
+            }
+        }
+        return mac;
+    }
+    return std::nullopt;
+}
+
+std::string to_string(const MacAddr& mac) {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                  mac[4], mac[5]);
+    return buf;
+}
+
+bool is_unicast_mac(const MacAddr& mac) {
+    const bool zero = std::all_of(mac.begin(), mac.end(), [](std::uint8_t b) { return b == 0; });
+    return !zero && (mac[0] & 0x01U) == 0;
+}
+
+}  // namespace splitnet::net

@@ -1,0 +1,18 @@
+#include "splitnet/net/sys_error.hpp"
+
+#include <cctype>
+#include <cstring>
+
+namespace splitnet::net {
+
+std::string errno_text(int err) {
+    // strerrordesc_np is the thread-safe, locale-independent glibc form of strerror.
+    const char* desc = ::strerrordesc_np(err);
+    std::string text = desc != nullptr ? desc : "errno " + std::to_string(err);
+    if (!text.empty()) {
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    }
+    return text;
+}
+
+}  // namespace splitnet::net

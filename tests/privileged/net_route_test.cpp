@@ -1,0 +1,232 @@
+#include <algorithm>
+#include <optional>
+
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include "splitnet/net/address.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
+#include "splitnet/net/route.hpp"
+#include "splitnet/net/rule.hpp"
+#include "testutil/netns_fixture.hpp"
+
+namespace splitnet::net {
+namespace {
+
+class NetRouteTest : public testutil::NetnsFixture {
+protected:
+    void SetUp() override {
+        NetnsFixture::SetUp();
+        if (IsSkipped()) {
+            return;
+        }
+        node_nl_.emplace();
+        pod_nl_.emplace(pod_fd());
+        MacvlanSpec spec;
+        spec.name = "net1";
+        spec.master_index = get_link(*node_nl_, kMaster).index;
+        create_macvlan(*node_nl_, spec, pod_fd());
+        ifindex_ = get_link(*pod_nl_, "net1").index;
+        set_link_up(*pod_nl_, ifindex_);
+    }
+
+    std::optional<Netlink> node_nl_;
+    std::optional<Netlink> pod_nl_;
+    int ifindex_ = 0;
+};
+
+std::ptrdiff_t count_dst(const std::vector<RouteInfo>& routes, const char* dst) {
+    return std::count_if(routes.begin(), routes.end(),
+                         [&](const RouteInfo& r) { return to_string(r.dst) == dst; });
+}
+
+TEST_F(NetRouteTest, Ipv6AddressWithNodadIsNotTentative) {
+    add_address(*pod_nl_, ifindex_, *parse_cidr("2001:db8::10/64"));
+    AddressOptions dad;
+    dad.no_dad = false;
+    add_address(*pod_nl_, ifindex_, *parse_cidr("2001:db8::11/64"), dad);
+    add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24"));
+    auto addrs = list_addresses(*pod_nl_, ifindex_, AF_UNSPEC);
+    auto find = [&](const char* cidr) {
+        return std::find_if(addrs.begin(), addrs.end(),
+                            [&](const AddressInfo& a) { return to_string(a.local) == cidr; });
+    };
+    ASSERT_NE(find("2001:db8::10/64"), addrs.end());
+    EXPECT_FALSE(find("2001:db8::10/64")->tentative());
+    EXPECT_TRUE(find("2001:db8::10/64")->flags & IFA_F_NODAD);
+    ASSERT_NE(find("2001:db8::11/64"), addrs.end());
+    EXPECT_TRUE(find("2001:db8::11/64")->tentative());
+    ASSERT_NE(find("198.51.100.10/24"), addrs.end());
+    // Broadcast computed as Go's AddrAdd does.
+    const auto shown = run_in(pod_path(), "ip -4 -o addr show dev net1");
+    EXPECT_NE(shown.find("brd 198.51.100.255"), std::string::npos) << shown;
+
+    EXPECT_THROW(add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24")), NetlinkError);
+    AddressOptions ok;
+    ok.exist_ok = true;
+    EXPECT_NO_THROW(add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24"), ok));
+    EXPECT_TRUE(delete_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24")));
+    EXPECT_FALSE(delete_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24")));
+    EXPECT_EQ(list_addresses(*pod_nl_, ifindex_, AF_INET).size(), 0U);
+}
+
+TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
+    add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24"));
+    RouteSpec r;
+    r.dst = *parse_cidr("203.0.113.0/24");
+    r.gw = parse_ip("198.51.100.1");
+    r.ifindex = ifindex_;
+    add_route(*pod_nl_, r);
+    // Same dst, other gateway: accepted (no NLM_F_EXCL), like RouteAddEcmp.
+    RouteSpec r2 = r;
+    r2.gw = parse_ip("198.51.100.2");
+    EXPECT_NO_THROW(add_route(*pod_nl_, r2));
+    EXPECT_THROW(add_route(*pod_nl_, r2, true), NetlinkError);
+
+    RouteSpec t;
+    t.dst = IpNet{zero_address(AF_INET), 0};
+    t.gw = parse_ip("198.51.100.254");
+    t.ifindex = ifindex_;
+    t.table = 100;
+    t.priority = 50;
+    add_route(*pod_nl_, t);
+
+    RouteSpec onlink;
+    onlink.dst = *parse_cidr("10.99.0.0/16");
+    onlink.gw = parse_ip("192.0.2.77");  // not covered by any address: needs onlink
+    onlink.ifindex = ifindex_;
+    onlink.onlink = true;
+    add_route(*pod_nl_, onlink);
+
+    RouteSpec direct;
+    direct.dst = *parse_cidr("10.98.0.0/16");
+    direct.ifindex = ifindex_;
+    add_route(*pod_nl_, direct);
+
+    RouteSpec bh;
+    bh.dst = *parse_cidr("10.97.0.0/16");
+    bh.type = RouteType::Blackhole;
+    bh.table = 100;
+    add_route(*pod_nl_, bh);
+    RouteSpec unr = bh;
+    unr.dst = *parse_cidr("10.96.0.0/16");
+    unr.type = RouteType::Unreachable;
+    add_route(*pod_nl_, unr);
+    RouteSpec pro = bh;
+    pro.dst = *parse_cidr("10.95.0.0/16");
+    pro.type = RouteType::Prohibit;
+    add_route(*pod_nl_, pro);
+
+    const auto main = list_routes(*pod_nl_, AF_INET, kMainTable);
+    const auto t100 = list_routes(*pod_nl_, AF_INET, 100);
+    EXPECT_EQ(count_dst(main, "203.0.113.0/24"), 2);
+    EXPECT_EQ(count_dst(main, "10.99.0.0/16"), 1);
+    EXPECT_EQ(count_dst(main, "0.0.0.0/0"), 0);
+    ASSERT_EQ(count_dst(t100, "0.0.0.0/0"), 1);
+    for (const auto& route : t100) {
+        if (route.dst.prefix == 0) {
+            EXPECT_EQ(route.priority, 50U);
+            ASSERT_EQ(route.nexthops.size(), 1U);
+            EXPECT_EQ(to_string(*route.nexthops[0].gw), "198.51.100.254");
+            EXPECT_EQ(route.protocol, RTPROT_BOOT);
+        }
+        if (to_string(route.dst) == "10.97.0.0/16") {
+            EXPECT_EQ(route.type, RouteType::Blackhole);
+        }
+        if (to_string(route.dst) == "10.96.0.0/16") {
+            EXPECT_EQ(route.type, RouteType::Unreachable);
+        }
+        if (to_string(route.dst) == "10.95.0.0/16") {
+            EXPECT_EQ(route.type, RouteType::Prohibit);
+        }
+    }
+    bool saw_direct = false;
+    for (const auto& route : main) {
+        if (to_string(route.dst) == "10.98.0.0/16") {
+            // Go sends scope universe for a gateway-less route; so do we.
+            EXPECT_EQ(route.scope, RT_SCOPE_UNIVERSE);
+            saw_direct = true;
+        }
+    }
+    EXPECT_TRUE(saw_direct);
+
+    EXPECT_TRUE(delete_route(*pod_nl_, t));
+    EXPECT_FALSE(delete_route(*pod_nl_, t));
+    EXPECT_EQ(count_dst(list_routes(*pod_nl_, AF_INET, 100), "0.0.0.0/0"), 0);
+    EXPECT_TRUE(delete_route(*pod_nl_, bh));
+}
+
+TEST_F(NetRouteTest, UnreachableGatewayErrorNamesRouteAndErrno) {
+    RouteSpec r;
+    r.dst = *parse_cidr("203.0.113.0/24");
+    r.gw = parse_ip("192.0.2.99");
+    r.ifindex = ifindex_;
+    try {
+        add_route(*pod_nl_, r);
+        FAIL();
+    } catch (const NetlinkError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("203.0.113.0/24 via 192.0.2.99"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("network is unreachable"), std::string::npos) << msg;
+    }
+}
+
+TEST_F(NetRouteTest, Ipv6EcmpMergesIntoMultipath) {
+    add_address(*pod_nl_, ifindex_, *parse_cidr("2001:db8::10/64"));
+    RouteSpec r;
+    r.dst = *parse_cidr("2001:db8:99::/48");
+    r.gw = parse_ip("2001:db8::1");
+    r.ifindex = ifindex_;
+    add_route(*pod_nl_, r);
+    r.gw = parse_ip("2001:db8::2");
+    add_route(*pod_nl_, r);
+    std::size_t hops = 0;
+    for (const auto& route : list_routes(*pod_nl_, AF_INET6, kMainTable)) {
+        if (to_string(route.dst) == "2001:db8:99::/48") {
+            hops += route.nexthops.size();
+        }
+    }
+    EXPECT_EQ(hops, 2U);
+}
+
+TEST_F(NetRouteTest, DefaultRouteInterface) {
+    EXPECT_FALSE(default_route_ifindex(*node_nl_));
+    add_node_default_route();
+    EXPECT_EQ(default_route_ifindex(*node_nl_), get_link(*node_nl_, kMaster).index);
+    EXPECT_FALSE(default_route_ifindex(*pod_nl_));
+}
+
+TEST_F(NetRouteTest, RulesAddListDelete) {
+    RuleSpec rule;
+    rule.family = AF_INET;
+    rule.priority = 1000;
+    rule.src = *parse_cidr("198.51.100.10/32");
+    rule.table = 100;
+    add_rule(*pod_nl_, rule);
+    EXPECT_THROW(add_rule(*pod_nl_, rule), NetlinkError);
+    EXPECT_NO_THROW(add_rule(*pod_nl_, rule, true));
+    RuleSpec mark;
+    mark.family = AF_INET6;
+    mark.priority = 1001;
+    mark.fwmark = 0x10;
+    mark.fwmask = 0xff;
+    mark.table = 101;
+    add_rule(*pod_nl_, mark);
+
+    auto v4 = list_rules(*pod_nl_, AF_INET);
+    EXPECT_NE(std::find(v4.begin(), v4.end(), rule), v4.end());
+    auto v6 = list_rules(*pod_nl_, AF_INET6);
+    EXPECT_NE(std::find(v6.begin(), v6.end(), mark), v6.end());
+    EXPECT_TRUE(delete_rule(*pod_nl_, rule));
+    EXPECT_FALSE(delete_rule(*pod_nl_, rule));
+    EXPECT_TRUE(delete_rule(*pod_nl_, mark));
+    v4 = list_rules(*pod_nl_, AF_INET);
+    EXPECT_EQ(std::find(v4.begin(), v4.end(), rule), v4.end());
+}
+
+}  // namespace
+}  // namespace splitnet::net

@@ -1,0 +1,108 @@
+#include "testutil/netns_fixture.hpp"
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <sched.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
+
+#include "splitnet/net/address.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
+#include "splitnet/net/netns.hpp"
+#include "splitnet/net/route.hpp"
+
+namespace splitnet::testutil {
+
+namespace {
+
+struct PcloseDeleter {
+    void operator()(FILE* f) const noexcept {
+        if (f != nullptr) {
+            ::pclose(f);
+        }
+    }
+};
+
+std::pair<int, std::string> capture(const std::string& command) {
+    std::unique_ptr<FILE, PcloseDeleter> pipe(::popen(command.c_str(), "r"));
+    if (!pipe) {
+        return {-1, ""};
+    }
+    std::string out;
+    std::array<char, 4096> buf{};
+    size_t n = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), pipe.get())) > 0) {
+        out.append(buf.data(), n);
+    }
+    const int status = ::pclose(pipe.release());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace
+
+util::UniqueFd make_detached_netns(int back_fd) {
+    if (::unshare(CLONE_NEWNET) != 0) {
+        return {};
+    }
+    auto fd = net::open_current_netns();
+    if (::setns(back_fd, CLONE_NEWNET) != 0) {
+        std::abort();
+    }
+    return fd;
+}
+
+void NetnsFixture::SetUp() {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root (CAP_NET_ADMIN)";
+    }
+    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET)";
+    node_ = net::open_current_netns();
+    pod_ = make_detached_netns(node_.get());
+    ASSERT_TRUE(pod_.valid());
+    pod_path_ = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(pod_.get());
+
+    net::Netlink nl;
+    auto lo = net::get_link(nl, "lo");
+    net::set_link_up(nl, lo.index);
+    net::create_veth(nl, kMaster, kMasterPeer);
+    net::set_link_up(nl, net::get_link(nl, kMaster).index);
+    net::set_link_up(nl, net::get_link(nl, kMasterPeer).index);
+}
+
+void NetnsFixture::TearDown() {
+    // The namespaces die with their last reference (this process and its fds).
+    pod_.reset();
+}
+
+std::string NetnsFixture::make_extra_netns(util::UniqueFd& holder) {
+    holder = make_detached_netns(node_.get());
+    return "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(holder.get());
+}
+
+void NetnsFixture::add_node_default_route() {
+    net::Netlink nl;
+    const int master = net::get_link(nl, kMaster).index;
+    net::add_address(nl, master, *net::parse_cidr("192.0.2.1/24"));
+    net::RouteSpec route;
+    route.dst = net::IpNet{net::zero_address(AF_INET), 0};
+    route.gw = net::parse_ip("192.0.2.254");
+    route.ifindex = master;
+    net::add_route(nl, route);
+}
+
+std::string NetnsFixture::run_in(const std::string& netns_path, const std::string& command) {
+    auto [rc, out] = capture("nsenter --net=" + netns_path + " sh -c '" + command + "'");
+    EXPECT_EQ(rc, 0) << "command failed in " << netns_path << ": " << command;
+    return out;
+}
+
+std::string NetnsFixture::run(const std::string& command) {
+    auto [rc, out] = capture(command);
+    EXPECT_EQ(rc, 0) << "command failed: " << command;
+    return out;
+}
+
+}  // namespace splitnet::testutil
