@@ -81,7 +81,8 @@ NetlinkError::NetlinkError(std::string operation, int nle, int sys_errno)
                  fmt::format("{}: {}", operation, reason_text(nle, sys_errno)),
                  fmt::format("libnl error {} ({}), errno {}", nle, nl_geterror(nle), sys_errno)),
       nle_(nle),
-      sys_errno_(sys_errno) {}
+      sys_errno_(sys_errno),
+      reason_(reason_text(nle, sys_errno)) {}
 
 bool NetlinkError::is_not_found() const noexcept {
     return nle_ == NLE_NODEV || nle_ == NLE_OBJ_NOTFOUND || sys_errno_ == ENODEV ||

@@ -47,6 +47,7 @@ struct MetaConf {
     std::chrono::milliseconds api_timeout{std::chrono::seconds(10)};  ///< bound on the API phase
     std::vector<std::string> cluster_cidrs;  ///< for egress keep: "cluster"
     bool strict_annotations = false;
+    bool disable_native = false;  ///< exec every plugin, even macvlan (reference behaviour)
 
     nlohmann::json runtime_config = nlohmann::json::object();
     nlohmann::json prev_result;  ///< null when absent

@@ -43,7 +43,8 @@ std::string build_plugin_config(const NetworkConfig& net, const nlohmann::json& 
                                 const nlohmann::json* prev_result);
 
 /// ADD through every plugin, chaining prevResult. Returns the final result document as the last
-/// plugin printed it (version = the plugin's). Partial failures DEL the plugins already added.
+/// plugin printed it, converted to the list version. On failure nothing is undone here: the caller
+/// DELs the whole network, as a runtime would.
 nlohmann::json add_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt);
 
 /// DEL in reverse order; prev_result may be null. Continues on error and throws the first one.

@@ -18,6 +18,10 @@ class NetlinkError : public cni::Error {
 public:
     NetlinkError(std::string operation, int nle, int sys_errno);
 
+    /// Why it failed, without the operation: errno text when the kernel sent one ("network is
+    /// unreachable"), else libnl's text.
+    [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
     /// Positive libnl code (NLE_EXIST, NLE_NODEV, ...).
     [[nodiscard]] int nle() const noexcept { return nle_; }
 
@@ -33,6 +37,7 @@ public:
 private:
     int nle_;
     int sys_errno_;
+    std::string reason_;
 };
 
 /// A NETLINK_ROUTE socket bound to one network namespace. A rtnetlink socket acts in the netns

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "splitnet/cni/request.hpp"
+#include "splitnet/config/meta_conf.hpp"
+#include "splitnet/delegate/invoker.hpp"
+#include "splitnet/delegate/network.hpp"
+#include "splitnet/plan/delegate_spec.hpp"
+#include "splitnet/plan/plan.hpp"
+#include "splitnet/store/state.hpp"
+
+namespace splitnet::verbs {
+
+/// Where the pod's networks come from: the inline `delegates`, or Kubernetes (annotations, NADs).
+class NetworkSource {
+public:
+    NetworkSource() = default;
+    virtual ~NetworkSource() = default;
+    NetworkSource(const NetworkSource&) = delete;
+    NetworkSource& operator=(const NetworkSource&) = delete;
+    NetworkSource(NetworkSource&&) = delete;
+    NetworkSource& operator=(NetworkSource&&) = delete;
+
+    /// The ordered networks for ADD (primary first).
+    virtual std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
+                                                            const cni::Request& request) = 0;
+
+    /// Best effort for DEL/CHECK/STATUS/GC when no state exists: never blocks long, may return
+    /// only the primary.
+    virtual std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
+                                                             const cni::Request& request) = 0;
+
+    /// Attachments a Go Multus left in its cache for this container (migration), if any.
+    virtual std::optional<std::vector<plan::Attachment>> multus_cache(
+        const config::MetaConf& /*conf*/, const cni::Request& /*request*/) {
+        return std::nullopt;
+    }
+
+    /// Called once after every attachment was added (network-status annotation).
+    virtual void after_add(const config::MetaConf& /*conf*/, const cni::Request& /*request*/,
+                           const std::vector<store::AttachmentState>& /*attachments*/) {}
+};
+
+/// Only the inline `delegates` of the meta config: [0] is the primary.
+class InlineSource final : public NetworkSource {
+public:
+    std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
+                                                    const cni::Request& request) override;
+    std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
+                                                     const cni::Request& request) override;
+};
+
+/// Everything one verb needs; built by the dispatcher from the real adapters (or fakes in tests).
+struct Context {
+    cni::Request request;
+    config::MetaConf conf;
+    delegate::PluginInvoker& invoker;
+    NetworkSource& source;
+    store::StateStore& store;
+};
+
+/// Returns the result document to print.
+nlohmann::json run_add(Context& ctx);
+void run_del(Context& ctx);
+void run_check(Context& ctx);
+void run_status(Context& ctx);
+void run_gc(Context& ctx);
+
+/// DEL of one attachment with its stored result as prevResult. Throws the delegate's error.
+void delete_attachment(Context& ctx, const store::AttachmentState& state);
+
+/// DEL of the first `count` attachments in reverse order; failures are logged, not thrown.
+void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& attachments,
+                          std::size_t count);
+
+/// The network config of one attachment, with the meta cniVersion filled in when it has none.
+delegate::NetworkConfig attachment_network(const plan::Attachment& attachment,
+                                           const config::MetaConf& conf);
+
+/// The runtime side of one attachment: its ifname, CNI_ARGS, runtimeConfig; binDir searched
+/// before CNI_PATH.
+delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment,
+                                         const Context& ctx);
+
+}  // namespace splitnet::verbs

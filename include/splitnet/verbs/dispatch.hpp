@@ -1,0 +1,34 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "splitnet/cni/request.hpp"
+#include "splitnet/delegate/invoker.hpp"
+#include "splitnet/verbs/context.hpp"
+
+namespace splitnet::verbs {
+
+/// The process' outside world, injectable for tests.
+struct Io {
+    cni::Getenv getenv;
+    std::function<std::string()> read_stdin;          ///< throws Error(IoFailure)
+    std::function<void(std::string_view)> write_stdout;
+    std::function<void(std::string_view)> write_stderr;
+};
+
+/// The effects one run uses (real ones in main, fakes in tests).
+struct Adapters {
+    delegate::PluginInvoker& invoker;
+    std::function<std::unique_ptr<NetworkSource>(const config::MetaConf&)> make_source;
+};
+
+/// Parses the request, validates it like the Go skel, runs the verb and writes exactly one JSON
+/// document (result, VERSION answer or error object) to stdout. Returns the exit code.
+int run(const Io& io, const Adapters& adapters);
+
+/// The stdin size we accept (a CNI config is a few KiB; a conflist with prevResult a few more).
+inline constexpr std::size_t kMaxStdinBytes = 4U * 1024U * 1024U;
+
+}  // namespace splitnet::verbs

@@ -1,0 +1,292 @@
+#include <array>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "macvlan_common.hpp"
+#include "splitnet/attach/macvlan.hpp"
+#include "splitnet/attach/macvlan_config.hpp"
+#include "splitnet/attach/static_ipam.hpp"
+#include "splitnet/cni/error.hpp"
+#include "splitnet/cni/result.hpp"
+#include "splitnet/net/address.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
+#include "splitnet/net/netns.hpp"
+#include "splitnet/net/route.hpp"
+#include "splitnet/net/sysctl.hpp"
+#include "splitnet/util/rollback.hpp"
+
+namespace splitnet::attach {
+
+namespace {
+
+using delegate::PluginCall;
+using delegate::PluginInvoker;
+
+[[noreturn]] void fail(std::string msg) {
+    throw cni::Error(cni::ErrorCode::Internal, std::move(msg));
+}
+
+// Go ip.RandomVethName: "veth" + 8 hex digits. The link is created under it and renamed inside
+// the pod netns (a kernel bug could otherwise make the final name collide with a node link).
+std::string temp_link_name() {
+    std::array<unsigned char, 4> bytes{};
+    if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+        fail("failed to generate a temporary link name: getrandom failed");
+    }
+    return fmt::format("veth{:02x}{:02x}{:02x}{:02x}", bytes[0], bytes[1], bytes[2], bytes[3]);
+}
+
+struct Addressing {
+    std::vector<net::IpNet> addresses;
+    std::optional<net::IpAddr> v4_gateway;  // first IPv4 gateway among the IPs
+    std::optional<net::IpAddr> v6_gateway;
+    bool has_v6 = false;
+};
+
+Addressing plan_addresses(const cni::Result& ipam, const std::string& ifname) {
+    Addressing out;
+    for (const auto& ip : ipam.ips) {
+        const auto addr = net::parse_cidr(ip.address);
+        if (!addr) {
+            fail(fmt::format("failed to add IP addr {} to \"{}\": not in CIDR notation", ip.address,
+                             ifname));
+        }
+        out.addresses.push_back(*addr);
+        out.has_v6 = out.has_v6 || !addr->addr.is_v4();
+        if (ip.gateway.empty()) {
+            continue;
+        }
+        const auto gw = net::parse_ip(ip.gateway);
+        if (!gw) {
+            fail(fmt::format("invalid gateway {} for {}", ip.gateway, ip.address));
+        }
+        auto& slot = gw->is_v4() ? out.v4_gateway : out.v6_gateway;
+        if (!slot) {
+            slot = gw;
+        }
+    }
+    return out;
+}
+
+// Kernel settings of the new link, written before it comes up (its sysctl directory follows
+// its name, so `name` is the temporary one).
+void prepare_sysctls(int pod_fd, const std::string& name, const Addressing& plan) {
+    const net::NetnsGuard guard(pod_fd);
+    auto best_effort = [](const std::string& key, const char* value) {
+        try {
+            net::write_sysctl(key, value);
+        } catch (const cni::Error& e) {
+            spdlog::debug("{}", e.what());
+        }
+    };
+    // Gratuitous ARP / unsolicited NA when the link comes up (Go sets these too, ignoring errors;
+    // with NODAD addresses the kernel sends the NA as soon as the link is up).
+    best_effort(fmt::format("net/ipv4/conf/{}/arp_notify", name), "1");
+    best_effort(fmt::format("net/ipv6/conf/{}/ndisc_notify", name), "1");
+    if (plan.has_v6) {
+        // ipam.ConfigureIface: IPv6 must be enabled on lo and the link.
+        for (const std::string& iface : {std::string("lo"), name}) {
+            const auto key = fmt::format("net/ipv6/conf/{}/disable_ipv6", iface);
+            std::string value;
+            try {
+                value = net::read_sysctl(key);
+            } catch (const cni::Error& e) {
+                spdlog::warn("{}", e.what());
+                continue;
+            }
+            if (value != "0") {
+                try {
+                    net::write_sysctl(key, "0");
+                } catch (const cni::Error& e) {
+                    fail(fmt::format("failed to enable IPv6 for interface \"{}\" ({}={}): {}",
+                                     iface, key, value, e.what()));
+                }
+            }
+        }
+        // No DAD at all on this link: static addresses are NODAD, and the link-local address
+        // must not sit tentative either (the reference waits for it, ~2 s).
+        best_effort(fmt::format("net/ipv6/conf/{}/accept_dad", name), "0");
+    } else {
+        // No IPv6 configured: no SLAAC addresses or RA routes sneak in.
+        best_effort(fmt::format("net/ipv6/conf/{}/accept_ra", name), "0");
+        best_effort(fmt::format("net/ipv6/conf/{}/autoconf", name), "0");
+    }
+}
+
+void add_routes(net::Netlink& pod, int ifindex, const std::string& ifname,
+                const std::vector<cni::Route>& routes, const Addressing& plan) {
+    for (const auto& r : routes) {
+        const auto dst = net::parse_cidr(r.dst);
+        if (!dst) {
+            fail(fmt::format("failed to add route '{}': invalid destination", r.dst));
+        }
+        net::RouteSpec spec;
+        spec.dst = *dst;
+        spec.ifindex = ifindex;
+        if (!r.gw.empty()) {
+            spec.gw = net::parse_ip(r.gw);
+            if (!spec.gw) {
+                fail(fmt::format("failed to add route '{}': invalid gateway {}", r.dst, r.gw));
+            }
+        } else {
+            // ipam.ConfigureIface: the first gateway of the route's family, else on-link.
+            spec.gw = dst->addr.is_v4() ? plan.v4_gateway : plan.v6_gateway;
+        }
+        if (r.table) {
+            spec.table = static_cast<std::uint32_t>(*r.table);
+        }
+        if (r.priority) {
+            spec.priority = static_cast<std::uint32_t>(*r.priority);
+        }
+        spec.scope = r.scope;
+        try {
+            net::add_route(pod, spec);
+        } catch (const net::NetlinkError& e) {
+            fail(fmt::format("failed to add route '{} via {} dev {}': {}", net::to_string(*dst),
+                             spec.gw ? net::to_string(*spec.gw) : "<nil>", ifname, e.reason()));
+        }
+    }
+}
+
+cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, PluginInvoker& ipam) {
+    const auto out = ipam.invoke(detail::ipam_call(call, cni::Verb::Add, conf.ipam_type));
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(out);
+    } catch (const nlohmann::json::parse_error& e) {
+        fail(fmt::format("failed to decode the result of IPAM plugin \"{}\": {}", conf.ipam_type,
+                         e.what()));
+    }
+    return cni::parse_result(doc, conf.cni_version);
+}
+
+}  // namespace
+
+std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
+    MacvlanConfig conf;
+    try {
+        conf = parse_macvlan_config(call.config, call.cni_args);
+    } catch (...) {
+        detail::rethrow_as_plugin_error();
+    }
+
+    // Everything that can be checked is checked before the first side effect.
+    const auto pod_fd = net::open_netns(call.netns);
+    net::Netlink node;
+    net::Netlink pod(pod_fd.get());
+    net::Netlink& master_ns = conf.link_in_container ? pod : node;
+    const auto master = detail::lookup_master(master_ns, conf.master);
+    check_mtu(conf.mtu, master.mtu);
+
+    std::optional<cni::Result> ipam_result;
+    if (conf.ipam_type == "static") {
+        try {
+            ipam_result = static_ipam_add(call.config, call.cni_args);
+        } catch (...) {
+            detail::rethrow_as_plugin_error();
+        }
+        if (ipam_result->ips.empty()) {
+            fail("IPAM plugin returned missing IP config");
+        }
+    }
+
+    // 1. Create under a temporary name, directly inside the pod netns.
+    net::MacvlanSpec spec;
+    spec.name = temp_link_name();
+    spec.master_index = master.index;
+    spec.mode = conf.mode;
+    spec.mtu = static_cast<unsigned>(conf.mtu);
+    spec.mac = conf.mac;
+    try {
+        if (conf.link_in_container) {
+            net::create_macvlan(pod, spec);
+        } else {
+            net::create_macvlan(node, spec, pod_fd.get());
+        }
+    } catch (const net::NetlinkError& e) {
+        fail(fmt::format("failed to create macvlan: {}", e.reason()));
+    }
+    const int ifindex = net::get_link(pod, spec.name).index;
+    util::Rollback undo_link([&] { net::delete_link(pod, ifindex); });
+
+    std::optional<util::Rollback> undo_ipam;
+    if (detail::ipam_is_exec(conf)) {
+        ipam_result = run_ipam_add(call, conf, ipam);
+        undo_ipam.emplace(
+            [&] { ipam.invoke(detail::ipam_call(call, cni::Verb::Del, conf.ipam_type)); });
+        if (ipam_result->ips.empty()) {
+            fail("IPAM plugin returned missing IP config");
+        }
+    }
+
+    cni::Result result;
+    result.cni_version = conf.cni_version;
+    Addressing plan;
+    if (ipam_result) {
+        result.ips = ipam_result->ips;
+        result.routes = ipam_result->routes;
+        for (auto& ip : result.ips) {
+            ip.interface = 0;  // every address belongs to the macvlan
+        }
+        plan = plan_addresses(result, call.ifname);
+        // 2. Sysctls before the link comes up.
+        prepare_sysctls(pod_fd.get(), spec.name, plan);
+    }
+
+    // 3. Final name; an existing link of that name stays untouched.
+    try {
+        net::rename_link(pod, ifindex, call.ifname);
+    } catch (const net::NetlinkError& e) {
+        fail(fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
+    }
+
+    // 4. Addresses (IPv6 without DAD).
+    for (const auto& addr : plan.addresses) {
+        try {
+            net::add_address(pod, ifindex, addr);
+        } catch (const net::NetlinkError& e) {
+            fail(fmt::format("failed to add IP addr {} to \"{}\": {}", net::to_string(addr),
+                             call.ifname, e.reason()));
+        }
+    }
+
+    // 5. Up: with arp_notify/ndisc_notify the kernel announces the addresses now.
+    try {
+        net::set_link_up(pod, ifindex);
+    } catch (const net::NetlinkError& e) {
+        fail(fmt::format("failed to set \"{}\" UP: {}", call.ifname, e.reason()));
+    }
+
+    // 6. Routes.
+    add_routes(pod, ifindex, call.ifname, result.routes, plan);
+
+    const auto link = net::find_link(pod, ifindex);
+    if (!link) {
+        fail(fmt::format("failed to refetch macvlan \"{}\": Link not found", call.ifname));
+    }
+    cni::Interface iface;
+    iface.name = call.ifname;
+    iface.mac = link->mac;
+    iface.sandbox = call.netns;
+    result.interfaces.push_back(std::move(iface));
+    // Go's macvlan: result.DNS = the top-level dns, whatever IPAM returned.
+    result.dns = conf.dns;
+
+    auto out = cni::result_to_json(result, conf.cni_version).dump();
+    if (undo_ipam) {
+        undo_ipam->dismiss();
+    }
+    undo_link.dismiss();
+    return out;
+}
+
+}  // namespace splitnet::attach

@@ -1,0 +1,58 @@
+#include "macvlan_common.hpp"
+
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/net/route.hpp"
+
+namespace splitnet::attach::detail {
+
+delegate::PluginCall ipam_call(const delegate::PluginCall& call, cni::Verb verb,
+                               const std::string& type) {
+    delegate::PluginCall out = call;
+    out.verb = verb;
+    out.type = type;
+    return out;
+}
+
+bool ipam_is_exec(const MacvlanConfig& conf) {
+    return conf.is_layer3() && conf.ipam_type != "static";
+}
+
+net::LinkInfo lookup_master(net::Netlink& nl, const std::string& master) {
+    std::string name = master;
+    if (name.empty()) {
+        const auto index = net::default_route_ifindex(nl);
+        std::optional<net::LinkInfo> link;
+        if (index) {
+            link = net::find_link(nl, *index);
+        }
+        if (!link) {
+            throw cni::Error(cni::ErrorCode::Internal, "no default route interface found");
+        }
+        return *link;
+    }
+    auto link = net::find_link(nl, name);
+    if (!link) {
+        throw cni::Error(cni::ErrorCode::Internal,
+                         fmt::format("failed to lookup master \"{}\": Link not found", name));
+    }
+    return *link;
+}
+
+void rethrow_as_plugin_error() {
+    try {
+        throw;
+    } catch (const cni::Error& e) {
+        if (e.code() >= static_cast<unsigned>(cni::ErrorCode::NotAvailable)) {
+            throw;
+        }
+        throw cni::Error(cni::ErrorCode::Internal, e.msg(), e.details());
+    } catch (const std::exception& e) {
+        throw cni::Error(cni::ErrorCode::Internal, e.what());
+    }
+}
+
+}  // namespace splitnet::attach::detail

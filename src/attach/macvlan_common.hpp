@@ -1,0 +1,31 @@
+#pragma once
+
+// Pieces shared by the macvlan verbs. Private to attach/.
+
+#include <string>
+
+#include "splitnet/attach/macvlan_config.hpp"
+#include "splitnet/delegate/invoker.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
+
+namespace splitnet::attach::detail {
+
+/// The IPAM plugin's call: same stdin and CNI_* values, the IPAM type as plugin.
+delegate::PluginCall ipam_call(const delegate::PluginCall& call, cni::Verb verb,
+                               const std::string& type);
+
+/// True when IPAM is exec'd (neither L2-only nor in-process static).
+bool ipam_is_exec(const MacvlanConfig& conf);
+
+/// Resolves and looks up the master in the netns of `nl` (the node's, or the pod's with
+/// linkInContainer): configured name, else the default route's interface
+/// (`no default route interface found`). A missing master:
+/// `failed to lookup master "x": Link not found`.
+net::LinkInfo lookup_master(net::Netlink& nl, const std::string& master);
+
+/// Re-throws any exception as code 999 with the same text (Go plugins return plain errors, which
+/// the skel reports as 999), keeping cni::Error codes >= 50 (e.g. 50 for STATUS) as they are.
+[[noreturn]] void rethrow_as_plugin_error();
+
+}  // namespace splitnet::attach::detail

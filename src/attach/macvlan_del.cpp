@@ -1,0 +1,28 @@
+#include "macvlan_common.hpp"
+#include "splitnet/attach/macvlan.hpp"
+#include "splitnet/attach/macvlan_config.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
+#include "splitnet/net/netns.hpp"
+
+namespace splitnet::attach {
+
+void macvlan_del(const delegate::PluginCall& call, delegate::PluginInvoker& ipam) {
+    // Go cmdDel (v1.4.0+): no master lookup, nothing that depends on node state.
+    const auto conf = parse_macvlan_config_for_del(call.config);
+    if (detail::ipam_is_exec(conf)) {
+        // An IPAM DEL error fails the DEL, as in the reference (the address stays reserved).
+        ipam.invoke(detail::ipam_call(call, cni::Verb::Del, conf.ipam_type));
+    }
+    if (call.netns.empty()) {
+        return;
+    }
+    const auto pod_fd = net::open_netns_if_exists(call.netns);
+    if (!pod_fd) {
+        return;  // the netns is gone, and the link with it
+    }
+    net::Netlink pod(pod_fd->get());
+    net::delete_link(pod, call.ifname);  // false when already gone: fine
+}
+
+}  // namespace splitnet::attach

@@ -1,0 +1,273 @@
+#include "splitnet/attach/static_ipam.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "json_fields.hpp"
+#include "splitnet/cni/args.hpp"
+#include "splitnet/cni/error.hpp"
+#include "splitnet/cni/version.hpp"
+#include "splitnet/net/ip.hpp"
+
+namespace splitnet::attach {
+
+namespace {
+
+using nlohmann::json;
+
+// json.Unmarshal errors of static are returned bare (no prefix); keep the key for context.
+constexpr std::string_view kPrefix = "static IPAM config";
+
+[[noreturn]] void fail(std::string msg) {
+    throw cni::Error(cni::ErrorCode::Internal, std::move(msg));
+}
+
+struct Address {
+    std::string text;                  // as given (AddressStr)
+    std::optional<net::IpNet> parsed;  // set for CNI_ARGS entries before validation (Go quirk)
+    std::optional<net::IpAddr> gateway;
+};
+
+std::string trim(std::string_view s) {
+    const auto* ws = " \t\r\n\v\f";
+    const auto b = s.find_first_not_of(ws);
+    if (b == std::string_view::npos) {
+        return {};
+    }
+    const auto e = s.find_last_not_of(ws);
+    return std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::string> split_commas(std::string_view s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = s.find(',', start);
+        out.emplace_back(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start));
+        if (comma == std::string_view::npos) {
+            return out;
+        }
+        start = comma + 1;
+    }
+}
+
+net::IpAddr parse_json_ip(const std::string& text) {
+    // net.IP.UnmarshalText
+    const auto ip = net::parse_ip(text);
+    if (!ip) {
+        fail(fmt::format("invalid IP address: {}", text));
+    }
+    return *ip;
+}
+
+net::IpNet parse_json_cidr(const std::string& text) {
+    // types.IPNet.UnmarshalJSON -> net.ParseCIDR's ParseError
+    const auto net = net::parse_cidr(text);
+    if (!net) {
+        fail(fmt::format("invalid CIDR address: {}", text));
+    }
+    return *net;
+}
+
+std::optional<int> optional_int(const json& obj, const char* key) {
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) {
+        return std::nullopt;
+    }
+    return detail::int_field(obj, key, kPrefix);
+}
+
+std::vector<cni::Route> parse_routes(const json& ipam) {
+    std::vector<cni::Route> out;
+    const auto it = ipam.find("routes");
+    if (it == ipam.end() || it->is_null()) {
+        return out;
+    }
+    if (!it->is_array()) {
+        fail(fmt::format("{}: field \"routes\" must be a list", kPrefix));
+    }
+    for (const auto& item : *it) {
+        if (!item.is_object()) {
+            fail(fmt::format("{}: a route must be an object", kPrefix));
+        }
+        cni::Route route;
+        // Go re-prints both through net.IPNet/net.IP: canonical text, host bits kept.
+        route.dst = net::to_string(parse_json_cidr(detail::string_field(item, "dst", kPrefix)));
+        if (const auto gw = detail::string_field(item, "gw", kPrefix); !gw.empty()) {
+            route.gw = net::to_string(parse_json_ip(gw));
+        }
+        route.mtu = optional_int(item, "mtu");
+        route.advmss = optional_int(item, "advmss");
+        route.priority = optional_int(item, "priority");
+        route.table = optional_int(item, "table");
+        route.scope = optional_int(item, "scope");
+        out.push_back(std::move(route));
+    }
+    return out;
+}
+
+struct Loaded {
+    std::string cni_version;
+    std::vector<Address> addresses;
+    std::vector<net::IpNet> validated;
+    std::vector<cni::Route> routes;
+    cni::Dns dns;
+};
+
+std::vector<std::string> ips_list(const json& holder) {
+    return detail::string_list_field(holder, "ips", kPrefix);
+}
+
+// LoadIPAMConfig, step by step in Go's order so the first error is the same one.
+Loaded load(std::string_view config_json, std::string_view cni_args) {
+    const auto doc = detail::parse_object(config_json, kPrefix);
+    Loaded out;
+    out.cni_version = detail::string_field(doc, "cniVersion", kPrefix);
+    const auto* ipam = detail::object_field(doc, "ipam", kPrefix);
+    if (ipam == nullptr) {
+        fail("IPAM config missing 'ipam' key");
+    }
+    out.routes = parse_routes(*ipam);
+    out.dns = detail::parse_dns(detail::object_field(*ipam, "dns", kPrefix), kPrefix);
+    if (const auto it = ipam->find("addresses"); it != ipam->end() && !it->is_null()) {
+        if (!it->is_array()) {
+            fail(fmt::format("{}: field \"addresses\" must be a list", kPrefix));
+        }
+        for (const auto& item : *it) {
+            if (!item.is_object()) {
+                fail(fmt::format("{}: an address must be an object", kPrefix));
+            }
+            Address addr;
+            addr.text = detail::string_field(item, "address", kPrefix);
+            if (const auto gw = detail::string_field(item, "gateway", kPrefix); !gw.empty()) {
+                addr.gateway = parse_json_ip(gw);
+            }
+            out.addresses.push_back(std::move(addr));
+        }
+    }
+    std::vector<std::string> args_ips;
+    if (const auto* args = detail::object_field(doc, "args", kPrefix); args != nullptr) {
+        if (const auto* cni = detail::object_field(*args, "cni", kPrefix); cni != nullptr) {
+            args_ips = ips_list(*cni);
+        }
+    }
+    std::vector<std::string> runtime_ips;
+    if (const auto* rc = detail::object_field(doc, "runtimeConfig", kPrefix); rc != nullptr) {
+        runtime_ips = ips_list(*rc);
+    }
+
+    if (!cni_args.empty()) {
+        const auto pairs = cni::parse_cni_args(cni_args);
+        cni::check_known_args(pairs, {std::begin(kStaticArgKeys), std::end(kStaticArgKeys)});
+        if (const auto ip = cni::arg_value(pairs, "IP"); !ip.empty()) {
+            for (const auto& item : split_commas(ip)) {
+                auto text = trim(item);
+                const auto parsed = net::parse_cidr(text);
+                if (!parsed) {
+                    fail(fmt::format("the 'ip' field is expected to be in CIDR notation, got: '{}'",
+                                     text));
+                }
+                out.addresses.push_back(Address{std::move(text), parsed, std::nullopt});
+            }
+        }
+        if (const auto gws = cni::arg_value(pairs, "GATEWAY"); !gws.empty()) {
+            for (const auto& item : split_commas(gws)) {
+                const auto gw = net::parse_ip(trim(item));
+                if (!gw) {
+                    fail(fmt::format("invalid gateway address: {}", item));
+                }
+                // Only addresses that already carry a parsed network match: in Go the config
+                // addresses are still unparsed at this point (their net.IPNet is zero).
+                for (auto& addr : out.addresses) {
+                    if (addr.parsed && net::contains(*addr.parsed, *gw)) {
+                        addr.gateway = gw;
+                    }
+                }
+            }
+        }
+    }
+
+    auto replace_with = [&](const std::vector<std::string>& ips) {
+        out.addresses.clear();
+        for (const auto& ip : ips) {
+            if (!net::parse_cidr(ip)) {
+                fail(fmt::format("an entry in the 'ips' field is NOT in CIDR notation, got: '{}'",
+                                 ip));
+            }
+            out.addresses.push_back(Address{ip, std::nullopt, std::nullopt});
+        }
+    };
+    if (!args_ips.empty()) {
+        replace_with(args_ips);
+    }
+    if (!runtime_ips.empty()) {
+        replace_with(runtime_ips);
+    }
+
+    int v4 = 0;
+    int v6 = 0;
+    for (const auto& addr : out.addresses) {
+        const auto parsed = net::parse_cidr(addr.text);
+        if (!parsed) {
+            fail(fmt::format("the 'address' field is expected to be in CIDR notation, got: '{}'",
+                             addr.text));
+        }
+        (parsed->addr.is_v4() ? v4 : v6) += 1;
+        out.validated.push_back(*parsed);
+    }
+    if ((v4 > 1 || v6 > 1) && !cni::version_at_least(out.cni_version, "0.3.0")) {
+        fail(fmt::format("CNI version {} does not support more than 1 address per family",
+                         out.cni_version));
+    }
+    return out;
+}
+
+}  // namespace
+
+cni::Result static_ipam_add(std::string_view config_json, std::string_view cni_args) {
+    auto loaded = load(config_json, cni_args);
+    cni::Result result;
+    result.cni_version = loaded.cni_version;
+    for (std::size_t i = 0; i < loaded.addresses.size(); ++i) {
+        cni::IpConfig ip;
+        ip.address = net::to_string(loaded.validated[i]);
+        if (loaded.addresses[i].gateway) {
+            ip.gateway = net::to_string(*loaded.addresses[i].gateway);
+        }
+        result.ips.push_back(std::move(ip));
+    }
+    result.routes = std::move(loaded.routes);
+    result.dns = std::move(loaded.dns);
+    return result;
+}
+
+void static_ipam_check(std::string_view config_json, std::string_view cni_args,
+                       std::string_view ifname) {
+    const auto loaded = load(config_json, cni_args);
+    const auto doc = detail::parse_object(config_json, kPrefix);
+    const auto it = doc.find("prevResult");
+    if (it == doc.end() || it->is_null()) {
+        fail("Required prevResult missing");
+    }
+    const auto prev = cni::parse_result(*it, loaded.cni_version);
+    for (std::size_t i = 0; i < loaded.addresses.size(); ++i) {
+        const auto& want = loaded.validated[i];
+        for (const auto& have : prev.ips) {
+            const auto have_net = net::parse_cidr(have.address);
+            if (!have_net || !(have_net->addr == want.addr)) {
+                continue;
+            }
+            const auto& gw = loaded.addresses[i].gateway;
+            if (!gw || (!have.gateway.empty() && net::parse_ip(have.gateway) == gw)) {
+                break;
+            }
+            fail(fmt::format("static: Failed to match addr {} on interface {}",
+                             net::to_string(have_net->addr), ifname));
+        }
+    }
+}
+
+}  // namespace splitnet::attach

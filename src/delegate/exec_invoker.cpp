@@ -1,0 +1,213 @@
+#include "splitnet/delegate/exec_invoker.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "spawn.hpp"
+#include "splitnet/cni/error.hpp"
+
+extern char** environ;  // NOLINT: POSIX declares it nowhere else
+
+namespace splitnet::delegate {
+namespace {
+
+using detail::SpawnOutcome;
+
+constexpr std::size_t kDetailsLimit = 4096;
+
+std::vector<std::string> current_environment() {
+    std::vector<std::string> env;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        env.emplace_back(*entry);
+    }
+    return env;
+}
+
+std::string_view trim(std::string_view text) {
+    constexpr std::string_view kSpace = " \t\r\n\f\v";
+    const auto first = text.find_first_not_of(kSpace);
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
+std::string clip(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) {
+        return std::string(text);
+    }
+    return fmt::format("{}... ({} bytes)", text.substr(0, limit), text.size());
+}
+
+std::string describe(const SpawnOutcome& outcome) {
+    switch (outcome.status) {
+        case SpawnOutcome::Status::Exited:
+            return fmt::format("exit {}", outcome.exit_code);
+        case SpawnOutcome::Status::Signaled:
+            return fmt::format("killed by signal {}", outcome.signal);
+        case SpawnOutcome::Status::TimedOut:
+            return "timed out";
+        case SpawnOutcome::Status::StdoutOverflow:
+            return "stdout overflow";
+        case SpawnOutcome::Status::NotStarted:
+            break;
+    }
+    return "not started";
+}
+
+SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginCall& call,
+                              const ExecOptions& options) {
+    for (std::size_t attempt = 0;; ++attempt) {
+        SpawnOutcome outcome = detail::run_process(request);
+        if (outcome.status != SpawnOutcome::Status::NotStarted) {
+            return outcome;
+        }
+        const int err = outcome.spawn_errno;
+        if (err != ETXTBSY) {
+            throw cni::Error(cni::ErrorCode::Internal,
+                             fmt::format("failed to execute plugin \"{}\" ({}): {}", call.type,
+                                         request.path, std::strerror(err)));
+        }
+        if (attempt >= options.busy_backoff.size()) {
+            throw cni::Error(
+                cni::ErrorCode::TryAgainLater,
+                fmt::format("plugin \"{}\" ({}) could not be executed: text file busy after {} "
+                            "attempts (the binary is being written); retry later",
+                            call.type, request.path, attempt + 1));
+        }
+        const auto delay = options.busy_backoff[attempt];
+        spdlog::debug("plugin {} is busy (ETXTBSY), retrying in {} ms", request.path,
+                      delay.count());
+        if (options.sleep) {
+            options.sleep(delay);
+        } else {
+            std::this_thread::sleep_for(delay);
+        }
+    }
+}
+
+[[noreturn]] void throw_failure(const PluginCall& call, const SpawnOutcome& outcome) {
+    // A plugin reports failure with an error object on stdout: keep its code, msg and details.
+    const auto doc = nlohmann::json::parse(outcome.out, nullptr, false);
+    if (doc.is_object() && (doc.contains("code") || doc.contains("msg"))) {
+        const auto code = doc.value("code", nlohmann::json(0U));
+        auto msg = doc.value("msg", nlohmann::json(""));
+        const auto details = doc.value("details", nlohmann::json(""));
+        if (code.is_number_unsigned() && msg.is_string() && details.is_string() &&
+            !msg.get<std::string>().empty()) {
+            throw cni::Error(code.get<unsigned>(), msg.get<std::string>(),
+                             details.get<std::string>());
+        }
+    }
+    const auto err_text = trim(outcome.err);
+    const auto out_text = trim(outcome.out);
+    throw cni::Error(cni::ErrorCode::Internal,
+                     fmt::format("plugin \"{}\" failed ({}): {}{}", call.type, describe(outcome),
+                                 err_text.empty() ? "no error message" : err_text,
+                                 outcome.err_truncated ? " [stderr truncated]" : ""),
+                     out_text.empty() ? "" : "stdout: " + clip(out_text, kDetailsLimit));
+}
+
+void check_document(const PluginCall& call, const std::string& out) {
+    const auto text = trim(out);
+    if (text.empty()) {
+        throw cni::Error(cni::ErrorCode::DecodingFailure,
+                         fmt::format("plugin \"{}\" returned no result", call.type));
+    }
+    std::string problem;
+    try {
+        if (!nlohmann::json::parse(text).is_object()) {
+            problem = "not a JSON object";
+        }
+    } catch (const nlohmann::json::parse_error& e) {
+        problem = e.what();
+    }
+    if (!problem.empty()) {
+        throw cni::Error(
+            cni::ErrorCode::DecodingFailure,
+            fmt::format("plugin \"{}\" returned an invalid result: {}", call.type, problem),
+            "stdout: " + clip(text, kDetailsLimit));
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> plugin_environment(const PluginCall& call,
+                                            const std::vector<std::string>& parent) {
+    std::vector<std::string> all = parent;
+    all.push_back(fmt::format("CNI_COMMAND={}", cni::verb_name(call.verb)));
+    all.push_back("CNI_CONTAINERID=" + call.container_id);
+    all.push_back("CNI_NETNS=" + call.netns);
+    all.push_back("CNI_IFNAME=" + call.ifname);
+    all.push_back("CNI_ARGS=" + call.cni_args);
+    all.push_back(fmt::format("CNI_PATH={}", fmt::join(call.cni_path, ":")));
+
+    // First position, last value (Go's dedupEnv): an override replaces the inherited entry.
+    std::vector<std::string> out;
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (const auto& entry : all) {
+        const auto eq = entry.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        const std::string_view key(entry.data(), eq);
+        if (const auto it = index.find(key); it != index.end()) {
+            out[it->second] = entry;
+        } else {
+            index.emplace(key, out.size());
+            out.push_back(entry);
+        }
+    }
+    return out;
+}
+
+std::string ExecInvoker::invoke(const PluginCall& call) {
+    detail::SpawnRequest request;
+    request.path = find_plugin(call.type, call.cni_path);
+    request.argv = {request.path};
+    request.env = plugin_environment(call, current_environment());
+    request.stdin_data = call.config;
+    request.timeout = call.timeout;
+    request.max_stdout = options_.max_stdout;
+    request.max_stderr_kept = options_.max_stderr_kept;
+    request.forward_stderr_fd = options_.forward_stderr_fd;
+
+    const SpawnOutcome outcome = run_with_retries(request, call, options_);
+    spdlog::debug("exec {} {} ifname={} in {} ms: {}", call.type, cni::verb_name(call.verb),
+                  call.ifname, outcome.elapsed.count(), describe(outcome));
+
+    switch (outcome.status) {
+        case SpawnOutcome::Status::TimedOut:
+            throw cni::Error(cni::ErrorCode::Internal,
+                             fmt::format("plugin \"{}\" timed out after {} ms and was killed",
+                                         call.type, call.timeout.count()));
+        case SpawnOutcome::Status::StdoutOverflow:
+            throw cni::Error(cni::ErrorCode::Internal,
+                             fmt::format("plugin \"{}\" wrote more than {} bytes to stdout and "
+                                         "was killed",
+                                         call.type, options_.max_stdout));
+        case SpawnOutcome::Status::Exited:
+            if (outcome.exit_code == 0) {
+                break;
+            }
+            throw_failure(call, outcome);
+        case SpawnOutcome::Status::Signaled:
+        case SpawnOutcome::Status::NotStarted:
+            throw_failure(call, outcome);
+    }
+    // Exit status decides, as in libcni: an error object printed with exit 0 is a result.
+    if (call.verb != cni::Verb::Add && call.verb != cni::Verb::Version) {
+        return {};
+    }
+    check_document(call, outcome.out);
+    return outcome.out;
+}
+
+}  // namespace splitnet::delegate

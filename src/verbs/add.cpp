@@ -1,0 +1,131 @@
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/cni/result.hpp"
+#include "splitnet/util/rollback.hpp"
+#include "splitnet/verbs/context.hpp"
+#include "splitnet/verbs/merge.hpp"
+#include "splitnet/verbs/preflight.hpp"
+
+namespace splitnet::verbs {
+namespace {
+
+using nlohmann::json;
+
+// Native plugins with an egress policy need to know the cluster side; they get it as a key of
+// their own config at call time (never stored, never sent to an exec'd plugin without egress).
+void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
+                        const std::vector<store::AttachmentState>& done) {
+    for (auto& plugin : net.plugins) {
+        if (!plugin.contains("egress")) {
+            continue;
+        }
+        json context = {{"clusterCIDRs", ctx.conf.cluster_cidrs}};
+        if (!done.empty() && done.front().attachment.is_primary) {
+            context["primaryIfname"] = done.front().attachment.ifname;
+            context["primaryResult"] = done.front().result;
+        }
+        plugin["splitnetContext"] = std::move(context);
+    }
+}
+
+// DEL of one attachment during rollback or DEL; errors are the caller's to judge.
+void del_attachment(Context& ctx, const store::AttachmentState& state) {
+    const auto net = attachment_network(state.attachment, ctx.conf);
+    const auto rt = attachment_runtime(state.attachment, ctx);
+    json prev;
+    if (!state.result.is_null()) {
+        prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
+                                   net.cni_version);
+    }
+    delegate::del_network(ctx.invoker, net, rt, prev.is_null() ? nullptr : &prev);
+}
+
+}  // namespace
+
+void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& attachments,
+                          std::size_t count) {
+    for (std::size_t i = count; i-- > 0;) {
+        try {
+            del_attachment(ctx, attachments[i]);
+        } catch (const std::exception& e) {
+            spdlog::warn("rollback: DEL of network \"{}\" ({}) failed: {}",
+                         attachments[i].attachment.network, attachments[i].attachment.ifname,
+                         e.what());
+        }
+    }
+}
+
+void delete_attachment(Context& ctx, const store::AttachmentState& state) {
+    del_attachment(ctx, state);
+}
+
+json run_add(Context& ctx) {
+    wait_for_readiness(ctx.conf.readiness_indicator_file, ctx.conf.readiness_timeout);
+    const auto lock = ctx.store.lock(ctx.request.container_id);
+
+    const auto specs = ctx.source.resolve_for_add(ctx.conf, ctx.request);
+    const auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/true);
+    check_ifnames(attachments, ctx.request.netns);
+    std::vector<delegate::NetworkConfig> networks;
+    networks.reserve(attachments.size());
+    for (const auto& attachment : attachments) {
+        networks.push_back(attachment_network(attachment, ctx.conf));
+    }
+
+    store::State state;
+    state.container_id = ctx.request.container_id;
+    state.cni_version = ctx.conf.cni_version;
+    state.netns = ctx.request.netns;
+    for (const auto& attachment : attachments) {
+        state.attachments.push_back({attachment, nullptr});
+    }
+    // The plan is on disk before the first side effect, so a crash mid-ADD still DELs cleanly.
+    ctx.store.save(state);
+
+    std::size_t added = 0;
+    util::Rollback undo([&] {
+        rollback_attachments(ctx, state.attachments, added);
+        ctx.store.remove(ctx.request.container_id);
+    });
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+        const auto& attachment = attachments[i];
+        auto net = networks[i];
+        add_egress_context(net, ctx, {state.attachments.begin(), state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+        const auto rt = attachment_runtime(attachment, ctx);
+        spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
+        try {
+            // Counted before the call: a failed ADD may have left parts behind, and its DEL
+            // cleans them up (as the runtime would).
+            added = i + 1;
+            state.attachments[i].result = delegate::add_network(ctx.invoker, net, rt);
+        } catch (const cni::Error& e) {
+            throw cni::Error(e.code(),
+                             fmt::format("error adding network \"{}\" ({}): {}", attachment.network,
+                                         attachment.ifname, e.what()),
+                             e.details());
+        }
+        ctx.store.save(state);
+    }
+
+    std::vector<AttachmentResult> results;
+    for (const auto& done : state.attachments) {
+        results.push_back({done.attachment.ifname, done.result});
+    }
+    json out;
+    if (ctx.conf.result_mode == config::ResultMode::Primary) {
+        out = cni::result_to_json(cni::parse_result(results.front().result, ctx.conf.cni_version),
+                                  ctx.conf.cni_version);
+    } else {
+        out = cni::result_to_json(merge_results(results, ctx.request.netns, ctx.conf.cni_version),
+                                  ctx.conf.cni_version);
+    }
+    ctx.source.after_add(ctx.conf, ctx.request, state.attachments);
+    undo.dismiss();
+    spdlog::info("added {} attachment(s)", state.attachments.size());
+    return out;
+}
+
+}  // namespace splitnet::verbs

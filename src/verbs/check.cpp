@@ -1,0 +1,67 @@
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/cni/result.hpp"
+#include "splitnet/verbs/context.hpp"
+#include "splitnet/verbs/merge.hpp"
+
+namespace splitnet::verbs {
+namespace {
+
+using nlohmann::json;
+
+// Each attachment is checked against its own result: from our state when we have it, else the
+// runtime's merged prevResult split back per attachment.
+std::vector<store::AttachmentState> attachments_to_check(Context& ctx) {
+    if (auto state = ctx.store.load(ctx.request.container_id)) {
+        return std::move(state->attachments);
+    }
+    const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
+    std::vector<store::AttachmentState> out;
+    std::vector<std::string> ifnames;
+    for (auto& attachment : plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/false)) {
+        ifnames.push_back(attachment.ifname);
+        out.push_back({std::move(attachment), nullptr});
+    }
+    const auto merged = cni::parse_result(ctx.conf.prev_result, ctx.conf.cni_version);
+    const auto parts = split_result(merged, ifnames);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i].result = cni::result_to_json(parts[i], ctx.conf.cni_version);
+    }
+    return out;
+}
+
+}  // namespace
+
+void run_check(Context& ctx) {
+    if (ctx.conf.prev_result.is_null()) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, "required prevResult missing",
+                         "CHECK needs the ADD result as prevResult");
+    }
+    const auto lock = ctx.store.lock(ctx.request.container_id);
+    const auto attachments = attachments_to_check(ctx);
+    for (const auto& state : attachments) {
+        const auto net = attachment_network(state.attachment, ctx.conf);
+        const auto rt = attachment_runtime(state.attachment, ctx);
+        if (state.result.is_null()) {
+            throw cni::Error(cni::ErrorCode::UnknownContainer,
+                             fmt::format("network \"{}\" ({}) was never added",
+                                         state.attachment.network, state.attachment.ifname));
+        }
+        const auto prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
+                                              net.cni_version);
+        try {
+            delegate::check_network(ctx.invoker, net, rt, prev);
+        } catch (const cni::Error& e) {
+            throw cni::Error(e.code(),
+                             fmt::format("CHECK of network \"{}\" ({}) failed: {}",
+                                         state.attachment.network, state.attachment.ifname,
+                                         e.what()),
+                             e.details());
+        }
+    }
+}
+
+}  // namespace splitnet::verbs

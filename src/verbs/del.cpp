@@ -1,0 +1,71 @@
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/verbs/context.hpp"
+
+namespace splitnet::verbs {
+namespace {
+
+// Where DEL learns what to delete: our state, else a Go Multus cache (migration), else the
+// config as it is now. Unlike Multus, a missing cache never means "delete nothing": the primary
+// must always get its DEL, or its IPAM leaks the pod's address.
+std::vector<store::AttachmentState> attachments_to_delete(Context& ctx) {
+    if (auto state = ctx.store.load(ctx.request.container_id)) {
+        return std::move(state->attachments);
+    }
+    std::vector<store::AttachmentState> out;
+    if (auto cached = ctx.source.multus_cache(ctx.conf, ctx.request)) {
+        spdlog::info("no splitnet state; deleting from the Go Multus cache");
+        for (auto& attachment : *cached) {
+            out.push_back({std::move(attachment), nullptr});
+        }
+        return out;
+    }
+    spdlog::info("no splitnet state; deleting the networks the config names now");
+    const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
+    for (auto& attachment : plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/false)) {
+        out.push_back({std::move(attachment), nullptr});
+    }
+    return out;
+}
+
+}  // namespace
+
+void run_del(Context& ctx) {
+    const auto lock = ctx.store.lock(ctx.request.container_id);
+    auto attachments = attachments_to_delete(ctx);
+    std::vector<std::string> failures;
+    std::optional<cni::Error> first;
+    for (auto it = attachments.rbegin(); it != attachments.rend(); ++it) {
+        try {
+            delete_attachment(ctx, *it);
+        } catch (const cni::Error& e) {
+            failures.push_back(fmt::format("network \"{}\" ({}): {}", it->attachment.network,
+                                           it->attachment.ifname, e.what()));
+            if (!first) {
+                first = e;
+            }
+        } catch (const std::exception& e) {
+            failures.push_back(fmt::format("network \"{}\" ({}): {}", it->attachment.network,
+                                           it->attachment.ifname, e.what()));
+            if (!first) {
+                first = cni::Error(cni::ErrorCode::Internal, e.what());
+            }
+        }
+    }
+    const bool keep_state =
+        first && ctx.conf.retry_delete_on_error &&
+        std::string(first->what()).find("no such file or directory") == std::string::npos;
+    if (!keep_state) {
+        ctx.store.remove(ctx.request.container_id);
+    }
+    if (first) {
+        throw cni::Error(first->code(),
+                         fmt::format("errors: {}", fmt::join(failures, " / ")), first->details());
+    }
+    spdlog::info("deleted {} attachment(s)", attachments.size());
+}
+
+}  // namespace splitnet::verbs

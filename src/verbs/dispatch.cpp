@@ -1,0 +1,139 @@
+#include "splitnet/verbs/dispatch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/cni/version.hpp"
+#include "splitnet/config/meta_conf.hpp"
+#include "splitnet/log/logging.hpp"
+#include "splitnet/store/state.hpp"
+#include "splitnet/verbs/preflight.hpp"
+
+namespace splitnet::verbs {
+namespace {
+
+using nlohmann::json;
+
+std::string version_document() {
+    json doc = {{"cniVersion", std::string(cni::kCurrentVersion)},
+                {"supportedVersions", json::array()}};
+    for (const auto version : cni::kSupportedVersions) {
+        doc["supportedVersions"].push_back(std::string(version));
+    }
+    return doc.dump();
+}
+
+std::string about_text() {
+    return fmt::format(
+        "splitnet {}: multi-network CNI meta-plugin (Multus-compatible)\nCNI protocol versions "
+        "supported: {}\n",
+        SPLITNET_VERSION, fmt::join(cni::kSupportedVersions, ", "));
+}
+
+std::string error_document(const cni::Error& error, const std::string& version) {
+    json doc = json::object();
+    if (!version.empty()) {
+        doc["cniVersion"] = version;
+    }
+    doc["code"] = error.code();
+    doc["msg"] = error.msg();
+    if (!error.details().empty()) {
+        doc["details"] = error.details();
+    }
+    return doc.dump();
+}
+
+// The Go skel's checks on stdin, in its order, with its codes.
+void check_config(const config::MetaConf& conf, cni::Verb verb) {
+    if (conf.name.empty()) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, "missing network name");
+    }
+    if (!cni::is_valid_identifier(conf.name)) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                         "invalid characters found in network name", conf.name);
+    }
+    const auto& version = conf.cni_version;
+    if (!cni::is_supported_version(version)) {
+        throw cni::Error(cni::ErrorCode::IncompatibleVersion, "incompatible CNI versions",
+                         fmt::format("config is \"{}\", plugin supports {}", version,
+                                     cni::supported_versions_text()));
+    }
+    if (verb == cni::Verb::Check && !cni::version_at_least(version, "0.4.0")) {
+        throw cni::Error(cni::ErrorCode::IncompatibleVersion,
+                         "config version does not allow CHECK", version);
+    }
+    if ((verb == cni::Verb::Status || verb == cni::Verb::Gc) &&
+        !cni::version_at_least(version, "1.1.0")) {
+        throw cni::Error(cni::ErrorCode::IncompatibleVersion,
+                         fmt::format("config version does not allow {}", cni::verb_name(verb)),
+                         version);
+    }
+}
+
+int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
+             std::string& version_for_errors) {
+    cni::Request request = parsed;
+    request.config = io.read_stdin();
+    auto conf = config::parse_meta_conf(request.config);
+    version_for_errors = conf.cni_version;
+    log::configure({conf.log_level, conf.log_file, conf.log_to_stderr});
+    check_config(conf, request.verb);
+    check_netns(request, io.getenv);
+
+    store::StateStore store(conf.cni_dir);
+    auto source = adapters.make_source(conf);
+    Context ctx{request, conf, adapters.invoker, *source, store};
+    switch (request.verb) {
+        case cni::Verb::Add:
+            io.write_stdout(run_add(ctx).dump());
+            break;
+        case cni::Verb::Del:
+            run_del(ctx);
+            break;
+        case cni::Verb::Check:
+            run_check(ctx);
+            break;
+        case cni::Verb::Status:
+            run_status(ctx);
+            break;
+        case cni::Verb::Gc:
+            run_gc(ctx);
+            break;
+        case cni::Verb::Version:
+            break;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run(const Io& io, const Adapters& adapters) {
+    std::string version_for_errors;
+    try {
+        const auto request = cni::parse_request_env(io.getenv);
+        if (!request) {
+            io.write_stderr(about_text());
+            return 0;
+        }
+        log::set_context(cni::verb_name(request->verb), request->container_id, request->ifname);
+        if (request->verb == cni::Verb::Version) {
+            io.write_stdout(version_document());
+            return 0;
+        }
+        return run_verb(io, adapters, *request, version_for_errors);
+    } catch (const cni::Error& e) {
+        spdlog::error("{} (code {}){}{}", e.what(), e.code(), e.details().empty() ? "" : ": ",
+                      e.details());
+        io.write_stdout(error_document(e, version_for_errors));
+        return 1;
+    } catch (const std::exception& e) {
+        const cni::Error internal(cni::ErrorCode::Internal, e.what());
+        spdlog::error("internal error: {}", e.what());
+        io.write_stdout(error_document(internal, version_for_errors));
+        return 1;
+    }
+}
+
+}  // namespace splitnet::verbs

@@ -1,0 +1,117 @@
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "scratch_dir.hpp"
+#include "splitnet/cni/error.hpp"
+#include "splitnet/delegate/exec_invoker.hpp"
+
+namespace splitnet::delegate {
+namespace {
+
+using splitnet::testing::ScratchDir;
+using splitnet::testing::write_file;
+
+unsigned error_code_of(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const cni::Error& e) {
+        return e.code();
+    }
+    return 0;
+}
+
+TEST(FindPlugin, FirstRegularFileInPathOrderWinsWithoutExecBit) {
+    const ScratchDir d1;
+    const ScratchDir d2;
+    const ScratchDir d3;
+    ASSERT_EQ(::mkdir((d1 / "p").c_str(), 0755), 0);  // a directory is not a plugin
+    write_file(d2 / "p", "not executable", 0644);
+    write_file(d3 / "p", "#!/bin/sh\n", 0755);
+    EXPECT_EQ(find_plugin("p", {d1.path(), d2.path(), d3.path()}), d2 / "p");
+    EXPECT_EQ(find_plugin("p", {d3.path(), d2.path()}), d3 / "p");
+    EXPECT_EQ(find_plugin("p", {d3.path() + "/"}), d3 / "p");
+}
+
+TEST(FindPlugin, MissingPluginNamesTheSearchPath) {
+    const ScratchDir d1;
+    const ScratchDir d2;
+    try {
+        find_plugin("zz", {d1.path(), d2.path()});
+        FAIL() << "expected an error";
+    } catch (const cni::Error& e) {
+        EXPECT_EQ(e.code(), 999U);
+        EXPECT_EQ(e.msg(),
+                  "failed to find plugin \"zz\" in path [" + d1.path() + " " + d2.path() + "]");
+    }
+}
+
+TEST(FindPlugin, EmptyPathEntryIsNotTheCurrentDirectory) {
+    const ScratchDir d1;
+    write_file(d1 / "p", "#!/bin/sh\n", 0755);
+    const std::string cwd = std::filesystem::current_path();
+    std::filesystem::current_path(d1.path());
+    EXPECT_EQ(error_code_of([] { find_plugin("p", {""}); }), 999U);
+    std::filesystem::current_path(cwd);
+}
+
+TEST(FindPlugin, RejectsTypesThatAreNotFileNames) {
+    const ScratchDir d1;
+    write_file(d1 / "p", "#!/bin/sh\n", 0755);
+    const std::vector<std::string> bad = {
+        "", ".", "..", "../p", "a/b", "/bin/sh", std::string("p\0x", 3)};
+    for (const auto& type : bad) {
+        EXPECT_EQ(error_code_of([&] { find_plugin(type, {d1.path()}); }), 7U) << type;
+    }
+    EXPECT_EQ(find_plugin("p", {d1.path()}), d1 / "p");
+}
+
+PluginCall sample_call() {
+    PluginCall call;
+    call.verb = cni::Verb::Check;
+    call.type = "macvlan";
+    call.container_id = "c1";
+    call.netns = "/run/netns/x";
+    call.ifname = "net1";
+    call.cni_args = "IgnoreUnknown=true;K8S_POD_NAME=p";
+    call.cni_path = {"/opt/cni/bin", "/usr/lib/cni"};
+    return call;
+}
+
+TEST(PluginEnvironment, OverridesAllCniVariablesAndKeepsTheRest) {
+    const std::vector<std::string> parent = {
+        "PATH=/usr/bin", "CNI_IFNAME=eth0", "CNI_COMMAND=ADD",
+        "HOME=/root",    "NOEQUALS",        "CNI_ARGS=IP=1.2.3.4/24",
+    };
+    const auto env = plugin_environment(sample_call(), parent);
+    const std::vector<std::string> expected = {
+        "PATH=/usr/bin",
+        "CNI_IFNAME=net1",  // keeps the inherited entry's position, takes the call's value
+        "CNI_COMMAND=CHECK",
+        "HOME=/root",
+        "CNI_ARGS=IgnoreUnknown=true;K8S_POD_NAME=p",
+        "CNI_CONTAINERID=c1",
+        "CNI_NETNS=/run/netns/x",
+        "CNI_PATH=/opt/cni/bin:/usr/lib/cni",
+    };
+    EXPECT_EQ(env, expected);
+}
+
+TEST(PluginEnvironment, SetsEmptyValuesExplicitlyAndDeduplicatesParent) {
+    PluginCall call;
+    call.verb = cni::Verb::Del;
+    const auto env = plugin_environment(call, {"A=1", "A=2", "CNI_NETNS=/proc/1/ns/net"});
+    const std::vector<std::string> expected = {
+        "A=2",         "CNI_NETNS=", "CNI_COMMAND=DEL", "CNI_CONTAINERID=",
+        "CNI_IFNAME=", "CNI_ARGS=",  "CNI_PATH=",
+    };
+    EXPECT_EQ(env, expected);
+}
+
+}  // namespace
+}  // namespace splitnet::delegate
