@@ -1,0 +1,143 @@
+#include "files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/util/rollback.hpp"
+#include "splitnet/util/unique_fd.hpp"
+
+namespace splitnet::store::detail {
+namespace {
+
+void write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            io_error("write", path, errno);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+void io_error(std::string_view what, const std::string& path, int err) {
+    throw cni::Error(cni::ErrorCode::IoFailure,
+                     fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
+}
+
+void make_dirs(const std::string& dir, mode_t mode) {
+    if (dir.empty()) {
+        return;
+    }
+    for (std::size_t pos = 1;; ++pos) {
+        pos = dir.find('/', pos);
+        const std::string prefix = dir.substr(0, pos);
+        if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+            io_error("create directory", prefix, errno);
+        }
+        if (pos == std::string::npos) {
+            break;
+        }
+    }
+
+    struct stat st {};
+
+    if (::stat(dir.c_str(), &st) != 0) {
+        io_error("use directory", dir, errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        io_error("use directory", dir, ENOTDIR);
+    }
+}
+
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+    const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        io_error("open", path, errno);
+    }
+    std::string content;
+    char buffer[16384];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            io_error("read", path, errno);
+        }
+        if (n == 0) {
+            return content;
+        }
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
+                       mode_t mode) {
+    const std::string target = dir + "/" + name;
+    // Leading dot: never taken for a state file (ids start with [a-zA-Z0-9]).
+    std::string temp = dir + "/." + name + ".tmp.XXXXXX";
+    util::UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+    if (!fd.valid()) {
+        io_error("create temporary file for", target, errno);
+    }
+    util::Rollback remove_temp([&temp] { ::unlink(temp.c_str()); });
+    if (::fchmod(fd.get(), mode) != 0) {
+        io_error("chmod", temp, errno);
+    }
+    write_all(fd.get(), content, temp);
+    if (::fsync(fd.get()) != 0) {
+        io_error("fsync", temp, errno);
+    }
+    if (::close(fd.release()) != 0) {
+        io_error("close", temp, errno);
+    }
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+        io_error("rename into place", target, errno);
+    }
+    remove_temp.dismiss();
+    // The rename itself must survive a crash too.
+    const util::UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd.valid() || ::fsync(dir_fd.get()) != 0) {
+        io_error("fsync directory", dir, errno);
+    }
+}
+
+bool is_safe_id(std::string_view id) {
+    const auto alnum = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    };
+    if (id.empty() || !alnum(id.front())) {
+        return false;
+    }
+    for (const char c : id) {
+        if (!alnum(c) && c != '_' && c != '.' && c != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+void require_container_id(std::string_view id) {
+    if (!is_safe_id(id)) {
+        throw cni::Error(cni::ErrorCode::InvalidEnvironment, "invalid characters in containerID",
+                         std::string(id));
+    }
+}
+
+}  // namespace splitnet::store::detail

@@ -1,0 +1,34 @@
+#pragma once
+
+// Private to src/store: the few filesystem operations the stores need, with errors turned into
+// cni::Error(IoFailure) naming the path.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+
+namespace splitnet::store::detail {
+
+/// Throws cni::Error(IoFailure) "cannot <what> <path>: <strerror(err)>".
+[[noreturn]] void io_error(std::string_view what, const std::string& path, int err);
+
+/// mkdir -p; directories it creates get `mode`. Existing ones are left as they are.
+void make_dirs(const std::string& dir, mode_t mode);
+
+/// The whole file; nullopt when it does not exist. Symlinks are not followed.
+std::optional<std::string> read_file_if_exists(const std::string& path);
+
+/// Writes `dir`/`name` so that readers see the old or the new content, never a mix, even after
+/// a crash: temp file in the same directory, fsync, rename, fsync of the directory.
+void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
+                       mode_t mode);
+
+/// ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$: safe as a file name component (no '/', never "." or "..").
+bool is_safe_id(std::string_view id);
+
+/// Throws Error(InvalidEnvironment, "invalid characters in containerID", id) unless is_safe_id.
+void require_container_id(std::string_view id);
+
+}  // namespace splitnet::store::detail

@@ -1,0 +1,277 @@
+#include <chrono>
+#include <fcntl.h>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "scratch_dir.hpp"
+#include "splitnet/cni/error.hpp"
+#include "splitnet/store/state.hpp"
+
+namespace splitnet::store {
+namespace {
+
+using nlohmann::json;
+using splitnet::testing::read_file;
+using splitnet::testing::ScratchDir;
+using splitnet::testing::write_file;
+
+State sample_state(const std::string& id = "c0ffee") {
+    State state;
+    state.container_id = id;
+    state.cni_version = "1.0.0";
+    state.netns = "/var/run/netns/pod";
+
+    AttachmentState primary;
+    primary.attachment.network = "cbr0";
+    primary.attachment.ifname = "eth0";
+    // Odd spacing, key order and a float: must come back byte for byte.
+    primary.attachment.config =
+        "{ \"type\":\"bridge\",  \"name\" : \"cbr0\",\n\t\"mtu\": 1.50e3, \"z\":\"\\u00e9\" }";
+    primary.attachment.cni_args = "IgnoreUnknown=true;K8S_POD_NAME=p";
+    primary.attachment.is_primary = true;
+    primary.result = json::parse(R"({"cniVersion":"1.0.0","ips":[{"address":"10.1.0.5/24"}]})");
+
+    AttachmentState secondary;
+    secondary.attachment.network = "ns1/vpn-net";
+    secondary.attachment.ifname = "net1";
+    secondary.attachment.config = R"({"cniVersion":"1.0.0","name":"vpn-net","type":"macvlan"})";
+    secondary.attachment.runtime_config =
+        json{{"ips", {"192.0.2.10/24"}}, {"mac", "02:00:00:00:00:01"}};
+    plan::Selection selection;
+    selection.name = "vpn-net";
+    selection.namespace_ = "ns1";
+    selection.interface = "net1";
+    selection.ips = {"192.0.2.10/24"};
+    selection.mac = "02:00:00:00:00:01";
+    selection.cni_args = json{{"foo", "bar"}};
+    selection.default_route = std::vector<std::string>{};
+    secondary.attachment.selection = selection;  // result stays null: ADD did not get there
+
+    state.attachments = {primary, secondary};
+    return state;
+}
+
+void expect_same(const State& a, const State& b) {
+    EXPECT_EQ(state_to_json(a), state_to_json(b));
+    ASSERT_EQ(a.attachments.size(), b.attachments.size());
+    for (std::size_t i = 0; i < a.attachments.size(); ++i) {
+        EXPECT_EQ(a.attachments[i].attachment.config, b.attachments[i].attachment.config);
+    }
+}
+
+TEST(StateJson, RoundTripKeepsConfigBytesAndOptionalParts) {
+    const State state = sample_state();
+    const json doc = state_to_json(state);
+    EXPECT_EQ(doc.at("kind"), "splitnetState");
+    EXPECT_EQ(doc.at("version"), 1);
+    EXPECT_TRUE(doc.at("attachments").at(0).at("config").is_string());
+    EXPECT_FALSE(doc.at("attachments").at(0).contains("selection"));
+    EXPECT_TRUE(doc.at("attachments").at(1).at("result").is_null());
+
+    const State back = state_from_json(json::parse(doc.dump()));
+    expect_same(state, back);
+    EXPECT_EQ(back.attachments[0].attachment.config, state.attachments[0].attachment.config);
+    ASSERT_TRUE(back.attachments[1].attachment.selection);
+    const auto& sel = *back.attachments[1].attachment.selection;
+    EXPECT_EQ(sel.namespace_, "ns1");
+    ASSERT_TRUE(sel.default_route);  // present even though empty
+    EXPECT_TRUE(sel.default_route->empty());
+    EXPECT_TRUE(sel.port_mappings.is_null());
+    EXPECT_EQ(sel.cni_args, (json{{"foo", "bar"}}));
+}
+
+TEST(StateJson, RejectsForeignOrMalformedDocuments) {
+    json good = state_to_json(sample_state());
+    const auto code_of = [](const json& doc) {
+        try {
+            state_from_json(doc);
+        } catch (const cni::Error& e) {
+            return e.code();
+        }
+        return 0U;
+    };
+    EXPECT_EQ(code_of(good), 0U);
+    for (const auto& [key, value] : std::vector<std::pair<std::string, json>>{
+             {"kind", "cniCacheV1"},
+             {"version", 2},
+             {"version", "1"},
+             {"containerId", 5},
+             {"attachments", json::object()},
+         }) {
+        json bad = good;
+        bad[key] = value;
+        EXPECT_EQ(code_of(bad), 6U) << key << "=" << value;
+    }
+    json bad = good;
+    bad["attachments"][0].erase("config");
+    EXPECT_EQ(code_of(bad), 6U);
+    EXPECT_EQ(code_of(json::array()), 6U);
+}
+
+TEST(StateStore, SaveLoadRoundTripWithPrivateModes) {
+    const ScratchDir root;
+    const StateStore store(root / "a/b/state");
+    EXPECT_FALSE(store.load("c0ffee"));
+    store.save(sample_state());
+
+    struct stat st {};
+
+    ASSERT_EQ(::stat((root / "a/b/state").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700U);
+    ASSERT_EQ(::stat((root / "a/b/state/c0ffee.json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600U);
+
+    const auto loaded = store.load("c0ffee");
+    ASSERT_TRUE(loaded);
+    expect_same(*loaded, sample_state());
+}
+
+TEST(StateStore, SaveReplacesAtomicallyAndLeavesNoTempFiles) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    State state = sample_state();
+    store.save(state);
+    state.netns = "/var/run/netns/other";
+    store.save(state);
+    EXPECT_EQ(store.load("c0ffee")->netns, "/var/run/netns/other");
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(root.path())) {
+        names.push_back(entry.path().filename());
+    }
+    EXPECT_EQ(names, std::vector<std::string>{"c0ffee.json"});
+}
+
+TEST(StateStore, LockExcludesOthersUntilReleased) {
+    const ScratchDir root;
+    const StateStore store(root / "s");
+    const std::string lock_path = root / "s/c0ffee.lock";
+    const auto try_lock = [&] {
+        const util::UniqueFd other(::open(lock_path.c_str(), O_RDWR | O_CLOEXEC));
+        return other.valid() && ::flock(other.get(), LOCK_EX | LOCK_NB) == 0;
+    };
+    {
+        const util::UniqueFd held = store.lock("c0ffee");
+        ASSERT_TRUE(held.valid());
+        EXPECT_EQ(::fcntl(held.get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+        EXPECT_FALSE(try_lock());
+        EXPECT_TRUE(store.lock("other-id").valid());  // per container, not global
+    }
+    EXPECT_TRUE(try_lock());
+}
+
+// True once /proc/locks shows a process blocked ("->") on a flock of inode `ino`.
+bool someone_waits_on(ino_t ino) {
+    const std::string locks = read_file("/proc/locks");
+    const std::string needle = ":" + std::to_string(ino) + " ";
+    std::size_t start = 0;
+    while (start < locks.size()) {
+        const auto end = locks.find('\n', start);
+        const std::string line = locks.substr(start, end - start);
+        if (line.find("->") != std::string::npos && line.find(needle) != std::string::npos) {
+            return true;
+        }
+        start = end == std::string::npos ? locks.size() : end + 1;
+    }
+    return false;
+}
+
+TEST(StateStore, WaiterFollowsALockFileUnlinkedByTheHolder) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    const std::string lock_path = root / "c0ffee.lock";
+    util::UniqueFd first = store.lock("c0ffee");
+
+    struct stat st {};
+
+    ASSERT_EQ(::fstat(first.get(), &st), 0);
+
+    util::UniqueFd second;
+    std::thread waiter([&] { second = store.lock("c0ffee"); });
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!someone_waits_on(st.st_ino) && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // bounded condition poll
+    }
+    ASSERT_TRUE(someone_waits_on(st.st_ino));
+    ::unlink(lock_path.c_str());  // a holder cleaning up before it releases
+    first.reset();
+    waiter.join();
+
+    ASSERT_TRUE(second.valid());
+    const util::UniqueFd probe(::open(lock_path.c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(probe.valid()) << "the waiter did not recreate the lock file";
+    EXPECT_NE(::flock(probe.get(), LOCK_EX | LOCK_NB), 0)
+        << "waiter kept a lock on an unlinked file";
+}
+
+TEST(StateStore, CorruptFileIsMovedAsideAndReportedAbsent) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    write_file(root / "c0ffee.json", "{\"kind\":\"splitnetState\",\"vers", 0600);
+    EXPECT_FALSE(store.load("c0ffee"));
+    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.json"));
+    EXPECT_EQ(read_file(root / "c0ffee.corrupt"), "{\"kind\":\"splitnetState\",\"vers");
+    store.save(sample_state());  // a retried ADD can start over
+    EXPECT_TRUE(store.load("c0ffee"));
+}
+
+TEST(StateStore, StateOfAnotherContainerCountsAsCorrupt) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    write_file(root / "c0ffee.json", state_to_json(sample_state("someone-else")).dump(), 0600);
+    EXPECT_FALSE(store.load("c0ffee"));
+    EXPECT_TRUE(std::filesystem::exists(root / "c0ffee.corrupt"));
+}
+
+TEST(StateStore, HostileContainerIdsAreRejectedBeforeAnyPathIsBuilt) {
+    const ScratchDir root;
+    const StateStore store(root / "s");
+    for (const std::string id : {"", ".", "..", "../x", "a/b", "-lead", ".hidden", "a b", "x\n"}) {
+        State state = sample_state();
+        state.container_id = id;
+        EXPECT_THROW(store.save(state), cni::Error) << id;
+        EXPECT_THROW(store.load(id), cni::Error) << id;
+        EXPECT_THROW(store.remove(id), cni::Error) << id;
+        EXPECT_THROW(store.lock(id), cni::Error) << id;
+    }
+    try {
+        store.load("../x");
+    } catch (const cni::Error& e) {
+        EXPECT_EQ(e.code(), 4U);
+        EXPECT_EQ(e.details(), "../x");
+    }
+    EXPECT_FALSE(std::filesystem::exists(root / "s"));
+    EXPECT_FALSE(std::filesystem::exists(root / "x.json"));
+}
+
+TEST(StateStore, ListReturnsStateFilesOnly) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    EXPECT_TRUE(StateStore(root / "missing").list().empty());
+    store.save(sample_state("b2"));
+    store.save(sample_state("a1.json"));
+    const auto lock = store.lock("c3");
+    write_file(root / "d4.corrupt", "x", 0600);
+    write_file(root / ".e5.json.tmp.abcdef", "x", 0600);
+    write_file(root / ".json", "x", 0600);
+    EXPECT_EQ(store.list(), (std::vector<std::string>{"a1.json", "b2"}));
+}
+
+TEST(StateStore, RemoveIsIdempotent) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    store.save(sample_state());
+    store.remove("c0ffee");
+    EXPECT_FALSE(store.load("c0ffee"));
+    EXPECT_NO_THROW(store.remove("c0ffee"));
+    EXPECT_TRUE(store.list().empty());
+}
+
+}  // namespace
+}  // namespace splitnet::store

@@ -1,0 +1,251 @@
+// Orchestration of ADD/DEL/CHECK/STATUS/GC against a fake plugin invoker (no root, no exec).
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/verbs/dispatch.hpp"
+
+namespace splitnet::verbs {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+struct Call {
+    cni::Verb verb;
+    std::string type;
+    std::string ifname;
+    json config;
+    std::string cni_args;
+    std::vector<std::string> cni_path;
+};
+
+class FakeInvoker final : public delegate::PluginInvoker {
+public:
+    std::string invoke(const delegate::PluginCall& call) override {
+        calls.push_back({call.verb, call.type, call.ifname, json::parse(call.config),
+                         call.cni_args, call.cni_path});
+        if (const auto it = failures.find({call.verb, call.type}); it != failures.end()) {
+            throw it->second;
+        }
+        if (call.verb != cni::Verb::Add) {
+            return {};
+        }
+        const auto version = json::parse(call.config).value("cniVersion", std::string());
+        json result = {{"cniVersion", version},
+                       {"interfaces", json::array({{{"name", call.ifname},
+                                                    {"mac", "02:00:00:00:00:0" + std::to_string(calls.size())},
+                                                    {"sandbox", call.netns}}})},
+                       {"ips", json::array({{{"interface", 0},
+                                             {"address", addresses.at(call.type)}}})}};
+        return result.dump();
+    }
+
+    std::vector<Call> calls;
+    std::map<std::pair<cni::Verb, std::string>, cni::Error> failures;
+    std::map<std::string, std::string> addresses = {{"ptp", "10.42.0.5/24"},
+                                                    {"macvlan", "192.168.99.99/24"},
+                                                    {"tuning", "0.0.0.0/0"}};
+};
+
+class VerbsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("splitnet-verbs-" + std::to_string(::getpid()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        env_ = {{"CNI_CONTAINERID", "ctr1"},
+                {"CNI_NETNS", "/proc/self/ns/net"},
+                {"CNI_NETNS_OVERRIDE", "1"},
+                {"CNI_IFNAME", "tst0"},
+                {"CNI_PATH", "/cni/a:/cni/b"}};
+    }
+
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string conf(const std::string& version = "1.0.0", const std::string& extra = "") const {
+        return R"({"cniVersion":")" + version + R"(","name":"podnet","binDir":"/bin/dir","cniDir":")" +
+               (dir_ / "state").string() + "\"" + extra + R"(,"delegates":[
+              {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
+              {"name":"vpn","cniVersion":"0.3.1","plugins":[{"type":"macvlan"},{"type":"tuning"}]}]})";
+    }
+
+    int run_verb(const std::string& verb, const std::string& stdin_text) {
+        env_["CNI_COMMAND"] = verb;
+        out_.clear();
+        Io io;
+        io.getenv = [this](std::string_view key) -> std::optional<std::string> {
+            const auto it = env_.find(std::string(key));
+            return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
+        };
+        io.read_stdin = [stdin_text] { return stdin_text; };
+        io.write_stdout = [this](std::string_view data) { out_ += data; };
+        io.write_stderr = [](std::string_view) {};
+        Adapters adapters{invoker_, [](const config::MetaConf&) {
+                              return std::make_unique<InlineSource>();
+                          }};
+        return run(io, adapters);
+    }
+
+    std::vector<std::string> sequence(cni::Verb verb) const {
+        std::vector<std::string> out;
+        for (const auto& call : invoker_.calls) {
+            if (call.verb == verb) {
+                out.push_back(call.type + "@" + call.ifname);
+            }
+        }
+        return out;
+    }
+
+    bool state_exists() const { return fs::exists(dir_ / "state" / "ctr1"); }
+
+    fs::path dir_;
+    std::map<std::string, std::string> env_;
+    std::string out_;
+    FakeInvoker invoker_;
+};
+
+TEST_F(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Add),
+              (std::vector<std::string>{"ptp@tst0", "macvlan@net1", "tuning@net1"}));
+    const auto result = json::parse(out_);
+    EXPECT_EQ(result["cniVersion"], "1.0.0");
+    ASSERT_EQ(result["interfaces"].size(), 2U);
+    EXPECT_EQ(result["ips"][0]["address"], "10.42.0.5/24");
+    EXPECT_EQ(result["ips"][1]["interface"], 1);
+    EXPECT_FALSE(result["ips"][1].contains("version"));
+    // binDir is searched first; the chained plugin got the previous result in the list version.
+    EXPECT_EQ(invoker_.calls[0].cni_path, (std::vector<std::string>{"/bin/dir", "/cni/a", "/cni/b"}));
+    EXPECT_EQ(invoker_.calls[2].config["prevResult"]["cniVersion"], "0.3.1");
+    EXPECT_TRUE(state_exists());
+}
+
+TEST_F(VerbsTest, ResultIsConvertedToEveryMetaVersion) {
+    int n = 0;
+    for (const std::string version : {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
+        env_["CNI_CONTAINERID"] = "ctr-v" + std::to_string(++n);
+        ASSERT_EQ(run_verb("ADD", conf(version)), 0) << out_;
+        const auto result = json::parse(out_);
+        EXPECT_EQ(result["cniVersion"], version);
+        EXPECT_EQ(result["ips"][0].contains("version"), version < "1.0.0") << version;
+    }
+}
+
+TEST_F(VerbsTest, FailedSecondaryRollsBackInReverseAndKeepsTheCode) {
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Add, std::string("tuning")),
+                              cni::Error(11U, "try later", "busy"));
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 11);
+    EXPECT_EQ(error["details"], "busy");
+    EXPECT_NE(error["msg"].get<std::string>().find("\"vpn\" (net1)"), std::string::npos);
+    // The failed network and then the primary, each plugin in reverse.
+    EXPECT_EQ(sequence(cni::Verb::Del),
+              (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+    EXPECT_FALSE(state_exists());
+    // The same ADD then succeeds.
+    invoker_.failures.clear();
+    EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;
+}
+
+TEST_F(VerbsTest, DelReplaysTheStoredPlanInReverseAndIsIdempotent) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0);
+    invoker_.calls.clear();
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_TRUE(out_.empty());
+    EXPECT_EQ(sequence(cni::Verb::Del),
+              (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+    // prevResult is the attachment's own result (0.3.1 list: libcni passes none below 0.4.0).
+    EXPECT_TRUE(invoker_.calls.back().config.contains("prevResult"));
+    EXPECT_FALSE(invoker_.calls.front().config.contains("prevResult"));
+    EXPECT_FALSE(state_exists());
+    // Without state the config is replayed: the primary still gets its DEL.
+    invoker_.calls.clear();
+    env_.erase("CNI_NETNS");
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
+}
+
+TEST_F(VerbsTest, DelAggregatesErrorsButDeletesEverything) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0);
+    invoker_.calls.clear();
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
+                              cni::Error(cni::ErrorCode::Internal, "boom"));
+    EXPECT_EQ(run_verb("DEL", conf()), 1);
+    EXPECT_EQ(sequence(cni::Verb::Del).size(), 3U);
+    EXPECT_FALSE(state_exists());
+}
+
+TEST_F(VerbsTest, CheckUsesEachAttachmentsOwnResult) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0);
+    const auto merged = out_;
+    invoker_.calls.clear();
+    const auto with_prev = conf("1.0.0", R"(,"prevResult":)" + merged);
+    ASSERT_EQ(run_verb("CHECK", with_prev), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Check), (std::vector<std::string>{"ptp@tst0"}));  // 0.3.1: none
+    EXPECT_EQ(invoker_.calls[0].config["prevResult"]["ips"].size(), 1U);
+    EXPECT_EQ(run_verb("CHECK", conf()), 1);  // no prevResult
+    EXPECT_EQ(run_verb("CHECK", conf("0.3.1")), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 1);
+}
+
+TEST_F(VerbsTest, ErrorsAreOneJsonDocument) {
+    EXPECT_EQ(run_verb("ADD", "{not json"), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 6);
+    EXPECT_EQ(run_verb("ADD", R"({"cniVersion":"1.0.0"})"), 1);
+    EXPECT_EQ(json::parse(out_)["msg"], "missing network name");
+    EXPECT_EQ(run_verb("ADD", R"({"cniVersion":"9.0.0","name":"x"})"), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 1);
+    EXPECT_EQ(run_verb("STATUS", conf("1.0.0")), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 1);
+    env_.erase("CNI_NETNS_OVERRIDE");
+    EXPECT_EQ(run_verb("ADD", conf()), 1);  // our own netns
+    EXPECT_EQ(json::parse(out_)["code"], 8);
+    EXPECT_TRUE(invoker_.calls.empty());
+}
+
+TEST_F(VerbsTest, VersionAndAbout) {
+    EXPECT_EQ(run_verb("VERSION", ""), 0);
+    const auto doc = json::parse(out_);
+    EXPECT_EQ(doc["cniVersion"], "1.1.0");
+    EXPECT_EQ(doc["supportedVersions"].size(), 7U);
+    env_.erase("CNI_COMMAND");
+}
+
+TEST_F(VerbsTest, StatusNeedsTheReadinessFileAndThePrimary) {
+    const auto ready = (dir_ / "ready").string();
+    const auto with_ready = R"(,"readinessindicatorfile":")" + ready + "\"";
+    env_["CNI_CONTAINERID"] = "";
+    EXPECT_EQ(run_verb("STATUS", conf("1.1.0", with_ready)), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 50);
+    std::ofstream(ready).put('x');
+    EXPECT_EQ(run_verb("STATUS", conf("1.1.0", with_ready)), 0) << out_;
+}
+
+TEST_F(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
+    ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
+    invoker_.calls.clear();
+    const auto gc = conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"other","ifname":"eth0"}])");
+    ASSERT_EQ(run_verb("GC", gc), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del).size(), 3U);
+    EXPECT_FALSE(state_exists());
+    // Without a list nothing is pruned.
+    ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0);
+    ASSERT_EQ(run_verb("GC", conf("1.1.0")), 0);
+    EXPECT_TRUE(state_exists());
+}
+
+TEST_F(VerbsTest, PrimaryResultModeReturnsOnlyThePrimary) {
+    ASSERT_EQ(run_verb("ADD", conf("1.0.0", R"(,"resultMode":"primary")")), 0);
+    EXPECT_EQ(json::parse(out_)["interfaces"].size(), 1U);
+}
+
+}  // namespace
+}  // namespace splitnet::verbs
