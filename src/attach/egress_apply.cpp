@@ -122,9 +122,7 @@ void delete_ours(net::Netlink& nl) {
     }
 }
 
-}  // namespace
-
-void egress_before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
+void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
     const auto policy = load(conf, target);
     if (!policy) {
         return;
@@ -147,11 +145,18 @@ void egress_before_addresses(const nlohmann::json& conf, const EgressTarget& tar
     if (!policy->probe_conflict) {
         return;
     }
-    {
-        // The probe needs a running link; arp_notify announces nothing yet (no address).
-        net::Netlink nl(target.netns_fd);
-        net::set_link_up(nl, net::get_link(nl, target.ifname).index);
+    // The probe needs a running link. It goes down again afterwards so that the native path's
+    // link-up, with the addresses in place, still makes arp_notify announce them.
+    net::Netlink nl(target.netns_fd);
+    const auto link = net::get_link(nl, target.ifname);
+    if (!link.is_up()) {
+        net::set_link_up(nl, link.index);
     }
+    util::Rollback restore([&] {
+        if (!link.is_up()) {
+            net::set_link_up(nl, link.index, false);
+        }
+    });
     for (const auto& address : policy->egress_addresses) {
         if (address.family != 4) {
             continue;
@@ -167,7 +172,7 @@ void egress_before_addresses(const nlohmann::json& conf, const EgressTarget& tar
     }
 }
 
-void egress_after_routes(const nlohmann::json& conf, const EgressTarget& target) {
+void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
     const auto policy = load(conf, target);
     if (!policy) {
         return;
@@ -197,7 +202,7 @@ void egress_after_routes(const nlohmann::json& conf, const EgressTarget& target)
                   plan.add_first.size() + plan.add_last.size(), plan.remove.size(), target.ifname);
 }
 
-void egress_check(const nlohmann::json& conf, const EgressTarget& target) {
+void check(const nlohmann::json& conf, const EgressTarget& target) {
     const auto policy = load(conf, target);
     if (!policy) {
         return;
@@ -226,12 +231,44 @@ void egress_check(const nlohmann::json& conf, const EgressTarget& target) {
                      fmt::format("egress policy of {} is not in place: {}", target.ifname, text));
 }
 
-void egress_del(const nlohmann::json& conf, int netns_fd) {
+void del(const nlohmann::json& conf, int netns_fd) {
     if (!conf.is_object() || !conf.contains(kEgressKey) || conf[kEgressKey].is_null()) {
         return;
     }
-    net::Netlink nl(netns_fd);
-    delete_ours(nl);
+    try {
+        net::Netlink nl(netns_fd);
+        delete_ours(nl);
+    } catch (const std::exception& e) {
+        spdlog::warn("egress: removing the egress routes failed: {}", e.what());
+    }
+}
+
+nlohmann::json parse_config(std::string_view config) {
+    try {
+        return nlohmann::json::parse(config);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw cni::Error(cni::ErrorCode::DecodingFailure,
+                         fmt::format("egress: cannot parse the network config: {}", e.what()));
+    }
+}
+
+}  // namespace
+
+void egress_before_addresses(std::string_view config, const EgressTarget& target) {
+    before_addresses(parse_config(config), target);
+}
+
+void egress_after_routes(std::string_view config, const EgressTarget& target) {
+    after_routes(parse_config(config), target);
+}
+
+void egress_check(std::string_view config, const EgressTarget& target) {
+    check(parse_config(config), target);
+}
+
+void egress_del(std::string_view config, int netns_fd) {
+    const auto conf = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    del(conf, netns_fd);
 }
 
 }  // namespace splitnet::attach

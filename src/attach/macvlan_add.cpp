@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "macvlan_common.hpp"
+#include "splitnet/attach/egress_apply.hpp"
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/attach/static_ipam.hpp"
@@ -249,6 +250,9 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         fail(fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
     }
 
+    // VPN egress: hygiene sysctls and the ARP conflict probe, before any address is taken.
+    egress_before_addresses(call.config, {pod_fd.get(), call.ifname, result.ips});
+
     // 4. Addresses (IPv6 without DAD).
     for (const auto& addr : plan.addresses) {
         try {
@@ -268,6 +272,8 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
 
     // 6. Routes.
     add_routes(pod, ifindex, call.ifname, result.routes, plan);
+    // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without "egress").
+    egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {

@@ -69,9 +69,9 @@ protected:
     }
 
     void add(const json& conf) {
-        egress_before_addresses(conf, target_);
+        egress_before_addresses(conf.dump(), target_);
         configure_net1();
-        egress_after_routes(conf, target_);
+        egress_after_routes(conf.dump(), target_);
     }
 
     std::string pod(const std::string& command) { return run_in(pod_path(), command); }
@@ -116,10 +116,10 @@ TEST_F(EgressApplyTest, InstallsThePolicyAndChecksIt) {
         pod("cat /proc/sys/net/ipv4/conf/net1/rp_filter /proc/sys/net/ipv4/conf/net1/arp_notify "
             "/proc/sys/net/ipv6/conf/net1/accept_ra /proc/sys/net/ipv6/conf/net1/autoconf"),
         "2\n1\n0\n0\n");
-    EXPECT_NO_THROW(egress_check(conf, target_));
+    EXPECT_NO_THROW(egress_check(conf.dump(), target_));
     // A second run (a retried ADD) changes nothing and does not fail.
-    EXPECT_NO_THROW(egress_after_routes(conf, target_));
-    EXPECT_NO_THROW(egress_check(conf, target_));
+    EXPECT_NO_THROW(egress_after_routes(conf.dump(), target_));
+    EXPECT_NO_THROW(egress_check(conf.dump(), target_));
 }
 
 TEST_F(EgressApplyTest, KillSwitchHoldsWhenNet1Disappears) {
@@ -138,7 +138,7 @@ TEST_F(EgressApplyTest, CheckFindsEveryDeviation) {
     pod("ip route add default via 10.1.1.1 dev eth0 metric 5 && ip route del 10.0.0.0/8 && "
         "echo 1 > /proc/sys/net/ipv6/conf/net1/accept_ra");
     try {
-        egress_check(conf, target_);
+        egress_check(conf.dump(), target_);
         FAIL() << "check passed";
     } catch (const cni::Error& e) {
         EXPECT_EQ(
@@ -152,21 +152,21 @@ TEST_F(EgressApplyTest, CheckFindsEveryDeviation) {
 TEST_F(EgressApplyTest, DelRemovesOnlyWhatEgressAdded) {
     const auto conf = conf_with({{"keep", json::array({"private"})}});
     add(conf);
-    egress_del(conf, pod_fd());
+    egress_del(conf.dump(), pod_fd());
     EXPECT_EQ(pod("ip route show table all proto 83"), "");
     // The primary's own routes are still there; its default is not restored.
     EXPECT_EQ(pod("ip -4 route show dev eth0"),
               "10.1.1.0/24 proto kernel scope link src 10.1.1.2 \n");
     // A config without the block does nothing, even with a broken netns state.
-    EXPECT_NO_THROW(egress_del(json{{"type", "macvlan"}}, pod_fd()));
+    EXPECT_NO_THROW(egress_del((json{{"type", "macvlan"}}).dump(), pod_fd()));
 }
 
 TEST_F(EgressApplyTest, GatewayRequiredButAbsentFailsAndLeavesNothing) {
     const auto conf = conf_with({{"gateway", "192.168.99.7"}, {"probeGateway", "require"}});
-    egress_before_addresses(conf, target_);
+    egress_before_addresses(conf.dump(), target_);
     configure_net1();
     try {
-        egress_after_routes(conf, target_);
+        egress_after_routes(conf.dump(), target_);
         FAIL() << "ADD passed";
     } catch (const cni::Error& e) {
         EXPECT_EQ(e.code(), static_cast<unsigned>(cni::ErrorCode::TryAgainLater));
@@ -187,7 +187,7 @@ TEST_F(EgressApplyTest, GatewayWarnOnlyLogs) {
 TEST_F(EgressApplyTest, ConflictingAddressIsRefusedWithTheHoldersMac) {
     target_.ips = {{"192.168.99.1/24", "", 2}};  // what the gateway already holds
     try {
-        egress_before_addresses(conf_with({{"gateway", "192.168.99.2"}}), target_);
+        egress_before_addresses((conf_with({{"gateway", "192.168.99.2"}})).dump(), target_);
         FAIL() << "no conflict detected";
     } catch (const cni::Error& e) {
         EXPECT_EQ(e.msg(), "egress: 192.168.99.1 is already in use on net1's segment by " +
@@ -196,18 +196,18 @@ TEST_F(EgressApplyTest, ConflictingAddressIsRefusedWithTheHoldersMac) {
 }
 
 TEST_F(EgressApplyTest, ConfigErrorsSurfaceBeforeAddresses) {
-    EXPECT_THROW(
-        egress_before_addresses(conf_with({{"keep", json::array({"10.0.0.1/8"})}}), target_),
-        cni::Error);
+    EXPECT_THROW(egress_before_addresses(
+                     (conf_with({{"keep", json::array({"10.0.0.1/8"})}})).dump(), target_),
+                 cni::Error);
     EXPECT_EQ(pod("ip -4 addr show dev net1"), "");
 }
 
 TEST_F(EgressApplyTest, NoBlockNoEffect) {
     const json conf = {{"type", "macvlan"}};
-    egress_before_addresses(conf, target_);
+    egress_before_addresses(conf.dump(), target_);
     configure_net1();
-    egress_after_routes(conf, target_);
-    egress_check(conf, target_);
+    egress_after_routes(conf.dump(), target_);
+    egress_check(conf.dump(), target_);
     EXPECT_EQ(pod("ip route show default"), "default via 10.1.1.1 dev eth0 \n");
 }
 
