@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/request.hpp"
 #include "splitnet/util/rollback.hpp"
 #include "splitnet/util/unique_fd.hpp"
 
@@ -118,23 +119,8 @@ void write_file_atomic(const std::string& dir, const std::string& name, std::str
     }
 }
 
-bool is_safe_id(std::string_view id) {
-    const auto alnum = [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    };
-    if (id.empty() || !alnum(id.front())) {
-        return false;
-    }
-    for (const char c : id) {
-        if (!alnum(c) && c != '_' && c != '.' && c != '-') {
-            return false;
-        }
-    }
-    return true;
-}
-
 void require_container_id(std::string_view id) {
-    if (!is_safe_id(id)) {
+    if (!cni::is_valid_identifier(id)) {
         throw cni::Error(cni::ErrorCode::InvalidEnvironment, "invalid characters in containerID",
                          std::string(id));
     }

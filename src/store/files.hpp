@@ -25,10 +25,8 @@ std::optional<std::string> read_file_if_exists(const std::string& path);
 void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
                        mode_t mode);
 
-/// ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$: safe as a file name component (no '/', never "." or "..").
-bool is_safe_id(std::string_view id);
-
-/// Throws Error(InvalidEnvironment, "invalid characters in containerID", id) unless is_safe_id.
+/// Throws Error(InvalidEnvironment, "invalid characters in containerID", id) unless the id is a
+/// cni::is_valid_identifier, which also makes it a safe file name (no '/', never "." or "..").
 void require_container_id(std::string_view id);
 
 }  // namespace splitnet::store::detail

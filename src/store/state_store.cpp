@@ -15,6 +15,7 @@
 
 #include "files.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/request.hpp"
 #include "splitnet/store/state.hpp"
 
 namespace splitnet::store {
@@ -124,7 +125,7 @@ std::vector<std::string> StateStore::list() const {
             continue;  // lock files, files set aside as corrupt, anything else
         }
         const auto id = name.substr(0, name.size() - kStateSuffix.size());
-        if (detail::is_safe_id(id)) {  // temp files start with '.'
+        if (cni::is_valid_identifier(id)) {  // temp files start with '.'
             ids.emplace_back(id);
         }
     }

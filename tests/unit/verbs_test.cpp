@@ -9,6 +9,7 @@
 #include <map>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/store/state.hpp"
 #include "splitnet/verbs/dispatch.hpp"
 
 namespace splitnet::verbs {
@@ -103,7 +104,9 @@ protected:
         return out;
     }
 
-    bool state_exists() const { return fs::exists(dir_ / "state" / "ctr1"); }
+    bool state_exists() const {
+        return store::StateStore((dir_ / "state").string()).load("ctr1").has_value();
+    }
 
     fs::path dir_;
     std::map<std::string, std::string> env_;

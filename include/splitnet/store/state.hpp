@@ -28,8 +28,8 @@ struct State {
 nlohmann::json state_to_json(const State& state);
 State state_from_json(const nlohmann::json& doc);  ///< throws Error(DecodingFailure)
 
-/// One file per container, `dir`/<id>.json (dir mode 0700), written atomically (temp + fsync + rename,
-/// 0600). Callers hold lock() for the whole verb.
+/// One file per container, `dir`/<id>.json (dir mode 0700), written atomically (temp + fsync +
+/// rename, 0600). Callers hold lock() for the whole verb. Lock files (<id>.lock) are kept.
 class StateStore {
 public:
     explicit StateStore(std::string dir);

@@ -1,0 +1,402 @@
+#include "splitnet/k8s/annotation.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <functional>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/k8s/go_json.hpp"
+
+namespace splitnet::k8s {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kSpaces = " \t\n\v\f\r";
+constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
+
+[[noreturn]] void fail(const std::string& msg) {
+    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
+}
+
+std::string trim(std::string_view text) {
+    const auto begin = text.find_first_not_of(kSpaces);
+    if (begin == std::string_view::npos) {
+        return {};
+    }
+    const auto end = text.find_last_not_of(kSpaces);
+    return std::string(text.substr(begin, end - begin + 1));
+}
+
+std::vector<std::string> split(std::string_view text, char sep) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (true) {
+        const auto pos = text.find(sep, start);
+        out.emplace_back(text.substr(start, pos - start));
+        if (pos == std::string_view::npos) {
+            return out;
+        }
+        start = pos + 1;
+    }
+}
+
+// ---- comma form ----------------------------------------------------------------------------
+
+plan::Selection parse_object_name(const std::string& item) {
+    constexpr std::string_view kPrefix = "parsePodNetworkAnnotation: parsePodNetworkObjectName: ";
+    plan::Selection sel;
+    const auto slash = split(item, '/');
+    std::string name_part;
+    if (slash.size() == 2) {
+        sel.namespace_ = trim(slash[0]);
+        name_part = slash[1];
+    } else if (slash.size() == 1) {
+        name_part = slash[0];
+    } else {
+        fail(std::string(kPrefix) + "Invalid network object (failed at '/')");
+    }
+    const auto at = split(name_part, '@');
+    sel.name = trim(at[0]);
+    if (at.size() == 2) {
+        sel.interface = trim(at[1]);
+    } else if (at.size() != 1) {
+        fail(std::string(kPrefix) + "Invalid network object (failed at '@')");
+    }
+    for (const auto* item_part : {&sel.namespace_, &sel.name}) {
+        if (!item_part->empty() && !is_dns1123_label(*item_part)) {
+            fail(std::string(kPrefix) +
+                 "Failed to parse: one or more items did not match comma-delimited format (must "
+                 "consist of lower case alphanumeric characters). Must start and end with an "
+                 "alphanumeric character), mismatch @ '" +
+                 *item_part + "'");
+        }
+    }
+    if (!sel.interface.empty() &&
+        (sel.interface.size() > kIfNameMax ||
+         sel.interface.find_first_of(" \t\n\v\f\r/") != std::string::npos)) {
+        fail(std::string(kPrefix) +
+             "Failed to parse interface name: must be less than 15 chars and not contain '/' or "
+             "spaces. interface name '" +
+             sel.interface + "'");
+    }
+    return sel;
+}
+
+// ---- JSON form -----------------------------------------------------------------------------
+
+std::string json_kind(const Json& v) {
+    if (v.is_number()) {
+        return "number";
+    }
+    if (v.is_string()) {
+        return "string";
+    }
+    if (v.is_boolean()) {
+        return "bool";
+    }
+    if (v.is_array()) {
+        return "array";
+    }
+    return "object";
+}
+
+[[noreturn]] void type_error(const Json& v, const std::string& field, const std::string& go_type) {
+    fail(
+        "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation "
+        "JSON format: json: cannot unmarshal " +
+        json_kind(v) + " into Go struct field NetworkSelectionElement." + field + " of type " +
+        go_type);
+}
+
+std::string as_string(const Json& v, const std::string& field) {
+    if (!v.is_string()) {
+        type_error(v, field, "string");
+    }
+    return v.get<std::string>();
+}
+
+std::int64_t as_int(const Json& v, const std::string& field) {
+    if (v.is_number_integer() || v.is_number_unsigned()) {
+        return v.get<std::int64_t>();
+    }
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (d == static_cast<double>(static_cast<std::int64_t>(d))) {
+            return static_cast<std::int64_t>(d);
+        }
+        type_error(v, field, "int");
+    }
+    type_error(v, field, "int");
+}
+
+std::vector<std::string> as_string_list(const Json& v, const std::string& field) {
+    if (!v.is_array()) {
+        type_error(v, field, "[]string");
+    }
+    std::vector<std::string> out;
+    for (const auto& item : v) {
+        out.push_back(as_string(item, field));
+    }
+    return out;
+}
+
+/// Re-encodes like Multus does after decoding into its Go structs: unknown keys dropped, Go's
+/// case-insensitive field match, omitempty for protocol/hostIP.
+nlohmann::json port_mappings(const Json& v) {
+    if (!v.is_array()) {
+        type_error(v, "portMappings", "[]*types.PortMapEntry");
+    }
+    auto out = nlohmann::json::array();
+    for (const auto& entry : v) {
+        if (entry.is_null()) {
+            out.push_back(nullptr);
+            continue;
+        }
+        if (!entry.is_object()) {
+            type_error(entry, "portMappings", "types.PortMapEntry");
+        }
+        const nlohmann::json plain = nlohmann::json::parse(entry.dump());
+        nlohmann::json item = {{"hostPort", 0}, {"containerPort", 0}};
+        if (const auto* p = find_key_go(plain, "hostPort"); p && !p->is_null()) {
+            item["hostPort"] = as_int(Json(*p), "portMappings.hostPort");
+        }
+        if (const auto* p = find_key_go(plain, "containerPort"); p && !p->is_null()) {
+            item["containerPort"] = as_int(Json(*p), "portMappings.containerPort");
+        }
+        for (const char* key : {"protocol", "hostIP"}) {
+            if (const auto* p = find_key_go(plain, key); p && !p->is_null()) {
+                auto text = as_string(Json(*p), std::string("portMappings.") + key);
+                if (!text.empty()) {
+                    item[key] = text;
+                }
+            }
+        }
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
+nlohmann::json bandwidth(const Json& v) {
+    if (!v.is_object()) {
+        type_error(v, "bandwidth", "types.BandwidthEntry");
+    }
+    const nlohmann::json plain = nlohmann::json::parse(v.dump());
+    nlohmann::json out = nlohmann::json::object();
+    for (const char* key : {"ingressRate", "ingressBurst", "egressRate", "egressBurst"}) {
+        out[key] = 0;
+        if (const auto* p = find_key_go(plain, key); p && !p->is_null()) {
+            out[key] = as_int(Json(*p), std::string("bandwidth.") + key);
+        }
+    }
+    return out;
+}
+
+struct ElementParser {
+    plan::Selection sel;
+    std::string deprecated_interface;
+
+    using Setter = std::function<void(ElementParser&, const Json&)>;
+
+    static const std::vector<std::pair<std::string_view, Setter>>& fields() {
+        static const std::vector<std::pair<std::string_view, Setter>> kFields = {
+            {"name", [](ElementParser& p, const Json& v) { p.sel.name = as_string(v, "name"); }},
+            {"namespace",
+             [](ElementParser& p, const Json& v) { p.sel.namespace_ = as_string(v, "namespace"); }},
+            {"ips", [](ElementParser& p, const Json& v) { p.sel.ips = as_string_list(v, "ips"); }},
+            {"mac", [](ElementParser& p, const Json& v) { p.sel.mac = as_string(v, "mac"); }},
+            {"infiniband-guid",
+             [](ElementParser& p, const Json& v) {
+                 p.sel.infiniband_guid = as_string(v, "infiniband-guid");
+             }},
+            {"interface",
+             [](ElementParser& p, const Json& v) { p.sel.interface = as_string(v, "interface"); }},
+            {"interfaceRequest",
+             [](ElementParser& p, const Json& v) {
+                 p.deprecated_interface = as_string(v, "interfaceRequest");
+             }},
+            {"portMappings",
+             [](ElementParser& p, const Json& v) { p.sel.port_mappings = port_mappings(v); }},
+            {"bandwidth", [](ElementParser& p, const Json& v) { p.sel.bandwidth = bandwidth(v); }},
+            {"deviceID",
+             [](ElementParser& p, const Json& v) { p.sel.device_id = as_string(v, "deviceID"); }},
+            {"cni-args",
+             [](ElementParser& p, const Json& v) {
+                 if (!v.is_object()) {
+                     type_error(v, "cni-args", "map[string]interface {}");
+                 }
+                 p.sel.cni_args = nlohmann::json::parse(v.dump());
+             }},
+            {"default-route",
+             [](ElementParser& p, const Json& v) {
+                 if (!v.is_array()) {
+                     type_error(v, "default-route", "[]net.IP");
+                 }
+                 std::vector<std::string> gateways;
+                 for (const auto& gw : v) {
+                     if (gw.is_null()) {
+                         continue;
+                     }
+                     const auto text = as_string(gw, "default-route");
+                     auto ip = is_ip(text) ? go_ip_string(text) : std::nullopt;
+                     if (!ip) {
+                         fail(
+                             "parsePodNetworkAnnotation: failed to parse pod Network Attachment "
+                             "Selection Annotation JSON format: invalid IP address: " +
+                             text);
+                     }
+                     gateways.push_back(*ip);
+                 }
+                 p.sel.default_route = std::move(gateways);
+             }},
+        };
+        return kFields;
+    }
+
+    static const Setter* find(std::string_view key) {
+        for (const auto& [name, setter] : fields()) {
+            if (name == key) {
+                return &setter;
+            }
+        }
+        const Setter* folded = nullptr;
+        for (const auto& [name, setter] : fields()) {
+            if (name.size() == key.size() &&
+                std::equal(name.begin(), name.end(), key.begin(), [](char a, char b) {
+                    return std::tolower(static_cast<unsigned char>(a)) ==
+                           std::tolower(static_cast<unsigned char>(b));
+                })) {
+                folded = &setter;
+            }
+        }
+        return folded;
+    }
+};
+
+std::vector<plan::Selection> parse_json_form(std::string_view value, bool strict) {
+    Json doc;
+    try {
+        doc = Json::parse(value);
+    } catch (const nlohmann::json::parse_error& e) {
+        fail(std::string("parsePodNetworkAnnotation: failed to parse pod Network Attachment "
+                         "Selection Annotation JSON format: ") +
+             e.what());
+    }
+    if (doc.is_null()) {
+        return {};
+    }
+    if (!doc.is_array()) {
+        fail(
+            "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection "
+            "Annotation JSON format: json: cannot unmarshal " +
+            json_kind(doc) + " into Go value of type []*types.NetworkSelectionElement");
+    }
+    std::vector<plan::Selection> out;
+    for (std::size_t index = 0; index < doc.size(); ++index) {
+        const auto& element = doc[index];
+        if (!element.is_object()) {
+            fail(
+                "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection "
+                "Annotation JSON format: json: cannot unmarshal " +
+                json_kind(element) + " into Go value of type types.NetworkSelectionElement");
+        }
+        ElementParser parser;
+        for (const auto& [key, item] : element.items()) {  // document order: later wins, as Go
+            const auto* setter = ElementParser::find(key);
+            if (setter == nullptr) {
+                const std::string msg =
+                    "annotation " + std::string(kNetworksAnnotation) + ": element " +
+                    std::to_string(index) + " has unknown key \"" + key + "\"" +
+                    (key == "ipam-claim-reference" ? " (not supported, not forwarded)" : "") +
+                    (key == "gateway" ? " (did you mean \"default-route\"?)" : "");
+                if (strict) {
+                    fail(msg + "; strict annotations are enabled");
+                }
+                spdlog::warn("{}; ignored as Multus does", msg);
+                continue;
+            }
+            if (!item.is_null()) {
+                (*setter)(parser, item);
+            }
+        }
+        if (parser.sel.interface.empty()) {
+            parser.sel.interface = parser.deprecated_interface;
+        }
+        out.push_back(std::move(parser.sel));
+    }
+    return out;
+}
+
+void validate(plan::Selection& sel, std::string_view default_namespace) {
+    if (sel.namespace_.empty()) {
+        sel.namespace_ = std::string(default_namespace);
+    }
+    if (!sel.mac.empty() && !is_go_mac(sel.mac)) {
+        fail("parsePodNetworkAnnotation: failed to mac: address " + sel.mac +
+             ": invalid MAC address");
+    }
+    if (!sel.infiniband_guid.empty() && !is_go_mac(sel.infiniband_guid)) {
+        fail("parsePodNetworkAnnotation: failed to validate infiniband GUID: address " +
+             sel.infiniband_guid + ": invalid MAC address");
+    }
+    for (const auto& ip : sel.ips) {
+        if (ip.find('/') != std::string::npos) {
+            if (!is_cidr(ip)) {
+                fail("failed to parse CIDR \"" + ip + "\": invalid CIDR address: " + ip);
+            }
+        } else if (!is_ip(ip)) {
+            fail("failed to parse IP address \"" + ip + "\"");
+        }
+    }
+}
+
+}  // namespace
+
+bool is_dns1123_label(std::string_view text) {
+    if (text.empty()) {
+        return false;
+    }
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(text.front()) || !alnum(text.back())) {
+        return false;
+    }
+    return std::all_of(text.begin(), text.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+bool is_dns1123_subdomain(std::string_view text) {
+    if (text.empty() || text.size() > 253) {
+        return false;
+    }
+    for (const auto& label : split(text, '.')) {
+        if (!is_dns1123_label(label)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::vector<plan::Selection> parse_network_selection(std::string_view value,
+                                                     std::string_view default_namespace,
+                                                     bool strict) {
+    if (value.empty()) {
+        fail("parsePodNetworkAnnotation: pod annotation does not have \"network\" as key");
+    }
+    std::vector<plan::Selection> out;
+    if (value.find_first_of("[{\"") != std::string_view::npos) {
+        out = parse_json_form(value, strict);
+    } else {
+        for (const auto& item : split(value, ',')) {
+            out.push_back(parse_object_name(trim(item)));
+        }
+    }
+    for (auto& sel : out) {
+        validate(sel, default_namespace);
+    }
+    return out;
+}
+
+}  // namespace splitnet::k8s

@@ -1,0 +1,196 @@
+#include "splitnet/k8s/conf_files.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/k8s/go_json.hpp"
+
+namespace splitnet::k8s {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const std::string& msg) {
+    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        fail("error reading " + path.string());
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+}
+
+std::string string_key(const nlohmann::json& obj, std::string_view key) {
+    const auto* v = find_key_go(obj, key);
+    return (v != nullptr && v->is_string()) ? v->get<std::string>() : std::string();
+}
+
+/// libcni ConfFiles: non-directory entries with one of the extensions, sorted by file name.
+std::vector<fs::path> conf_files(const fs::path& dir, const std::vector<std::string>& extensions) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code type_ec;
+        if (it->is_directory(type_ec)) {
+            continue;
+        }
+        const auto ext = it->path().extension().string();
+        if (std::find(extensions.begin(), extensions.end(), ext) != extensions.end()) {
+            out.push_back(it->path());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+nlohmann::json parse_object(const std::string& bytes, const std::string& what) {
+    auto doc = nlohmann::json::parse(bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        fail(what + ": not a JSON object");
+    }
+    return doc;
+}
+
+}  // namespace
+
+std::string inject_network_name(std::string_view config, const std::string& name) {
+    auto doc = nlohmann::json::parse(config, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        fail(
+            "GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: not a "
+            "JSON object");
+    }
+    // Go map lookup: exact key "name", and only a missing key or "" counts as missing.
+    auto it = doc.find("name");
+    if (it != doc.end() && !(it->is_string() && it->get<std::string>().empty())) {
+        return std::string(config);
+    }
+    doc["name"] = name;
+    return go_marshal(doc);
+}
+
+std::string config_from_conf_dir(const std::string& name, const std::string& conf_dir) {
+    const auto files = conf_files(conf_dir, {".conf", ".json", ".conflist"});
+    if (files.empty()) {
+        fail("No networks found in " + conf_dir);
+    }
+    for (const auto& file : files) {
+        const auto bytes = read_file(file);
+        if (file.extension() == ".conflist") {
+            const auto doc =
+                parse_object(bytes, "Error loading CNI conflist file " + file.string() +
+                                        ": error parsing configuration list");
+            const auto* list_name = doc.find("name") != doc.end() ? &doc["name"] : nullptr;
+            if (list_name == nullptr || !list_name->is_string()) {
+                fail("Error loading CNI conflist file " + file.string() +
+                     ": error parsing configuration list: no name");
+            }
+            if (name.empty() || list_name->get<std::string>() == name) {
+                return bytes;
+            }
+            continue;
+        }
+        const auto doc = parse_object(bytes, "Error loading CNI config file " + file.string() +
+                                                 ": error parsing configuration");
+        if (name.empty() || string_key(doc, "name") == name) {
+            if (string_key(doc, "type").empty()) {
+                fail("Error loading CNI config file " + file.string() +
+                     ": no 'type'; perhaps this is a .conflist?");
+            }
+            return bytes;
+        }
+    }
+    fail("no network available in the name " + name + " in cni dir " + conf_dir);
+}
+
+std::string config_from_path(const std::string& path) {
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) {
+        fail("stat " + path + ": no such file or directory");
+    }
+    if (fs::is_directory(status)) {
+        if (conf_files(path, {".conf", ".conflist"}).empty()) {
+            fail("getNetDelegate: cannot find network: " + path);
+        }
+        return config_from_conf_dir("", path);
+    }
+    const auto bytes = read_file(path);
+    if (fs::path(path).extension() == ".conflist") {
+        auto doc = parse_object(bytes, "error loading CNI conflist file " + path);
+        const auto* list_name = doc.find("name") != doc.end() ? &doc["name"] : nullptr;
+        if (list_name == nullptr || !list_name->is_string()) {
+            fail("error loading CNI conflist file " + path +
+                 ": error parsing configuration list: "
+                 "no name");
+        }
+        const auto* inline_only = find_key_go(doc, "loadOnlyInlinedPlugins");
+        const bool only_inline =
+            inline_only != nullptr &&
+            ((inline_only->is_boolean() && inline_only->get<bool>()) ||
+             (inline_only->is_string() && inline_only->get<std::string>() == "true"));
+        if (only_inline) {
+            return bytes;
+        }
+        // libcni v1.3 subdirectory chaining: <dir>/<list name>/*.conf are extra plugins.
+        const auto sub = fs::path(path).parent_path() / list_name->get<std::string>();
+        const auto extra = conf_files(sub, {".conf"});
+        if (extra.empty()) {
+            return bytes;
+        }
+        if (!doc.contains("plugins") || !doc["plugins"].is_array()) {
+            doc["plugins"] = nlohmann::json::array();
+        }
+        for (const auto& file : extra) {
+            auto plugin =
+                parse_object(read_file(file), "error parsing configuration " + file.string());
+            if (string_key(plugin, "type").empty()) {
+                fail("error loading plugin config " + file.string() + ": missing 'type'");
+            }
+            doc["plugins"].push_back(std::move(plugin));
+        }
+        spdlog::debug("{}: appended {} chained plugin(s) from {}", path, extra.size(),
+                      sub.string());
+        return go_marshal(doc);
+    }
+    const auto doc = parse_object(bytes, "error loading CNI config file " + path);
+    if (string_key(doc, "type").empty()) {
+        fail("error loading CNI config file " + path + ": no 'type'; perhaps this is a .conflist?");
+    }
+    return bytes;
+}
+
+std::string check_delegate_config(std::string_view config) {
+    auto doc = nlohmann::json::parse(config, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        fail("LoadDelegateNetConf: error unmarshalling delegate config: not a JSON object");
+    }
+    if (!string_key(doc, "type").empty()) {
+        return string_key(doc, "name");
+    }
+    const auto* plugins = find_key_go(doc, "plugins");
+    if (plugins == nullptr || !plugins->is_array()) {
+        fail(
+            "LoadDelegateNetConf: failed with: LoadDelegateNetConfList: delegate must have the "
+            "'type' or 'plugin' field");
+    }
+    if (plugins->empty() || string_key((*plugins)[0], "type").empty()) {
+        fail(
+            "LoadDelegateNetConf: failed with: LoadDelegateNetConfList: a plugin delegate must "
+            "have the 'type' field");
+    }
+    return string_key(doc, "name");
+}
+
+}  // namespace splitnet::k8s

@@ -1,0 +1,337 @@
+#include "splitnet/k8s/go_json.hpp"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include <arpa/inet.h>
+
+namespace splitnet::k8s {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto lower = [](char c) {
+            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        };
+        if (lower(a[i]) != lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Decodes one UTF-8 sequence at text[i]; returns the code point and its length, or -1 with
+/// length 1 for an invalid byte (Go then writes U+FFFD).
+std::pair<long, std::size_t> decode_utf8(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    std::size_t len = 0;
+    long cp = 0;
+    long min = 0;
+    if (c < 0x80) {
+        return {c, 1};
+    }
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return {-1, 1};
+    }
+    if (i + len > text.size()) {
+        return {-1, 1};
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) {
+            return {-1, 1};
+        }
+        cp = (cp << 6) | (byte(i + k) & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return {-1, 1};
+    }
+    return {cp, len};
+}
+
+void append_float(std::string& out, double value) {
+    // encoding/json floatEncoder: 'f' unless the magnitude is tiny or huge, shortest digits.
+    const double abs = std::fabs(value);
+    const bool exponent = abs != 0 && (abs < 1e-6 || abs >= 1e21);
+    std::array<char, 64> buf{};
+    auto res = std::to_chars(buf.data(), buf.data() + buf.size(), value,
+                             exponent ? std::chars_format::scientific : std::chars_format::fixed);
+    std::string text(buf.data(), res.ptr);
+    if (exponent) {
+        // Go writes e-7, not e-07.
+        const auto n = text.size();
+        if (n >= 4 && text[n - 4] == 'e' && text[n - 3] == '-' && text[n - 2] == '0') {
+            text.erase(n - 2, 1);
+        }
+    }
+    out += text;
+}
+
+void marshal_into(std::string& out, const nlohmann::json& value) {
+    switch (value.type()) {
+        case nlohmann::json::value_t::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& [key, item] : value.items()) {  // std::map order == Go's sorted keys
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                out += go_quote(key);
+                out += ':';
+                marshal_into(out, item);
+            }
+            out += '}';
+            break;
+        }
+        case nlohmann::json::value_t::array: {
+            out += '[';
+            for (std::size_t i = 0; i < value.size(); ++i) {
+                if (i > 0) {
+                    out += ',';
+                }
+                marshal_into(out, value[i]);
+            }
+            out += ']';
+            break;
+        }
+        case nlohmann::json::value_t::string:
+            out += go_quote(value.get_ref<const std::string&>());
+            break;
+        case nlohmann::json::value_t::boolean:
+            out += value.get<bool>() ? "true" : "false";
+            break;
+        case nlohmann::json::value_t::number_integer:
+        case nlohmann::json::value_t::number_unsigned:
+        case nlohmann::json::value_t::number_float:
+            // Go decodes every number into float64.
+            append_float(out, value.get<double>());
+            break;
+        default:
+            out += "null";
+            break;
+    }
+}
+
+std::string format_ipv6(const std::array<unsigned char, 16>& b) {
+    std::array<unsigned, 8> words{};
+    for (int i = 0; i < 8; ++i) {
+        words[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
+    }
+    // Longest run (>= 2) of zero words, first one on ties (RFC 5952, Go's ipv6String).
+    int best = -1;
+    int best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (words[i] != 0) {
+            ++i;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && words[j] == 0) {
+            ++j;
+        }
+        if (j - i > best_len && j - i >= 2) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    std::string out;
+    for (int i = 0; i < 8; ++i) {
+        if (i == best) {
+            out += "::";
+            i += best_len - 1;
+            continue;
+        }
+        if (i > 0 && !(best >= 0 && i == best + best_len)) {
+            out += ':';
+        }
+        std::array<char, 8> hex{};
+        auto res = std::to_chars(hex.data(), hex.data() + hex.size(), words[i], 16);
+        out.append(hex.data(), res.ptr);
+    }
+    return out;
+}
+
+}  // namespace
+
+const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view key) {
+    if (!object.is_object()) {
+        return nullptr;
+    }
+    if (auto it = object.find(std::string(key)); it != object.end()) {
+        return &*it;
+    }
+    const nlohmann::json* found = nullptr;
+    for (const auto& [name, value] : object.items()) {
+        if (iequals(name, key)) {
+            found = &value;
+        }
+    }
+    return found;
+}
+
+std::string go_quote(std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '"';
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            switch (c) {
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                case '\b':
+                    out += "\\b";
+                    break;
+                case '\f':
+                    out += "\\f";
+                    break;
+                default:
+                    if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+                        out += "\\u00";
+                        out += kHex[c >> 4];
+                        out += kHex[c & 0xF];
+                    } else {
+                        out += static_cast<char>(c);
+                    }
+            }
+            ++i;
+            continue;
+        }
+        auto [cp, len] = decode_utf8(text, i);
+        if (cp < 0) {
+            out += "\\ufffd";
+        } else if (cp == 0x2028 || cp == 0x2029) {
+            out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+        } else {
+            out.append(text.substr(i, len));
+        }
+        i += len;
+    }
+    out += '"';
+    return out;
+}
+
+std::string go_marshal(const nlohmann::json& value) {
+    std::string out;
+    marshal_into(out, value);
+    return out;
+}
+
+std::optional<std::string> go_ip_string(std::string_view address_or_cidr) {
+    std::string text(address_or_cidr.substr(0, address_or_cidr.find('/')));
+    std::array<unsigned char, 16> buf{};
+    if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) {
+        return std::to_string(buf[0]) + "." + std::to_string(buf[1]) + "." +
+               std::to_string(buf[2]) + "." + std::to_string(buf[3]);
+    }
+    if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1) {
+        static constexpr std::array<unsigned char, 12> kMapped = {0, 0, 0, 0, 0,    0,
+                                                                  0, 0, 0, 0, 0xff, 0xff};
+        if (std::memcmp(buf.data(), kMapped.data(), kMapped.size()) == 0) {
+            return std::to_string(buf[12]) + "." + std::to_string(buf[13]) + "." +
+                   std::to_string(buf[14]) + "." + std::to_string(buf[15]);
+        }
+        return format_ipv6(buf);
+    }
+    return std::nullopt;
+}
+
+bool is_ip(std::string_view text) {
+    if (text.find('%') != std::string_view::npos || text.find('/') != std::string_view::npos) {
+        return false;
+    }
+    return go_ip_string(text).has_value();
+}
+
+bool is_cidr(std::string_view text) {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos || !is_ip(text.substr(0, slash))) {
+        return false;
+    }
+    const auto prefix = text.substr(slash + 1);
+    if (prefix.empty() || prefix.size() > 3) {
+        return false;
+    }
+    unsigned bits = 0;
+    auto res = std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits);
+    if (res.ec != std::errc() || res.ptr != prefix.data() + prefix.size()) {
+        return false;
+    }
+    const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
+    return bits <= (v4 ? 32U : 128U);
+}
+
+bool is_go_mac(std::string_view s) {
+    auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    if (s.size() < 14) {
+        return false;
+    }
+    if (s[2] == ':' || s[2] == '-') {
+        if ((s.size() + 1) % 3 != 0) {
+            return false;
+        }
+        const auto n = (s.size() + 1) / 3;
+        if (n != 6 && n != 8 && n != 20) {
+            return false;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto x = i * 3;
+            if (!hex(s[x]) || !hex(s[x + 1]) || (i + 1 < n && s[x + 2] != s[2])) {
+                return false;
+            }
+        }
+        return true;
+    }
+    if (s[4] == '.') {
+        if ((s.size() + 1) % 5 != 0) {
+            return false;
+        }
+        const auto n = 2 * (s.size() + 1) / 5;
+        if (n != 6 && n != 8 && n != 20) {
+            return false;
+        }
+        for (std::size_t x = 0; x < s.size(); x += 5) {
+            for (std::size_t k = 0; k < 4; ++k) {
+                if (!hex(s[x + k])) {
+                    return false;
+                }
+            }
+            if (x + 4 < s.size() && s[x + 4] != '.') {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+}  // namespace splitnet::k8s

@@ -1,0 +1,225 @@
+#include "splitnet/k8s/nad_resolver.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/k8s/annotation.hpp"
+#include "splitnet/k8s/api_client.hpp"
+#include "splitnet/k8s/conf_files.hpp"
+#include "splitnet/k8s/go_json.hpp"
+
+namespace splitnet::k8s {
+namespace {
+
+[[noreturn]] void fail(const std::string& msg) {
+    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
+}
+
+std::string annotation(const PodInfo& pod, std::string_view key, bool* present = nullptr) {
+    if (auto it = pod.annotations.find(std::string(key));
+        it != pod.annotations.end() && it->is_string()) {
+        if (present != nullptr) {
+            *present = true;
+        }
+        return it->get<std::string>();
+    }
+    if (present != nullptr) {
+        *present = false;
+    }
+    return {};
+}
+
+void check_reference(const std::string& ns, const std::string& name) {
+    if (!is_dns1123_label(ns) || !is_dns1123_subdomain(name)) {
+        fail("invalid network-attachment-definition reference \"" + ns + "/" + name +
+             "\": namespace and name must be DNS-1123 names (lower case alphanumerics, '-' and "
+             "'.'), e.g. \"media/unifi-vpn\"");
+    }
+}
+
+/// Multus getKubernetesDelegate: NAD GET (+ empty-spec file fallback), name "ns/nad".
+plan::DelegateSpec kubernetes_delegate(ApiClient* client, const std::string& ns,
+                                       const std::string& name, const std::string& conf_dir) {
+    const std::string prefix =
+        "getKubernetesDelegate: cannot find a network-attachment-definition (" + name +
+        ") in namespace (" + ns + "): ";
+    if (client == nullptr) {
+        fail(prefix + "no Kubernetes API access (set \"kubeconfig\" in the splitnet config)");
+    }
+    check_reference(ns, name);
+    auto nad = fetch_nad(*client, ns, name);
+    if (!nad) {
+        fail(prefix + "network-attachment-definitions.k8s.cni.cncf.io \"" + name + "\" not found");
+    }
+    plan::DelegateSpec spec;
+    spec.name = ns + "/" + name;
+    spec.config = nad_config(*nad, name, conf_dir);
+    check_delegate_config(spec.config);
+    return spec;
+}
+
+plan::DelegateSpec file_delegate(std::string config) {
+    plan::DelegateSpec spec;
+    spec.name = check_delegate_config(config);
+    spec.config = std::move(config);
+    return spec;
+}
+
+/// Multus getNetDelegate for clusterNetwork / defaultNetworks values.
+plan::DelegateSpec net_delegate(ApiClient* client, const config::MetaConf& conf,
+                                const std::string& value) {
+    if (value.find('/') != std::string::npos) {
+        return file_delegate(config_from_path(value));
+    }
+    if (client != nullptr && is_dns1123_subdomain(value) &&
+        is_dns1123_label(conf.multus_namespace)) {
+        try {
+            return kubernetes_delegate(client, conf.multus_namespace, value, conf.conf_dir);
+        } catch (const cni::Error& e) {
+            // Any failure (also an API error) falls through to the confDir lookup, as Multus.
+            spdlog::debug("{} is not usable as a NAD in {}: {}", value, conf.multus_namespace,
+                          e.what());
+        }
+    }
+    try {
+        return file_delegate(config_from_conf_dir(value, conf.conf_dir));
+    } catch (const cni::Error& e) {
+        fail("getNetDelegate: cannot find network: " + value + " (" + e.what() + ")");
+    }
+}
+
+[[noreturn]] void rethrow_with_prefix(const cni::Error& e, const std::string& prefix) {
+    throw cni::Error(e.code(), prefix + e.what(), e.details());
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+}  // namespace
+
+std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
+                       const std::string& conf_dir) {
+    std::string config;
+    if (const auto* spec = find_key_go(nad, "spec"); spec != nullptr) {
+        if (const auto* c = find_key_go(*spec, "config"); c != nullptr && c->is_string()) {
+            config = c->get<std::string>();
+        }
+    }
+    if (config.empty()) {
+        try {
+            return config_from_conf_dir(nad_name, conf_dir);
+        } catch (const cni::Error& e) {
+            fail(std::string("GetCNIConfig: err in GetCNIConfigFromFile: ") + e.what());
+        }
+    }
+    return inject_network_name(config, nad_name);
+}
+
+std::optional<nlohmann::json> fetch_nad(ApiClient& client, const std::string& ns,
+                                        const std::string& name) {
+    check_reference(ns, name);
+    const auto response = client.get(nad_path(ns, name));
+    if (response.status == 404) {
+        return std::nullopt;
+    }
+    if (response.status != 200 || !response.body.is_object()) {
+        throw cni::Error(cni::ErrorCode::TryAgainLater,
+                         "cannot get network-attachment-definition " + ns + "/" + name + ": " +
+                             status_message(response));
+    }
+    return response.body;
+}
+
+std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, ApiClient* client,
+                                                  const std::optional<PodInfo>& pod) {
+    std::vector<plan::DelegateSpec> specs;
+    if (!conf.cluster_network.empty()) {
+        try {
+            specs.push_back(net_delegate(client, conf, conf.cluster_network));
+        } catch (const cni::Error& e) {
+            rethrow_with_prefix(e, "GetDefaultNetworks: failed to get clusterNetwork " +
+                                       conf.cluster_network + " in namespace " +
+                                       conf.multus_namespace + ": ");
+        }
+        specs.front().is_primary = true;
+        if (pod && !contains(conf.system_namespaces, pod->namespace_)) {
+            for (const auto& net : conf.default_networks) {
+                specs.push_back(net_delegate(client, conf, net));
+            }
+        }
+    } else {
+        if (conf.delegates.empty()) {
+            fail("LoadNetConf: at least one delegate/clusterNetwork must be specified");
+        }
+        for (const auto& delegate : conf.delegates) {
+            // Multus re-marshals each raw delegate map before loading it.
+            specs.push_back(file_delegate(go_marshal(delegate)));
+        }
+        specs.front().is_primary = true;
+        if (!conf.default_networks.empty()) {
+            spdlog::warn(
+                "defaultNetworks is only used together with clusterNetwork (as in Multus); "
+                "ignored with inline delegates");
+        }
+    }
+    if (!pod) {
+        return specs;
+    }
+
+    bool has_default = false;
+    const auto default_value = annotation(*pod, kDefaultNetworkAnnotation, &has_default);
+    if (has_default) {
+        std::vector<plan::Selection> sels;
+        try {
+            sels = parse_network_selection(default_value, conf.multus_namespace,
+                                           conf.strict_annotations);
+        } catch (const cni::Error& e) {
+            rethrow_with_prefix(e, "tryLoadK8sPodDefaultNetwork: failed to parse CRD object: ");
+        }
+        if (sels.size() > 1) {
+            fail("tryLoadK8sPodDefaultNetwork: more than one default network is specified: " +
+                 default_value);
+        }
+        if (!sels.empty()) {
+            try {
+                auto spec =
+                    kubernetes_delegate(client, sels[0].namespace_, sels[0].name, conf.conf_dir);
+                spec.is_primary = true;
+                spec.selection = sels[0];
+                specs.front() = std::move(spec);
+            } catch (const cni::Error& e) {
+                rethrow_with_prefix(e,
+                                    "tryLoadK8sPodDefaultNetwork: failed getting the delegate: ");
+            }
+        }
+    }
+
+    const auto networks = annotation(*pod, kNetworksAnnotation);
+    if (networks.empty()) {
+        return specs;
+    }
+    const auto selections =
+        parse_network_selection(networks, pod->namespace_, conf.strict_annotations);
+    for (const auto& sel : selections) {
+        if (conf.namespace_isolation && sel.namespace_ != pod->namespace_ &&
+            !contains(conf.global_namespaces, sel.namespace_)) {
+            fail(
+                "GetNetworkDelegates: namespace isolation enabled, annotation violates "
+                "permission, pod is in namespace " +
+                pod->namespace_ + " but refers to target namespace " + sel.namespace_);
+        }
+        try {
+            auto spec = kubernetes_delegate(client, sel.namespace_, sel.name, conf.conf_dir);
+            spec.selection = sel;
+            specs.push_back(std::move(spec));
+        } catch (const cni::Error& e) {
+            rethrow_with_prefix(e, "GetNetworkDelegates: failed getting the delegate: ");
+        }
+    }
+    return specs;
+}
+
+}  // namespace splitnet::k8s

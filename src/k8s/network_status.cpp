@@ -1,0 +1,359 @@
+#include "splitnet/k8s/network_status.hpp"
+
+#include <map>
+#include <optional>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/k8s/go_json.hpp"
+
+namespace splitnet::k8s {
+namespace {
+
+struct Dns {
+    std::vector<std::string> nameservers;
+    std::string domain;
+    std::vector<std::string> search;
+    std::vector<std::string> options;
+};
+
+struct Status {
+    std::string name;
+    std::string interface;
+    std::vector<std::string> ips;
+    std::string mac;
+    long long mtu = 0;
+    bool is_default = false;
+    Dns dns;
+    std::vector<std::string> gateway;
+};
+
+struct ResultInterface {
+    std::string name;
+    std::string mac;
+    long long mtu = 0;
+    std::string sandbox;
+};
+
+struct ResultIp {
+    std::string ip;  ///< Go IP.String() of the address
+    bool has_gateway = false;
+    std::optional<long long> interface;
+};
+
+/// The subset of cni100.Result that network-status reads, after NewResultFromResult.
+struct Current {
+    std::vector<ResultInterface> interfaces;
+    std::vector<ResultIp> ips;
+    std::vector<std::string> default_gateways;
+    Dns dns;
+};
+
+[[noreturn]] void bad_result(const std::string& network, const std::string& why) {
+    throw cni::Error(cni::ErrorCode::DecodingFailure,
+                     "error converting the type.Result to cni100.Result for network-status of \"" +
+                         network + "\": " + why);
+}
+
+std::string str(const nlohmann::json& obj, const char* key) {
+    const auto* v = find_key_go(obj, key);
+    return (v != nullptr && v->is_string()) ? v->get<std::string>() : std::string();
+}
+
+std::vector<std::string> str_list(const nlohmann::json& obj, const char* key) {
+    std::vector<std::string> out;
+    if (const auto* v = find_key_go(obj, key); v != nullptr && v->is_array()) {
+        for (const auto& item : *v) {
+            if (item.is_string()) {
+                out.push_back(item.get<std::string>());
+            }
+        }
+    }
+    return out;
+}
+
+std::string ip_of(const std::string& network, const std::string& text) {
+    auto ip = go_ip_string(text);
+    if (!ip) {
+        bad_result(network, "invalid IP address \"" + text + "\"");
+    }
+    return *ip;
+}
+
+/// Default route: dst IP is 0.0.0.0 or :: (any prefix length), as NAD client isDefaultRoute.
+void add_routes(const std::string& network, const nlohmann::json* routes, Current& out) {
+    if (routes == nullptr || !routes->is_array()) {
+        return;
+    }
+    for (const auto& route : *routes) {
+        const auto dst = str(route, "dst");
+        const auto dst_ip = go_ip_string(dst);
+        if (!dst_ip) {
+            bad_result(network, "invalid route dst \"" + dst + "\"");
+        }
+        if (*dst_ip != "0.0.0.0" && *dst_ip != "::") {
+            continue;
+        }
+        const auto gw = str(route, "gw");
+        // A default route without gw prints as Go's nil IP.
+        out.default_gateways.push_back(gw.empty() ? "<nil>" : ip_of(network, gw));
+    }
+}
+
+Dns parse_dns(const nlohmann::json& result) {
+    Dns dns;
+    if (const auto* d = find_key_go(result, "dns"); d != nullptr && d->is_object()) {
+        dns.nameservers = str_list(*d, "nameservers");
+        dns.domain = str(*d, "domain");
+        dns.search = str_list(*d, "search");
+        dns.options = str_list(*d, "options");
+    }
+    return dns;
+}
+
+Current to_current(const std::string& network, const nlohmann::json& result) {
+    if (!result.is_object()) {
+        bad_result(network, "not a JSON object");
+    }
+    Current out;
+    out.dns = parse_dns(result);
+    const bool legacy =
+        find_key_go(result, "ips") == nullptr &&
+        (find_key_go(result, "ip4") != nullptr || find_key_go(result, "ip6") != nullptr);
+    if (legacy) {
+        // 0.1.0/0.2.0: no interfaces; ip4/ip6 carry one address, gateway and routes each.
+        for (const char* family : {"ip4", "ip6"}) {
+            const auto* block = find_key_go(result, family);
+            if (block == nullptr || !block->is_object()) {
+                continue;
+            }
+            const auto gw = str(*block, "gateway");
+            out.ips.push_back({ip_of(network, str(*block, "ip")), !gw.empty(), std::nullopt});
+            add_routes(network, find_key_go(*block, "routes"), out);
+        }
+        return out;
+    }
+    if (const auto* ifs = find_key_go(result, "interfaces"); ifs != nullptr && ifs->is_array()) {
+        for (const auto& iface : *ifs) {
+            ResultInterface ri{str(iface, "name"), str(iface, "mac"), 0, str(iface, "sandbox")};
+            if (const auto* mtu = find_key_go(iface, "mtu"); mtu != nullptr && mtu->is_number()) {
+                ri.mtu = mtu->get<long long>();
+            }
+            out.interfaces.push_back(std::move(ri));
+        }
+    }
+    if (const auto* ips = find_key_go(result, "ips"); ips != nullptr && ips->is_array()) {
+        for (const auto& ipc : *ips) {
+            ResultIp ri{ip_of(network, str(ipc, "address")), !str(ipc, "gateway").empty(),
+                        std::nullopt};
+            if (const auto* idx = find_key_go(ipc, "interface");
+                idx != nullptr && idx->is_number_integer()) {
+                ri.interface = idx->get<long long>();
+            }
+            out.ips.push_back(std::move(ri));
+        }
+    }
+    add_routes(network, find_key_go(result, "routes"), out);
+    return out;
+}
+
+/// CreateNetworkStatus (singular): the path for results with exactly one interface.
+Status single(const AttachmentStatus& a, const Current& cur) {
+    Status s;
+    s.name = a.network;
+    s.is_default = a.is_primary;
+    for (const auto& iface : cur.interfaces) {
+        if (!iface.sandbox.empty()) {
+            s.interface = iface.name;
+            s.mac = iface.mac;
+            s.mtu = iface.mtu;
+        }
+    }
+    for (const auto& ip : cur.ips) {
+        s.ips.push_back(ip.ip);
+    }
+    s.gateway = cur.default_gateways;
+    s.dns = cur.dns;
+    return s;
+}
+
+/// CreateNetworkStatuses: one entry per sandbox interface.
+std::vector<Status> statuses_for(const AttachmentStatus& a) {
+    const Current cur = to_current(a.network, a.result);
+    if (cur.interfaces.size() == 1) {
+        return {single(a, cur)};
+    }
+    long long gw_index = -1;
+    if (a.is_primary) {
+        for (const auto& ip : cur.ips) {
+            if (ip.has_gateway && ip.interface) {
+                gw_index = *ip.interface;
+                break;
+            }
+        }
+    }
+    std::vector<Status> out;
+    std::map<long long, std::size_t> index_map;
+    bool found_first_sandbox = false;
+    bool did_set_default = false;
+    for (std::size_t i = 0; i < cur.interfaces.size(); ++i) {
+        const auto& iface = cur.interfaces[i];
+        if (iface.sandbox.empty()) {
+            continue;
+        }
+        bool is_default = false;
+        if (a.is_primary && static_cast<long long>(i) == gw_index && !did_set_default) {
+            is_default = did_set_default = true;
+        }
+        if (a.is_primary && gw_index == -1 && !found_first_sandbox) {
+            is_default = found_first_sandbox = true;
+        }
+        Status s;
+        s.name = a.network;
+        s.is_default = is_default;
+        s.interface = iface.name;
+        s.mac = iface.mac;
+        s.mtu = iface.mtu;
+        s.gateway = cur.default_gateways;
+        s.dns = cur.dns;
+        index_map[static_cast<long long>(i)] = out.size();
+        out.push_back(std::move(s));
+    }
+    for (const auto& ip : cur.ips) {
+        if (ip.interface) {
+            if (auto it = index_map.find(*ip.interface); it != index_map.end()) {
+                out[it->second].ips.push_back(ip.ip);
+            }
+        } else if (!out.empty()) {
+            out.back().ips.push_back(ip.ip);  // index-less IPs go to the last sandbox entry
+        }
+    }
+    return out;
+}
+
+// ---- json.MarshalIndent(status, "", "    ") -------------------------------------------------
+
+class IndentWriter {
+public:
+    void open(char bracket) {
+        out_ += bracket;
+        ++depth_;
+        first_ = true;
+    }
+
+    void close(char bracket) {
+        --depth_;
+        newline();
+        out_ += bracket;
+        first_ = false;
+    }
+
+    void key(std::string_view name) {
+        separator();
+        out_ += go_quote(name);
+        out_ += ": ";
+    }
+
+    void raw(std::string_view text) {
+        out_ += text;
+        first_ = false;
+    }
+
+    void element(std::string_view text) {
+        separator();
+        raw(text);
+    }
+
+    void string_list(std::string_view name, const std::vector<std::string>& items) {
+        if (items.empty()) {
+            return;  // omitempty
+        }
+        key(name);
+        open('[');
+        for (const auto& item : items) {
+            element(go_quote(item));
+        }
+        close(']');
+    }
+
+    void string_field(std::string_view name, const std::string& value, bool omitempty) {
+        if (omitempty && value.empty()) {
+            return;
+        }
+        key(name);
+        raw(go_quote(value));
+    }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    void separator() {
+        if (!first_) {
+            out_ += ',';
+        }
+        newline();
+        first_ = false;
+    }
+
+    void newline() {
+        out_ += '\n';
+        out_.append(static_cast<std::size_t>(depth_) * 4, ' ');
+    }
+
+    std::string out_;
+    int depth_ = 0;
+    bool first_ = true;
+};
+
+std::string marshal_indent(const Status& s) {
+    IndentWriter w;
+    w.open('{');
+    w.string_field("name", s.name, false);
+    w.string_field("interface", s.interface, true);
+    w.string_list("ips", s.ips);
+    w.string_field("mac", s.mac, true);
+    if (s.mtu != 0) {
+        w.key("mtu");
+        w.raw(std::to_string(s.mtu));
+    }
+    if (s.is_default) {
+        w.key("default");
+        w.raw("true");
+    }
+    // A struct value: omitempty never drops it, an empty one prints {}.
+    w.key("dns");
+    const bool dns_empty = s.dns.nameservers.empty() && s.dns.domain.empty() &&
+                           s.dns.search.empty() && s.dns.options.empty();
+    if (dns_empty) {
+        w.raw("{}");
+    } else {
+        w.open('{');
+        w.string_list("nameservers", s.dns.nameservers);
+        w.string_field("domain", s.dns.domain, true);
+        w.string_list("search", s.dns.search);
+        w.string_list("options", s.dns.options);
+        w.close('}');
+    }
+    w.string_list("gateway", s.gateway);
+    w.close('}');
+    return w.take();
+}
+
+}  // namespace
+
+std::string network_status_value(const std::vector<AttachmentStatus>& attachments) {
+    std::string out = "[";
+    bool first = true;
+    for (const auto& attachment : attachments) {
+        for (const auto& status : statuses_for(attachment)) {
+            if (!first) {
+                out += ',';
+            }
+            first = false;
+            out += marshal_indent(status);
+        }
+    }
+    out += ']';
+    return out;
+}
+
+}  // namespace splitnet::k8s

@@ -1,0 +1,44 @@
+#include <gtest/gtest.h>
+
+#include "splitnet/k8s/go_json.hpp"
+
+namespace splitnet::k8s {
+namespace {
+
+TEST(GoJson, QuoteEscapesLikeEncodingJson) {
+    EXPECT_EQ(go_quote("a\"b\\c\n\t<>&/"), R"("a\"b\\c\n\t\u003c\u003e\u0026/")");
+    EXPECT_EQ(go_quote(std::string("\x01\x7f", 2)), "\"\\u0001\x7f\"");
+    EXPECT_EQ(go_quote("\xe2\x80\xa8 \xc3\xa9"), "\"\\u2028 \xc3\xa9\"");
+    EXPECT_EQ(go_quote("\xff"), R"("\ufffd")");
+}
+
+TEST(GoJson, MarshalSortsKeysAndPrintsFloat64) {
+    const auto doc =
+        nlohmann::json::parse(R"({"b":1,"a":[1.5,2.0,1e-7,1e21,"<"],"c":{"z":true,"y":null}})");
+    EXPECT_EQ(go_marshal(doc),
+              R"({"a":[1.5,2,1e-7,1e+21,"\u003c"],"b":1,"c":{"y":null,"z":true}})");
+}
+
+TEST(GoJson, IpStringLikeGo) {
+    EXPECT_EQ(go_ip_string("192.0.2.5/24"), "192.0.2.5");
+    EXPECT_EQ(go_ip_string("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
+    EXPECT_EQ(go_ip_string("2001:db8:0:1:0:0:0:1"), "2001:db8:0:1::1");
+    EXPECT_EQ(go_ip_string("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");  // single 0 kept
+    EXPECT_EQ(go_ip_string("::ffff:192.0.2.1"), "192.0.2.1");
+    EXPECT_EQ(go_ip_string("::1.2.3.4"), "::102:304");
+    EXPECT_EQ(go_ip_string("::"), "::");
+    EXPECT_FALSE(go_ip_string("nope").has_value());
+    EXPECT_TRUE(is_cidr("2001:db8::/32"));
+    EXPECT_FALSE(is_cidr("192.0.2.0/33"));
+    EXPECT_FALSE(is_ip("fe80::1%eth0"));
+}
+
+TEST(GoJson, FindKeyExactThenFolded) {
+    const auto doc = nlohmann::json::parse(R"({"Type":"a","type":"b","NAME":"n"})");
+    EXPECT_EQ(*find_key_go(doc, "type"), "b");
+    EXPECT_EQ(*find_key_go(doc, "name"), "n");
+    EXPECT_EQ(find_key_go(doc, "plugins"), nullptr);
+}
+
+}  // namespace
+}  // namespace splitnet::k8s
