@@ -134,7 +134,48 @@ reset_counters() {
     return 0
 }
 
-pod_ping() { ns_exec "$POD_NS" ping -n -q -c 1 -W 1 "$@" >/dev/null 2>&1; }
+# ns_ping NS DST: one ICMP echo (v4 or v6) from NS, success when the reply arrives within 1 s.
+# (python3 raw sockets: the machine has no ping binary.)
+ns_ping() {
+    ns_exec "$1" python3 - "$2" 2>/dev/null <<'PY'
+import os, select, socket, struct, sys, time
+dst = sys.argv[1]
+v6 = ":" in dst
+fam, proto = (socket.AF_INET6, socket.IPPROTO_ICMPV6) if v6 else (socket.AF_INET, socket.IPPROTO_ICMP)
+s = socket.socket(fam, socket.SOCK_RAW, proto)
+ident = (os.getpid() ^ int(time.time() * 1000)) & 0xFFFF
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xFFFF)
+    t += t >> 16
+    return ~t & 0xFFFF
+body = b"splitnet-e2e"
+pkt = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, ident, 1) + body
+if not v6:  # the kernel fills in the ICMPv6 checksum, not the ICMPv4 one
+    pkt = pkt[:2] + struct.pack("!H", csum(pkt)) + pkt[4:]
+try:
+    s.sendto(pkt, (dst, 0))
+except OSError:
+    sys.exit(1)
+deadline = time.time() + 1.0
+while True:
+    left = deadline - time.time()
+    if left <= 0 or not select.select([s], [], [], left)[0]:
+        sys.exit(1)
+    data, addr = s.recvfrom(2048)
+    if not v6:
+        data = data[(data[0] & 0x0F) * 4:]
+    if len(data) < 8 or addr[0] != dst:
+        continue
+    typ, _, _, rid, _ = struct.unpack("!BBHHH", data[:8])
+    if typ == (129 if v6 else 0) and rid == ident:
+        sys.exit(0)
+PY
+}
+
+pod_ping() { ns_ping "$POD_NS" "$1"; }
 
 # Delegates (cniVersion 1.0.0; Debian's ptp and host-local for eth0, dual-stack with defaults:
 # the node offers both an IPv4 and an IPv6 default route).
