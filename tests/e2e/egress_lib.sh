@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables are for the scripts that source this file
 # Topology and helpers for the VPN egress suites (tests/e2e/test_egress_*.sh). Source after
 # lib.sh and e2e_init. Everything lives in private named namespaces that lib.sh deletes on exit.
 #

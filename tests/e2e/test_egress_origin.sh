@@ -18,11 +18,11 @@ origin_routes() {
         172.128.0.0/9 173.0.0.0/8 174.0.0.0/7 176.0.0.0/4 192.0.0.0/9 192.128.0.0/11
         192.160.0.0/13 192.169.0.0/16 192.170.0.0/15 192.172.0.0/14 192.176.0.0/12
         192.192.0.0/10 193.0.0.0/8 194.0.0.0/7 196.0.0.0/6 200.0.0.0/5 208.0.0.0/4 224.0.0.0/3)
-    local d out=
+    local d json=
     for d in "${dsts[@]}"; do
-        out+="${out:+,}{\"dst\":\"$d\",\"gw\":\"192.168.99.1\"}"
+        json="${json}${json:+,}{\"dst\":\"$d\",\"gw\":\"192.168.99.1\"}"
     done
-    printf '%s' "$out"
+    printf '%s' "$json"
 }
 
 # The origin NAD's config (a conflist, cniVersion 0.3.1), master renamed to the test's veth.

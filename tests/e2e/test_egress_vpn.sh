@@ -66,6 +66,7 @@ ip -n "$NODE_NS" link add ctl0 link "$MASTER" type macvlan mode bridge
 ip -n "$NODE_NS" link set ctl0 netns "$CTRL_NS"
 ns_exec "$CTRL_NS" sysctl -qw net.ipv6.conf.ctl0.accept_dad=0
 ip -n "$CTRL_NS" link set ctl0 up
+# shellcheck disable=SC2317  # called through wait_for
 ctrl_has_v6_default() {
     send_ra "$GW_NS" gw0 2001:db8:99::
     [[ -n $(ip -n "$CTRL_NS" -6 route show default) ]]
