@@ -228,10 +228,10 @@ reachability() {
 }
 
 # pod_is_empty: only lo in the pod netns.
-pod_is_empty() { [[ -z $(pod_links | grep -v -x lo) ]]; }
+pod_is_empty() { ! pod_links | grep -q -v -x lo; }
 
 # node_has_no_pod_veth: no ptp host-side veth left on the node.
-node_has_no_pod_veth() { [[ -z $(node_links | grep '^veth') ]]; }
+node_has_no_pod_veth() { ! node_links | grep -q '^veth'; }
 
 # no_egress_routes: nothing with egress's route protocol (83) in the pod.
 no_egress_routes() { [[ -z $(ip -n "$POD_NS" route show table all proto 83) ]]; }
