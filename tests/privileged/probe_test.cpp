@@ -70,7 +70,6 @@ TEST_F(ProbeTest, ArpResolvesTheGateway) {
 
 TEST_F(ProbeTest, NdpResolvesTheGateway) {
     add_address(*pod_nl_, net1_, *parse_cidr("2001:db8:99::5/64"));
-    const auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(
         ndp_resolve(pod_fd(), "net1", *parse_ip("2001:db8:99::5"), *parse_ip("2001:db8:99::1")),
         peer_mac_);
