@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "macvlan_common.hpp"
+#include "splitnet/attach/egress_apply.hpp"
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/attach/static_ipam.hpp"
@@ -274,6 +275,9 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         fail(fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
     }
 
+    // VPN egress: hygiene sysctls and the ARP conflict probe, before any address is taken.
+    egress_before_addresses(call.config, {pod_fd.get(), call.ifname, result.ips});
+
     // 4. Addresses (IPv6 without DAD).
     for (const auto& addr : plan.addresses) {
         try {
@@ -296,6 +300,8 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     if (plan.has_v6) {
         settle_ipv6(pod, ifindex);
     }
+    // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without "egress").
+    egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {

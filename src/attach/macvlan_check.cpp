@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "macvlan_common.hpp"
+#include "splitnet/attach/egress_apply.hpp"
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/attach/static_ipam.hpp"
@@ -150,6 +151,7 @@ void macvlan_check(const delegate::PluginCall& call, delegate::PluginInvoker& ip
     const auto link = net::get_link(pod, call.ifname);
     check_addresses(pod, link.index, call.ifname, prev.ips);
     check_routes(pod, prev.routes);
+    egress_check(call.config, {pod_fd.get(), call.ifname, prev.ips});
 }
 
 }  // namespace splitnet::attach

@@ -42,8 +42,11 @@ void run_check(Context& ctx) {
     }
     const auto lock = ctx.store.lock(ctx.request.container_id);
     const auto attachments = attachments_to_check(ctx);
-    for (const auto& state : attachments) {
-        const auto net = attachment_network(state.attachment, ctx.conf);
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+        const auto& state = attachments[i];
+        auto net = attachment_network(state.attachment, ctx.conf);
+        add_egress_context(
+            net, ctx, {attachments.begin(), attachments.begin() + static_cast<std::ptrdiff_t>(i)});
         const auto rt = attachment_runtime(state.attachment, ctx);
         if (state.result.is_null()) {
             throw cni::Error(cni::ErrorCode::UnknownContainer,
