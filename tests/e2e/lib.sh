@@ -2,6 +2,11 @@
 # shellcheck disable=SC2034  # variables are for the scripts that source this file
 # Shared helpers for the splitnet end-to-end scripts (tests/e2e/test_*.sh).
 #
+# Run one suite by hand (root):  SPLITNET_BINARY=build/splitnet bash tests/e2e/test_core_errors.sh
+# or all of them:                 ctest --test-dir build -L e2e --output-on-failure
+# Each script prints "ok - ..." / "FAIL - ..." lines and ends with "N passed, N failed"; it exits
+# 1 on any failure and 77 (ctest: skipped) when not run as root.
+#
 # Source it, then call e2e_init. Everything created through these helpers (named netns, temp
 # dirs) is removed by an EXIT trap, also when a test fails or is interrupted. Tests never touch
 # the machine's own network namespace: the binary runs inside a private "node" netns and
