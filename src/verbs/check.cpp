@@ -33,6 +33,24 @@ std::vector<store::AttachmentState> attachments_to_check(Context& ctx) {
     return out;
 }
 
+// Plugins chained after splitnet (tuning, sbr) may have changed what the runtime now holds, e.g.
+// eth0's MAC: take each interface's MAC and MTU from the runtime's prevResult, by name.
+nlohmann::json with_runtime_interfaces(const nlohmann::json& stored, const cni::Result& runtime,
+                                       const std::string& version) {
+    auto result = cni::parse_result(stored, version);
+    for (auto& iface : result.interfaces) {
+        for (const auto& seen : runtime.interfaces) {
+            if (seen.name == iface.name && seen.sandbox == iface.sandbox) {
+                iface.mac = seen.mac;
+                if (seen.mtu) {
+                    iface.mtu = seen.mtu;
+                }
+            }
+        }
+    }
+    return cni::result_to_json(result, version);
+}
+
 }  // namespace
 
 void run_check(Context& ctx) {
@@ -53,8 +71,7 @@ void run_check(Context& ctx) {
                              fmt::format("network \"{}\" ({}) was never added",
                                          state.attachment.network, state.attachment.ifname));
         }
-        const auto prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
-                                              net.cni_version);
+        const auto prev = with_runtime_interfaces(state.result, runtime, net.cni_version);
         try {
             delegate::check_network(ctx.invoker, net, rt, prev);
         } catch (const cni::Error& e) {
