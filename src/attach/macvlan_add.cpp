@@ -198,20 +198,13 @@ cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, Plug
 }  // namespace
 
 std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
-    MacvlanConfig conf;
-    try {
-        conf = parse_macvlan_config(call.config, call.cni_args);
-    } catch (...) {
-        detail::rethrow_as_plugin_error();
-    }
-
     // Everything that can be checked is checked before the first side effect.
-    const auto pod_fd = net::open_netns(call.netns);
-    net::Netlink node;
-    net::Netlink pod(pod_fd.get());
-    net::Netlink& master_ns = conf.link_in_container ? pod : node;
-    const auto master = detail::lookup_master(master_ns, conf.master);
-    check_mtu(conf.mtu, master.mtu);
+    detail::Session session(call);
+    const auto& conf = session.conf;
+    const auto& pod_fd = session.pod_fd;
+    net::Netlink& node = session.node;
+    net::Netlink& pod = session.pod;
+    const auto& master = session.master;
 
     std::optional<cni::Result> ipam_result;
     if (conf.ipam_type == "static") {

@@ -110,18 +110,10 @@ void check_routes(net::Netlink& pod, const std::vector<cni::Route>& routes) {
 }  // namespace
 
 void macvlan_check(const delegate::PluginCall& call, delegate::PluginInvoker& ipam) {
-    MacvlanConfig conf;
-    try {
-        conf = parse_macvlan_config(call.config, call.cni_args);
-    } catch (...) {
-        detail::rethrow_as_plugin_error();
-    }
-    const auto pod_fd = net::open_netns(call.netns);
-    net::Netlink node;
-    net::Netlink pod(pod_fd.get());
-    net::Netlink& master_ns = conf.link_in_container ? pod : node;
-    const auto master = detail::lookup_master(master_ns, conf.master);
-    check_mtu(conf.mtu, master.mtu);
+    detail::Session session(call);
+    const auto& conf = session.conf;
+    const auto& pod_fd = session.pod_fd;
+    net::Netlink& pod = session.pod;
 
     if (conf.ipam_type == "static") {
         try {
