@@ -27,7 +27,14 @@ PRIVATE172=172.16.0.1
 NODE_GW=10.42.0.1
 PROBE_DSTS=("$INET4" "$CGNAT" "$SERVICE" "$LAN" "$PRIVATE172" "$NODE_GW")
 
-ns_exec() { ip netns exec "$@"; }
+# ns_exec NS CMD...: CMD inside NS. `ip netns exec` finds programs on PATH, not lib.sh's python3
+# function, so python3 is mapped to the system interpreter here (a pyenv shim costs ~1 s a call).
+ns_exec() {
+    local ns=$1
+    shift
+    [[ $1 == python3 ]] && set -- "$E2E_PYTHON" "${@:2}"
+    ip netns exec "$ns" "$@"
+}
 
 nft_gw_rules() {
     local d
@@ -187,9 +194,10 @@ conf_ptp_primary() {
    "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}]}}'
 }
 
-# conf_vpn_egress ADDRESS EGRESS_JSON: the VPN network as splitnet's native macvlan + egress.
+# conf_vpn_egress ADDRESS EGRESS_JSON [EXTRA_MEMBERS]: the VPN network as splitnet's native
+# macvlan + egress; EXTRA_MEMBERS (e.g. '"mac":"02:..."') are added to the top level.
 conf_vpn_egress() {
-    printf '%s' '{"cniVersion":"1.0.0","name":"vpn","type":"macvlan","master":"'"${MASTER}"'","mode":"bridge",
+    printf '%s' '{"cniVersion":"1.0.0","name":"vpn","type":"macvlan","master":"'"${MASTER}"'","mode":"bridge",'"${3:+$3,}"'
  "ipam":{"type":"static","addresses":[{"address":"'"$1"'","gateway":"192.168.99.1"}]},
  "egress":'"$2"'}'
 }

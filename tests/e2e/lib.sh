@@ -38,11 +38,11 @@ python3() { "$E2E_PYTHON" "$@"; }
 
 e2e_log() { printf '# %s\n' "$*" >&2; }
 
-# e2e_cleanup: EXIT trap. Deletes every netns and temp dir we created, runs registered cleanup
-# commands, prints the summary and keeps a failing status.
-e2e_cleanup() {
-    local status=$? ns pid i
-    trap - EXIT INT TERM
+# e2e_teardown: runs registered cleanup commands (last first), then deletes every netns and temp
+# dir we created. What it removed is forgotten, so it can run before the EXIT trap runs it again
+# (the demo tears down early to show that nothing is left).
+e2e_teardown() {
+    local ns pid d i
     for ((i = ${#E2E_CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
         eval "${E2E_CLEANUP_CMDS[$i]}" >/dev/null 2>&1 || true
     done
@@ -56,6 +56,16 @@ e2e_cleanup() {
     for d in "${E2E_DIRS[@]}"; do
         rm -rf -- "$d"
     done
+    E2E_CLEANUP_CMDS=()
+    E2E_NETNS=()
+    E2E_DIRS=()
+}
+
+# e2e_cleanup: EXIT trap. Tears everything down, prints the summary and keeps a failing status.
+e2e_cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    e2e_teardown
     if [[ ${E2E_SUMMARY_DONE:-0} != 1 ]]; then
         echo "${E2E_PASSED} passed, ${E2E_FAILED} failed (aborted, exit status ${status})"
         ((status == 0)) && status=1
@@ -83,7 +93,7 @@ e2e_init() {
     for tool in ip python3 timeout; do
         command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 1; }
     done
-    E2E_TMP=$(e2e_tmpdir)
+    e2e_tmpdir E2E_TMP
     E2E_STATE=${E2E_TMP}/state
     E2E_IPAM=${E2E_TMP}/ipam
     SN_CONTAINERID=$(e2e_name cid)
@@ -92,13 +102,14 @@ e2e_init() {
 # e2e_name SUFFIX: a unique name, splitnet-e2e-<pid>-<rand>-SUFFIX.
 e2e_name() { printf '%s-%s' "$E2E_NAME_PREFIX" "$1"; }
 
-# e2e_tmpdir: a new temp dir, removed on exit.
+# e2e_tmpdir VAR: a new temp dir, removed on exit, its path stored in VAR. (Not printed for a
+# command substitution: its subshell would register the dir for removal in vain.)
 e2e_tmpdir() {
     local d
     d=$(mktemp -d "${TMPDIR:-/tmp}/splitnet-e2e.XXXXXX") || exit 1
     chmod 0755 "$d"
     E2E_DIRS+=("$d")
-    printf '%s' "$d"
+    printf -v "$1" '%s' "$d"
 }
 
 # e2e_on_exit CMD: run CMD (a string) at exit, before namespaces are deleted.
