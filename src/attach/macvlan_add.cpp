@@ -1,6 +1,9 @@
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "macvlan_common.hpp"
+#include "splitnet/attach/egress_apply.hpp"
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/attach/static_ipam.hpp"
@@ -157,6 +161,28 @@ void add_routes(net::Netlink& pod, int ifindex, const std::string& ifname,
     }
 }
 
+// With DAD off, the kernel still clears IFA_F_TENTATIVE from a workqueue right after link-up
+// (addrconf_dad_begin): wait for that, bounded, so that ADD returns with usable addresses. This
+// takes microseconds, not the ~2 s of a DAD round (which the reference waits for).
+void settle_ipv6(net::Netlink& pod, int ifindex) {
+    constexpr auto kBound = std::chrono::seconds(2);
+    const auto deadline = std::chrono::steady_clock::now() + kBound;
+    for (;;) {
+        const auto addrs = net::list_addresses(pod, ifindex, AF_INET6);
+        const bool tentative =
+            std::any_of(addrs.begin(), addrs.end(), [](const auto& a) { return a.tentative(); });
+        if (!tentative) {
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            spdlog::warn("IPv6 addresses of ifindex {} still tentative after {} s", ifindex,
+                         kBound.count());
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
 cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, PluginInvoker& ipam) {
     const auto out = ipam.invoke(detail::ipam_call(call, cni::Verb::Add, conf.ipam_type));
     nlohmann::json doc;
@@ -172,20 +198,13 @@ cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, Plug
 }  // namespace
 
 std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
-    MacvlanConfig conf;
-    try {
-        conf = parse_macvlan_config(call.config, call.cni_args);
-    } catch (...) {
-        detail::rethrow_as_plugin_error();
-    }
-
     // Everything that can be checked is checked before the first side effect.
-    const auto pod_fd = net::open_netns(call.netns);
-    net::Netlink node;
-    net::Netlink pod(pod_fd.get());
-    net::Netlink& master_ns = conf.link_in_container ? pod : node;
-    const auto master = detail::lookup_master(master_ns, conf.master);
-    check_mtu(conf.mtu, master.mtu);
+    detail::Session session(call);
+    const auto& conf = session.conf;
+    const auto& pod_fd = session.pod_fd;
+    net::Netlink& node = session.node;
+    net::Netlink& pod = session.pod;
+    const auto& master = session.master;
 
     std::optional<cni::Result> ipam_result;
     if (conf.ipam_type == "static") {
@@ -249,6 +268,9 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         fail(fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
     }
 
+    // VPN egress: hygiene sysctls and the ARP conflict probe, before any address is taken.
+    egress_before_addresses(call.config, {pod_fd.get(), call.ifname, result.ips});
+
     // 4. Addresses (IPv6 without DAD).
     for (const auto& addr : plan.addresses) {
         try {
@@ -268,6 +290,11 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
 
     // 6. Routes.
     add_routes(pod, ifindex, call.ifname, result.routes, plan);
+    if (plan.has_v6) {
+        settle_ipv6(pod, ifindex);
+    }
+    // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without "egress").
+    egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {

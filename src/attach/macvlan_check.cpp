@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "macvlan_common.hpp"
+#include "splitnet/attach/egress_apply.hpp"
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/attach/static_ipam.hpp"
@@ -109,18 +110,10 @@ void check_routes(net::Netlink& pod, const std::vector<cni::Route>& routes) {
 }  // namespace
 
 void macvlan_check(const delegate::PluginCall& call, delegate::PluginInvoker& ipam) {
-    MacvlanConfig conf;
-    try {
-        conf = parse_macvlan_config(call.config, call.cni_args);
-    } catch (...) {
-        detail::rethrow_as_plugin_error();
-    }
-    const auto pod_fd = net::open_netns(call.netns);
-    net::Netlink node;
-    net::Netlink pod(pod_fd.get());
-    net::Netlink& master_ns = conf.link_in_container ? pod : node;
-    const auto master = detail::lookup_master(master_ns, conf.master);
-    check_mtu(conf.mtu, master.mtu);
+    detail::Session session(call);
+    const auto& conf = session.conf;
+    const auto& pod_fd = session.pod_fd;
+    net::Netlink& pod = session.pod;
 
     if (conf.ipam_type == "static") {
         try {
@@ -150,6 +143,7 @@ void macvlan_check(const delegate::PluginCall& call, delegate::PluginInvoker& ip
     const auto link = net::get_link(pod, call.ifname);
     check_addresses(pod, link.index, call.ifname, prev.ips);
     check_routes(pod, prev.routes);
+    egress_check(call.config, {pod_fd.get(), call.ifname, prev.ips});
 }
 
 }  // namespace splitnet::attach

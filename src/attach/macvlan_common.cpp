@@ -55,4 +55,24 @@ void rethrow_as_plugin_error() {
     }
 }
 
+namespace {
+
+MacvlanConfig parse_or_rethrow(const delegate::PluginCall& call) {
+    try {
+        return parse_macvlan_config(call.config, call.cni_args);
+    } catch (...) {
+        rethrow_as_plugin_error();
+    }
+}
+
+}  // namespace
+
+Session::Session(const delegate::PluginCall& call)
+    : conf(parse_or_rethrow(call)),
+      pod_fd(net::open_netns(call.netns)),
+      pod(pod_fd.get()),
+      master(lookup_master(conf.link_in_container ? pod : node, conf.master)) {
+    check_mtu(conf.mtu, master.mtu);
+}
+
 }  // namespace splitnet::attach::detail

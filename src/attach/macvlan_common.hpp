@@ -8,6 +8,7 @@
 #include "splitnet/delegate/invoker.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
+#include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::attach::detail {
 
@@ -27,5 +28,17 @@ net::LinkInfo lookup_master(net::Netlink& nl, const std::string& master);
 /// Re-throws any exception as code 999 with the same text (Go plugins return plain errors, which
 /// the skel reports as 999), keeping cni::Error codes >= 50 (e.g. 50 for STATUS) as they are.
 [[noreturn]] void rethrow_as_plugin_error();
+
+/// What ADD and CHECK establish before any side effect: the parsed config (errors as code 999),
+/// the pod netns, a netlink socket in each netns, and the master, looked up and MTU-checked.
+struct Session {
+    explicit Session(const delegate::PluginCall& call);
+
+    MacvlanConfig conf;
+    util::UniqueFd pod_fd;
+    net::Netlink node;
+    net::Netlink pod;
+    net::LinkInfo master;
+};
 
 }  // namespace splitnet::attach::detail

@@ -1,4 +1,5 @@
 #include "macvlan_common.hpp"
+#include "splitnet/attach/egress_apply.hpp"
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/net/link.hpp"
@@ -21,6 +22,7 @@ void macvlan_del(const delegate::PluginCall& call, delegate::PluginInvoker& ipam
     if (!pod_fd) {
         return;  // the netns is gone, and the link with it
     }
+    egress_del(call.config, pod_fd->get());  // never throws; no-op without "egress"
     net::Netlink pod(pod_fd->get());
     net::delete_link(pod, call.ifname);  // false when already gone: fine
 }

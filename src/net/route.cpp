@@ -61,11 +61,13 @@ RoutePtr build(const RouteSpec& spec, bool for_delete) {
     rtnl_route_set_type(route.get(), type_to_kernel(spec.type));
     if (for_delete) {
         // The kernel matches protocol when non-zero and scope unless RT_SCOPE_NOWHERE.
-        rtnl_route_set_protocol(route.get(), RTPROT_UNSPEC);
+        rtnl_route_set_protocol(route.get(),
+                                static_cast<std::uint8_t>(spec.protocol.value_or(RTPROT_UNSPEC)));
         rtnl_route_set_scope(route.get(),
                              static_cast<std::uint8_t>(spec.scope.value_or(RT_SCOPE_NOWHERE)));
     } else {
-        rtnl_route_set_protocol(route.get(), RTPROT_BOOT);
+        rtnl_route_set_protocol(route.get(),
+                                static_cast<std::uint8_t>(spec.protocol.value_or(RTPROT_BOOT)));
         rtnl_route_set_scope(route.get(),
                              static_cast<std::uint8_t>(spec.scope.value_or(RT_SCOPE_UNIVERSE)));
     }
@@ -156,7 +158,7 @@ std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table)
             auto* route = reinterpret_cast<rtnl_route*>(obj);  // NOLINT: libnl object cast
             const int fam = rtnl_route_get_family(route);
             if ((family != AF_UNSPEC && fam != family) || (fam != AF_INET && fam != AF_INET6) ||
-                rtnl_route_get_table(route) != table ||
+                (table != kAllTables && rtnl_route_get_table(route) != table) ||
                 (rtnl_route_get_flags(route) & RTM_F_CLONED) != 0) {
                 return;
             }

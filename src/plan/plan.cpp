@@ -103,6 +103,19 @@ std::string config_with_cni_args(const std::string& config, const json& cni_args
 
 }  // namespace
 
+std::string attachment_cni_args(const std::string& runtime_args, const Selection* selection,
+                                bool for_add) {
+    auto args = delegate_args(cni::parse_cni_args(runtime_args), pod_ref_from_args(runtime_args));
+    // Static IPAM and macvlan read IP=/MAC= without declaring capabilities (Multus).
+    if (for_add && selection != nullptr && !selection->mac.empty()) {
+        args.emplace_back("MAC", selection->mac);
+    }
+    if (for_add && selection != nullptr && !selection->ips.empty()) {
+        args.emplace_back("IP", fmt::format("{}", fmt::join(selection->ips, ",")));
+    }
+    return cni::join_cni_args(args);
+}
+
 PodRef pod_ref_from_args(const std::string& cni_args) {
     PodRef pod;
     const auto pairs = cni::parse_cni_args(cni_args);
@@ -116,8 +129,6 @@ PodRef pod_ref_from_args(const std::string& cni_args) {
 std::vector<Attachment> build_plan(const std::vector<DelegateSpec>& specs,
                                    const config::MetaConf& conf, const cni::Request& request,
                                    bool for_add) {
-    const auto runtime_args = cni::parse_cni_args(request.args);
-    const auto pod = pod_ref_from_args(request.args);
     const json base_runtime_config = known_runtime_config(conf.runtime_config);
     std::vector<Attachment> plan;
     plan.reserve(specs.size());
@@ -135,22 +146,15 @@ std::vector<Attachment> build_plan(const std::vector<DelegateSpec>& specs,
         } else {
             attachment.ifname = fmt::format("net{}", idx);
         }
-        auto args = delegate_args(runtime_args, pod);
         attachment.runtime_config = base_runtime_config;
         attachment.config = spec.config;
         if (spec.selection) {
             const auto& selection = *spec.selection;
             attachment.runtime_config = selection_runtime_config(base_runtime_config, selection);
             attachment.config = config_with_cni_args(spec.config, selection.cni_args);
-            // Static IPAM and macvlan read IP=/MAC= without declaring capabilities (Multus).
-            if (for_add && !selection.mac.empty()) {
-                args.emplace_back("MAC", selection.mac);
-            }
-            if (for_add && !selection.ips.empty()) {
-                args.emplace_back("IP", fmt::format("{}", fmt::join(selection.ips, ",")));
-            }
         }
-        attachment.cni_args = cni::join_cni_args(args);
+        attachment.cni_args = attachment_cni_args(
+            request.args, spec.selection ? &*spec.selection : nullptr, for_add);
         plan.push_back(std::move(attachment));
     }
     return plan;

@@ -16,6 +16,20 @@ namespace {
 
 using nlohmann::json;
 
+// DEL of one attachment during rollback or DEL; errors are the caller's to judge.
+void del_attachment(Context& ctx, const store::AttachmentState& state) {
+    const auto net = attachment_network(state.attachment, ctx.conf);
+    const auto rt = attachment_runtime(state.attachment, ctx);
+    json prev;
+    if (!state.result.is_null()) {
+        prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
+                                   net.cni_version);
+    }
+    delegate::del_network(ctx.invoker, net, rt, prev.is_null() ? nullptr : &prev);
+}
+
+}  // namespace
+
 // Native plugins with an egress policy need to know the cluster side; they get it as a key of
 // their own config at call time (never stored, never sent to an exec'd plugin without egress).
 void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
@@ -32,20 +46,6 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
         plugin["splitnetContext"] = std::move(context);
     }
 }
-
-// DEL of one attachment during rollback or DEL; errors are the caller's to judge.
-void del_attachment(Context& ctx, const store::AttachmentState& state) {
-    const auto net = attachment_network(state.attachment, ctx.conf);
-    const auto rt = attachment_runtime(state.attachment, ctx);
-    json prev;
-    if (!state.result.is_null()) {
-        prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
-                                   net.cni_version);
-    }
-    delegate::del_network(ctx.invoker, net, rt, prev.is_null() ? nullptr : &prev);
-}
-
-}  // namespace
 
 void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& attachments,
                           std::size_t count) {

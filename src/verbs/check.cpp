@@ -33,6 +33,24 @@ std::vector<store::AttachmentState> attachments_to_check(Context& ctx) {
     return out;
 }
 
+// Plugins chained after splitnet (tuning, sbr) may have changed what the runtime now holds, e.g.
+// eth0's MAC: take each interface's MAC and MTU from the runtime's prevResult, by name.
+nlohmann::json with_runtime_interfaces(const nlohmann::json& stored, const cni::Result& runtime,
+                                       const std::string& version) {
+    auto result = cni::parse_result(stored, version);
+    for (auto& iface : result.interfaces) {
+        for (const auto& seen : runtime.interfaces) {
+            if (seen.name == iface.name && seen.sandbox == iface.sandbox) {
+                iface.mac = seen.mac;
+                if (seen.mtu) {
+                    iface.mtu = seen.mtu;
+                }
+            }
+        }
+    }
+    return cni::result_to_json(result, version);
+}
+
 }  // namespace
 
 void run_check(Context& ctx) {
@@ -42,16 +60,18 @@ void run_check(Context& ctx) {
     }
     const auto lock = ctx.store.lock(ctx.request.container_id);
     const auto attachments = attachments_to_check(ctx);
-    for (const auto& state : attachments) {
-        const auto net = attachment_network(state.attachment, ctx.conf);
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+        const auto& state = attachments[i];
+        auto net = attachment_network(state.attachment, ctx.conf);
+        add_egress_context(
+            net, ctx, {attachments.begin(), attachments.begin() + static_cast<std::ptrdiff_t>(i)});
         const auto rt = attachment_runtime(state.attachment, ctx);
         if (state.result.is_null()) {
             throw cni::Error(cni::ErrorCode::UnknownContainer,
                              fmt::format("network \"{}\" ({}) was never added",
                                          state.attachment.network, state.attachment.ifname));
         }
-        const auto prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
-                                              net.cni_version);
+        const auto prev = with_runtime_interfaces(state.result, runtime, net.cni_version);
         try {
             delegate::check_network(ctx.invoker, net, rt, prev);
         } catch (const cni::Error& e) {

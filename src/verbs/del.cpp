@@ -11,17 +11,16 @@ namespace {
 // Where DEL learns what to delete: our state, else a Go Multus cache (migration), else the
 // config as it is now. Unlike Multus, a missing cache never means "delete nothing": the primary
 // must always get its DEL, or its IPAM leaks the pod's address.
-std::vector<store::AttachmentState> attachments_to_delete(Context& ctx) {
+std::vector<store::AttachmentState> attachments_to_delete(Context& ctx, bool& from_state) {
+    from_state = false;
     if (auto state = ctx.store.load(ctx.request.container_id)) {
+        from_state = true;
         return std::move(state->attachments);
     }
     std::vector<store::AttachmentState> out;
     if (auto cached = ctx.source.multus_cache(ctx.conf, ctx.request)) {
         spdlog::info("no splitnet state; deleting from the Go Multus cache");
-        for (auto& attachment : *cached) {
-            out.push_back({std::move(attachment), nullptr});
-        }
-        return out;
+        return std::move(*cached);
     }
     spdlog::info("no splitnet state; deleting the networks the config names now");
     const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
@@ -35,13 +34,21 @@ std::vector<store::AttachmentState> attachments_to_delete(Context& ctx) {
 
 void run_del(Context& ctx) {
     const auto lock = ctx.store.lock(ctx.request.container_id);
-    auto attachments = attachments_to_delete(ctx);
+    bool from_state = false;
+    auto attachments = attachments_to_delete(ctx, from_state);
     std::vector<std::string> failures;
     std::optional<cni::Error> first;
     for (auto it = attachments.rbegin(); it != attachments.rend(); ++it) {
         try {
             delete_attachment(ctx, *it);
         } catch (const cni::Error& e) {
+            if (!from_state && !it->attachment.is_primary) {
+                // Without state we only guess that this attachment exists (e.g. ADD failed and
+                // rolled it back): an old plugin's "not found" must not make the DEL fail forever.
+                spdlog::warn("DEL of network \"{}\" ({}) without state: {}",
+                             it->attachment.network, it->attachment.ifname, e.what());
+                continue;
+            }
             failures.push_back(fmt::format("network \"{}\" ({}): {}", it->attachment.network,
                                            it->attachment.ifname, e.what()));
             if (!first) {

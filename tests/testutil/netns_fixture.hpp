@@ -18,6 +18,13 @@ public:
     static constexpr const char* kMaster = "mst0";
     static constexpr const char* kMasterPeer = "mst0p";
 
+    /// Runs `command` with /bin/sh inside the netns `netns_path` (nsenter) and returns stdout.
+    /// Fails the test on a non-zero exit.
+    static std::string run_in(const std::string& netns_path, const std::string& command);
+
+    /// Runs `command` with /bin/sh in the current (node) netns; returns stdout.
+    static std::string run(const std::string& command);
+
 protected:
     void SetUp() override;
     void TearDown() override;
@@ -35,13 +42,6 @@ protected:
 
     /// Gives the master 192.0.2.1/24 and a default route via 192.0.2.254 in the node netns.
     void add_node_default_route();
-
-    /// Runs `command` with /bin/sh inside the netns `netns_path` (nsenter) and returns stdout.
-    /// Fails the test on a non-zero exit.
-    static std::string run_in(const std::string& netns_path, const std::string& command);
-
-    /// Runs `command` with /bin/sh in the current (node) netns; returns stdout.
-    static std::string run(const std::string& command);
 
 private:
     util::UniqueFd node_;

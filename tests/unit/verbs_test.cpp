@@ -186,6 +186,26 @@ TEST_F(VerbsTest, DelAggregatesErrorsButDeletesEverything) {
     EXPECT_FALSE(state_exists());
 }
 
+TEST_F(VerbsTest, DelWithoutStateOnlyFailsForThePrimary) {
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
+                              cni::Error(cni::ErrorCode::Internal, "Link not found"));
+    EXPECT_EQ(run_verb("DEL", conf()), 0) << out_;  // never added: only a guess
+    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("ptp")),
+                              cni::Error(11U, "busy", ""));
+    EXPECT_EQ(run_verb("DEL", conf()), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 11);
+}
+
+TEST_F(VerbsTest, CheckTakesMacsFromTheRuntimesPrevResult) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0);
+    auto merged = json::parse(out_);
+    merged["interfaces"][0]["mac"] = "02:aa:bb:cc:dd:ee";  // a chained tuning changed it
+    invoker_.calls.clear();
+    ASSERT_EQ(run_verb("CHECK", conf("1.0.0", R"(,"prevResult":)" + merged.dump())), 0) << out_;
+    EXPECT_EQ(invoker_.calls[0].config["prevResult"]["interfaces"][0]["mac"], "02:aa:bb:cc:dd:ee");
+}
+
 TEST_F(VerbsTest, CheckUsesEachAttachmentsOwnResult) {
     ASSERT_EQ(run_verb("ADD", conf()), 0);
     const auto merged = out_;

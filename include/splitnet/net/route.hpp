@@ -10,6 +10,7 @@
 namespace splitnet::net {
 
 inline constexpr std::uint32_t kMainTable = 254;  // RT_TABLE_MAIN
+inline constexpr std::uint32_t kAllTables = 0;    // list_routes: every table
 
 enum class RouteType { Unicast, Unreachable, Blackhole, Prohibit, Throw, Local };
 
@@ -26,6 +27,8 @@ struct RouteSpec {
     std::optional<int> scope;
     RouteType type = RouteType::Unicast;
     std::optional<IpAddr> prefsrc;
+    /// RTPROT_*; unset = "boot" on add, "any" on delete. Egress marks its routes with its own.
+    std::optional<int> protocol;
 };
 
 struct Nexthop {
@@ -60,8 +63,8 @@ void replace_route(Netlink& nl, const RouteSpec& route);
 /// Deletes a matching route; false when there was none.
 bool delete_route(Netlink& nl, const RouteSpec& route);
 
-/// Routes of `family` (AF_INET / AF_INET6 / AF_UNSPEC) in `table` (dump, retried when
-/// interrupted). Cached/cloned entries are skipped.
+/// Routes of `family` (AF_INET / AF_INET6 / AF_UNSPEC) in `table` (kAllTables: every table;
+/// dump, retried when interrupted). Cached/cloned entries are skipped.
 std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table = kMainTable);
 
 /// ifindex of the first default route in the main table (IPv4 first, then IPv6), as Go's

@@ -32,6 +32,11 @@ struct PodRef {
 
 PodRef pod_ref_from_args(const std::string& cni_args);
 
+/// CNI_ARGS of one attachment in Multus' order (IgnoreUnknown, K8S_POD_*, the runtime's pairs),
+/// plus MAC=/IP= from the selection on ADD.
+std::string attachment_cni_args(const std::string& runtime_args, const Selection* selection,
+                                bool for_add);
+
 /// Decides ifnames (requested > primary gets CNI_IFNAME > net<idx> over the full list), per
 /// attachment CNI_ARGS (Multus order, plus IP=/MAC= on ADD) and runtimeConfig, and merges
 /// cni-args into args.cni. Pure.

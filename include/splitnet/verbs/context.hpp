@@ -36,7 +36,7 @@ public:
                                                              const cni::Request& request) = 0;
 
     /// Attachments a Go Multus left in its cache for this container (migration), if any.
-    virtual std::optional<std::vector<plan::Attachment>> multus_cache(
+    virtual std::optional<std::vector<store::AttachmentState>> multus_cache(
         const config::MetaConf& /*conf*/, const cni::Request& /*request*/) {
         return std::nullopt;
     }
@@ -73,6 +73,11 @@ void run_gc(Context& ctx);
 
 /// DEL of one attachment with its stored result as prevResult. Throws the delegate's error.
 void delete_attachment(Context& ctx, const store::AttachmentState& state);
+
+/// Injects "splitnetContext" (clusterCIDRs, the primary's ifname and result from `done`) into
+/// every plugin of `net` that has an "egress" block; ADD and CHECK need it alike.
+void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
+                        const std::vector<store::AttachmentState>& done);
 
 /// DEL of the first `count` attachments in reverse order; failures are logged, not thrown.
 void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& attachments,

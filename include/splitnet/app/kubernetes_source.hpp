@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+
+#include "splitnet/k8s/api_client.hpp"
+#include "splitnet/verbs/context.hpp"
+
+namespace splitnet::app {
+
+/// Networks from Kubernetes (Multus drop-in): pod annotations, NADs, clusterNetwork and
+/// defaultNetworks, plus the network-status annotation after ADD. One API client (one TLS
+/// connection, one apiTimeout budget) per invocation, created on first use: a DEL served from
+/// state never reads the kubeconfig nor touches the API.
+class KubernetesSource final : public verbs::NetworkSource {
+public:
+    KubernetesSource() = default;
+    /// For tests: a ready client (or none).
+    explicit KubernetesSource(std::unique_ptr<k8s::ApiClient> client);
+
+    std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
+                                                    const cni::Request& request) override;
+    /// DEL without state (Multus' rebuild): current annotations/NADs when the pod is readable,
+    /// else whatever resolves without it; API failures never fail the DEL here.
+    std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
+                                                     const cni::Request& request) override;
+    /// A Go Multus scratch cache for this container (in-place migration), with libcni's cached
+    /// results as prevResult; a corrupt cache is ignored (logged).
+    std::optional<std::vector<store::AttachmentState>> multus_cache(
+        const config::MetaConf& conf, const cni::Request& request) override;
+    void after_add(const config::MetaConf& conf, const cni::Request& request,
+                   const std::vector<store::AttachmentState>& attachments) override;
+
+private:
+    k8s::ApiClient* client(const config::MetaConf& conf);
+
+    std::unique_ptr<k8s::ApiClient> client_;
+    bool client_made_ = false;
+};
+
+/// The production source. Without API access it still reads pod annotations a runtime passes
+/// in runtimeConfig (CRI-O) and resolves NADs from confDir files.
+std::unique_ptr<verbs::NetworkSource> make_network_source(const config::MetaConf& conf);
+
+}  // namespace splitnet::app

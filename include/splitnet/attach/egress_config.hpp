@@ -1,0 +1,58 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "splitnet/attach/egress_prefix.hpp"
+
+namespace splitnet::attach {
+
+enum class Ipv6Policy { Block, Allow, Route };
+enum class GatewayProbe { Off, Warn, Require };
+
+/// One `keep` entry: a preset or a CIDR.
+struct KeepEntry {
+    enum class Kind { Cluster, Private, Cidr };
+    Kind kind = Kind::Cidr;
+    IpPrefix cidr;  ///< only for Kind::Cidr
+};
+
+/// The `egress` block of a macvlan network config, as written (defaults applied, nothing
+/// resolved against the pod yet).
+struct EgressConfig {
+    std::optional<IpPrefix> gateway4;  ///< full-length address
+    std::optional<IpPrefix> gateway6;
+    std::vector<KeepEntry> keep = {KeepEntry{KeepEntry::Kind::Cluster, {}}};
+    Ipv6Policy ipv6 = Ipv6Policy::Block;
+    GatewayProbe probe_gateway = GatewayProbe::Warn;
+    bool probe_conflict = true;
+};
+
+/// What the meta plugin tells a native attachment about the pod (top-level key
+/// "splitnetContext" of the plugin config; absent in standalone use).
+struct SplitnetContext {
+    bool present = false;
+    std::string primary_ifname = "eth0";
+    /// clusterCIDRs of the meta config, then the subnets of the primary's ips and the
+    /// non-default route destinations of its result (networks, in that order).
+    std::vector<IpPrefix> cluster_cidrs;
+};
+
+inline constexpr const char* kEgressKey = "egress";
+inline constexpr const char* kContextKey = "splitnetContext";
+
+/// Parses `plugin_conf["egress"]`. Returns nullopt when the key is absent. Throws
+/// cni::Error(InvalidNetworkConfig) naming the key ("egress.keep[1]: ...") for bad input.
+std::optional<EgressConfig> parse_egress_config(const nlohmann::json& plugin_conf);
+
+/// Parses `plugin_conf["splitnetContext"]` (absent -> present=false, ifname "eth0").
+/// Throws cni::Error(InvalidNetworkConfig) naming the key for malformed content.
+SplitnetContext parse_splitnet_context(const nlohmann::json& plugin_conf);
+
+/// The three RFC 1918 ranges behind the "private" preset.
+std::vector<IpPrefix> private_prefixes();
+
+}  // namespace splitnet::attach

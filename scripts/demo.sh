@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's demo command: installs dependencies, builds the static binary, runs demo/demo.sh
+# (private network namespaces only; needs root).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "demo: run as root (network namespaces)" >&2; exit 1; }
+    exec sudo -E "$0" "$@"
+fi
+
+scripts/install-deps.sh
+source scripts/build-lib.sh
+configure_build build -DCMAKE_BUILD_TYPE=Release -DSPLITNET_STATIC=ON -DSPLITNET_SANITIZE=OFF
+cmake --build build --target splitnet -j "$(nproc)"
+SPLITNET_BINARY=$PWD/build/splitnet exec demo/demo.sh

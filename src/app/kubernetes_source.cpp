@@ -1,0 +1,118 @@
+#include "splitnet/app/kubernetes_source.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/k8s/k8s.hpp"
+#include "splitnet/k8s/kubeconfig.hpp"
+#include "splitnet/store/multus_cache.hpp"
+
+namespace splitnet::app {
+
+KubernetesSource::KubernetesSource(std::unique_ptr<k8s::ApiClient> client)
+    : client_(std::move(client)), client_made_(true) {}
+
+k8s::ApiClient* KubernetesSource::client(const config::MetaConf& conf) {
+    if (!client_made_) {
+        client_made_ = true;
+        client_ = k8s::make_client(conf);
+    }
+    return client_.get();
+}
+
+std::vector<plan::DelegateSpec> KubernetesSource::resolve_for_add(const config::MetaConf& conf,
+                                                                  const cni::Request& request) {
+    const auto ref = plan::pod_ref_from_args(request.args);
+    auto* api = client(conf);
+    std::optional<k8s::PodInfo> pod;
+    if (!ref.name.empty()) {
+        pod = k8s::get_pod(api, conf, ref);
+        if (!pod && api != nullptr) {
+            // Multus (>= 4.2) answers a fake result without calling any delegate here; we still
+            // attach the cluster network so the sandbox is usable, without secondaries.
+            spdlog::warn("pod {}/{} not found in the API: attaching the cluster network only",
+                         ref.namespace_, ref.name);
+        }
+    }
+    return k8s::resolve_delegates(conf, api, pod);
+}
+
+std::vector<plan::DelegateSpec> KubernetesSource::resolve_fallback(const config::MetaConf& conf,
+                                                                   const cni::Request& request) {
+    const auto ref = plan::pod_ref_from_args(request.args);
+    k8s::ApiClient* api = nullptr;
+    std::optional<k8s::PodInfo> pod;
+    try {
+        api = client(conf);
+        if (!ref.name.empty()) {
+            pod = k8s::get_pod(api, conf, ref);
+        }
+    } catch (const cni::Error& e) {
+        spdlog::warn(
+            "DEL without state: pod {}/{} unreadable ({}), deleting what the config "
+            "alone resolves",
+            ref.namespace_, ref.name, e.what());
+    }
+    try {
+        return k8s::resolve_delegates(conf, api, pod);
+    } catch (const cni::Error& e) {
+        if (!pod) {
+            throw;
+        }
+        spdlog::warn(
+            "DEL without state: pod networks unresolvable ({}), deleting the cluster "
+            "network only",
+            e.what());
+        return k8s::resolve_delegates(conf, api, std::nullopt);
+    }
+}
+
+std::optional<std::vector<store::AttachmentState>> KubernetesSource::multus_cache(
+    const config::MetaConf& conf, const cni::Request& request) {
+    std::optional<std::vector<plan::Attachment>> cached;
+    try {
+        cached = store::read_multus_cache(conf.multus_cni_dir, request.container_id,
+                                          request.ifname, conf.cni_version);
+    } catch (const cni::Error& e) {
+        // A corrupt cache (node crash) must not make DEL give up: replay the config instead.
+        spdlog::warn("ignoring the Go Multus cache: {}", e.what());
+    }
+    if (!cached) {
+        return std::nullopt;
+    }
+    std::vector<store::AttachmentState> out;
+    for (auto& attachment : *cached) {
+        attachment.cni_args = plan::attachment_cni_args(request.args, nullptr, /*for_add=*/false);
+        const auto net_name = nlohmann::json::parse(attachment.config).value("name", std::string());
+        auto prev = store::read_libcni_result(conf.multus_cni_dir, net_name, request.container_id,
+                                              attachment.ifname);
+        out.push_back({std::move(attachment), prev ? *prev : nlohmann::json()});
+    }
+    return out;
+}
+
+void KubernetesSource::after_add(const config::MetaConf& conf, const cni::Request& request,
+                                 const std::vector<store::AttachmentState>& attachments) {
+    auto* api = client(conf);
+    if (api == nullptr) {
+        return;  // no API access: nothing to annotate, as Multus
+    }
+    const auto ref = plan::pod_ref_from_args(request.args);
+    if (ref.name.empty()) {
+        return;
+    }
+    std::vector<k8s::AttachmentStatus> statuses;
+    for (const auto& state : attachments) {
+        if (!state.result.is_null()) {
+            statuses.push_back({state.attachment.network, state.attachment.ifname,
+                                state.attachment.is_primary, state.result});
+        }
+    }
+    k8s::write_network_status(*api, ref, k8s::network_status_value(statuses));
+}
+
+std::unique_ptr<verbs::NetworkSource> make_network_source(const config::MetaConf& /*conf*/) {
+    return std::make_unique<KubernetesSource>();
+}
+
+}  // namespace splitnet::app

@@ -1,0 +1,274 @@
+#include "splitnet/attach/egress_apply.hpp"
+
+#include <optional>
+#include <unistd.h>
+#include <utility>
+
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "splitnet/attach/egress_config.hpp"
+#include "splitnet/attach/egress_kernel.hpp"
+#include "splitnet/attach/egress_plan.hpp"
+#include "splitnet/attach/egress_resolve.hpp"
+#include "splitnet/cni/error.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
+#include "splitnet/net/netns.hpp"
+#include "splitnet/net/probe.hpp"
+#include "splitnet/net/sysctl.hpp"
+#include "splitnet/util/rollback.hpp"
+
+namespace splitnet::attach {
+
+namespace {
+
+bool ipv6_enabled() {
+    // The kernel may run without IPv6 (ipv6.disable=1): then there is nothing to block.
+    return ::access("/proc/sys/net/ipv6", F_OK) == 0;
+}
+
+std::optional<ResolvedEgress> load(const nlohmann::json& conf, const EgressTarget& target) {
+    auto config = parse_egress_config(conf);
+    if (!config) {
+        return std::nullopt;
+    }
+    if (config->ipv6 != Ipv6Policy::Allow && !ipv6_enabled()) {
+        if (config->ipv6 == Ipv6Policy::Route) {
+            throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                             "egress.ipv6: \"route\" but the kernel has IPv6 disabled");
+        }
+        spdlog::info("egress: IPv6 is disabled in the kernel, nothing to block");
+        config->ipv6 = Ipv6Policy::Allow;
+    }
+    return resolve_egress(*config, parse_splitnet_context(conf), target.ifname, target.ips);
+}
+
+net::IpAddr to_ip(const IpPrefix& p) {
+    net::IpAddr out;
+    out.family = p.family == 4 ? AF_INET : AF_INET6;
+    out.bytes = p.bytes;
+    return out;
+}
+
+/// net1's address in the gateway's subnet (the probe's sender), else its first of the family.
+std::optional<IpPrefix> source_for(const ResolvedEgress& policy, const IpPrefix& gateway) {
+    std::optional<IpPrefix> first;
+    for (const auto& a : policy.egress_addresses) {
+        if (a.family != gateway.family) {
+            continue;
+        }
+        if (a.network().contains(gateway)) {
+            return a;
+        }
+        if (!first) {
+            first = a;
+        }
+    }
+    return first;
+}
+
+std::string master_name(const EgressTarget& target) {
+    // net1's IFLA_LINK names the master by its index in the node netns, where this thread is.
+    net::Netlink pod(target.netns_fd);
+    const auto link = net::find_link(pod, target.ifname);
+    if (!link || link->parent_index == 0) {
+        return "unknown";
+    }
+    net::Netlink node;
+    const auto master = net::find_link(node, link->parent_index);
+    return master ? master->name : fmt::format("ifindex {}", link->parent_index);
+}
+
+void probe_gateway(const ResolvedEgress& policy, const EgressTarget& target,
+                   const IpPrefix& gateway) {
+    const auto source = source_for(policy, gateway);
+    if (!source) {
+        return;  // resolve_egress guarantees one; nothing to probe from otherwise
+    }
+    const net::ProbeOptions options;
+    const auto mac = gateway.family == 4
+                         ? net::arp_resolve(target.netns_fd, target.ifname, to_ip(*source),
+                                            to_ip(gateway), options)
+                         : net::ndp_resolve(target.netns_fd, target.ifname, to_ip(*source),
+                                            to_ip(gateway), options);
+    if (mac) {
+        spdlog::debug("egress: gateway {} answered from {}", gateway.address_text(),
+                      net::to_string(*mac));
+        return;
+    }
+    const auto message = fmt::format(
+        "egress: the VPN gateway {} did not answer {} on {} (master {}) within {} x {} ms; check "
+        "that the gateway is up and on the master's segment/VLAN",
+        gateway.address_text(), gateway.family == 4 ? "ARP" : "NDP", target.ifname,
+        master_name(target), options.attempts, options.interval.count());
+    if (policy.probe_gateway == GatewayProbe::Require) {
+        throw cni::Error(cni::ErrorCode::TryAgainLater, message);
+    }
+    spdlog::warn("{} (probeGateway is \"warn\": continuing)", message);
+}
+
+void delete_ours(net::Netlink& nl) {
+    for (const auto& r : routes_to_delete(observe_routes(nl))) {
+        try {
+            remove_route(nl, r);
+        } catch (const cni::Error& e) {
+            if (!e.msg().empty() && e.msg().find("Link not found") == std::string::npos) {
+                throw;
+            }
+        }
+    }
+}
+
+void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
+    const auto policy = load(conf, target);
+    if (!policy) {
+        return;
+    }
+    const auto v4 = fmt::format("net/ipv4/conf/{}/", target.ifname);
+    std::vector<std::pair<std::string, std::string>> sysctls = {
+        // Loose: replies from the internet come in on net1 and cluster traffic on eth0; strict
+        // mode would drop either whenever the routes and the sources disagree.
+        {v4 + "rp_filter", "2"},
+        {v4 + "arp_notify", "1"},
+    };
+    if (policy->ipv6 != Ipv6Policy::Allow) {
+        // Before link-up: an RA on the VPN segment must never add an address or a route.
+        const auto v6 = fmt::format("net/ipv6/conf/{}/", target.ifname);
+        sysctls.emplace_back(v6 + "accept_ra", "0");
+        sysctls.emplace_back(v6 + "autoconf", "0");
+    }
+    net::write_sysctls_in(target.netns_fd, sysctls);
+
+    if (!policy->probe_conflict) {
+        return;
+    }
+    // The probe needs a running link. It goes down again afterwards so that the native path's
+    // link-up, with the addresses in place, still makes arp_notify announce them.
+    net::Netlink nl(target.netns_fd);
+    const auto link = net::get_link(nl, target.ifname);
+    if (!link.is_up()) {
+        net::set_link_up(nl, link.index);
+    }
+    util::Rollback restore([&] {
+        if (!link.is_up()) {
+            net::set_link_up(nl, link.index, false);
+        }
+    });
+    for (const auto& address : policy->egress_addresses) {
+        if (address.family != 4) {
+            continue;
+        }
+        if (const auto mac =
+                net::arp_probe_conflict(target.netns_fd, target.ifname, to_ip(address))) {
+            throw cni::Error(
+                cni::ErrorCode::TryAgainLater,
+                fmt::format("egress: {} is already in use on {}'s segment by {} "
+                            "(ARP probe); refusing to take it",
+                            address.address_text(), target.ifname, net::to_string(*mac)));
+        }
+    }
+}
+
+void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
+    const auto policy = load(conf, target);
+    if (!policy) {
+        return;
+    }
+    if (policy->probe_gateway != GatewayProbe::Off) {
+        probe_gateway(*policy, target, policy->gateway4);
+        if (policy->gateway6) {
+            probe_gateway(*policy, target, *policy->gateway6);
+        }
+    }
+    net::Netlink nl(target.netns_fd);
+    const auto plan = plan_egress(*policy, observe_routes(nl));
+    // Anything we added goes again if a later step fails; eth0's removed routes stay removed
+    // (fail closed: the pod is torn down anyway).
+    util::Rollback undo([&] { delete_ours(nl); });
+    for (const auto& r : plan.add_first) {
+        install_route(nl, r);
+    }
+    for (const auto& r : plan.remove) {
+        remove_route(nl, r);
+    }
+    for (const auto& r : plan.add_last) {
+        install_route(nl, r);
+    }
+    undo.dismiss();
+    spdlog::debug("egress: {} routes added, {} removed on {}",
+                  plan.add_first.size() + plan.add_last.size(), plan.remove.size(), target.ifname);
+}
+
+void check(const nlohmann::json& conf, const EgressTarget& target) {
+    const auto policy = load(conf, target);
+    if (!policy) {
+        return;
+    }
+    net::Netlink nl(target.netns_fd);
+    auto problems = check_egress(*policy, observe_routes(nl));
+    const auto expect_sysctl = [&](const std::string& key, const std::string& want) {
+        const auto got = net::read_sysctl_in(target.netns_fd, key);
+        if (got != want) {
+            problems.push_back(fmt::format("{} is {}, expected {}", key, got, want));
+        }
+    };
+    expect_sysctl(fmt::format("net/ipv4/conf/{}/rp_filter", target.ifname), "2");
+    if (policy->ipv6 != Ipv6Policy::Allow) {
+        expect_sysctl(fmt::format("net/ipv6/conf/{}/accept_ra", target.ifname), "0");
+        expect_sysctl(fmt::format("net/ipv6/conf/{}/autoconf", target.ifname), "0");
+    }
+    if (problems.empty()) {
+        return;
+    }
+    std::string text;
+    for (const auto& p : problems) {
+        text += (text.empty() ? "" : "; ") + p;
+    }
+    throw cni::Error(cni::ErrorCode::Internal,
+                     fmt::format("egress policy of {} is not in place: {}", target.ifname, text));
+}
+
+void del(const nlohmann::json& conf, int netns_fd) {
+    if (!conf.is_object() || !conf.contains(kEgressKey) || conf[kEgressKey].is_null()) {
+        return;
+    }
+    try {
+        net::Netlink nl(netns_fd);
+        delete_ours(nl);
+    } catch (const std::exception& e) {
+        spdlog::warn("egress: removing the egress routes failed: {}", e.what());
+    }
+}
+
+nlohmann::json parse_config(std::string_view config) {
+    try {
+        return nlohmann::json::parse(config);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw cni::Error(cni::ErrorCode::DecodingFailure,
+                         fmt::format("egress: cannot parse the network config: {}", e.what()));
+    }
+}
+
+}  // namespace
+
+void egress_before_addresses(std::string_view config, const EgressTarget& target) {
+    before_addresses(parse_config(config), target);
+}
+
+void egress_after_routes(std::string_view config, const EgressTarget& target) {
+    after_routes(parse_config(config), target);
+}
+
+void egress_check(std::string_view config, const EgressTarget& target) {
+    check(parse_config(config), target);
+}
+
+void egress_del(std::string_view config, int netns_fd) {
+    const auto conf = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    del(conf, netns_fd);
+}
+
+}  // namespace splitnet::attach

@@ -1,0 +1,276 @@
+#include "splitnet/attach/egress_config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+
+namespace splitnet::attach {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 5> kKnownKeys = {"gateway", "keep", "ipv6", "probeGateway",
+                                                        "probeConflict"};
+
+[[noreturn]] void fail(const std::string& key, const std::string& what) {
+    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+void reject_unknown_keys(const json& block) {
+    for (const auto& [key, value] : block.items()) {
+        if (std::find(kKnownKeys.begin(), kKnownKeys.end(), key) != kKnownKeys.end()) {
+            continue;
+        }
+        for (const auto known : kKnownKeys) {
+            if (iequals(known, key)) {
+                fail("egress",
+                     fmt::format("unknown key \"{}\" (did you mean \"{}\"?)", key, known));
+            }
+        }
+        fail("egress", fmt::format("unknown key \"{}\" (known keys: gateway, keep, ipv6, "
+                                   "probeGateway, probeConflict)",
+                                   key));
+    }
+}
+
+const std::string& expect_string(const json& value, const std::string& key) {
+    if (!value.is_string()) {
+        fail(key, fmt::format("must be a string, got {}", value.dump()));
+    }
+    return value.get_ref<const std::string&>();
+}
+
+void parse_gateway_value(const json& value, const std::string& key, EgressConfig& out) {
+    const auto& text = expect_string(value, key);
+    const auto address = parse_address(text);
+    if (!address) {
+        fail(key, fmt::format("\"{}\" is not an IP address", text));
+    }
+    auto& slot = address->family == 4 ? out.gateway4 : out.gateway6;
+    if (slot) {
+        fail(key, fmt::format("more than one IPv{} gateway", address->family));
+    }
+    slot = address;
+}
+
+void parse_gateway(const json& value, EgressConfig& out) {
+    if (value.is_array()) {
+        if (value.empty() || value.size() > 2) {
+            fail("egress.gateway", "a list must hold one IPv4 and/or one IPv6 address");
+        }
+        for (std::size_t i = 0; i < value.size(); ++i) {
+            parse_gateway_value(value[i], fmt::format("egress.gateway[{}]", i), out);
+        }
+        return;
+    }
+    parse_gateway_value(value, "egress.gateway", out);
+}
+
+KeepEntry parse_keep_entry(const json& value, const std::string& key) {
+    const auto& text = expect_string(value, key);
+    if (text == "cluster") {
+        return {KeepEntry::Kind::Cluster, {}};
+    }
+    if (text == "private") {
+        return {KeepEntry::Kind::Private, {}};
+    }
+    const auto cidr = parse_prefix(text);
+    if (!cidr) {
+        fail(key, fmt::format("\"{}\" is neither a preset (\"cluster\", \"private\") nor a CIDR "
+                              "such as \"10.42.0.0/16\"",
+                              text));
+    }
+    if (cidr->has_host_bits()) {
+        fail(key, fmt::format("\"{}\" has host bits set; did you mean \"{}\"?", text,
+                              cidr->network().to_string()));
+    }
+    if (cidr->is_default()) {
+        fail(key, fmt::format("\"{}\" would keep everything on the primary interface; remove the "
+                              "egress block instead",
+                              text));
+    }
+    return {KeepEntry::Kind::Cidr, *cidr};
+}
+
+std::vector<KeepEntry> parse_keep(const json& value) {
+    if (!value.is_array()) {
+        fail("egress.keep",
+             fmt::format("must be a list of presets or CIDRs, got {}", value.dump()));
+    }
+    std::vector<KeepEntry> out;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        out.push_back(parse_keep_entry(value[i], fmt::format("egress.keep[{}]", i)));
+    }
+    return out;
+}
+
+Ipv6Policy parse_ipv6(const json& value) {
+    const auto& text = expect_string(value, "egress.ipv6");
+    if (text == "block") {
+        return Ipv6Policy::Block;
+    }
+    if (text == "allow") {
+        return Ipv6Policy::Allow;
+    }
+    if (text == "route") {
+        return Ipv6Policy::Route;
+    }
+    fail("egress.ipv6", fmt::format("\"{}\" is not one of \"block\", \"allow\", \"route\"", text));
+}
+
+GatewayProbe parse_probe_gateway(const json& value) {
+    const auto& text = expect_string(value, "egress.probeGateway");
+    if (text == "off") {
+        return GatewayProbe::Off;
+    }
+    if (text == "warn") {
+        return GatewayProbe::Warn;
+    }
+    if (text == "require") {
+        return GatewayProbe::Require;
+    }
+    fail("egress.probeGateway",
+         fmt::format("\"{}\" is not one of \"off\", \"warn\", \"require\"", text));
+}
+
+IpPrefix parse_context_prefix(const json& value, const std::string& key, bool allow_bare) {
+    const auto& text = expect_string(value, key);
+    const auto prefix = parse_prefix(text, allow_bare);
+    if (!prefix) {
+        fail(key, fmt::format("\"{}\" is not a CIDR", text));
+    }
+    return prefix->network();
+}
+
+void add_unique(std::vector<IpPrefix>& list, const IpPrefix& prefix) {
+    if (std::find(list.begin(), list.end(), prefix) == list.end()) {
+        list.push_back(prefix);
+    }
+}
+
+void read_primary_result(const json& result, SplitnetContext& out) {
+    const std::string base = "splitnetContext.primaryResult";
+    if (!result.is_object()) {
+        fail(base, "must be a CNI result object");
+    }
+    if (const auto ips = result.find("ips"); ips != result.end() && !ips->is_null()) {
+        if (!ips->is_array()) {
+            fail(base + ".ips", "must be a list");
+        }
+        for (std::size_t i = 0; i < ips->size(); ++i) {
+            const auto& ip = (*ips)[i];
+            const auto key = fmt::format("{}.ips[{}].address", base, i);
+            if (!ip.is_object() || !ip.contains("address")) {
+                fail(key, "missing");
+            }
+            add_unique(out.cluster_cidrs, parse_context_prefix(ip["address"], key, false));
+        }
+    }
+    if (const auto routes = result.find("routes"); routes != result.end() && !routes->is_null()) {
+        if (!routes->is_array()) {
+            fail(base + ".routes", "must be a list");
+        }
+        for (std::size_t i = 0; i < routes->size(); ++i) {
+            const auto& route = (*routes)[i];
+            const auto key = fmt::format("{}.routes[{}].dst", base, i);
+            if (!route.is_object() || !route.contains("dst")) {
+                fail(key, "missing");
+            }
+            const auto dst = parse_context_prefix(route["dst"], key, false);
+            // The default route is the primary's way out, exactly what egress replaces.
+            if (!dst.is_default()) {
+                add_unique(out.cluster_cidrs, dst);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
+    const auto it = plugin_conf.find(kEgressKey);
+    if (it == plugin_conf.end() || it->is_null()) {
+        return std::nullopt;
+    }
+    if (!it->is_object()) {
+        fail("egress", fmt::format("must be an object, got {}", it->dump()));
+    }
+    const json& block = *it;
+    reject_unknown_keys(block);
+    EgressConfig out;
+    if (const auto v = block.find("gateway"); v != block.end()) {
+        parse_gateway(*v, out);
+    }
+    if (const auto v = block.find("keep"); v != block.end()) {
+        out.keep = parse_keep(*v);
+    }
+    if (const auto v = block.find("ipv6"); v != block.end()) {
+        out.ipv6 = parse_ipv6(*v);
+    }
+    if (const auto v = block.find("probeGateway"); v != block.end()) {
+        out.probe_gateway = parse_probe_gateway(*v);
+    }
+    if (const auto v = block.find("probeConflict"); v != block.end()) {
+        if (!v->is_boolean()) {
+            fail("egress.probeConflict", fmt::format("must be true or false, got {}", v->dump()));
+        }
+        out.probe_conflict = v->get<bool>();
+    }
+    if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
+        fail("egress.gateway", fmt::format("an IPv6 gateway ({}) needs \"ipv6\": \"route\"",
+                                           out.gateway6->address_text()));
+    }
+    return out;
+}
+
+SplitnetContext parse_splitnet_context(const json& plugin_conf) {
+    SplitnetContext out;
+    const auto it = plugin_conf.find(kContextKey);
+    if (it == plugin_conf.end() || it->is_null()) {
+        return out;
+    }
+    if (!it->is_object()) {
+        fail(kContextKey, "must be an object");
+    }
+    out.present = true;
+    const json& ctx = *it;
+    if (const auto v = ctx.find("primaryIfname"); v != ctx.end() && !v->is_null()) {
+        out.primary_ifname = expect_string(*v, "splitnetContext.primaryIfname");
+        if (out.primary_ifname.empty()) {
+            fail("splitnetContext.primaryIfname", "must not be empty");
+        }
+    }
+    if (const auto v = ctx.find("clusterCIDRs"); v != ctx.end() && !v->is_null()) {
+        if (!v->is_array()) {
+            fail("splitnetContext.clusterCIDRs", "must be a list of CIDRs");
+        }
+        for (std::size_t i = 0; i < v->size(); ++i) {
+            add_unique(out.cluster_cidrs,
+                       parse_context_prefix(
+                           (*v)[i], fmt::format("splitnetContext.clusterCIDRs[{}]", i), false));
+        }
+    }
+    if (const auto v = ctx.find("primaryResult"); v != ctx.end() && !v->is_null()) {
+        read_primary_result(*v, out);
+    }
+    return out;
+}
+
+std::vector<IpPrefix> private_prefixes() {
+    return {*parse_prefix("10.0.0.0/8"), *parse_prefix("172.16.0.0/12"),
+            *parse_prefix("192.168.0.0/16")};
+}
+
+}  // namespace splitnet::attach

@@ -1,0 +1,129 @@
+#include "splitnet/attach/egress_kernel.hpp"
+
+#include <map>
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/route.hpp"
+
+namespace splitnet::attach {
+
+namespace {
+
+IpPrefix to_prefix(const net::IpNet& net) {
+    IpPrefix out;
+    out.family = net.addr.is_v4() ? 4 : 6;
+    out.bytes = net.addr.bytes;
+    out.length = net.prefix;
+    return out;
+}
+
+IpPrefix to_address(const net::IpAddr& addr) {
+    return to_prefix(net::IpNet{addr, addr.is_v4() ? 32 : 128});
+}
+
+net::IpAddr to_ip(const IpPrefix& p) {
+    net::IpAddr out;
+    out.family = p.family == 4 ? AF_INET : AF_INET6;
+    out.bytes = p.bytes;
+    return out;
+}
+
+RouteKind to_kind(net::RouteType type) {
+    switch (type) {
+        case net::RouteType::Unicast:
+            return RouteKind::Unicast;
+        case net::RouteType::Unreachable:
+            return RouteKind::Unreachable;
+        case net::RouteType::Blackhole:
+            return RouteKind::Blackhole;
+        case net::RouteType::Prohibit:
+            return RouteKind::Prohibit;
+        default:
+            return RouteKind::Other;
+    }
+}
+
+net::RouteType to_type(RouteKind kind) {
+    switch (kind) {
+        case RouteKind::Unreachable:
+            return net::RouteType::Unreachable;
+        case RouteKind::Blackhole:
+            return net::RouteType::Blackhole;
+        case RouteKind::Prohibit:
+            return net::RouteType::Prohibit;
+        default:
+            return net::RouteType::Unicast;
+    }
+}
+
+net::RouteSpec to_spec(net::Netlink& nl, const RouteEntry& r) {
+    net::RouteSpec spec;
+    spec.dst = net::IpNet{to_ip(r.dst), r.dst.length};
+    if (r.gateway) {
+        spec.gw = to_ip(*r.gateway);
+    }
+    if (r.kind == RouteKind::Unicast && !r.dev.empty()) {
+        spec.ifindex = net::get_link(nl, r.dev).index;
+    }
+    spec.table = r.table;
+    spec.priority = r.priority;
+    spec.type = to_type(r.kind);
+    return spec;
+}
+
+}  // namespace
+
+std::vector<RouteEntry> observe_routes(net::Netlink& nl) {
+    std::map<int, std::string> names;
+    const auto name_of = [&](int index) -> std::string {
+        if (index == 0) {
+            return "";
+        }
+        if (const auto it = names.find(index); it != names.end()) {
+            return it->second;
+        }
+        const auto link = net::find_link(nl, index);
+        auto name = link ? link->name : fmt::format("if{}", index);
+        names.emplace(index, name);
+        return name;
+    };
+    std::vector<RouteEntry> out;
+    for (const auto& info : net::list_routes(nl, AF_UNSPEC, net::kAllTables)) {
+        RouteEntry r;
+        r.dst = to_prefix(info.dst);
+        r.table = info.table;
+        r.priority = info.priority;
+        r.kind = to_kind(info.type);
+        r.protocol = static_cast<std::uint8_t>(info.protocol);
+        r.scope = static_cast<std::uint8_t>(info.scope);
+        if (!info.nexthops.empty() && r.kind == RouteKind::Unicast) {
+            const auto& hop = info.nexthops.front();
+            r.dev = name_of(hop.ifindex);
+            if (hop.gw) {
+                r.gateway = to_address(*hop.gw);
+            }
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void install_route(net::Netlink& nl, const RouteEntry& route) {
+    auto spec = to_spec(nl, route);
+    spec.protocol = route.protocol;
+    if (route.scope == kScopeLink) {
+        spec.scope = RT_SCOPE_LINK;
+    }
+    net::add_route(nl, spec, /*exclusive=*/true);
+}
+
+bool remove_route(net::Netlink& nl, const RouteEntry& route) {
+    return net::delete_route(nl, to_spec(nl, route));
+}
+
+}  // namespace splitnet::attach

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# ADD rollback (issue 2 item 8): when an attachment fails, every attachment already added is
+# DELeted in reverse order, nothing is left behind (node veth, host-local lease, state file, pod
+# links), the failing attachment's error is returned naming its network, and the same ADD
+# succeeds once the cause is fixed. Also: an ifname that already exists fails before any work.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+e2e_setup_node_pod
+
+MISSING=vpnmiss0
+
+node_extra_links() {
+    node_links | grep -v -x -e lo -e "$MASTER" -e "${MASTER}p" -e "$MISSING" -e "${MISSING}p"
+}
+
+# assert_nothing_left LABEL
+assert_nothing_left() {
+    assert_eq "[$1] no veth left on the node side" "" "$(node_extra_links)"
+    assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
+    assert_eq "[$1] no state file left" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
+    assert_eq "[$1] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
+}
+
+# --- secondary fails: its macvlan master does not exist -----------------------------------------
+CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan vpn-broken "$MISSING")")
+run_splitnet ADD "$CONF"
+assert_failed "[master missing] ADD fails with one CNI error object"
+check "[master missing] stdout is exactly one JSON document" is_one_json "$SN_OUT"
+assert_contains "[master missing] the error names the failing network" \
+    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "vpn-broken"
+assert_nothing_left "master missing"
+
+# The runtime calls DEL after a failed ADD: must succeed.
+run_splitnet DEL "$CONF"
+assert_rc "[master missing] DEL after the failed ADD" 0
+
+# Fix the cause: the same ADD now succeeds.
+ip -n "$NODE_NS" link add "$MISSING" type veth peer name "${MISSING}p"
+ip -n "$NODE_NS" link set "$MISSING" up
+run_splitnet ADD "$CONF"
+assert_rc "[fixed] the same ADD succeeds once the master exists" 0
+assert_json "[fixed] result has eth0 and net1" \
+    "sorted(i['name'] for i in r['interfaces'] if i.get('sandbox')) == ['eth0', 'net1']"
+run_splitnet DEL "$CONF"
+assert_rc "[fixed] DEL" 0
+assert_nothing_left "fixed"
+
+# --- the third attachment fails with its own code: reverse-order DEL of the others -------------
+SN_CONTAINERID=$(e2e_name spy)
+rm -f "${E2E_TMP}/spy.log"
+E2E_META_BINDIR=$E2E_PLUGINS
+CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-ok first)" "$(conf_fake e2e-ok second '"fakeAddress":"192.0.2.11/24"')" \
+    "$(conf_fake e2e-fail third)")
+run_splitnet ADD "$CONF"
+assert_error_code "[spy] the failing delegate's own code is returned" 11
+assert_contains "[spy] its msg is kept" "$(json_eval "$SN_OUT" 'r.get("msg", "")')" "try later; busy"
+assert_contains "[spy] the error names the failing network" \
+    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "third"
+SPY=$(cat "${E2E_TMP}/spy.log" 2>/dev/null)
+e2e_log "spy log:"$'\n'"$SPY"
+assert_eq "[spy] ADDs ran in order eth0, net1, net2" "eth0 net1 net2" \
+    "$(awk '$2 == "ADD" {print $3}' <<<"$SPY" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "[spy] rollback DELs net1 then eth0 (the failed net2 may be DELed first)" "net1 eth0" \
+    "$(awk '$2 == "DEL" && $3 != "net2" {print $3}' <<<"$SPY" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "[spy] no state file left" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
+
+# --- the primary fails: no secondary is ever called ---------------------------------------------
+SN_CONTAINERID=$(e2e_name prim)
+rm -f "${E2E_TMP}/spy.log"
+CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-fail primary '"failCode":101')" "$(conf_fake e2e-ok second)")
+run_splitnet ADD "$CONF"
+assert_error_code "[primary fails] plugin-specific code 101 is passed on" 101
+assert_eq "[primary fails] the secondary was never added" "" \
+    "$(awk '$1 == "e2e-ok" && $2 == "ADD"' "${E2E_TMP}/spy.log" 2>/dev/null)"
+E2E_META_BINDIR=
+
+# --- an ifname that already exists in the pod: fail before any work -----------------------------
+SN_CONTAINERID=$(e2e_name exists)
+ip -n "$POD_NS" link add net1 type veth peer name net1peer
+CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan)")
+run_splitnet ADD "$CONF"
+assert_failed "[ifname exists] ADD fails when net1 already exists in the pod"
+assert_contains "[ifname exists] the error names the interface" \
+    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "net1"
+assert_eq "[ifname exists] no host-local lease was taken" "" "$(host_local_leases "$E2E_IPAM")"
+assert_eq "[ifname exists] no veth on the node side" "" "$(node_extra_links)"
+assert_eq "[ifname exists] the existing net1 is untouched" "net1" "$(pod_links | grep -x net1)"
+assert_eq "[ifname exists] no eth0 in the pod" "" "$(pod_links | grep -x eth0)"
+ip -n "$POD_NS" link del net1
+
+e2e_summary

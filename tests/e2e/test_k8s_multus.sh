@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# e2e (issue 4): the built binary as a Multus drop-in against the TLS fixture API server.
+# The user-doc network (NAD unifi-vpn in namespace media, macvlan + static), annotation in the
+# JSON form with ips + mac -> net1; network-status written with 1 TLS handshake and
+# 1 pod GET + 1 NAD GET + GET/PUT status; then DEL with the API server down.
+# Everything runs inside two namespaces created here: "node" (plugin, API server, macvlan master)
+# and "pod"; both are deleted on EXIT.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "SKIP: needs root (network namespaces)"
+    exit 0
+fi
+: "${SPLITNET_BINARY:?}" "${SPLITNET_SOURCE_DIR:?}"
+for plugin in bridge host-local macvlan static; do
+    [[ -x /usr/lib/cni/$plugin ]] || { echo "SKIP: /usr/lib/cni/$plugin missing"; exit 0; }
+done
+
+suffix="$$-$RANDOM"
+node="splitnet-k8s-node-$suffix"
+pod="splitnet-k8s-pod-$suffix"
+work=$(mktemp -d /tmp/splitnet-e2e-k8s-XXXXXX)
+server_pid=""
+cleanup() {
+    set +e
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+    ip netns del "$pod" 2>/dev/null || true
+    ip netns del "$node" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+ip netns add "$node"
+ip netns add "$pod"
+in_node() { ip netns exec "$node" "$@"; }
+in_node ip link set lo up
+in_node ip link add vpn-master type veth peer name vpn-peer
+in_node ip link set vpn-master up
+in_node ip link set vpn-peer up
+
+# --- API objects --------------------------------------------------------------------------
+mkdir -p "$work/data/pods/media" "$work/data/nads/media"
+cat > "$work/data/pods/media/sonarr.json" <<'JSON'
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"sonarr","namespace":"media","uid":"uid-sonarr",
+ "resourceVersion":"10","annotations":{"k8s.v1.cni.cncf.io/networks":
+ "[{\"name\":\"unifi-vpn\",\"ips\":[\"198.51.100.20/24\"],\"mac\":\"c2:b0:57:49:47:f1\"}]"}},
+ "spec":{"containers":[{"name":"sonarr","image":"sonarr"}]}}
+JSON
+python3 - "$work/data/nads/media/unifi-vpn.json" <<'PY'
+import json, sys
+# No "name" (injected from the NAD name) and no addresses: the annotation's ips reach static
+# IPAM through CNI_ARGS IP= / runtimeConfig (Debian's static appends CNI_ARGS IPs to addresses).
+config = {"cniVersion": "0.3.1", "type": "macvlan", "master": "vpn-master", "mode": "bridge",
+          "ipam": {"type": "static"}}
+json.dump({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+           "metadata": {"name": "unifi-vpn", "namespace": "media"},
+           "spec": {"config": json.dumps(config, indent=2)}}, open(sys.argv[1], "w"))
+PY
+
+token="e2e-token-$suffix"
+# Started directly (not through a shell function) so that $! is the server itself.
+ip netns exec "$node" python3 "$SPLITNET_SOURCE_DIR/tests/testutil/fake_apiserver.py" --data "$work/data" \
+    --log "$work/requests.log" --token "$token" --certs-dir "$work/certs" > "$work/ready" &
+server_pid=$!
+for _ in $(seq 600); do [[ -s $work/ready ]] && break; sleep 0.1; done
+[[ -s $work/ready ]] || fail "fake API server did not start"
+port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$work/ready")
+ca=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$work/ready")
+cat > "$work/kubeconfig" <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:$port
+    certificate-authority: $ca
+users:
+- name: multus
+  user:
+    token: $token
+contexts:
+- name: ctx
+  context: {cluster: local, user: multus}
+current-context: ctx
+EOF2
+
+cat > "$work/conf.json" <<EOF2
+{"cniVersion":"0.3.1","name":"multus-cni-network","type":"multus",
+ "kubeconfig":"$work/kubeconfig","cniDir":"$work/state","confDir":"$work/confdir",
+ "binDir":"/usr/lib/cni","apiTimeout":3,
+ "delegates":[{"cniVersion":"0.3.1","name":"cbr0","type":"bridge","bridge":"sn-br0",
+   "isGateway":true,"ipam":{"type":"host-local","subnet":"10.77.0.0/24","dataDir":"$work/ipam"}}]}
+EOF2
+
+cni() {  # cni VERB
+    in_node env CNI_COMMAND="$1" CNI_CONTAINERID="ctr-$suffix" CNI_NETNS="/var/run/netns/$pod" \
+        CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+        CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=media;K8S_POD_NAME=sonarr;K8S_POD_INFRA_CONTAINER_ID=ctr-$suffix;K8S_POD_UID=uid-sonarr" \
+        "$SPLITNET_BINARY" < "$work/conf.json"
+}
+
+# --- ADD ----------------------------------------------------------------------------------
+cni ADD > "$work/add.json" || fail "ADD failed: $(cat "$work/add.json")"
+# Captured first: grep -q on a pipe would SIGPIPE the producer under pipefail.
+net1_addr=$(ip netns exec "$pod" ip -o addr show dev net1)
+net1_link=$(ip netns exec "$pod" ip -o link show dev net1)
+eth0_addr=$(ip netns exec "$pod" ip -o addr show dev eth0)
+[[ $net1_addr == *"inet 198.51.100.20/24"* ]] || fail "net1 lacks the annotation IP: $net1_addr"
+[[ ${net1_link,,} == *"c2:b0:57:49:47:f1"* ]] || fail "net1 lacks the annotation MAC: $net1_link"
+[[ $eth0_addr == *"inet 10.77.0."* ]] || fail "eth0 has no primary IP: $eth0_addr"
+
+python3 - "$work" <<'PY' || fail "API checks failed"
+import json, sys
+work = sys.argv[1]
+pod = json.load(open(work + "/data/pods/media/sonarr.json"))
+status = json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])
+assert [s["name"] for s in status] == ["cbr0", "media/unifi-vpn"], status
+assert status[0]["interface"] == "eth0" and status[0]["default"] is True, status[0]
+assert status[1] == {"name": "media/unifi-vpn", "interface": "net1", "ips": ["198.51.100.20"],
+                     "mac": "c2:b0:57:49:47:f1", "dns": {}}, status[1]
+assert "\n    \"name\": \"cbr0\"" in pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
+log = [json.loads(l) for l in open(work + "/requests.log")]
+reqs = [(e["method"], e["path"]) for e in log if "method" in e]
+assert reqs == [("GET", "/api/v1/namespaces/media/pods/sonarr"),
+                ("GET", "/apis/k8s.cni.cncf.io/v1/namespaces/media/network-attachment-definitions/unifi-vpn"),
+                ("GET", "/api/v1/namespaces/media/pods/sonarr"),
+                ("PUT", "/api/v1/namespaces/media/pods/sonarr/status")], reqs
+assert sum(1 for e in log if e.get("event") == "handshake") == 1, log
+PY
+
+# --- DEL with the API server down ----------------------------------------------------------
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+start=$(date +%s%N)
+cni DEL > "$work/del.json" || fail "DEL with the API down failed: $(cat "$work/del.json")"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if ip netns exec "$pod" ip link show dev net1 >/dev/null 2>&1; then fail "net1 still exists after DEL"; fi
+(( elapsed_ms < 3000 )) || fail "DEL took ${elapsed_ms} ms with the API down"
+echo "PASS (DEL with API down: ${elapsed_ms} ms)"

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The real runtime library: Debian's libcni (1.1.2) drives a conflist whose first plugin is
+# splitnet (ptp + host-local primary, exec'd macvlan + static secondary), followed by Debian's
+# tuning, which must accept splitnet's merged result as prevResult (cni-spec.md §2.3, §6.2,
+# §6.3, §9 items 51-52). AddNetworkList, CheckNetworkList (>= 0.4.0) and DelNetworkList succeed
+# for 0.3.1, 0.4.0 and 1.0.0; DEL twice succeeds; a cnitool-style flow (NETCONFPATH + name,
+# container ID derived from the netns path) works end to end.
+# 1.1.0 is not covered here: libcni 1.1.2 only knows result versions up to 1.0.0.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+e2e_setup_node_pod
+
+command -v go >/dev/null || { fail "go is not installed (golang-go)"; e2e_summary; }
+
+# Build the driver against Debian's libcni source (GOPATH mode, private build cache).
+DRIVER=${E2E_TMP}/libcni-driver
+if ! (cd "${E2E_SOURCE_DIR}/tests/libcni" &&
+    GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS='' GOCACHE="${E2E_TMP}/gocache" \
+        go build -o "$DRIVER" driver.go); then
+    fail "build tests/libcni/driver.go against /usr/share/gocode (golang-github-appc-cni-dev)"
+    e2e_summary
+fi
+pass "libcni driver built"
+
+# The plugin dirs libcni searches (and passes on as CNI_PATH): splitnet, then Debian's plugins.
+PLUGIN_DIR=${E2E_TMP}/bin
+EMPTY_BIN=${E2E_TMP}/empty-bin
+mkdir -p "$PLUGIN_DIR" "$EMPTY_BIN"
+ln -s "$(readlink -f "$SPLITNET_BINARY")" "${PLUGIN_DIR}/splitnet"
+CNI_PATH_LIST=${PLUGIN_DIR}:${E2E_CNI_PLUGINS}
+CACHE=${E2E_TMP}/libcni-cache
+TUNING_DATA=${E2E_TMP}/tuning
+MAC=02:42:c0:a8:00:63
+
+# conflist VERSION: splitnet (no binDir match: delegates come from CNI_PATH) + tuning.
+conflist() {
+    cat <<EOF
+{"cniVersion":"$1","name":"libcni-net","plugins":[
+ {"type":"splitnet","cniDir":"${E2E_STATE}","binDir":"${EMPTY_BIN}","disableNative":true,
+  "delegates":[$(conf_primary),$(conf_macvlan)]},
+ {"type":"tuning","capabilities":{"mac":true},"dataDir":"${TUNING_DATA}",
+  "sysctl":{"net.ipv4.conf.eth0.arp_ignore":"1"}}]}
+EOF
+}
+
+DRV_OUT=${E2E_TMP}/driver.stdout
+DRV_ERR=${E2E_TMP}/driver.stderr
+
+# drive VERB ARGS...: run the driver in the node netns; sets SN_RC/SN_OUT/SN_ERR for assertions.
+drive() {
+    ip netns exec "$NODE_NS" timeout -s KILL 120 "$DRIVER" "$@" -path "$CNI_PATH_LIST" \
+        -cachedir "$CACHE" >"$DRV_OUT" 2>"$DRV_ERR"
+    SN_RC=$?
+    SN_OUT=$DRV_OUT
+    SN_ERR=$DRV_ERR
+}
+
+assert_pod_state() {
+    local v=$1 f
+    f=$(pod_addr_json)
+    assert_json "[$v] pod eth0 has the MAC that tuning set" \
+        "[a.get('address') for a in r if a['ifname'] == 'eth0'] == ['$MAC']" "$f"
+    assert_json "[$v] pod net1 has 10.10.20.5/24" \
+        "[x['local'] for a in r if a['ifname'] == 'net1' for x in a.get('addr_info', []) if x['family'] == 'inet'] == ['10.10.20.5']" "$f"
+    assert_eq "[$v] tuning's sysctl is set on eth0" 1 \
+        "$(ip netns exec "$POD_NS" cat /proc/sys/net/ipv4/conf/eth0/arp_ignore)"
+}
+
+assert_clean() {
+    assert_eq "[$1] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
+    assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
+    assert_eq "[$1] no splitnet state left" "" "$(find "$E2E_STATE" -type f ! -name '*.lock' 2>/dev/null)"
+}
+
+drive version -plugin splitnet
+assert_rc "libcni's VERSION probe of splitnet" 0
+assert_json "libcni sees 0.3.1, 0.4.0 and 1.0.0" "set(['0.3.1', '0.4.0', '1.0.0']) <= set(r['supportedVersions'])"
+
+for V in 0.3.1 0.4.0 1.0.0; do
+    e2e_new_pod
+    LIST=${E2E_TMP}/list-${V}.conflist
+    conflist "$V" >"$LIST"
+    CID=$(e2e_name "libcni${V//./}")
+    common=(-conflist "$LIST" -netns "$POD_NETNS" -containerid "$CID" -ifname eth0
+        -args "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-${V//./}"
+        -capargs "{\"mac\":\"${MAC}\"}")
+
+    drive validate -conflist "$LIST"
+    assert_rc "[$V] ValidateNetworkList (splitnet and tuning support $V)" 0
+
+    drive add "${common[@]}"
+    if assert_rc "[$V] AddNetworkList" 0; then
+        assert_json "[$V] result cniVersion is $V" "r['cniVersion'] == '$V'"
+        assert_json "[$V] result keeps eth0 and net1 after tuning" \
+            "sorted(i['name'] for i in r['interfaces'] if i.get('sandbox')) == ['eth0', 'net1']"
+        assert_json "[$V] tuning updated eth0's MAC in the result" \
+            "[i.get('mac') for i in r['interfaces'] if i['name'] == 'eth0' and i.get('sandbox')] == ['$MAC']"
+        assert_json "[$V] eth0's IP comes first" "r['interfaces'][r['ips'][0]['interface']]['name'] == 'eth0'"
+        assert_json "[$V] 10.10.20.5/24 points at net1" \
+            "[r['interfaces'][ip['interface']]['name'] for ip in r['ips'] if ip['address'] == '10.10.20.5/24'] == ['net1']"
+        assert_pod_state "$V"
+    fi
+
+    if [[ $V != 0.3.1 ]]; then
+        drive check "${common[@]}"
+        assert_rc "[$V] CheckNetworkList (cached result as prevResult)" 0
+    fi
+
+    drive del "${common[@]}"
+    assert_rc "[$V] DelNetworkList" 0
+    assert_clean "$V"
+    drive del "${common[@]}"
+    assert_rc "[$V] DelNetworkList again" 0
+    e2e_del_netns "$POD_NS"
+done
+
+# --- cnitool-style: NETCONFPATH + network name, container ID derived from the netns path --------
+NETCONF=${E2E_TMP}/net.d
+mkdir -p "$NETCONF"
+conflist 1.0.0 >"${NETCONF}/10-libcni-net.conflist"
+e2e_new_pod
+tool=(-netconfpath "$NETCONF" -name libcni-net -netns "$POD_NETNS" -capargs "{\"mac\":\"${MAC}\"}")
+drive add "${tool[@]}"
+assert_rc "[cnitool] add" 0
+drive check "${tool[@]}"
+assert_rc "[cnitool] check" 0
+drive del "${tool[@]}"
+assert_rc "[cnitool] del" 0
+drive del "${tool[@]}"
+assert_rc "[cnitool] del twice" 0
+assert_clean "cnitool"
+
+e2e_summary
