@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/net/netns.hpp"
 #include "splitnet/net/route.hpp"
 
 namespace splitnet::attach::detail {

@@ -60,6 +60,7 @@ void run_check(Context& ctx) {
     }
     const auto lock = ctx.store.lock(ctx.request.container_id);
     const auto attachments = attachments_to_check(ctx);
+    const auto runtime = cni::parse_result(ctx.conf.prev_result, ctx.conf.cni_version);
     for (std::size_t i = 0; i < attachments.size(); ++i) {
         const auto& state = attachments[i];
         auto net = attachment_network(state.attachment, ctx.conf);

@@ -252,6 +252,20 @@ TEST_F(VerbsTest, StatusNeedsTheReadinessFileAndThePrimary) {
     EXPECT_EQ(run_verb("STATUS", conf("1.1.0", with_ready)), 0) << out_;
 }
 
+TEST_F(VerbsTest, AddWaitsBoundedForTheReadinessFileDelNever) {
+    const auto ready = (dir_ / "ready").string();
+    const auto with_ready =
+        R"(,"readinessindicatorfile":")" + ready + R"(","readinessTimeout":0.2)";
+    EXPECT_EQ(run_verb("ADD", conf("1.0.0", with_ready)), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 11);
+    EXPECT_NE(json::parse(out_)["msg"].get<std::string>().find("readinessindicatorfile"),
+              std::string::npos);
+    EXPECT_TRUE(invoker_.calls.empty());
+    EXPECT_EQ(run_verb("DEL", conf("1.0.0", with_ready)), 0) << out_;
+    std::ofstream(ready).put('x');
+    EXPECT_EQ(run_verb("ADD", conf("1.0.0", with_ready)), 0) << out_;
+}
+
 TEST_F(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
     ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
     invoker_.calls.clear();

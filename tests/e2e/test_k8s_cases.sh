@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# e2e (issue 4, Tests/e2e): the remaining Multus drop-in cases, each through the built binary
+# against the TLS fixture API server (tests/testutil/fake_apiserver.py):
+#   1. two networks (net1, net2) from one annotation; requested interface names (name@ifname and
+#      the JSON "interface" member); the merged result;
+#   2. rejection under namespaceIsolation (and acceptance through globalNamespaces);
+#   3. the v1.multus-cni.io/default-network annotation replacing the primary;
+#   4. clusterNetwork given as a NAD name, a file path and a directory path;
+#   5. a NAD with an empty spec.config resolved from confDir;
+#   6. DEL from a Go Multus scratch cache (migration from Multus).
+# The plugin and the API server run in a private "node" netns; every pod is a fresh netns. All
+# namespaces are deleted on exit (lib.sh).
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_init
+for plugin in ptp host-local macvlan static; do
+    [[ -x $E2E_CNI_PLUGINS/$plugin ]] || { echo "SKIPPED: $E2E_CNI_PLUGINS/$plugin missing"; exit 77; }
+done
+e2e_setup_node_pod
+
+DATA=$E2E_TMP/data
+CONFDIR=$E2E_TMP/confdir
+MULTUS_DIR=$E2E_TMP/multus
+mkdir -p "$DATA/pods/media" "$DATA/nads/media" "$DATA/nads/other" "$DATA/nads/kube-system" \
+    "$CONFDIR" "$MULTUS_DIR"
+
+# put_pod NAME ANNOTATIONS_JSON: a pod in namespace media (uid uid-NAME).
+put_pod() {
+    python3 - "$DATA/pods/media/$1.json" "$1" "$2" <<'PY'
+import json, sys
+path, name, annotations = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+json.dump({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": "media", "uid": "uid-" + name,
+                        "resourceVersion": "1", "annotations": annotations},
+           "spec": {"containers": [{"name": name, "image": "busybox"}]}}, open(path, "w"))
+PY
+}
+
+# put_nad NS NAME CONFIG_JSON_OR_EMPTY: a NetworkAttachmentDefinition (spec.config as a string).
+put_nad() {
+    python3 - "$DATA/nads/$1/$2.json" "$1" "$2" "$3" <<'PY'
+import json, sys
+path, ns, name, config = sys.argv[1:5]
+json.dump({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+           "metadata": {"name": name, "namespace": ns}, "spec": {"config": config}},
+          open(path, "w"))
+PY
+}
+
+# Delegate configs (cniVersion 1.0.0: Debian's plugins stop there).
+macvlan_conf() {  # NAME ADDRESS
+    printf '{"cniVersion":"1.0.0","name":"%s","type":"macvlan","master":"%s","mode":"bridge","ipam":{"type":"static","addresses":[{"address":"%s"}]}}' \
+        "$1" "$MASTER" "$2"
+}
+ptp_conf() {  # NAME SUBNET
+    printf '{"cniVersion":"1.0.0","name":"%s","type":"ptp","ipMasq":false,"ipam":{"type":"host-local","subnet":"%s","dataDir":"%s"}}' \
+        "$1" "$2" "$E2E_IPAM"
+}
+
+put_nad media net-a "$(macvlan_conf net-a 10.10.20.5/24)"
+put_nad media net-b "$(macvlan_conf net-b 10.10.30.5/24)"
+put_nad other net-x "$(macvlan_conf net-x 10.10.50.5/24)"
+put_nad kube-system alt-primary "$(ptp_conf alt-primary 10.43.0.0/24)"
+put_nad kube-system cluster-nad "$(ptp_conf cluster-nad 10.44.0.0/24)"
+put_nad media from-dir ""
+# confDir: a decoy first (sorted), then the file the empty NAD names.
+macvlan_conf decoy 10.10.99.5/24 >"$CONFDIR/00-decoy.conf"
+macvlan_conf from-dir 10.10.40.5/24 >"$CONFDIR/10-from-dir.conf"
+ptp_conf cluster-file 10.45.0.0/24 >"$E2E_TMP/cluster-file.conf"
+mkdir -p "$E2E_TMP/clusterdir"
+ptp_conf cluster-dir-first 10.46.0.0/24 >"$E2E_TMP/clusterdir/00-first.conf"
+ptp_conf cluster-dir-second 10.47.0.0/24 >"$E2E_TMP/clusterdir/10-second.conf"
+
+# --- The fixture API server (in the node netns; lib.sh kills it with the netns) --------------
+token="e2e-token-$RANDOM$RANDOM"
+ip netns exec "$NODE_NS" python3 "$E2E_SOURCE_DIR/tests/testutil/fake_apiserver.py" \
+    --data "$DATA" --log "$E2E_TMP/requests.log" --token "$token" \
+    --certs-dir "$E2E_TMP/certs" >"$E2E_TMP/ready" 2>"$E2E_TMP/apiserver.err" &
+server_pid=$!
+e2e_on_exit "kill $server_pid; wait $server_pid"
+for _ in $(seq 600); do [[ -s $E2E_TMP/ready ]] && break; sleep 0.1; done
+[[ -s $E2E_TMP/ready ]] || { echo "fake API server did not start: $(cat "$E2E_TMP/apiserver.err")"; exit 1; }
+port=$(json_eval "$E2E_TMP/ready" 'r["port"]')
+ca=$(json_eval "$E2E_TMP/ready" 'r["ca"]')
+cat >"$E2E_TMP/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://127.0.0.1:$port", certificate-authority: "$ca"}
+users:
+- name: multus
+  user: {token: "$token"}
+contexts:
+- name: ctx
+  context: {cluster: local, user: multus}
+current-context: ctx
+EOF
+
+# k8s_conf EXTRA_MEMBERS: the meta config; without "clusterNetwork" in EXTRA the primary is the
+# inline ptp + host-local 10.42.0.0/24.
+k8s_conf() {
+    local extra=$1 delegates
+    delegates=$(ptp_conf cluster 10.42.0.0/24)
+    [[ $extra == *clusterNetwork* ]] && delegates=
+    cat <<EOF
+{"cniVersion":"1.0.0","name":"multus-cni-network","type":"multus","kubeconfig":"$E2E_TMP/kubeconfig",
+ "cniDir":"$E2E_STATE","confDir":"$CONFDIR","binDir":"$E2E_CNI_PLUGINS","apiTimeout":5,
+ "logLevel":"debug"${extra:+,$extra},"delegates":[${delegates}]}
+EOF
+}
+
+# k8s_run VERB POD CONF: run the binary as the runtime would for pod media/POD in POD_NS.
+k8s_run() {
+    SN_CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=media;K8S_POD_NAME=$2;K8S_POD_INFRA_CONTAINER_ID=$SN_CONTAINERID;K8S_POD_UID=uid-$2"
+    run_splitnet "$1" "$3"
+}
+
+# new_case: a fresh pod netns and container id.
+new_case() {
+    e2e_new_pod
+    SN_CONTAINERID=$(e2e_name "cid$RANDOM")
+}
+
+addr_of() { ip -n "$POD_NS" -o -4 addr show dev "$1" 2>/dev/null | awk '{print $4}'; }
+# shellcheck disable=SC2317  # called through check/check_not
+has_link() { ip -n "$POD_NS" link show dev "$1" >/dev/null 2>&1; }
+status_of() {  # POD: the pod's network-status annotation as a JSON file, printing its path
+    python3 - "$DATA/pods/media/$1.json" "$E2E_TMP/status.json" <<'PY'
+import json, sys
+pod = json.load(open(sys.argv[1]))
+value = pod["metadata"].get("annotations", {}).get("k8s.v1.cni.cncf.io/network-status", "null")
+open(sys.argv[2], "w").write(value)
+PY
+    printf '%s' "$E2E_TMP/status.json"
+}
+state_files() { find "$E2E_STATE" -name "*$SN_CONTAINERID*" ! -name '*.lock' 2>/dev/null; }
+lease_count() { host_local_leases "$E2E_IPAM" | wc -l; }
+
+CONF=$(k8s_conf "")
+
+# --- 1a. two networks from one annotation ------------------------------------------------------
+new_case
+put_pod two '{"k8s.v1.cni.cncf.io/networks":"net-a, net-b"}'
+k8s_run ADD two "$CONF"
+assert_rc "1a two networks: ADD" 0
+cp "$SN_OUT" "$E2E_TMP/add-two.json"
+assert_eq "1a net1 carries net-a's address" 10.10.20.5/24 "$(addr_of net1)"
+assert_eq "1a net2 carries net-b's address" 10.10.30.5/24 "$(addr_of net2)"
+assert_contains "1a eth0 has the primary's address" "$(addr_of eth0)" 10.42.0.
+assert_json "1a merged result: interfaces eth0, net1, net2 in the sandbox" \
+    '[i["name"] for i in r["interfaces"] if i.get("sandbox")] == ["eth0", "net1", "net2"]' "$E2E_TMP/add-two.json"
+assert_json "1a merged result: IPs of all three, each pointing at its interface" \
+    'sorted((r["interfaces"][ip["interface"]]["name"], ip["address"].split(".")[1]) for ip in r["ips"]) == [("eth0","42"),("net1","10"),("net2","10")] and {ip["address"] for ip in r["ips"]} >= {"10.10.20.5/24","10.10.30.5/24"}' "$E2E_TMP/add-two.json"
+assert_json "1a merged result: cniVersion of the meta config" 'r["cniVersion"] == "1.0.0"' "$E2E_TMP/add-two.json"
+assert_json "1a network-status lists cluster, media/net-a (net1), media/net-b (net2)" \
+    '[(s["name"], s["interface"]) for s in r] == [("cluster","eth0"),("media/net-a","net1"),("media/net-b","net2")]' "$(status_of two)"
+k8s_run DEL two "$CONF"
+assert_rc "1a DEL" 0
+check_not "1a net1 and net2 gone after DEL" bash -c "ip -n $POD_NS link show dev net1 || ip -n $POD_NS link show dev net2" 2>/dev/null
+
+# --- 1b. name@ifname --------------------------------------------------------------------------
+new_case
+put_pod atname '{"k8s.v1.cni.cncf.io/networks":"net-a@vpn5,net-b"}'
+k8s_run ADD atname "$CONF"
+assert_rc "1b name@ifname: ADD" 0
+assert_eq "1b net-a lands on the requested vpn5" 10.10.20.5/24 "$(addr_of vpn5)"
+check_not "1b no net1 for the renamed network" has_link net1
+assert_eq "1b net-b keeps its positional name net2" 10.10.30.5/24 "$(addr_of net2)"
+assert_json "1b merged result names vpn5" '"vpn5" in [i["name"] for i in r["interfaces"]]'
+k8s_run DEL atname "$CONF"
+assert_rc "1b DEL" 0
+check_not "1b vpn5 gone after DEL" has_link vpn5
+
+# --- 1c. JSON "interface" --------------------------------------------------------------------
+new_case
+put_pod jsonif '{"k8s.v1.cni.cncf.io/networks":"[{\"name\":\"net-b\",\"interface\":\"lan7\"},{\"name\":\"net-a\",\"namespace\":\"media\"}]"}'
+k8s_run ADD jsonif "$CONF"
+assert_rc "1c JSON interface: ADD" 0
+assert_eq "1c net-b lands on the requested lan7" 10.10.30.5/24 "$(addr_of lan7)"
+assert_eq "1c net-a is net2 (second selection)" 10.10.20.5/24 "$(addr_of net2)"
+assert_json "1c network-status names lan7 and net2" \
+    '[(s["name"], s["interface"]) for s in r][1:] == [("media/net-b","lan7"),("media/net-a","net2")]' "$(status_of jsonif)"
+k8s_run DEL jsonif "$CONF"
+assert_rc "1c DEL" 0
+check_not "1c lan7 gone after DEL" has_link lan7
+
+# --- 2. namespace isolation --------------------------------------------------------------------
+new_case
+put_pod isolated '{"k8s.v1.cni.cncf.io/networks":"other/net-x"}'
+leases_before=$(lease_count)
+k8s_run ADD isolated "$(k8s_conf '"namespaceIsolation":true')"
+assert_error_code "2 cross-namespace NAD refused under namespaceIsolation" 7
+msg=$(json_eval "$SN_OUT" 'r["msg"] + " " + r.get("details", "")')
+assert_contains "2 error names the pod's namespace" "$msg" "namespace media"
+assert_contains "2 error names the target namespace" "$msg" "other"
+assert_eq "2 nothing left in the pod (only lo)" lo "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "2 no host-local lease left" "$leases_before" "$(lease_count)"
+assert_eq "2 no splitnet state left" "" "$(state_files)"
+k8s_run ADD isolated "$(k8s_conf '"namespaceIsolation":true,"globalNamespaces":"default,other"')"
+assert_rc "2 the same reference is accepted when 'other' is in globalNamespaces" 0
+assert_eq "2 net1 carries other/net-x's address" 10.10.50.5/24 "$(addr_of net1)"
+k8s_run DEL isolated "$(k8s_conf '"namespaceIsolation":true,"globalNamespaces":"default,other"')"
+assert_rc "2 DEL" 0
+
+# --- 3. default-network annotation -----------------------------------------------------------
+new_case
+put_pod defnet '{"v1.multus-cni.io/default-network":"alt-primary","k8s.v1.cni.cncf.io/networks":"net-a"}'
+k8s_run ADD defnet "$CONF"
+assert_rc "3 default-network: ADD" 0
+assert_contains "3 eth0 comes from kube-system/alt-primary (10.43.0.0/24)" "$(addr_of eth0)" 10.43.0.
+check_not "3 the configured primary allocated nothing" test -d "$E2E_IPAM/cluster" -a -n "$(find "$E2E_IPAM/cluster" -name '10.42.*' 2>/dev/null)"
+assert_eq "3 net1 still attached" 10.10.20.5/24 "$(addr_of net1)"
+assert_json "3 network-status: kube-system/alt-primary is the default on eth0" \
+    'r[0]["name"] == "kube-system/alt-primary" and r[0]["interface"] == "eth0" and r[0]["default"] is True and r[1]["name"] == "media/net-a"' "$(status_of defnet)"
+k8s_run DEL defnet "$CONF"
+assert_rc "3 DEL" 0
+assert_eq "3 alt-primary lease released" "" "$(find "$E2E_IPAM/alt-primary" -name '10.43.*' 2>/dev/null)"
+
+# --- 4. clusterNetwork as NAD name, file, directory ------------------------------------------
+put_pod plain '{}'
+for variant in "nad:cluster-nad:10.44.0." "file:$E2E_TMP/cluster-file.conf:10.45.0." \
+    "dir:$E2E_TMP/clusterdir:10.46.0."; do
+    IFS=: read -r kind value subnet <<<"$variant"
+    new_case
+    conf=$(k8s_conf "\"clusterNetwork\":\"$value\"")
+    k8s_run ADD plain "$conf"
+    assert_rc "4 clusterNetwork as a $kind: ADD" 0
+    assert_contains "4 clusterNetwork as a $kind: eth0 in ${subnet}0/24" "$(addr_of eth0)" "$subnet"
+    k8s_run DEL plain "$conf"
+    assert_rc "4 clusterNetwork as a $kind: DEL" 0
+    check_not "4 clusterNetwork as a $kind: eth0 gone" has_link eth0
+done
+assert_eq "4 every host-local lease released" 0 "$(lease_count)"
+
+# --- 5. empty spec.config resolved from confDir ----------------------------------------------
+new_case
+put_pod fromdir '{"k8s.v1.cni.cncf.io/networks":"from-dir"}'
+k8s_run ADD fromdir "$CONF"
+assert_rc "5 NAD with empty spec.config: ADD" 0
+assert_eq "5 net1 configured from confDir's from-dir (not the decoy)" 10.10.40.5/24 "$(addr_of net1)"
+assert_json "5 network-status names media/from-dir" 'r[1]["name"] == "media/from-dir"' "$(status_of fromdir)"
+k8s_run DEL fromdir "$CONF"
+assert_rc "5 DEL" 0
+
+# --- 6. DEL from a Go Multus cache (migration) -----------------------------------------------
+new_case
+put_pod migrated '{"k8s.v1.cni.cncf.io/networks":"net-a"}'
+k8s_run ADD migrated "$CONF"
+assert_rc "6 set-up ADD (as Multus would have done it)" 0
+check "6 net1 exists before DEL" has_link net1
+lease=$(find "$E2E_IPAM/cluster" -name '10.42.*' 2>/dev/null)
+check "6 the primary holds a host-local lease" test -n "$lease"
+check "6 splitnet wrote its state for the container" test -n "$(state_files)"
+# Forget splitnet's state; write the scratch cache Go Multus would have left instead.
+for f in $(state_files); do rm -f "$f"; done
+assert_eq "6 no splitnet state before DEL" "" "$(state_files)"
+python3 - "$MULTUS_DIR/$SN_CONTAINERID" "$(ptp_conf cluster 10.42.0.0/24)" "$(macvlan_conf net-a 10.10.20.5/24)" <<'PY'
+import base64, json, sys
+path, primary, secondary = sys.argv[1:4]
+def element(raw, name):
+    conf = json.loads(raw)
+    return {"Conf": {"cniVersion": conf["cniVersion"], "name": conf["name"], "type": conf["type"],
+                     "ipam": {"type": conf["ipam"]["type"]}, "dns": {}},
+            "ConfList": {"cniVersion": "", "name": "", "plugins": None}, "Name": name,
+            "IsFilterV4Gateway": False, "IsFilterV6Gateway": False,
+            "Bytes": base64.b64encode(raw.encode()).decode()}
+json.dump([element(primary, ""), element(secondary, "media/net-a")], open(path, "w"))
+PY
+# The pod is gone from the API: only the cache can tell that net-a was attached.
+rm -f "$DATA/pods/media/migrated.json"
+k8s_run DEL migrated "$(k8s_conf "\"multusCniDir\":\"$MULTUS_DIR\"")"
+assert_rc "6 DEL from the Multus cache" 0
+check_not "6 net1 gone" has_link net1
+check_not "6 eth0 gone" has_link eth0
+check_not "6 host-local lease released" test -e "$lease"
+assert_contains "6 DEL used the Multus cache" "$(cat "$SN_ERR")" "Go Multus cache"
+
+e2e_summary
