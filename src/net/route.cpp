@@ -132,6 +132,13 @@ void add_route(Netlink& nl, const RouteSpec& route, bool exclusive) {
              fmt::format("failed to add route '{}'", describe(route)));
 }
 
+void replace_route(Netlink& nl, const RouteSpec& route) {
+    auto obj = build(route, false);
+    nl.clear_errno();
+    nl.check(rtnl_route_add(nl.sock(), obj.get(), NLM_F_CREATE | NLM_F_REPLACE),
+             fmt::format("failed to replace route '{}'", describe(route)));
+}
+
 bool delete_route(Netlink& nl, const RouteSpec& route) {
     auto obj = build(route, true);
     nl.clear_errno();

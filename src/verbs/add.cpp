@@ -4,8 +4,10 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/plan/default_route.hpp"
 #include "splitnet/util/rollback.hpp"
 #include "splitnet/verbs/context.hpp"
+#include "splitnet/verbs/default_route.hpp"
 #include "splitnet/verbs/merge.hpp"
 #include "splitnet/verbs/preflight.hpp"
 
@@ -68,6 +70,8 @@ json run_add(Context& ctx) {
 
     const auto specs = ctx.source.resolve_for_add(ctx.conf, ctx.request);
     const auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/true);
+    // ECMP requests are refused before anything exists in the pod.
+    const auto default_routes = plan::plan_default_routes(attachments);
     check_ifnames(attachments, ctx.request.netns);
     std::vector<delegate::NetworkConfig> networks;
     networks.reserve(attachments.size());
@@ -107,6 +111,18 @@ json run_add(Context& ctx) {
                                          attachment.ifname, e.what()),
                              e.details());
         }
+        ctx.store.save(state);
+    }
+
+    if (default_routes) {
+        // A failure here fails the ADD and the rollback removes every attachment: a pod whose
+        // default route is not what it asked for (e.g. still leaving through eth0 instead of
+        // the VPN) must not start. Multus returns the error without rollback.
+        apply_default_routes(ctx.request.netns, *default_routes);
+        for (std::size_t i = 0; i < state.attachments.size(); ++i) {
+            rewrite_default_routes(state.attachments[i].result, (*default_routes)[i]);
+        }
+        // CHECK and DEL replay these results: they now say which default routes exist.
         ctx.store.save(state);
     }
 

@@ -55,6 +55,11 @@ struct RouteInfo {
 /// Protocol is "boot", as Go's netlink sends.
 void add_route(Netlink& nl, const RouteSpec& route, bool exclusive = false);
 
+/// Adds or replaces (NLM_F_CREATE|NLM_F_REPLACE, `ip route replace`): a route to the same
+/// destination with the same metric in the same table is overwritten instead of failing with
+/// EEXIST or becoming a second (ECMP) route.
+void replace_route(Netlink& nl, const RouteSpec& route);
+
 /// Deletes a matching route; false when there was none.
 bool delete_route(Netlink& nl, const RouteSpec& route);
 
