@@ -1,10 +1,10 @@
 #include "splitnet/verbs/preflight.hpp"
 
-#include <net/if.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <thread>
+
+#include <net/if.h>
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -15,6 +15,7 @@ namespace splitnet::verbs {
 
 bool readiness_ok(const std::string& path) {
     struct stat st {};
+
     return path.empty() || ::stat(path.c_str(), &st) == 0;
 }
 
