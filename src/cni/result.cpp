@@ -16,8 +16,7 @@ std::string string_at(const json& object, const char* key) {
         return {};
     }
     if (!it->is_string()) {
-        throw Error(ErrorCode::DecodingFailure,
-                    fmt::format("result field \"{}\" is not a string", key));
+        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not a string", key));
     }
     return it->get<std::string>();
 }
@@ -28,8 +27,7 @@ std::optional<int> int_at(const json& object, const char* key) {
         return std::nullopt;
     }
     if (!it->is_number_integer()) {
-        throw Error(ErrorCode::DecodingFailure,
-                    fmt::format("result field \"{}\" is not an integer", key));
+        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not an integer", key));
     }
     return it->get<int>();
 }
@@ -54,8 +52,7 @@ const json& array_at(const json& object, const char* key) {
         return kEmpty;
     }
     if (!it->is_array()) {
-        throw Error(ErrorCode::DecodingFailure,
-                    fmt::format("result field \"{}\" is not an array", key));
+        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not an array", key));
     }
     return *it;
 }
@@ -94,8 +91,7 @@ void parse_legacy_family(const json& doc, const char* key, Result& result) {
         return;
     }
     if (!it->is_object()) {
-        throw Error(ErrorCode::DecodingFailure,
-                    fmt::format("result field \"{}\" is not an object", key));
+        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not an object", key));
     }
     IpConfig ip;
     ip.address = string_at(*it, "ip");

@@ -1,12 +1,12 @@
 #include "splitnet/log/logging.hpp"
 
-#include <algorithm>
-#include <memory>
-#include <vector>
-
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
 
 namespace splitnet::log {
 namespace {

@@ -1,8 +1,8 @@
 #include "splitnet/util/rollback.hpp"
 
-#include <exception>
-
 #include <spdlog/spdlog.h>
+
+#include <exception>
 
 namespace splitnet::util {
 

@@ -55,7 +55,8 @@ delegate::NetworkConfig attachment_network(const plan::Attachment& attachment,
     return net;
 }
 
-delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment, const Context& ctx) {
+delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment,
+                                         const Context& ctx) {
     delegate::RuntimeConf rt;
     rt.container_id = ctx.request.container_id;
     rt.netns = ctx.request.netns;

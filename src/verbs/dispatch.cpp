@@ -1,7 +1,8 @@
 #include "splitnet/verbs/dispatch.hpp"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
@@ -60,8 +61,8 @@ void check_config(const config::MetaConf& conf, cni::Verb verb) {
                                      cni::supported_versions_text()));
     }
     if (verb == cni::Verb::Check && !cni::version_at_least(version, "0.4.0")) {
-        throw cni::Error(cni::ErrorCode::IncompatibleVersion, "config version does not allow CHECK",
-                         version);
+        throw cni::Error(cni::ErrorCode::IncompatibleVersion,
+                         "config version does not allow CHECK", version);
     }
     if ((verb == cni::Verb::Status || verb == cni::Verb::Gc) &&
         !cni::version_at_least(version, "1.1.0")) {

@@ -1,10 +1,10 @@
 #include "splitnet/verbs/preflight.hpp"
 
-#include <algorithm>
-#include <thread>
-
 #include <net/if.h>
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -15,7 +15,6 @@ namespace splitnet::verbs {
 
 bool readiness_ok(const std::string& path) {
     struct stat st {};
-
     return path.empty() || ::stat(path.c_str(), &st) == 0;
 }
 

@@ -1,8 +1,9 @@
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/config/meta_conf.hpp"

@@ -1,6 +1,6 @@
-#include <map>
-
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "splitnet/cni/args.hpp"
 #include "splitnet/cni/error.hpp"
@@ -72,32 +72,23 @@ TEST(CniArgs, UnknownKeysNeedIgnoreUnknown) {
         const std::string text = std::string("FOO=1;IgnoreUnknown=") + flag;
         EXPECT_NO_THROW(check_known_args(parse_cni_args(text), {"IP"})) << flag;
     }
-    EXPECT_EQ(code_of([] { check_known_args(parse_cni_args("FOO=1;IgnoreUnknown=yes"), {}); }), 4U);
+    EXPECT_EQ(code_of([] { check_known_args(parse_cni_args("FOO=1;IgnoreUnknown=yes"), {}); }),
+              4U);
 }
 
-TEST(RequestEnv, NoCommandMeansAbout) {
-    EXPECT_FALSE(parse_request_env(env_of({})).has_value());
-}
+TEST(RequestEnv, NoCommandMeansAbout) { EXPECT_FALSE(parse_request_env(env_of({})).has_value()); }
 
 TEST(RequestEnv, UnknownCommand) {
-    EXPECT_EQ(msg_of([] {
-                  parse_request_env(env_of({{"CNI_COMMAND", "FOO"}}));
-              }),
+    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "FOO"}})); }),
               "unknown CNI_COMMAND: FOO");
 }
 
 TEST(RequestEnv, MissingVariablesListedInSkelOrder) {
-    EXPECT_EQ(msg_of([] {
-                  parse_request_env(env_of({{"CNI_COMMAND", "ADD"}}));
-              }),
+    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "ADD"}})); }),
               "required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME,CNI_PATH] missing");
-    EXPECT_EQ(msg_of([] {
-                  parse_request_env(env_of({{"CNI_COMMAND", "DEL"}}));
-              }),
+    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "DEL"}})); }),
               "required env variables [CNI_CONTAINERID,CNI_IFNAME,CNI_PATH] missing");
-    EXPECT_EQ(msg_of([] {
-                  parse_request_env(env_of({{"CNI_COMMAND", "GC"}}));
-              }),
+    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "GC"}})); }),
               "required env variables [CNI_PATH] missing");
 }
 
@@ -132,10 +123,8 @@ TEST(RequestEnv, HostileContainerIdsAndIfnames) {
     EXPECT_EQ(msg_of(add("-x", "eth0")), "invalid characters in containerID");
     EXPECT_EQ(msg_of(add("c1", "a-very-long-ifname")), "interface name is too long");
     EXPECT_EQ(msg_of(add("c1", "..")), "interface name is . or ..");
-    EXPECT_EQ(msg_of(add("c1", "et/h0")),
-              "interface name contains / or : or whitespace characters");
-    EXPECT_EQ(msg_of(add("c1", "eth 0")),
-              "interface name contains / or : or whitespace characters");
+    EXPECT_EQ(msg_of(add("c1", "et/h0")), "interface name contains / or : or whitespace characters");
+    EXPECT_EQ(msg_of(add("c1", "eth 0")), "interface name contains / or : or whitespace characters");
     EXPECT_EQ(code_of(add("c1", "et:h0")), 4U);
     EXPECT_EQ(code_of(add("abc_1.2-x", "net1")), 0U);
 }

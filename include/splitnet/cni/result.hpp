@@ -40,7 +40,6 @@ struct Dns {
     std::string domain;
     std::vector<std::string> search;
     std::vector<std::string> options;
-
     [[nodiscard]] bool empty() const {
         return nameservers.empty() && domain.empty() && search.empty() && options.empty();
     }
