@@ -71,8 +71,8 @@ std::optional<std::vector<store::AttachmentState>> KubernetesSource::multus_cach
     const config::MetaConf& conf, const cni::Request& request) {
     std::optional<std::vector<plan::Attachment>> cached;
     try {
-        cached = store::read_multus_cache(conf.multus_cni_dir, request.container_id,
-                                          request.ifname, conf.cni_version);
+        cached = store::read_multus_cache(conf.multus_cni_dir, request.container_id, request.ifname,
+                                          conf.cni_version);
     } catch (const cni::Error& e) {
         // A corrupt cache (node crash) must not make DEL give up: replay the config instead.
         spdlog::warn("ignoring the Go Multus cache: {}", e.what());

@@ -1,10 +1,9 @@
 #include "splitnet/app/process_io.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -43,9 +42,9 @@ std::string read_stdin() {
         }
         out.append(buf, static_cast<std::size_t>(n));
         if (out.size() > verbs::kMaxStdinBytes) {
-            throw cni::Error(cni::ErrorCode::IoFailure, "stdin is too large",
-                             fmt::format("the configuration exceeds {} bytes",
-                                         verbs::kMaxStdinBytes));
+            throw cni::Error(
+                cni::ErrorCode::IoFailure, "stdin is too large",
+                fmt::format("the configuration exceeds {} bytes", verbs::kMaxStdinBytes));
         }
     }
 }

@@ -16,9 +16,8 @@ ArgPairs parse_cni_args(std::string_view text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t semi = text.find(';', start);
-        const auto item =
-            text.substr(start, semi == std::string_view::npos ? std::string_view::npos
-                                                              : semi - start);
+        const auto item = text.substr(
+            start, semi == std::string_view::npos ? std::string_view::npos : semi - start);
         const std::size_t eq = item.find('=');
         if (eq == std::string_view::npos || item.find('=', eq + 1) != std::string_view::npos) {
             throw Error(ErrorCode::InvalidEnvironment,

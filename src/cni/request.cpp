@@ -26,17 +26,21 @@ bool needs_container(Verb verb) {
     return verb == Verb::Add || verb == Verb::Check || verb == Verb::Del;
 }
 
-bool needs_netns(Verb verb) { return verb == Verb::Add || verb == Verb::Check; }
+bool needs_netns(Verb verb) {
+    return verb == Verb::Add || verb == Verb::Check;
+}
 
-bool needs_path(Verb verb) { return verb != Verb::Version; }
+bool needs_path(Verb verb) {
+    return verb != Verb::Version;
+}
 
 std::vector<std::string> split_path(const std::string& text) {
     std::vector<std::string> out;
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t colon = text.find(':', start);
-        auto item = text.substr(start, colon == std::string::npos ? std::string::npos
-                                                                  : colon - start);
+        auto item =
+            text.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
         if (!item.empty()) {
             out.push_back(std::move(item));
         }
@@ -104,8 +108,7 @@ std::optional<Request> parse_request_env(const Getenv& getenv) {
         }
     }
     if (!known) {
-        throw Error(ErrorCode::InvalidEnvironment,
-                    fmt::format("unknown CNI_COMMAND: {}", *command),
+        throw Error(ErrorCode::InvalidEnvironment, fmt::format("unknown CNI_COMMAND: {}", *command),
                     "CNI_COMMAND is one of ADD, DEL, CHECK, STATUS, GC, VERSION");
     }
     const auto value = [&](std::string_view key) { return getenv(key).value_or(""); };

@@ -16,7 +16,8 @@ std::string string_at(const json& object, const char* key) {
         return {};
     }
     if (!it->is_string()) {
-        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not a string", key));
+        throw Error(ErrorCode::DecodingFailure,
+                    fmt::format("result field \"{}\" is not a string", key));
     }
     return it->get<std::string>();
 }
@@ -27,7 +28,8 @@ std::optional<int> int_at(const json& object, const char* key) {
         return std::nullopt;
     }
     if (!it->is_number_integer()) {
-        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not an integer", key));
+        throw Error(ErrorCode::DecodingFailure,
+                    fmt::format("result field \"{}\" is not an integer", key));
     }
     return it->get<int>();
 }
@@ -52,7 +54,8 @@ const json& array_at(const json& object, const char* key) {
         return kEmpty;
     }
     if (!it->is_array()) {
-        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not an array", key));
+        throw Error(ErrorCode::DecodingFailure,
+                    fmt::format("result field \"{}\" is not an array", key));
     }
     return *it;
 }
@@ -91,7 +94,8 @@ void parse_legacy_family(const json& doc, const char* key, Result& result) {
         return;
     }
     if (!it->is_object()) {
-        throw Error(ErrorCode::DecodingFailure, fmt::format("result field \"{}\" is not an object", key));
+        throw Error(ErrorCode::DecodingFailure,
+                    fmt::format("result field \"{}\" is not an object", key));
     }
     IpConfig ip;
     ip.address = string_at(*it, "ip");

@@ -94,8 +94,8 @@ std::vector<std::string> split_commas(std::string_view text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         const auto comma = text.find(',', start);
-        auto item = trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                            : comma - start));
+        auto item = trim(text.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
         if (!item.empty()) {
             out.push_back(std::move(item));
         }

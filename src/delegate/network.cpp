@@ -1,8 +1,7 @@
 #include "splitnet/delegate/network.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
@@ -18,7 +17,8 @@ std::string type_of(const json& plugin) {
     return it != plugin.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-PluginCall make_call(cni::Verb verb, const json& plugin, std::string config, const RuntimeConf& rt) {
+PluginCall make_call(cni::Verb verb, const json& plugin, std::string config,
+                     const RuntimeConf& rt) {
     PluginCall call;
     call.verb = verb;
     call.type = type_of(plugin);
@@ -40,8 +40,9 @@ json normalise_result(const std::string& stdout_text, const NetworkConfig& net,
     try {
         doc = json::parse(stdout_text);
     } catch (const json::parse_error& e) {
-        throw cni::Error(cni::ErrorCode::DecodingFailure,
-                         fmt::format("plugin \"{}\" printed an invalid result: {}", type, e.what()));
+        throw cni::Error(
+            cni::ErrorCode::DecodingFailure,
+            fmt::format("plugin \"{}\" printed an invalid result: {}", type, e.what()));
     }
     if (!doc.is_object()) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,
@@ -78,16 +79,17 @@ NetworkConfig parse_network_config(std::string_view bytes) {
     }
     const auto plugins = net.doc.find("plugins");
     if (plugins == net.doc.end() || !plugins->is_array() || plugins->empty()) {
-        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                         fmt::format("delegate \"{}\" must have the 'type' or 'plugins' field",
-                                     net.name),
-                         "a delegate is a CNI conf (with \"type\") or a conflist (with \"plugins\")");
+        throw cni::Error(
+            cni::ErrorCode::InvalidNetworkConfig,
+            fmt::format("delegate \"{}\" must have the 'type' or 'plugins' field", net.name),
+            "a delegate is a CNI conf (with \"type\") or a conflist (with \"plugins\")");
     }
     net.is_list = true;
     for (const auto& plugin : *plugins) {
         if (!plugin.is_object() || type_of(plugin).empty()) {
-            throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                             fmt::format("a plugin of delegate \"{}\" has no 'type' field", net.name));
+            throw cni::Error(
+                cni::ErrorCode::InvalidNetworkConfig,
+                fmt::format("a plugin of delegate \"{}\" has no 'type' field", net.name));
         }
         net.plugins.push_back(plugin);
     }

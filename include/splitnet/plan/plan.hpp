@@ -13,9 +13,9 @@ namespace splitnet::plan {
 
 /// One attachment of the pod, fully decided: what the state file stores and DEL replays.
 struct Attachment {
-    std::string network;   ///< DelegateSpec::name
+    std::string network;  ///< DelegateSpec::name
     std::string ifname;
-    std::string config;    ///< exact conf/conflist bytes
+    std::string config;  ///< exact conf/conflist bytes
     nlohmann::json runtime_config = nlohmann::json::object();
     std::string cni_args;
     bool is_primary = false;

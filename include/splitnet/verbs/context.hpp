@@ -89,7 +89,6 @@ delegate::NetworkConfig attachment_network(const plan::Attachment& attachment,
 
 /// The runtime side of one attachment: its ifname, CNI_ARGS, runtimeConfig; binDir searched
 /// before CNI_PATH.
-delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment,
-                                         const Context& ctx);
+delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment, const Context& ctx);
 
 }  // namespace splitnet::verbs

@@ -13,7 +13,7 @@ namespace splitnet::verbs {
 /// The process' outside world, injectable for tests.
 struct Io {
     cni::Getenv getenv;
-    std::function<std::string()> read_stdin;          ///< throws Error(IoFailure)
+    std::function<std::string()> read_stdin;  ///< throws Error(IoFailure)
     std::function<void(std::string_view)> write_stdout;
     std::function<void(std::string_view)> write_stderr;
 };
