@@ -5,6 +5,9 @@
   (b) splitnet's binary, native path (meta config with the macvlan conf as its only delegate;
       CNI_PATH holds no plugin at all, so nothing can be exec'd)
   (c) the kernel floor: `ip link add ... type macvlan` / `ip link del` of the same link
+  (d) the exec floor: an empty static C program (`int main(void) { return 0; }`), the least any
+      exec'd plugin can cost on this machine; no ratio against the reference can exceed
+      reference / floor
 
 and printing medians (and ratios) of wall time, CPU time (user+sys of the process and the
 children it waited for, from wait4) and peak RSS.
@@ -74,12 +77,12 @@ int main(int argc, char** argv) {
 """
 
 
-def build_launcher(tmp):
-    src = os.path.join(tmp, "launcher.c")
-    exe = os.path.join(tmp, "launcher")
+def compile_c(tmp, name, source, *flags):
+    src = os.path.join(tmp, f"{name}.c")
+    exe = os.path.join(tmp, name)
     with open(src, "w") as f:
-        f.write(LAUNCHER_C)
-    subprocess.run(["cc", "-O2", "-o", exe, src], check=True)
+        f.write(source)
+    subprocess.run(["cc", "-O2", *flags, "-o", exe, src], check=True)
     return exe
 
 
@@ -171,6 +174,7 @@ def run(args, splitnet, pod, tmp):
                   "CNI_IFNAME": "net1", "CNI_PATH": cni_path})
         return e
 
+    empty_static = compile_c(tmp, "empty", "int main(void) { return 0; }\n", "-static")
     ref_bin = os.path.join(args.reference_dir, "macvlan")
     macvlan_bytes = json.dumps(macvlan).encode()
     meta_bytes = json.dumps(meta).encode()
@@ -188,11 +192,15 @@ def run(args, splitnet, pod, tmp):
                      "macvlan", "mode", "bridge"], base_env, b""),
             "DEL": (["ip", "-n", pod, "link", "del", "net1"], base_env, b""),
         },
+        "d_exec_floor": {
+            "ADD": ([empty_static], base_env, b""),
+            "DEL": ([empty_static], base_env, b""),
+        },
     }
     samples = {(v, op): [] for v in variants for op in ("ADD", "DEL")}
     failures = 0
     errlog = open(os.path.join(tmp, "stderr.log"), "wb")
-    launcher = build_launcher(tmp)
+    launcher = compile_c(tmp, "launcher", LAUNCHER_C)
     for cycle in range(args.warmup + args.cycles):
         for name, ops in variants.items():
             for op in ("ADD", "DEL"):
@@ -222,9 +230,17 @@ def run(args, splitnet, pod, tmp):
     print("\nratios (medians)")
     for op in ("ADD", "DEL"):
         for label, idx in (("wall", 0), ("cpu", 1), ("maxrss", 2)):
-            a, b, c = (med(n, op, idx) for n in ("a_reference", "b_splitnet", "c_ip_link"))
+            a, b, c, d = (med(n, op, idx)
+                          for n in ("a_reference", "b_splitnet", "c_ip_link", "d_exec_floor"))
             print(f"{op} {label:<7} reference/splitnet = {a / b:6.2f}x   "
-                  f"splitnet/ip-link = {b / c:6.2f}x")
+                  f"splitnet/ip-link = {b / c:6.2f}x   "
+                  f"best possible (reference/exec floor) = {a / d:6.2f}x")
+    print("\nabove the exec floor (what each plugin costs beyond being started)")
+    for op in ("ADD", "DEL"):
+        for label, idx in (("wall", 0), ("cpu", 1)):
+            a, b, d = (med(n, op, idx) for n in ("a_reference", "b_splitnet", "d_exec_floor"))
+            print(f"{op} {label:<7} reference {(a - d) * 1e3:7.2f} ms   "
+                  f"splitnet {(b - d) * 1e3:7.2f} ms   ratio {(a - d) / (b - d):6.2f}x")
     return 0 if failures == 0 else 1
 
 
