@@ -208,40 +208,39 @@ sn_dump() {
 # ---------------------------------------------------------------------------------------------
 # JSON (python3; jq is not a dependency)
 
-# json_eval FILE EXPR: print the value of a Python expression over `r` (parsed FILE). Strings
-# print raw, other values as compact JSON. Exit status 1 when FILE is not one JSON document.
-json_eval() {
-    python3 - "$1" "$2" <<'EOF'
+# json_python MODE FILE EXPR: json_eval (MODE print) and json_test (MODE test) in one Python
+# script: parse FILE as `r` (the mode's status for "not one JSON document": 1 / 2), then
+# evaluate EXPR over it.
+json_python() {
+    python3 - "$@" <<'EOF'
 import json, sys
+mode, path, expr = sys.argv[1:4]
 try:
-    with open(sys.argv[1]) as f:
+    with open(path) as f:
         r = json.load(f)
 except Exception as e:
     print(f"not one JSON document: {e}", file=sys.stderr)
-    sys.exit(1)
-v = eval(sys.argv[2], {"json": json, "r": r})
-print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))
-EOF
-}
-
-# json_test FILE EXPR: exit 0 when EXPR over `r` (parsed FILE) is truthy.
-json_test() {
-    python3 - "$1" "$2" <<'EOF'
-import json, sys
+    sys.exit(1 if mode == "print" else 2)
+if mode == "print":
+    v = eval(expr, {"json": json, "r": r})
+    print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))
+    sys.exit(0)
 try:
-    with open(sys.argv[1]) as f:
-        r = json.load(f)
-except Exception as e:
-    print(f"not one JSON document: {e}", file=sys.stderr)
-    sys.exit(2)
-try:
-    ok = eval(sys.argv[2], {"json": json, "r": r})
+    ok = eval(expr, {"json": json, "r": r})
 except Exception as e:
     print(f"expression failed: {type(e).__name__}: {e}", file=sys.stderr)
     sys.exit(3)
 sys.exit(0 if ok else 1)
 EOF
 }
+
+# json_eval FILE EXPR: print the value of a Python expression over `r` (parsed FILE). Strings
+# print raw, other values as compact JSON. Exit status 1 when FILE is not one JSON document.
+json_eval() { json_python print "$1" "$2"; }
+
+# json_test FILE EXPR: exit 0 when EXPR over `r` (parsed FILE) is truthy; 1 when falsy, 2 when
+# FILE is not one JSON document, 3 when EXPR raised.
+json_test() { json_python test "$1" "$2"; }
 
 # is_one_json FILE: exactly one JSON document (whitespace around it allowed, nothing else).
 is_one_json() { json_test "$1" 'True' 2>/dev/null; }

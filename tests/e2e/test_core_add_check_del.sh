@@ -62,14 +62,23 @@ assert_clean_after_del() {
 
 DELEGATES=("$(conf_primary)" "$(conf_macvlan)" "$(conf_bridge)")
 
+# add_all_delegates V LABEL: CONF = the meta config with all DELEGATES at result version V, and
+# its ADD (asserted as "[V] LABEL"); on success the result is kept as add-result.json and it and
+# the pod netns are checked. Returns non-zero only when the ADD itself failed.
+add_all_delegates() {
+    local v=$1 label=$2
+    CONF=$(conf_meta "$v" "${DELEGATES[@]}")
+    run_splitnet ADD "$CONF"
+    assert_rc "[$v] $label" 0 || return 1
+    cp "$SN_OUT" "${E2E_TMP}/add-result.json"
+    assert_merged "$v"
+    assert_pod_addresses "$v"
+    return 0
+}
+
 # --- full lifecycle at 1.0.0 --------------------------------------------------------------------
 V=1.0.0
-CONF=$(conf_meta "$V" "${DELEGATES[@]}")
-run_splitnet ADD "$CONF"
-if assert_rc "[$V] ADD" 0; then
-    cp "$SN_OUT" "${E2E_TMP}/add-result.json"
-    assert_merged "$V"
-    assert_pod_addresses "$V"
+if add_all_delegates "$V" "ADD"; then
     assert_eq "[$V] one host-local lease taken" 1 "$(host_local_leases "$E2E_IPAM" | wc -l)"
     check "[$V] state written under cniDir for the container" test -n "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
     state_file=$(files_named "$E2E_STATE" "$SN_CONTAINERID" | head -n 1)
@@ -124,13 +133,7 @@ assert_clean_after_del "empty-netns"
 for V in 0.3.1 0.4.0 1.1.0; do
     SN_CONTAINERID=$(e2e_name "v${V//./}")
     e2e_new_pod
-    CONF=$(conf_meta "$V" "${DELEGATES[@]}")
-    run_splitnet ADD "$CONF"
-    if assert_rc "[$V] ADD (delegates at 1.0.0)" 0; then
-        cp "$SN_OUT" "${E2E_TMP}/add-result.json"
-        assert_merged "$V"
-        assert_pod_addresses "$V"
-    fi
+    add_all_delegates "$V" "ADD (delegates at 1.0.0)"
     if [[ $V != 0.3.1 ]]; then
         run_splitnet CHECK "$(with_prev "$CONF" "${E2E_TMP}/add-result.json")"
         assert_rc "[$V] CHECK" 0

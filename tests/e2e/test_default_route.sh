@@ -30,14 +30,11 @@ suffix="$$-$RANDOM"
 node="splitnet-defroute-node-$suffix"
 pods=()
 work=$(mktemp -d /tmp/splitnet-e2e-defroute-XXXXXX)
-server_pid=""
+source "$(dirname "$0")/apiserver_lib.sh"
 cleanup() {
     local status=$? ns
     trap - EXIT
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
+    stop_fake_apiserver
     for ns in "${pods[@]}" "$node"; do
         ip netns del "$ns" 2>/dev/null || true
     done
@@ -83,34 +80,8 @@ cat > "$work/confdir/vpn2.conf" <<'JSON'
 JSON
 
 token="e2e-token-$suffix"
-in_node "$PY" "$SPLITNET_SOURCE_DIR/tests/testutil/fake_apiserver.py" --data "$work/data" \
-    --log "$work/requests.log" --token "$token" > "$work/ready" 2> "$work/apiserver.err" &
-server_pid=$!
-for _ in $(seq 600); do
-    [[ -s $work/ready ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -s $work/ready ]] || fail "fake API server did not start: $(cat "$work/apiserver.err")"
-port=$("$PY" -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$work/ready")
-ca=$("$PY" -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$work/ready")
-cat > "$work/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: https://127.0.0.1:$port
-    certificate-authority: $ca
-users:
-- name: multus
-  user:
-    token: $token
-contexts:
-- name: ctx
-  context: {cluster: local, user: multus}
-current-context: ctx
-EOF
+start_fake_apiserver "$node" "$work" "$work/data" "$token" || fail "no API server (see above)"
+write_kubeconfig "$work" "$token"
 
 # conf ANNOTATION [PREV_RESULT_FILE]: the meta config with the networks annotation passed by the
 # runtime (and a prevResult for CHECK).
@@ -164,6 +135,14 @@ assert_nothing_left() {
     [[ -z $(find "$work/ipam" -type f -name '10.88.*' 2>/dev/null) ]] \
         || fail "$what: host-local still holds an IP: $(ls "$work/ipam"/*)"
     [[ ! -e $work/state/ctr-$pod.json ]] || fail "$what: state file left behind"
+}
+
+# del_leaves_nothing N POD ANNOTATION: the DEL of case N succeeds and removes everything.
+del_leaves_nothing() {
+    local n=$1 pod=$2 annotation=$3
+    cni DEL "$pod" "$(conf "$annotation")" > "$work/del$n.json" 2>&1 \
+        || fail "DEL failed: $(cat "$work/del$n.json")"
+    assert_nothing_left "$pod" "after DEL"
 }
 
 # --- 1. default-route ["192.0.2.1"] on net1 -----------------------------------------------------
@@ -221,9 +200,7 @@ cni CHECK "$pod1" "$(conf "$annotation" "$work/add1.json")" > "$work/check1.json
     || fail "CHECK failed: $(cat "$work/check1.json")"
 ok "CHECK passes against the rewritten results"
 
-cni DEL "$pod1" "$(conf "$annotation")" > "$work/del1.json" 2>&1 \
-    || fail "DEL failed: $(cat "$work/del1.json")"
-assert_nothing_left "$pod1" "after DEL"
+del_leaves_nothing 1 "$pod1" "$annotation"
 ok "DEL removes everything"
 
 # --- 2. two IPv4 gateways: ECMP, rejected before any work ----------------------------------------
@@ -257,9 +234,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert not [x for x in r.get("routes", []) if x["dst"].endswith("/0")], r["routes"]
 PY
-cni DEL "$pod3" "$(conf "$annotation")" > "$work/del3.json" 2>&1 \
-    || fail "DEL failed: $(cat "$work/del3.json")"
-assert_nothing_left "$pod3" "after DEL"
+del_leaves_nothing 3 "$pod3" "$annotation"
 ok "default-route []: no default route at all"
 
 # --- 4. an unreachable gateway fails the ADD, the rollback removes everything ----------------------

@@ -12,6 +12,8 @@
 # namespaces are deleted on exit (lib.sh).
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/e2e/apiserver_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apiserver_lib.sh"
 e2e_init
 for plugin in ptp host-local macvlan static; do
     [[ -x $E2E_CNI_PLUGINS/$plugin ]] || { echo "SKIPPED: $E2E_CNI_PLUGINS/$plugin missing"; exit 77; }
@@ -71,31 +73,11 @@ mkdir -p "$E2E_TMP/clusterdir"
 ptp_conf cluster-dir-first 10.46.0.0/24 >"$E2E_TMP/clusterdir/00-first.conf"
 ptp_conf cluster-dir-second 10.47.0.0/24 >"$E2E_TMP/clusterdir/10-second.conf"
 
-# --- The fixture API server (in the node netns; lib.sh kills it with the netns) --------------
+# --- The fixture API server (in the node netns; stopped on exit) -----------------------------
 token="e2e-token-$RANDOM$RANDOM"
-ip netns exec "$NODE_NS" python3 "$E2E_SOURCE_DIR/tests/testutil/fake_apiserver.py" \
-    --data "$DATA" --log "$E2E_TMP/requests.log" --token "$token" \
-    --certs-dir "$E2E_TMP/certs" >"$E2E_TMP/ready" 2>"$E2E_TMP/apiserver.err" &
-server_pid=$!
-e2e_on_exit "kill $server_pid; wait $server_pid"
-for _ in $(seq 600); do [[ -s $E2E_TMP/ready ]] && break; sleep 0.1; done
-[[ -s $E2E_TMP/ready ]] || { echo "fake API server did not start: $(cat "$E2E_TMP/apiserver.err")"; exit 1; }
-port=$(json_eval "$E2E_TMP/ready" 'r["port"]')
-ca=$(json_eval "$E2E_TMP/ready" 'r["ca"]')
-cat >"$E2E_TMP/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "https://127.0.0.1:$port", certificate-authority: "$ca"}
-users:
-- name: multus
-  user: {token: "$token"}
-contexts:
-- name: ctx
-  context: {cluster: local, user: multus}
-current-context: ctx
-EOF
+e2e_on_exit stop_fake_apiserver
+start_fake_apiserver "$NODE_NS" "$E2E_TMP" "$DATA" "$token" --certs-dir "$E2E_TMP/certs" || exit 1
+write_kubeconfig "$E2E_TMP" "$token"
 
 # k8s_conf EXTRA_MEMBERS: the meta config; without "clusterNetwork" in EXTRA the primary is the
 # inline ptp + host-local 10.42.0.0/24.

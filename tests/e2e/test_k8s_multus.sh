@@ -20,13 +20,10 @@ suffix="$$-$RANDOM"
 node="splitnet-k8s-node-$suffix"
 pod="splitnet-k8s-pod-$suffix"
 work=$(mktemp -d /tmp/splitnet-e2e-k8s-XXXXXX)
-server_pid=""
+source "$(dirname "$0")/apiserver_lib.sh"
 cleanup() {
     set +e
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
+    stop_fake_apiserver
     ip netns del "$pod" 2>/dev/null || true
     ip netns del "$node" 2>/dev/null || true
     rm -rf "$work"
@@ -63,31 +60,9 @@ json.dump({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinit
 PY
 
 token="e2e-token-$suffix"
-# Started directly (not through a shell function) so that $! is the server itself.
-ip netns exec "$node" python3 "$SPLITNET_SOURCE_DIR/tests/testutil/fake_apiserver.py" --data "$work/data" \
-    --log "$work/requests.log" --token "$token" --certs-dir "$work/certs" > "$work/ready" &
-server_pid=$!
-for _ in $(seq 600); do [[ -s $work/ready ]] && break; sleep 0.1; done
-[[ -s $work/ready ]] || fail "fake API server did not start"
-port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$work/ready")
-ca=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$work/ready")
-cat > "$work/kubeconfig" <<EOF2
-apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: https://127.0.0.1:$port
-    certificate-authority: $ca
-users:
-- name: multus
-  user:
-    token: $token
-contexts:
-- name: ctx
-  context: {cluster: local, user: multus}
-current-context: ctx
-EOF2
+start_fake_apiserver "$node" "$work" "$work/data" "$token" --certs-dir "$work/certs" \
+    || fail "no API server (see above)"
+write_kubeconfig "$work" "$token"
 
 cat > "$work/conf.json" <<EOF2
 {"cniVersion":"0.3.1","name":"multus-cni-network","type":"multus",
@@ -134,7 +109,7 @@ assert sum(1 for e in log if e.get("event") == "handshake") == 1, log
 PY
 
 # --- DEL with the API server down ----------------------------------------------------------
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+stop_fake_apiserver
 start=$(date +%s%N)
 cni DEL > "$work/del.json" || fail "DEL with the API down failed: $(cat "$work/del.json")"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))

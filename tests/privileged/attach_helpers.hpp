@@ -4,10 +4,7 @@
 // through Debian's reference binaries or the NativeInvoker, and snapshotting a pod netns with
 // `ip -j` in a comparable (normalised) form.
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -17,39 +14,15 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/delegate/exec_invoker.hpp"
 #include "testutil/netns_fixture.hpp"
+#include "testutil/scratch_dir.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::attach::testing {
 
 using nlohmann::json;
+using testutil::error_of;
 
 inline constexpr const char* kReferenceDir = "/usr/lib/cni";
-
-/// A scratch directory removed at the end of the scope.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "splitnet-native-XXXXXX");
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            std::abort();
-        }
-        path_ = tmpl;
-    }
-
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    TempDir(TempDir&&) = delete;
-    TempDir& operator=(TempDir&&) = delete;
-
-    [[nodiscard]] const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 inline delegate::PluginCall make_call(cni::Verb verb, const json& conf, const std::string& netns,
                                       const std::string& cni_args,
@@ -65,17 +38,6 @@ inline delegate::PluginCall make_call(cni::Verb verb, const json& conf, const st
     call.cni_path = cni_path;
     call.timeout = std::chrono::seconds(30);
     return call;
-}
-
-/// Runs `fn`, returning "" on success or the cni::Error text.
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const cni::Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 /// `ip -j ...` inside a netns, parsed.

@@ -199,7 +199,7 @@ TEST_P(MacvlanDiffTest, SameResultAndKernelState) {
         "");
 
     // (b) splitnet, in-process, in a second pod netns, with nothing to exec.
-    TempDir empty;
+    testutil::ScratchDir empty;
     util::UniqueFd holder;
     const auto native_pod = make_extra_netns(holder);
     NativeInvoker native(exec);

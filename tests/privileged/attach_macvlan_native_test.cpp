@@ -77,7 +77,7 @@ protected:
         return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     }
 
-    TempDir dir_;  // CNI_PATH: holds no macvlan/static binary
+    testutil::ScratchDir dir_;  // CNI_PATH: holds no macvlan/static binary
     delegate::ExecInvoker exec_;
     NativeInvoker native_{exec_};
 };

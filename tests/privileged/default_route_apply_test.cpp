@@ -1,7 +1,6 @@
 // apply_default_routes against a real kernel: a pod netns (held by an fd) with two macvlans,
 // eth0 and net1, each with default routes of its own.
 #include <algorithm>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,26 +23,13 @@ using plan::DefaultRouteAction;
 
 class DefaultRouteApplyTest : public testutil::NetnsFixture {
 protected:
-    void SetUp() override {
-        NetnsFixture::SetUp();
-        if (IsSkipped()) {
-            return;
-        }
-        net::Netlink node;
-        pod_nl_.emplace(pod_fd());
-        for (const char* name : {"eth0", "net1"}) {
-            net::MacvlanSpec spec;
-            spec.name = name;
-            spec.master_index = net::get_link(node, kMaster).index;
-            net::create_macvlan(node, spec, pod_fd());
-            net::set_link_up(*pod_nl_, net::get_link(*pod_nl_, name).index);
-        }
-        const auto eth0 = net::get_link(*pod_nl_, "eth0").index;
-        const auto net1 = net::get_link(*pod_nl_, "net1").index;
-        net::add_address(*pod_nl_, eth0, *net::parse_cidr("10.1.0.5/24"));
-        net::add_address(*pod_nl_, eth0, *net::parse_cidr("fd00:1::5/64"));
-        net::add_address(*pod_nl_, net1, *net::parse_cidr("192.0.2.10/24"));
-        net::add_address(*pod_nl_, net1, *net::parse_cidr("2001:db8::10/64"));
+    void build_topology() override {
+        const int eth0 = create_pod_macvlan("eth0", LinkState::Up);
+        const int net1 = create_pod_macvlan("net1", LinkState::Up);
+        net::add_address(pod_nl(), eth0, *net::parse_cidr("10.1.0.5/24"));
+        net::add_address(pod_nl(), eth0, *net::parse_cidr("fd00:1::5/64"));
+        net::add_address(pod_nl(), net1, *net::parse_cidr("192.0.2.10/24"));
+        net::add_address(pod_nl(), net1, *net::parse_cidr("2001:db8::10/64"));
         // What a primary plugin plus a NAD with its own default route leave behind: two IPv4
         // defaults on eth0 (metrics 0 and 50), one on net1, an IPv6 default on each, and a
         // cluster route that must survive.
@@ -82,8 +68,6 @@ protected:
         }
         return a;
     }
-
-    std::optional<net::Netlink> pod_nl_;
 };
 
 TEST_F(DefaultRouteApplyTest, OnlyTheRequestedGatewayRemains) {

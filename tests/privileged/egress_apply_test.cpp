@@ -1,6 +1,5 @@
 #include "splitnet/attach/egress_apply.hpp"
 
-#include <optional>
 #include <string>
 
 #include <sys/socket.h>
@@ -24,15 +23,9 @@ using nlohmann::json;
 /// macvlan on the node's veth whose peer holds the VPN gateway 192.168.99.1.
 class EgressApplyTest : public testutil::NetnsFixture {
 protected:
-    void SetUp() override {
-        NetnsFixture::SetUp();
-        if (IsSkipped()) {
-            return;
-        }
-        node_nl_.emplace();
-        pod_nl_.emplace(pod_fd());
-        auto& node = *node_nl_;
-        auto& pod = *pod_nl_;
+    void build_topology() override {
+        auto& node = node_nl();
+        auto& pod = pod_nl();
         net::create_veth(node, "hostside", "eth0", pod_fd());
         const int host = net::get_link(node, "hostside").index;
         net::add_address(node, host, *net::parse_cidr("10.1.1.1/24"));
@@ -51,10 +44,8 @@ protected:
         peer_mac_ = peer.mac;
         net::add_address(node, peer.index, *net::parse_cidr("192.168.99.1/24"));
 
-        net::MacvlanSpec spec;
-        spec.name = "net1";
-        spec.master_index = net::get_link(node, kMaster).index;
-        net::create_macvlan(node, spec, pod_fd());
+        // Left down: configure_net1() brings it up after the addresses, as the native path does.
+        create_pod_macvlan("net1");
         target_.netns_fd = pod_fd();
         target_.ifname = "net1";
         target_.ips = {{"192.168.99.99/24", "192.168.99.1", 2}};
@@ -62,7 +53,7 @@ protected:
 
     /// Native's part, in its order: addresses, link up (routes: none in these configs).
     void configure_net1() {
-        auto& pod = *pod_nl_;
+        auto& pod = pod_nl();
         const int net1 = net::get_link(pod, "net1").index;
         net::add_address(pod, net1, *net::parse_cidr(target_.ips.front().address));
         net::set_link_up(pod, net1);
@@ -76,8 +67,6 @@ protected:
 
     std::string pod(const std::string& command) { return run_in(pod_path(), command); }
 
-    std::optional<net::Netlink> node_nl_;
-    std::optional<net::Netlink> pod_nl_;
     EgressTarget target_;
     std::string peer_mac_;
 };
@@ -124,7 +113,7 @@ TEST_F(EgressApplyTest, InstallsThePolicyAndChecksIt) {
 
 TEST_F(EgressApplyTest, KillSwitchHoldsWhenNet1Disappears) {
     add(conf_with({{"keep", json::array({"private"})}}));
-    net::delete_link(*pod_nl_, "net1");
+    net::delete_link(pod_nl(), "net1");
     // Nothing falls back to eth0: the guard answers.
     const auto out = run("nsenter --net=" + pod_path() + " ip route get 203.0.113.10 2>&1 || true");
     EXPECT_EQ(out, "RTNETLINK answers: No route to host\n");

@@ -12,6 +12,7 @@
 #include "splitnet/net/netns.hpp"
 #include "splitnet/net/sysctl.hpp"
 #include "testutil/netns_fixture.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::net {
 namespace {
@@ -26,12 +27,10 @@ TEST_F(NetLinkTest, OpenNetnsChecksFilesystem) {
     EXPECT_FALSE(same_netns(fd.get(), node_fd()));
     EXPECT_FALSE(open_netns_if_exists("/run/splitnet-no-such-netns"));
     EXPECT_THROW(open_netns("/run/splitnet-no-such-netns"), cni::Error);
-    try {
-        open_netns("/etc/hostname");
-        FAIL() << "a regular file must not be accepted as a netns";
-    } catch (const cni::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("unknown FS magic"), std::string::npos) << e.what();
-    }
+    const auto error = testutil::thrown<cni::Error>([&] { open_netns("/etc/hostname"); });
+    ASSERT_TRUE(error) << "a regular file must not be accepted as a netns";
+    EXPECT_NE(std::string(error->what()).find("unknown FS magic"), std::string::npos)
+        << error->what();
 }
 
 TEST_F(NetLinkTest, GuardEntersAndReturns) {
@@ -56,8 +55,8 @@ TEST_F(NetLinkTest, SocketActsInItsNetns) {
 }
 
 TEST_F(NetLinkTest, MacvlanCreatedDirectlyInTargetNetns) {
-    Netlink node;
-    Netlink pod(pod_fd());
+    auto& node = node_nl();
+    auto& pod = pod_nl();
     const auto master = get_link(node, kMaster);
     MacvlanSpec spec;
     spec.name = "tmp0";
@@ -77,14 +76,12 @@ TEST_F(NetLinkTest, MacvlanCreatedDirectlyInTargetNetns) {
     EXPECT_FALSE(link->is_up());
 
     // Same name again in the target: EEXIST, named in the message.
-    try {
-        create_macvlan(node, spec, pod_fd());
-        FAIL() << "duplicate create must fail";
-    } catch (const NetlinkError& e) {
-        EXPECT_TRUE(e.is_exists());
-        EXPECT_NE(std::string(e.what()).find("tmp0"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("file exists"), std::string::npos) << e.what();
-    }
+    const auto error =
+        testutil::thrown<NetlinkError>([&] { create_macvlan(node, spec, pod_fd()); });
+    ASSERT_TRUE(error) << "duplicate create must fail";
+    EXPECT_TRUE(error->is_exists());
+    EXPECT_NE(std::string(error->what()).find("tmp0"), std::string::npos) << error->what();
+    EXPECT_NE(std::string(error->what()).find("file exists"), std::string::npos) << error->what();
 
     rename_link(pod, link->index, "net1");
     set_link_mtu(pod, link->index, 1300);
@@ -107,14 +104,9 @@ TEST_F(NetLinkTest, MacvlanCreatedDirectlyInTargetNetns) {
 }
 
 TEST_F(NetLinkTest, MacvlanDefaultsInheritMasterMtuAndTxqlen) {
-    Netlink node;
-    Netlink pod(pod_fd());
-    MacvlanSpec spec;
-    spec.name = "tmp1";
-    spec.master_index = get_link(node, kMaster).index;
-    create_macvlan(node, spec, pod_fd());
-    auto link = get_link(pod, "tmp1");
-    EXPECT_EQ(link.mtu, get_link(node, kMaster).mtu);
+    create_pod_macvlan("tmp1");
+    auto link = get_link(pod_nl(), "tmp1");
+    EXPECT_EQ(link.mtu, get_link(node_nl(), kMaster).mtu);
     EXPECT_EQ(link.macvlan_mode, MacvlanMode::Bridge);
     // The tx queue length is not forced to 0 (plugins commit 3a49cff1).
     const auto shown = run_in(pod_path(), "ip -j -d link show tmp1");
@@ -123,27 +115,17 @@ TEST_F(NetLinkTest, MacvlanDefaultsInheritMasterMtuAndTxqlen) {
 }
 
 TEST_F(NetLinkTest, RenameOntoExistingNameFailsAndKeepsBoth) {
-    Netlink node;
-    Netlink pod(pod_fd());
-    MacvlanSpec spec;
-    spec.master_index = get_link(node, kMaster).index;
-    spec.name = "a0";
-    create_macvlan(node, spec, pod_fd());
-    spec.name = "b0";
-    create_macvlan(node, spec, pod_fd());
-    const auto a = get_link(pod, "a0");
-    try {
-        rename_link(pod, a.index, "b0");
-        FAIL() << "rename onto an existing name must fail";
-    } catch (const NetlinkError& e) {
-        EXPECT_TRUE(e.is_exists()) << e.what();
-    }
-    EXPECT_TRUE(find_link(pod, "a0"));
-    EXPECT_TRUE(find_link(pod, "b0"));
+    const int a0 = create_pod_macvlan("a0");
+    create_pod_macvlan("b0");
+    const auto error = testutil::thrown<NetlinkError>([&] { rename_link(pod_nl(), a0, "b0"); });
+    ASSERT_TRUE(error) << "rename onto an existing name must fail";
+    EXPECT_TRUE(error->is_exists()) << error->what();
+    EXPECT_TRUE(find_link(pod_nl(), "a0"));
+    EXPECT_TRUE(find_link(pod_nl(), "b0"));
 }
 
 TEST_F(NetLinkTest, NonMacvlanReadsWithoutAbort) {
-    Netlink node;
+    auto& node = node_nl();
     auto veth = get_link(node, kMaster);
     EXPECT_EQ(veth.kind, "veth");
     EXPECT_FALSE(veth.macvlan_mode);
@@ -151,36 +133,25 @@ TEST_F(NetLinkTest, NonMacvlanReadsWithoutAbort) {
     ASSERT_TRUE(by_index);
     EXPECT_EQ(by_index->name, kMaster);
     EXPECT_FALSE(find_link(node, "nope0"));
-    try {
-        get_link(node, "nope0");
-        FAIL();
-    } catch (const cni::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("nope0"), std::string::npos);
-    }
+    const auto error = testutil::thrown<cni::Error>([&] { get_link(node, "nope0"); });
+    ASSERT_TRUE(error) << "a missing link must be an error";
+    EXPECT_NE(std::string(error->what()).find("nope0"), std::string::npos) << error->what();
 }
 
 TEST_F(NetLinkTest, MissingMasterNamesOperation) {
-    Netlink node;
     MacvlanSpec spec;
     spec.name = "tmp2";
     spec.master_index = 9999;
-    try {
-        create_macvlan(node, spec, pod_fd());
-        FAIL();
-    } catch (const NetlinkError& e) {
-        const std::string msg = e.what();
-        EXPECT_NE(msg.find("create macvlan \"tmp2\""), std::string::npos) << msg;
-        EXPECT_NE(msg.find("9999"), std::string::npos) << msg;
-    }
+    const auto error =
+        testutil::thrown<NetlinkError>([&] { create_macvlan(node_nl(), spec, pod_fd()); });
+    ASSERT_TRUE(error) << "a macvlan on a missing master must fail";
+    const std::string msg = error->what();
+    EXPECT_NE(msg.find("create macvlan \"tmp2\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("9999"), std::string::npos) << msg;
 }
 
 TEST_F(NetLinkTest, SysctlFollowsNetns) {
-    Netlink node;
-    Netlink pod(pod_fd());
-    MacvlanSpec spec;
-    spec.name = "s0";
-    spec.master_index = get_link(node, kMaster).index;
-    create_macvlan(node, spec, pod_fd());
+    create_pod_macvlan("s0");
     write_sysctls_in(pod_fd(),
                      {{"net/ipv4/conf/s0/arp_notify", "1"}, {"net/ipv6/conf/s0/accept_dad", "0"}});
     EXPECT_EQ(read_sysctl_in(pod_fd(), "net/ipv4/conf/s0/arp_notify"), "1");

@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <optional>
 
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -13,29 +12,24 @@
 #include "splitnet/net/route.hpp"
 #include "splitnet/net/rule.hpp"
 #include "testutil/netns_fixture.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::net {
 namespace {
 
 class NetRouteTest : public testutil::NetnsFixture {
 protected:
-    void SetUp() override {
-        NetnsFixture::SetUp();
-        if (IsSkipped()) {
-            return;
-        }
-        node_nl_.emplace();
-        pod_nl_.emplace(pod_fd());
-        MacvlanSpec spec;
-        spec.name = "net1";
-        spec.master_index = get_link(*node_nl_, kMaster).index;
-        create_macvlan(*node_nl_, spec, pod_fd());
-        ifindex_ = get_link(*pod_nl_, "net1").index;
-        set_link_up(*pod_nl_, ifindex_);
+    void build_topology() override { ifindex_ = create_pod_macvlan("net1", LinkState::Up); }
+
+    /// A main-table route to `dst` via `gw` on net1.
+    [[nodiscard]] RouteSpec route_via(const char* dst, const char* gw) const {
+        RouteSpec route;
+        route.dst = *parse_cidr(dst);
+        route.gw = parse_ip(gw);
+        route.ifindex = ifindex_;
+        return route;
     }
 
-    std::optional<Netlink> node_nl_;
-    std::optional<Netlink> pod_nl_;
     int ifindex_ = 0;
 };
 
@@ -45,12 +39,12 @@ std::ptrdiff_t count_dst(const std::vector<RouteInfo>& routes, const char* dst) 
 }
 
 TEST_F(NetRouteTest, Ipv6AddressWithNodadIsNotTentative) {
-    add_address(*pod_nl_, ifindex_, *parse_cidr("2001:db8::10/64"));
+    add_address(pod_nl(), ifindex_, *parse_cidr("2001:db8::10/64"));
     AddressOptions dad;
     dad.no_dad = false;
-    add_address(*pod_nl_, ifindex_, *parse_cidr("2001:db8::11/64"), dad);
-    add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24"));
-    auto addrs = list_addresses(*pod_nl_, ifindex_, AF_UNSPEC);
+    add_address(pod_nl(), ifindex_, *parse_cidr("2001:db8::11/64"), dad);
+    add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24"));
+    auto addrs = list_addresses(pod_nl(), ifindex_, AF_UNSPEC);
     auto find = [&](const char* cidr) {
         return std::find_if(addrs.begin(), addrs.end(),
                             [&](const AddressInfo& a) { return to_string(a.local) == cidr; });
@@ -65,27 +59,24 @@ TEST_F(NetRouteTest, Ipv6AddressWithNodadIsNotTentative) {
     const auto shown = run_in(pod_path(), "ip -4 -o addr show dev net1");
     EXPECT_NE(shown.find("brd 198.51.100.255"), std::string::npos) << shown;
 
-    EXPECT_THROW(add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24")), NetlinkError);
+    EXPECT_THROW(add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24")), NetlinkError);
     AddressOptions ok;
     ok.exist_ok = true;
-    EXPECT_NO_THROW(add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24"), ok));
-    EXPECT_TRUE(delete_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24")));
-    EXPECT_FALSE(delete_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24")));
-    EXPECT_EQ(list_addresses(*pod_nl_, ifindex_, AF_INET).size(), 0U);
+    EXPECT_NO_THROW(add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24"), ok));
+    EXPECT_TRUE(delete_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24")));
+    EXPECT_FALSE(delete_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24")));
+    EXPECT_EQ(list_addresses(pod_nl(), ifindex_, AF_INET).size(), 0U);
 }
 
 TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
-    add_address(*pod_nl_, ifindex_, *parse_cidr("198.51.100.10/24"));
-    RouteSpec r;
-    r.dst = *parse_cidr("203.0.113.0/24");
-    r.gw = parse_ip("198.51.100.1");
-    r.ifindex = ifindex_;
-    add_route(*pod_nl_, r);
+    add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24"));
+    const RouteSpec r = route_via("203.0.113.0/24", "198.51.100.1");
+    add_route(pod_nl(), r);
     // Same dst, other gateway: accepted (no NLM_F_EXCL), like RouteAddEcmp.
     RouteSpec r2 = r;
     r2.gw = parse_ip("198.51.100.2");
-    EXPECT_NO_THROW(add_route(*pod_nl_, r2));
-    EXPECT_THROW(add_route(*pod_nl_, r2, true), NetlinkError);
+    EXPECT_NO_THROW(add_route(pod_nl(), r2));
+    EXPECT_THROW(add_route(pod_nl(), r2, true), NetlinkError);
 
     RouteSpec t;
     t.dst = IpNet{zero_address(AF_INET), 0};
@@ -93,36 +84,36 @@ TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
     t.ifindex = ifindex_;
     t.table = 100;
     t.priority = 50;
-    add_route(*pod_nl_, t);
+    add_route(pod_nl(), t);
 
     RouteSpec onlink;
     onlink.dst = *parse_cidr("10.99.0.0/16");
     onlink.gw = parse_ip("192.0.2.77");  // not covered by any address: needs onlink
     onlink.ifindex = ifindex_;
     onlink.onlink = true;
-    add_route(*pod_nl_, onlink);
+    add_route(pod_nl(), onlink);
 
     RouteSpec direct;
     direct.dst = *parse_cidr("10.98.0.0/16");
     direct.ifindex = ifindex_;
-    add_route(*pod_nl_, direct);
+    add_route(pod_nl(), direct);
 
     RouteSpec bh;
     bh.dst = *parse_cidr("10.97.0.0/16");
     bh.type = RouteType::Blackhole;
     bh.table = 100;
-    add_route(*pod_nl_, bh);
+    add_route(pod_nl(), bh);
     RouteSpec unr = bh;
     unr.dst = *parse_cidr("10.96.0.0/16");
     unr.type = RouteType::Unreachable;
-    add_route(*pod_nl_, unr);
+    add_route(pod_nl(), unr);
     RouteSpec pro = bh;
     pro.dst = *parse_cidr("10.95.0.0/16");
     pro.type = RouteType::Prohibit;
-    add_route(*pod_nl_, pro);
+    add_route(pod_nl(), pro);
 
-    const auto main = list_routes(*pod_nl_, AF_INET, kMainTable);
-    const auto t100 = list_routes(*pod_nl_, AF_INET, 100);
+    const auto main = list_routes(pod_nl(), AF_INET, kMainTable);
+    const auto t100 = list_routes(pod_nl(), AF_INET, 100);
     EXPECT_EQ(count_dst(main, "203.0.113.0/24"), 2);
     EXPECT_EQ(count_dst(main, "10.99.0.0/16"), 1);
     EXPECT_EQ(count_dst(main, "0.0.0.0/0"), 0);
@@ -154,38 +145,29 @@ TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
     }
     EXPECT_TRUE(saw_direct);
 
-    EXPECT_TRUE(delete_route(*pod_nl_, t));
-    EXPECT_FALSE(delete_route(*pod_nl_, t));
-    EXPECT_EQ(count_dst(list_routes(*pod_nl_, AF_INET, 100), "0.0.0.0/0"), 0);
-    EXPECT_TRUE(delete_route(*pod_nl_, bh));
+    EXPECT_TRUE(delete_route(pod_nl(), t));
+    EXPECT_FALSE(delete_route(pod_nl(), t));
+    EXPECT_EQ(count_dst(list_routes(pod_nl(), AF_INET, 100), "0.0.0.0/0"), 0);
+    EXPECT_TRUE(delete_route(pod_nl(), bh));
 }
 
 TEST_F(NetRouteTest, UnreachableGatewayErrorNamesRouteAndErrno) {
-    RouteSpec r;
-    r.dst = *parse_cidr("203.0.113.0/24");
-    r.gw = parse_ip("192.0.2.99");
-    r.ifindex = ifindex_;
-    try {
-        add_route(*pod_nl_, r);
-        FAIL();
-    } catch (const NetlinkError& e) {
-        const std::string msg = e.what();
-        EXPECT_NE(msg.find("203.0.113.0/24 via 192.0.2.99"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("network is unreachable"), std::string::npos) << msg;
-    }
+    const auto error = testutil::thrown<NetlinkError>(
+        [&] { add_route(pod_nl(), route_via("203.0.113.0/24", "192.0.2.99")); });
+    ASSERT_TRUE(error) << "a gateway outside every subnet must be refused";
+    const std::string msg = error->what();
+    EXPECT_NE(msg.find("203.0.113.0/24 via 192.0.2.99"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("network is unreachable"), std::string::npos) << msg;
 }
 
 TEST_F(NetRouteTest, Ipv6EcmpMergesIntoMultipath) {
-    add_address(*pod_nl_, ifindex_, *parse_cidr("2001:db8::10/64"));
-    RouteSpec r;
-    r.dst = *parse_cidr("2001:db8:99::/48");
-    r.gw = parse_ip("2001:db8::1");
-    r.ifindex = ifindex_;
-    add_route(*pod_nl_, r);
+    add_address(pod_nl(), ifindex_, *parse_cidr("2001:db8::10/64"));
+    RouteSpec r = route_via("2001:db8:99::/48", "2001:db8::1");
+    add_route(pod_nl(), r);
     r.gw = parse_ip("2001:db8::2");
-    add_route(*pod_nl_, r);
+    add_route(pod_nl(), r);
     std::size_t hops = 0;
-    for (const auto& route : list_routes(*pod_nl_, AF_INET6, kMainTable)) {
+    for (const auto& route : list_routes(pod_nl(), AF_INET6, kMainTable)) {
         if (to_string(route.dst) == "2001:db8:99::/48") {
             hops += route.nexthops.size();
         }
@@ -194,10 +176,10 @@ TEST_F(NetRouteTest, Ipv6EcmpMergesIntoMultipath) {
 }
 
 TEST_F(NetRouteTest, DefaultRouteInterface) {
-    EXPECT_FALSE(default_route_ifindex(*node_nl_));
+    EXPECT_FALSE(default_route_ifindex(node_nl()));
     add_node_default_route();
-    EXPECT_EQ(default_route_ifindex(*node_nl_), get_link(*node_nl_, kMaster).index);
-    EXPECT_FALSE(default_route_ifindex(*pod_nl_));
+    EXPECT_EQ(default_route_ifindex(node_nl()), get_link(node_nl(), kMaster).index);
+    EXPECT_FALSE(default_route_ifindex(pod_nl()));
 }
 
 TEST_F(NetRouteTest, RulesAddListDelete) {
@@ -206,25 +188,25 @@ TEST_F(NetRouteTest, RulesAddListDelete) {
     rule.priority = 1000;
     rule.src = *parse_cidr("198.51.100.10/32");
     rule.table = 100;
-    add_rule(*pod_nl_, rule);
-    EXPECT_THROW(add_rule(*pod_nl_, rule), NetlinkError);
-    EXPECT_NO_THROW(add_rule(*pod_nl_, rule, true));
+    add_rule(pod_nl(), rule);
+    EXPECT_THROW(add_rule(pod_nl(), rule), NetlinkError);
+    EXPECT_NO_THROW(add_rule(pod_nl(), rule, true));
     RuleSpec mark;
     mark.family = AF_INET6;
     mark.priority = 1001;
     mark.fwmark = 0x10;
     mark.fwmask = 0xff;
     mark.table = 101;
-    add_rule(*pod_nl_, mark);
+    add_rule(pod_nl(), mark);
 
-    auto v4 = list_rules(*pod_nl_, AF_INET);
+    auto v4 = list_rules(pod_nl(), AF_INET);
     EXPECT_NE(std::find(v4.begin(), v4.end(), rule), v4.end());
-    auto v6 = list_rules(*pod_nl_, AF_INET6);
+    auto v6 = list_rules(pod_nl(), AF_INET6);
     EXPECT_NE(std::find(v6.begin(), v6.end(), mark), v6.end());
-    EXPECT_TRUE(delete_rule(*pod_nl_, rule));
-    EXPECT_FALSE(delete_rule(*pod_nl_, rule));
-    EXPECT_TRUE(delete_rule(*pod_nl_, mark));
-    v4 = list_rules(*pod_nl_, AF_INET);
+    EXPECT_TRUE(delete_rule(pod_nl(), rule));
+    EXPECT_FALSE(delete_rule(pod_nl(), rule));
+    EXPECT_TRUE(delete_rule(pod_nl(), mark));
+    v4 = list_rules(pod_nl(), AF_INET);
     EXPECT_EQ(std::find(v4.begin(), v4.end(), rule), v4.end());
 }
 

@@ -1,7 +1,6 @@
 #include "splitnet/net/probe.hpp"
 
 #include <chrono>
-#include <optional>
 
 #include <sys/socket.h>
 
@@ -20,27 +19,14 @@ namespace {
 /// other host on the segment (the VPN gateway, or whoever already holds an address).
 class ProbeTest : public testutil::NetnsFixture {
 protected:
-    void SetUp() override {
-        NetnsFixture::SetUp();
-        if (IsSkipped()) {
-            return;
-        }
-        node_nl_.emplace();
-        pod_nl_.emplace(pod_fd());
-        MacvlanSpec spec;
-        spec.name = "net1";
-        spec.master_index = get_link(*node_nl_, kMaster).index;
-        create_macvlan(*node_nl_, spec, pod_fd());
-        net1_ = get_link(*pod_nl_, "net1").index;
-        set_link_up(*pod_nl_, net1_);
-        const auto peer = get_link(*node_nl_, kMasterPeer);
+    void build_topology() override {
+        net1_ = create_pod_macvlan("net1", LinkState::Up);
+        const auto peer = get_link(node_nl(), kMasterPeer);
         peer_mac_ = *parse_mac(peer.mac);
-        add_address(*node_nl_, peer.index, *parse_cidr("192.168.99.1/24"));
-        add_address(*node_nl_, peer.index, *parse_cidr("2001:db8:99::1/64"));
+        add_address(node_nl(), peer.index, *parse_cidr("192.168.99.1/24"));
+        add_address(node_nl(), peer.index, *parse_cidr("2001:db8:99::1/64"));
     }
 
-    std::optional<Netlink> node_nl_;
-    std::optional<Netlink> pod_nl_;
     int net1_ = 0;
     MacAddr peer_mac_{};
 };
@@ -60,7 +46,7 @@ TEST_F(ProbeTest, FreeAddressIsFreeWithinTheBound) {
 }
 
 TEST_F(ProbeTest, ArpResolvesTheGateway) {
-    add_address(*pod_nl_, net1_, *parse_cidr("192.168.99.99/24"));
+    add_address(pod_nl(), net1_, *parse_cidr("192.168.99.99/24"));
     EXPECT_EQ(arp_resolve(pod_fd(), "net1", *parse_ip("192.168.99.99"), *parse_ip("192.168.99.1")),
               peer_mac_);
     EXPECT_FALSE(arp_resolve(pod_fd(), "net1", *parse_ip("192.168.99.99"),
@@ -69,7 +55,7 @@ TEST_F(ProbeTest, ArpResolvesTheGateway) {
 }
 
 TEST_F(ProbeTest, NdpResolvesTheGateway) {
-    add_address(*pod_nl_, net1_, *parse_cidr("2001:db8:99::5/64"));
+    add_address(pod_nl(), net1_, *parse_cidr("2001:db8:99::5/64"));
     EXPECT_EQ(
         ndp_resolve(pod_fd(), "net1", *parse_ip("2001:db8:99::5"), *parse_ip("2001:db8:99::1")),
         peer_mac_);
@@ -79,7 +65,7 @@ TEST_F(ProbeTest, NdpResolvesTheGateway) {
 }
 
 TEST_F(ProbeTest, DownLinkIsAnErrorNotASilentPass) {
-    set_link_up(*pod_nl_, net1_, false);
+    set_link_up(pod_nl(), net1_, false);
     try {
         arp_probe_conflict(pod_fd(), "net1", *parse_ip("192.168.99.1"));
         FAIL() << "expected an error";

@@ -36,26 +36,6 @@ std::string certs_cache() {
 
 }  // namespace
 
-ScratchDir::ScratchDir() {
-    std::string templ = (fs::temp_directory_path() / "splitnet-k8s-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) {
-        throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = templ;
-}
-
-ScratchDir::~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
-std::string ScratchDir::write(const std::string& relative, const std::string& content) const {
-    const fs::path full = fs::path(path_) / relative;
-    fs::create_directories(full.parent_path());
-    std::ofstream(full, std::ios::binary | std::ios::trunc) << content;
-    return full.string();
-}
-
 FakeApiServer::FakeApiServer(FakeApiServerOptions options) {
     fs::create_directories(scratch_.path() + "/data/pods");
     fs::create_directories(scratch_.path() + "/data/nads");

@@ -7,24 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testutil/scratch_dir.hpp"
+
 namespace splitnet::testutil {
-
-/// A temporary directory removed (recursively) on destruction.
-class ScratchDir {
-public:
-    ScratchDir();
-    ~ScratchDir();
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-
-    [[nodiscard]] const std::string& path() const { return path_; }
-
-    /// Writes `content` to path()/relative, creating parent directories.
-    std::string write(const std::string& relative, const std::string& content) const;
-
-private:
-    std::string path_;
-};
 
 struct FakeApiServerOptions {
     std::string token = "splitnet-test-token";  ///< "" disables the bearer check

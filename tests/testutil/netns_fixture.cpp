@@ -64,17 +64,34 @@ void NetnsFixture::SetUp() {
     ASSERT_TRUE(pod_.valid());
     pod_path_ = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(pod_.get());
 
-    net::Netlink nl;
+    node_nl_.emplace();
+    pod_nl_.emplace(pod_.get());
+    auto& nl = *node_nl_;
     auto lo = net::get_link(nl, "lo");
     net::set_link_up(nl, lo.index);
     net::create_veth(nl, kMaster, kMasterPeer);
     net::set_link_up(nl, net::get_link(nl, kMaster).index);
     net::set_link_up(nl, net::get_link(nl, kMasterPeer).index);
+    build_topology();
 }
 
 void NetnsFixture::TearDown() {
-    // The namespaces die with their last reference (this process and its fds).
+    // The namespaces die with their last reference (this process, its fds and the sockets).
+    pod_nl_.reset();
+    node_nl_.reset();
     pod_.reset();
+}
+
+int NetnsFixture::create_pod_macvlan(const std::string& name, LinkState state) {
+    net::MacvlanSpec spec;
+    spec.name = name;
+    spec.master_index = net::get_link(node_nl(), kMaster).index;
+    net::create_macvlan(node_nl(), spec, pod_fd());
+    const int index = net::get_link(pod_nl(), name).index;
+    if (state == LinkState::Up) {
+        net::set_link_up(pod_nl(), index);
+    }
+    return index;
 }
 
 std::string NetnsFixture::make_extra_netns(util::UniqueFd& holder) {
@@ -83,7 +100,7 @@ std::string NetnsFixture::make_extra_netns(util::UniqueFd& holder) {
 }
 
 void NetnsFixture::add_node_default_route() {
-    net::Netlink nl;
+    auto& nl = node_nl();
     const int master = net::get_link(nl, kMaster).index;
     net::add_address(nl, master, *net::parse_cidr("192.0.2.1/24"));
     net::RouteSpec route;

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "splitnet/net/netlink.hpp"
 #include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::testutil {
@@ -18,6 +20,8 @@ public:
     static constexpr const char* kMaster = "mst0";
     static constexpr const char* kMasterPeer = "mst0p";
 
+    enum class LinkState { Down, Up };
+
     /// Runs `command` with /bin/sh inside the netns `netns_path` (nsenter) and returns stdout.
     /// Fails the test on a non-zero exit.
     static std::string run_in(const std::string& netns_path, const std::string& command);
@@ -26,8 +30,13 @@ public:
     static std::string run(const std::string& command);
 
 protected:
+    /// Creates the namespaces and the master, then calls build_topology().
     void SetUp() override;
     void TearDown() override;
+
+    /// A subclass's own links and addresses. Called at the end of SetUp only when the namespaces
+    /// exist (not when the test is skipped or SetUp failed), so it needs no such checks.
+    virtual void build_topology() {}
 
     /// The private node netns (the test thread is in it).
     [[nodiscard]] int node_fd() const { return node_.get(); }
@@ -36,6 +45,16 @@ protected:
     [[nodiscard]] int pod_fd() const { return pod_.get(); }
 
     [[nodiscard]] const std::string& pod_path() const { return pod_path_; }
+
+    /// Netlink sockets in the node and the pod netns, open from SetUp to TearDown.
+    [[nodiscard]] net::Netlink& node_nl() { return *node_nl_; }
+
+    [[nodiscard]] net::Netlink& pod_nl() { return *pod_nl_; }
+
+    /// Creates the macvlan `name` on kMaster directly inside the pod netns, in bridge mode with
+    /// the kernel's defaults, down (as the kernel creates it) unless `state` says Up; returns its
+    /// pod ifindex.
+    int create_pod_macvlan(const std::string& name, LinkState state = LinkState::Down);
 
     /// Makes another detached netns held by an fd, returns its /proc/<pid>/fd/<n> path.
     std::string make_extra_netns(util::UniqueFd& holder);
@@ -47,6 +66,8 @@ private:
     util::UniqueFd node_;
     util::UniqueFd pod_;
     std::string pod_path_;
+    std::optional<net::Netlink> node_nl_;
+    std::optional<net::Netlink> pod_nl_;
 };
 
 /// Creates a fresh netns without entering it for good: unshare, open, return to `back_fd`.

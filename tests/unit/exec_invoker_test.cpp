@@ -13,16 +13,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "scratch_dir.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/util/unique_fd.hpp"
+#include "testutil/scratch_dir.hpp"
 
 namespace splitnet::delegate {
 namespace {
 
 using namespace std::chrono_literals;
-using splitnet::testing::read_file;
-using splitnet::testing::ScratchDir;
+using testutil::ScratchDir;
 using Clock = std::chrono::steady_clock;
 
 const std::string kPlugins = std::string(SPLITNET_TEST_DATA) + "/plugins";
@@ -76,7 +75,7 @@ cni::Error invoke_error(ExecInvoker& invoker, const PluginCall& call) {
 }
 
 pid_t read_pid(const std::string& path) {
-    return static_cast<pid_t>(std::stol(read_file(path)));
+    return static_cast<pid_t>(std::stol(testutil::read_file(path)));
 }
 
 // A process we cannot reap (a grandchild, reparented) counts as gone once it is a zombie.
@@ -86,7 +85,7 @@ bool gone_or_zombie(pid_t pid) {
     }
     std::string stat;
     try {
-        stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+        stat = testutil::read_file("/proc/" + std::to_string(pid) + "/stat");
     } catch (const std::exception&) {
         return true;
     }
@@ -182,8 +181,8 @@ TEST(ExecInvoker, PassesEnvironmentAndExactStdin) {
     ExecInvoker invoker(quiet());
     EXPECT_EQ(invoker.invoke(call), R"({"cniVersion":"1.0.0"})");
 
-    EXPECT_EQ(read_file(out / "stdin"), call.config);
-    const auto env_blob = read_file(out / "env");
+    EXPECT_EQ(testutil::read_file(out / "stdin"), call.config);
+    const auto env_blob = testutil::read_file(out / "env");
     std::vector<std::string> env;
     for (std::size_t start = 0; start < env_blob.size();) {
         const auto end = env_blob.find('\0', start);
@@ -218,7 +217,7 @@ TEST(ExecInvoker, ForwardsStderrLive) {
     options.forward_stderr_fd = sink.get();
     ExecInvoker invoker(options);
     EXPECT_EQ(invoke_error(invoker, call_for("fake-error")).code(), 11U);
-    EXPECT_EQ(read_file(dir / "stderr"), "fake-error: about to fail\n");
+    EXPECT_EQ(testutil::read_file(dir / "stderr"), "fake-error: about to fail\n");
 }
 
 TEST(ExecInvoker, PumpsLargeStdinStdoutAndStderrTogether) {

@@ -7,15 +7,14 @@
 
 #include <gtest/gtest.h>
 
-#include "scratch_dir.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/delegate/exec_invoker.hpp"
+#include "testutil/scratch_dir.hpp"
 
 namespace splitnet::delegate {
 namespace {
 
-using splitnet::testing::ScratchDir;
-using splitnet::testing::write_file;
+using testutil::ScratchDir;
 
 unsigned error_code_of(const std::function<void()>& fn) {
     try {
@@ -31,8 +30,8 @@ TEST(FindPlugin, FirstRegularFileInPathOrderWinsWithoutExecBit) {
     const ScratchDir d2;
     const ScratchDir d3;
     ASSERT_EQ(::mkdir((d1 / "p").c_str(), 0755), 0);  // a directory is not a plugin
-    write_file(d2 / "p", "not executable", 0644);
-    write_file(d3 / "p", "#!/bin/sh\n", 0755);
+    testutil::write_file(d2 / "p", "not executable", 0644);
+    testutil::write_file(d3 / "p", "#!/bin/sh\n", 0755);
     EXPECT_EQ(find_plugin("p", {d1.path(), d2.path(), d3.path()}), d2 / "p");
     EXPECT_EQ(find_plugin("p", {d3.path(), d2.path()}), d3 / "p");
     EXPECT_EQ(find_plugin("p", {d3.path() + "/"}), d3 / "p");
@@ -53,7 +52,7 @@ TEST(FindPlugin, MissingPluginNamesTheSearchPath) {
 
 TEST(FindPlugin, EmptyPathEntryIsNotTheCurrentDirectory) {
     const ScratchDir d1;
-    write_file(d1 / "p", "#!/bin/sh\n", 0755);
+    testutil::write_file(d1 / "p", "#!/bin/sh\n", 0755);
     const std::string cwd = std::filesystem::current_path();
     std::filesystem::current_path(d1.path());
     EXPECT_EQ(error_code_of([] { find_plugin("p", {""}); }), 999U);
@@ -62,7 +61,7 @@ TEST(FindPlugin, EmptyPathEntryIsNotTheCurrentDirectory) {
 
 TEST(FindPlugin, RejectsTypesThatAreNotFileNames) {
     const ScratchDir d1;
-    write_file(d1 / "p", "#!/bin/sh\n", 0755);
+    testutil::write_file(d1 / "p", "#!/bin/sh\n", 0755);
     const std::vector<std::string> bad = {
         "", ".", "..", "../p", "a/b", "/bin/sh", std::string("p\0x", 3)};
     for (const auto& type : bad) {

@@ -7,11 +7,13 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/k8s.hpp"
 #include "testutil/fake_apiserver.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::k8s {
 namespace {
 
 using nlohmann::json;
+using testutil::error_of;
 using testutil::FakeApiServer;
 using testutil::FakeApiServerOptions;
 
@@ -49,15 +51,6 @@ config::MetaConf conf_for(const FakeApiServer& server, const std::string& token 
 
 plan::PodRef ref_of(const std::string& ns, const std::string& name, const std::string& uid) {
     return plan::PodRef{ns, name, uid, "infra"};
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const cni::Error& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 // The user-doc network (NAD unifi-vpn in media) plus a NAD with an empty spec.config resolved

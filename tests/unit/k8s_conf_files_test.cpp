@@ -4,18 +4,12 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/conf_files.hpp"
 #include "testutil/fake_apiserver.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::k8s {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const cni::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using testutil::error_of;
 
 TEST(NameInjection, OnlyWhenMissingOrEmpty) {
     const std::string named = R"({"cniVersion":"1.0.0", "name":"keep", "type":"macvlan"})";

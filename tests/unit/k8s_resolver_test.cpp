@@ -3,20 +3,13 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/nad_resolver.hpp"
 #include "testutil/fake_apiserver.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::k8s {
 namespace {
 
 using nlohmann::json;
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const cni::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using testutil::error_of;
 
 PodInfo pod_in(const std::string& ns, json annotations = json::object()) {
     return PodInfo{ns, "pod", "uid-1", std::move(annotations), true};

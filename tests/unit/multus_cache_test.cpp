@@ -4,16 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include "scratch_dir.hpp"
 #include "splitnet/cni/error.hpp"
+#include "testutil/scratch_dir.hpp"
 
 namespace splitnet::store {
 namespace {
 
 using nlohmann::json;
-using splitnet::testing::read_file;
-using splitnet::testing::ScratchDir;
-using splitnet::testing::write_file;
+using testutil::ScratchDir;
 
 const std::string kCacheDir = std::string(SPLITNET_TEST_DATA) + "/multus-cache";
 constexpr const char* kContainer = "3f8c0e5a1b2d";
@@ -27,7 +25,7 @@ TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
     EXPECT_TRUE(master.is_primary);
     EXPECT_EQ(master.network, "cbr0");  // no Name cached: the config's name
     EXPECT_EQ(master.ifname, "eth0");
-    EXPECT_EQ(master.config, read_file(kCacheDir + "/master.conflist"));  // byte for byte
+    EXPECT_EQ(master.config, testutil::read_file(kCacheDir + "/master.conflist"));  // byte for byte
     EXPECT_EQ(master.runtime_config, json::object());
     EXPECT_FALSE(master.selection);
     EXPECT_EQ(master.cni_args, "");
@@ -36,7 +34,7 @@ TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
     EXPECT_FALSE(vpn.is_primary);
     EXPECT_EQ(vpn.network, "ns1/vpn-net");
     EXPECT_EQ(vpn.ifname, "net1");
-    EXPECT_EQ(vpn.config, read_file(kCacheDir + "/vpn-net.conf"));
+    EXPECT_EQ(vpn.config, testutil::read_file(kCacheDir + "/vpn-net.conf"));
     EXPECT_EQ(vpn.runtime_config, (json{{"ips", {"192.0.2.10/24", "2001:db8::10/64"}},
                                         {"mac", "02:00:5e:00:53:01"},
                                         {"deviceID", "0000:03:00.1"}}));
@@ -52,7 +50,7 @@ TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
     EXPECT_EQ(tuned.ifname, "tun0");  // requested name wins over net2
     EXPECT_EQ(tuned.runtime_config, (json{{"infinibandGUID", "c2:11:22:33:44:55:66:77"}}));
     // The cached conflist had no cniVersion: Multus' own is inserted, nothing else changes.
-    const std::string original = read_file(kCacheDir + "/tuned.conflist");
+    const std::string original = testutil::read_file(kCacheDir + "/tuned.conflist");
     EXPECT_EQ(tuned.config, "{\"cniVersion\":\"0.4.0\"," + original.substr(1));
     EXPECT_FALSE(tuned.selection->default_route);
 }
@@ -96,7 +94,7 @@ TEST(MultusCache, ConflistWithEmptyVersionGetsOne) {
 TEST(MultusCache, CorruptCacheIsADecodingFailure) {
     const ScratchDir dir;
     const auto code_of = [&](const std::string& content) {
-        write_file(dir / "c1", content, 0600);
+        testutil::write_file(dir / "c1", content, 0600);
         try {
             read_multus_cache(dir.path(), "c1", "eth0", "1.0.0");
         } catch (const cni::Error& e) {
@@ -127,11 +125,11 @@ TEST(LibcniResultCache, MissingUnreadableOrUnsafeIsNullopt) {
     EXPECT_FALSE(read_libcni_result(kCacheDir, "", kContainer, "net1"));
     const ScratchDir dir;
     std::filesystem::create_directory(dir / "results");
-    write_file(dir / "results/n-c-eth0", "{\"kind\":\"cniCacheV1\",\"result\":", 0600);
+    testutil::write_file(dir / "results/n-c-eth0", "{\"kind\":\"cniCacheV1\",\"result\":", 0600);
     EXPECT_FALSE(read_libcni_result(dir.path(), "n", "c", "eth0"));
-    write_file(dir / "results/n-c-eth0", "{\"kind\":\"cniCacheV1\"}", 0600);
+    testutil::write_file(dir / "results/n-c-eth0", "{\"kind\":\"cniCacheV1\"}", 0600);
     EXPECT_FALSE(read_libcni_result(dir.path(), "n", "c", "eth0"));
-    write_file(dir / "results/n-c-eth0", "{\"result\":{\"cniVersion\":\"0.4.0\"}}", 0600);
+    testutil::write_file(dir / "results/n-c-eth0", "{\"result\":{\"cniVersion\":\"0.4.0\"}}", 0600);
     EXPECT_EQ(read_libcni_result(dir.path(), "n", "c", "eth0"), (json{{"cniVersion", "0.4.0"}}));
 }
 

@@ -10,17 +10,15 @@
 
 #include <gtest/gtest.h>
 
-#include "scratch_dir.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/store/state.hpp"
+#include "testutil/scratch_dir.hpp"
 
 namespace splitnet::store {
 namespace {
 
 using nlohmann::json;
-using splitnet::testing::read_file;
-using splitnet::testing::ScratchDir;
-using splitnet::testing::write_file;
+using testutil::ScratchDir;
 
 State sample_state(const std::string& id = "c0ffee") {
     State state;
@@ -168,7 +166,7 @@ TEST(StateStore, LockExcludesOthersUntilReleased) {
 
 // True once /proc/locks shows a process blocked ("->") on a flock of inode `ino`.
 bool someone_waits_on(ino_t ino) {
-    const std::string locks = read_file("/proc/locks");
+    const std::string locks = testutil::read_file("/proc/locks");
     const std::string needle = ":" + std::to_string(ino) + " ";
     std::size_t start = 0;
     while (start < locks.size()) {
@@ -213,10 +211,10 @@ TEST(StateStore, WaiterFollowsALockFileUnlinkedByTheHolder) {
 TEST(StateStore, CorruptFileIsMovedAsideAndReportedAbsent) {
     const ScratchDir root;
     const StateStore store(root.path());
-    write_file(root / "c0ffee.json", "{\"kind\":\"splitnetState\",\"vers", 0600);
+    testutil::write_file(root / "c0ffee.json", "{\"kind\":\"splitnetState\",\"vers", 0600);
     EXPECT_FALSE(store.load("c0ffee"));
     EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.json"));
-    EXPECT_EQ(read_file(root / "c0ffee.corrupt"), "{\"kind\":\"splitnetState\",\"vers");
+    EXPECT_EQ(testutil::read_file(root / "c0ffee.corrupt"), "{\"kind\":\"splitnetState\",\"vers");
     store.save(sample_state());  // a retried ADD can start over
     EXPECT_TRUE(store.load("c0ffee"));
 }
@@ -224,7 +222,8 @@ TEST(StateStore, CorruptFileIsMovedAsideAndReportedAbsent) {
 TEST(StateStore, StateOfAnotherContainerCountsAsCorrupt) {
     const ScratchDir root;
     const StateStore store(root.path());
-    write_file(root / "c0ffee.json", state_to_json(sample_state("someone-else")).dump(), 0600);
+    testutil::write_file(root / "c0ffee.json", state_to_json(sample_state("someone-else")).dump(),
+                         0600);
     EXPECT_FALSE(store.load("c0ffee"));
     EXPECT_TRUE(std::filesystem::exists(root / "c0ffee.corrupt"));
 }
@@ -257,9 +256,9 @@ TEST(StateStore, ListReturnsStateFilesOnly) {
     store.save(sample_state("b2"));
     store.save(sample_state("a1.json"));
     const auto lock = store.lock("c3");
-    write_file(root / "d4.corrupt", "x", 0600);
-    write_file(root / ".e5.json.tmp.abcdef", "x", 0600);
-    write_file(root / ".json", "x", 0600);
+    testutil::write_file(root / "d4.corrupt", "x", 0600);
+    testutil::write_file(root / ".e5.json.tmp.abcdef", "x", 0600);
+    testutil::write_file(root / ".json", "x", 0600);
     EXPECT_EQ(store.list(), (std::vector<std::string>{"a1.json", "b2"}));
 }
 

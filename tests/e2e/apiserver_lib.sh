@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# The TLS fixture API server (tests/testutil/fake_apiserver.py) for the Kubernetes e2e suites
+# (test_k8s_*.sh, test_default_route.sh): started inside one of the suite's private namespaces,
+# plus a kubeconfig pointing at it. Source it before installing the EXIT trap that calls
+# stop_fake_apiserver.
+
+# The server's pid (the interpreter itself), "" when none runs.
+FAKE_APISERVER_PID=""
+FAKE_APISERVER_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../testutil" && pwd)/fake_apiserver.py"
+
+# start_fake_apiserver NETNS WORKDIR DATA_DIR TOKEN [ARG...]: starts the server inside NETNS,
+# serving the pod/NAD objects under DATA_DIR to bearer TOKEN (ARGs passed on, e.g. --certs-dir),
+# logging requests to WORKDIR/requests.log. Sets FAKE_APISERVER_PID at once (so the caller's
+# cleanup can stop it), then waits up to 60 s (certificate generation on a loaded machine) for
+# WORKDIR/ready. Returns 1, with the server's stderr on stderr, when it did not start.
+start_fake_apiserver() {
+    local netns=$1 work=$2 data=$3 token=$4 py=/usr/bin/python3 _
+    shift 4
+    # The system interpreter: a version manager's shim (pyenv) can cost seconds per call.
+    [[ -x $py ]] || py=$(command -v python3)
+    # Started directly (not through a shell function): ip netns exec execs the interpreter, so
+    # $! is the server itself.
+    ip netns exec "$netns" "$py" "$FAKE_APISERVER_SCRIPT" --data "$data" \
+        --log "$work/requests.log" --token "$token" "$@" >"$work/ready" 2>"$work/apiserver.err" &
+    FAKE_APISERVER_PID=$!
+    for _ in $(seq 600); do
+        [[ -s $work/ready ]] && return 0
+        kill -0 "$FAKE_APISERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -s $work/ready ]] && return 0
+    echo "fake API server did not start: $(cat "$work/apiserver.err")" >&2
+    return 1
+}
+
+# stop_fake_apiserver: stops the server started by start_fake_apiserver, if any, and reaps it.
+stop_fake_apiserver() {
+    [[ -n $FAKE_APISERVER_PID ]] || return 0
+    # Also called under `set -e`: a server that already exited is not an error here.
+    kill "$FAKE_APISERVER_PID" 2>/dev/null || true
+    wait "$FAKE_APISERVER_PID" 2>/dev/null || true
+    FAKE_APISERVER_PID=""
+    return 0
+}
+
+# write_kubeconfig WORKDIR TOKEN: WORKDIR/kubeconfig for the running server (address and CA
+# from WORKDIR/ready), authenticating with bearer TOKEN.
+write_kubeconfig() {
+    local work=$1 token=$2 port ca
+    port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$work/ready")
+    ca=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$work/ready")
+    cat >"$work/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:$port
+    certificate-authority: $ca
+users:
+- name: multus
+  user:
+    token: $token
+contexts:
+- name: ctx
+  context: {cluster: local, user: multus}
+current-context: ctx
+KUBECONFIG
+}
