@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::attach {
 
@@ -21,20 +22,13 @@ constexpr std::array<std::string_view, 5> kKnownKeys = {"gateway", "keep", "ipv6
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 void reject_unknown_keys(const json& block) {
     for (const auto& [key, value] : block.items()) {
         if (std::find(kKnownKeys.begin(), kKnownKeys.end(), key) != kKnownKeys.end()) {
             continue;
         }
         for (const auto known : kKnownKeys) {
-            if (iequals(known, key)) {
+            if (util::iequals(known, key)) {
                 fail("egress",
                      fmt::format("unknown key \"{}\" (did you mean \"{}\"?)", key, known));
             }

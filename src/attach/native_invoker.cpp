@@ -30,16 +30,6 @@ std::string config_version(const std::string& config) {
     return it->get<std::string>();
 }
 
-std::string version_document() {
-    nlohmann::json doc;
-    doc["cniVersion"] = std::string(cni::kCurrentVersion);
-    auto& list = doc["supportedVersions"] = nlohmann::json::array();
-    for (const auto v : cni::kSupportedVersions) {
-        list.push_back(std::string(v));
-    }
-    return doc.dump();
-}
-
 // The Go skel's gates before a verb runs.
 void check_version_gates(cni::Verb verb, const std::string& version) {
     if (!cni::is_supported_version(version)) {
@@ -69,7 +59,7 @@ std::string NativeInvoker::invoke(const delegate::PluginCall& call) {
         return fallback_.invoke(call);
     }
     if (call.verb == cni::Verb::Version) {
-        return version_document();
+        return cni::version_document();
     }
     check_version_gates(call.verb, config_version(call.config));
     spdlog::debug("native {} {} {} in {}", cni::verb_name(call.verb), call.type, call.ifname,

@@ -11,6 +11,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
 #include "splitnet/net/ip.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::attach {
 
@@ -30,29 +31,6 @@ struct Address {
     std::optional<net::IpNet> parsed;  // set for CNI_ARGS entries before validation (Go quirk)
     std::optional<net::IpAddr> gateway;
 };
-
-std::string trim(std::string_view s) {
-    const auto* ws = " \t\r\n\v\f";
-    const auto b = s.find_first_not_of(ws);
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    const auto e = s.find_last_not_of(ws);
-    return std::string(s.substr(b, e - b + 1));
-}
-
-std::vector<std::string> split_commas(std::string_view s) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (;;) {
-        const auto comma = s.find(',', start);
-        out.emplace_back(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start));
-        if (comma == std::string_view::npos) {
-            return out;
-        }
-        start = comma + 1;
-    }
-}
 
 net::IpAddr parse_json_ip(const std::string& text) {
     // net.IP.UnmarshalText
@@ -163,8 +141,8 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
         const auto pairs = cni::parse_cni_args(cni_args);
         cni::check_known_args(pairs, {std::begin(kStaticArgKeys), std::end(kStaticArgKeys)});
         if (const auto ip = cni::arg_value(pairs, "IP"); !ip.empty()) {
-            for (const auto& item : split_commas(ip)) {
-                auto text = trim(item);
+            for (const auto item : util::split(ip, ',')) {
+                std::string text(util::trim(item));
                 const auto parsed = net::parse_cidr(text);
                 if (!parsed) {
                     fail(fmt::format("the 'ip' field is expected to be in CIDR notation, got: '{}'",
@@ -174,8 +152,8 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
             }
         }
         if (const auto gws = cni::arg_value(pairs, "GATEWAY"); !gws.empty()) {
-            for (const auto& item : split_commas(gws)) {
-                const auto gw = net::parse_ip(trim(item));
+            for (const auto item : util::split(gws, ',')) {
+                const auto gw = net::parse_ip(util::trim(item));
                 if (!gw) {
                     fail(fmt::format("invalid gateway address: {}", item));
                 }

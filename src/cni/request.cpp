@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::cni {
 namespace {
@@ -36,18 +37,10 @@ bool needs_path(Verb verb) {
 
 std::vector<std::string> split_path(const std::string& text) {
     std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t colon = text.find(':', start);
-        auto item =
-            text.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    for (const auto item : util::split(text, ':')) {
         if (!item.empty()) {
-            out.push_back(std::move(item));
+            out.emplace_back(item);
         }
-        if (colon == std::string::npos) {
-            break;
-        }
-        start = colon + 1;
     }
     return out;
 }

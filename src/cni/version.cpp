@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "splitnet/cni/error.hpp"
 
@@ -56,6 +57,15 @@ bool is_supported_version(std::string_view text) {
 
 std::string supported_versions_text() {
     return fmt::format("[{}]", fmt::join(kSupportedVersions, " "));
+}
+
+std::string version_document() {
+    nlohmann::json doc = {{"cniVersion", std::string(kCurrentVersion)},
+                          {"supportedVersions", nlohmann::json::array()}};
+    for (const auto version : kSupportedVersions) {
+        doc["supportedVersions"].push_back(std::string(version));
+    }
+    return doc.dump();
 }
 
 }  // namespace splitnet::cni

@@ -7,18 +7,14 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::config {
 namespace {
 
 using nlohmann::json;
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using util::iequals;
 
 [[noreturn]] void bad_key(std::string_view key, std::string_view expected) {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
@@ -79,30 +75,13 @@ void read_seconds(const json& doc, std::string_view key, std::chrono::millisecon
     }
 }
 
-std::string trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return std::string(text.substr(first, last - first + 1));
-}
-
 // Multus reads globalNamespaces as one comma-separated string.
 std::vector<std::string> split_commas(std::string_view text) {
     std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const auto comma = text.find(',', start);
-        auto item = trim(text.substr(
-            start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-        if (!item.empty()) {
-            out.push_back(std::move(item));
+    for (const auto piece : util::split(text, ',')) {
+        if (const auto item = util::trim(piece); !item.empty()) {
+            out.emplace_back(item);
         }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        start = comma + 1;
     }
     return out;
 }

@@ -12,6 +12,7 @@
 
 #include "spawn.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/text.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
@@ -30,14 +31,7 @@ std::vector<std::string> current_environment() {
     return env;
 }
 
-std::string_view trim(std::string_view text) {
-    constexpr std::string_view kSpace = " \t\r\n\f\v";
-    const auto first = text.find_first_not_of(kSpace);
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
+using util::trim;
 
 std::string clip(std::string_view text, std::size_t limit) {
     if (text.size() <= limit) {

@@ -10,44 +10,24 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::k8s {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using util::split;
+using util::trim;
 
-constexpr std::string_view kSpaces = " \t\n\v\f\r";
 constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
 
 [[noreturn]] void fail(const std::string& msg) {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
 }
 
-std::string trim(std::string_view text) {
-    const auto begin = text.find_first_not_of(kSpaces);
-    if (begin == std::string_view::npos) {
-        return {};
-    }
-    const auto end = text.find_last_not_of(kSpaces);
-    return std::string(text.substr(begin, end - begin + 1));
-}
-
-std::vector<std::string> split(std::string_view text, char sep) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (true) {
-        const auto pos = text.find(sep, start);
-        out.emplace_back(text.substr(start, pos - start));
-        if (pos == std::string_view::npos) {
-            return out;
-        }
-        start = pos + 1;
-    }
-}
-
 // ---- comma form ----------------------------------------------------------------------------
 
-plan::Selection parse_object_name(const std::string& item) {
+plan::Selection parse_object_name(std::string_view item) {
     constexpr std::string_view kPrefix = "parsePodNetworkAnnotation: parsePodNetworkObjectName: ";
     plan::Selection sel;
     const auto slash = split(item, '/');

@@ -9,23 +9,12 @@
 
 #include <arpa/inet.h>
 
+#include "splitnet/util/text.hpp"
+
 namespace splitnet::k8s {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) {
-            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
+using util::iequals;
 
 /// Decodes one UTF-8 sequence at text[i]; returns the code point and its length, or -1 with
 /// length 1 for an invalid byte (Go then writes U+FFFD).

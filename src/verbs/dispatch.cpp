@@ -1,8 +1,7 @@
 #include "splitnet/verbs/dispatch.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
@@ -15,15 +14,6 @@ namespace splitnet::verbs {
 namespace {
 
 using nlohmann::json;
-
-std::string version_document() {
-    json doc = {{"cniVersion", std::string(cni::kCurrentVersion)},
-                {"supportedVersions", json::array()}};
-    for (const auto version : cni::kSupportedVersions) {
-        doc["supportedVersions"].push_back(std::string(version));
-    }
-    return doc.dump();
-}
 
 std::string about_text() {
     return fmt::format(
@@ -61,8 +51,8 @@ void check_config(const config::MetaConf& conf, cni::Verb verb) {
                                      cni::supported_versions_text()));
     }
     if (verb == cni::Verb::Check && !cni::version_at_least(version, "0.4.0")) {
-        throw cni::Error(cni::ErrorCode::IncompatibleVersion,
-                         "config version does not allow CHECK", version);
+        throw cni::Error(cni::ErrorCode::IncompatibleVersion, "config version does not allow CHECK",
+                         version);
     }
     if ((verb == cni::Verb::Status || verb == cni::Verb::Gc) &&
         !cni::version_at_least(version, "1.1.0")) {
@@ -119,7 +109,7 @@ int run(const Io& io, const Adapters& adapters) {
         }
         log::set_context(cni::verb_name(request->verb), request->container_id, request->ifname);
         if (request->verb == cni::Verb::Version) {
-            io.write_stdout(version_document());
+            io.write_stdout(cni::version_document());
             return 0;
         }
         return run_verb(io, adapters, *request, version_for_errors);

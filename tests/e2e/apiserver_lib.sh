@@ -4,6 +4,21 @@
 # plus a kubeconfig pointing at it. Source it before installing the EXIT trap that calls
 # stop_fake_apiserver.
 
+# require_root_and_plugins PLUGIN...: the preamble of the standalone suites. Not root: skipped
+# (exit 77, as ctest expects); a reference plugin missing from /usr/lib/cni: failed, since CI
+# installs them and a silent skip would hide a broken setup.
+require_root_and_plugins() {
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "SKIP: needs root (network namespaces)"
+        exit 77
+    fi
+    : "${SPLITNET_BINARY:?}" "${SPLITNET_SOURCE_DIR:?}"
+    local plugin
+    for plugin in "$@"; do
+        [[ -x /usr/lib/cni/$plugin ]] || { echo "FAIL: /usr/lib/cni/$plugin missing" >&2; exit 1; }
+    done
+}
+
 # The server's pid (the interpreter itself), "" when none runs.
 FAKE_APISERVER_PID=""
 FAKE_APISERVER_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../testutil" && pwd)/fake_apiserver.py"

@@ -16,21 +16,15 @@
 # macvlan master; "pod"), deleted on EXIT.
 set -uo pipefail
 
-if [[ $(id -u) -ne 0 ]]; then
-    echo "SKIP: needs root (network namespaces)"
-    exit 77
-fi
-: "${SPLITNET_BINARY:?}" "${SPLITNET_SOURCE_DIR:?}"
-for plugin in ptp host-local macvlan static; do
-    [[ -x /usr/lib/cni/$plugin ]] || { echo "FAIL: /usr/lib/cni/$plugin missing" >&2; exit 1; }
-done
+# shellcheck source=tests/e2e/apiserver_lib.sh
+source "$(dirname "$0")/apiserver_lib.sh"
+require_root_and_plugins ptp host-local macvlan static
 if [[ -x /usr/bin/python3 ]]; then PY=/usr/bin/python3; else PY=$(command -v python3); fi
 
 suffix="$$-$RANDOM"
 node="splitnet-defroute-node-$suffix"
 pods=()
 work=$(mktemp -d /tmp/splitnet-e2e-defroute-XXXXXX)
-source "$(dirname "$0")/apiserver_lib.sh"
 cleanup() {
     local status=$? ns
     trap - EXIT

@@ -7,20 +7,14 @@
 # and "pod"; both are deleted on EXIT.
 set -euo pipefail
 
-if [[ $(id -u) -ne 0 ]]; then
-    echo "SKIP: needs root (network namespaces)"
-    exit 0
-fi
-: "${SPLITNET_BINARY:?}" "${SPLITNET_SOURCE_DIR:?}"
-for plugin in bridge host-local macvlan static; do
-    [[ -x /usr/lib/cni/$plugin ]] || { echo "SKIP: /usr/lib/cni/$plugin missing"; exit 0; }
-done
+# shellcheck source=tests/e2e/apiserver_lib.sh
+source "$(dirname "$0")/apiserver_lib.sh"
+require_root_and_plugins bridge host-local macvlan static
 
 suffix="$$-$RANDOM"
 node="splitnet-k8s-node-$suffix"
 pod="splitnet-k8s-pod-$suffix"
 work=$(mktemp -d /tmp/splitnet-e2e-k8s-XXXXXX)
-source "$(dirname "$0")/apiserver_lib.sh"
 cleanup() {
     set +e
     stop_fake_apiserver

@@ -29,4 +29,7 @@ bool is_supported_version(std::string_view text);
 /// The supported list as a JSON-ready comma list, for error details.
 std::string supported_versions_text();
 
+/// The VERSION verb's answer: {"cniVersion": current, "supportedVersions": [...]}, serialised.
+std::string version_document();
+
 }  // namespace splitnet::cni
