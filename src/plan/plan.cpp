@@ -153,8 +153,8 @@ std::vector<Attachment> build_plan(const std::vector<DelegateSpec>& specs,
             attachment.runtime_config = selection_runtime_config(base_runtime_config, selection);
             attachment.config = config_with_cni_args(spec.config, selection.cni_args);
         }
-        attachment.cni_args = attachment_cni_args(
-            request.args, spec.selection ? &*spec.selection : nullptr, for_add);
+        attachment.cni_args =
+            attachment_cni_args(request.args, spec.selection ? &*spec.selection : nullptr, for_add);
         plan.push_back(std::move(attachment));
     }
     return plan;

@@ -42,6 +42,7 @@ void make_dirs(const std::string& dir, mode_t mode) {
     if (dir.empty()) {
         return;
     }
+
     struct stat st {};
 
     // Every ADD saves several times into a directory that almost always exists: one syscall.

@@ -1,6 +1,5 @@
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
@@ -22,8 +21,8 @@ void del_attachment(Context& ctx, const store::AttachmentState& state) {
     const auto rt = attachment_runtime(state.attachment, ctx);
     json prev;
     if (!state.result.is_null()) {
-        prev = cni::result_to_json(cni::parse_result(state.result, net.cni_version),
-                                   net.cni_version);
+        prev =
+            cni::result_to_json(cni::parse_result(state.result, net.cni_version), net.cni_version);
     }
     delegate::del_network(ctx.invoker, net, rt, prev.is_null() ? nullptr : &prev);
 }
@@ -97,7 +96,9 @@ json run_add(Context& ctx) {
     for (std::size_t i = 0; i < attachments.size(); ++i) {
         const auto& attachment = attachments[i];
         auto net = networks[i];
-        add_egress_context(net, ctx, {state.attachments.begin(), state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+        add_egress_context(net, ctx,
+                           {state.attachments.begin(),
+                            state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
         const auto rt = attachment_runtime(attachment, ctx);
         spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
         try {

@@ -1,6 +1,5 @@
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
@@ -76,11 +75,11 @@ void run_check(Context& ctx) {
         try {
             delegate::check_network(ctx.invoker, net, rt, prev);
         } catch (const cni::Error& e) {
-            throw cni::Error(e.code(),
-                             fmt::format("CHECK of network \"{}\" ({}) failed: {}",
-                                         state.attachment.network, state.attachment.ifname,
-                                         e.what()),
-                             e.details());
+            throw cni::Error(
+                e.code(),
+                fmt::format("CHECK of network \"{}\" ({}) failed: {}", state.attachment.network,
+                            state.attachment.ifname, e.what()),
+                e.details());
         }
     }
 }

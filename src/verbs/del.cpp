@@ -1,6 +1,5 @@
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/verbs/context.hpp"
@@ -45,8 +44,8 @@ void run_del(Context& ctx) {
             if (!from_state && !it->attachment.is_primary) {
                 // Without state we only guess that this attachment exists (e.g. ADD failed and
                 // rolled it back): an old plugin's "not found" must not make the DEL fail forever.
-                spdlog::warn("DEL of network \"{}\" ({}) without state: {}",
-                             it->attachment.network, it->attachment.ifname, e.what());
+                spdlog::warn("DEL of network \"{}\" ({}) without state: {}", it->attachment.network,
+                             it->attachment.ifname, e.what());
                 continue;
             }
             failures.push_back(fmt::format("network \"{}\" ({}): {}", it->attachment.network,
@@ -69,8 +68,8 @@ void run_del(Context& ctx) {
         ctx.store.remove(ctx.request.container_id);
     }
     if (first) {
-        throw cni::Error(first->code(),
-                         fmt::format("errors: {}", fmt::join(failures, " / ")), first->details());
+        throw cni::Error(first->code(), fmt::format("errors: {}", fmt::join(failures, " / ")),
+                         first->details());
     }
     spdlog::info("deleted {} attachment(s)", attachments.size());
 }

@@ -1,9 +1,9 @@
 // The shipped examples in conf/ must stay valid configs.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "splitnet/config/meta_conf.hpp"
 #include "splitnet/delegate/network.hpp"

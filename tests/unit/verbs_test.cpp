@@ -1,12 +1,11 @@
 // Orchestration of ADD/DEL/CHECK/STATUS/GC against a fake plugin invoker (no root, no exec).
-#include <gtest/gtest.h>
-
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/store/state.hpp"
@@ -30,8 +29,8 @@ struct Call {
 class FakeInvoker final : public delegate::PluginInvoker {
 public:
     std::string invoke(const delegate::PluginCall& call) override {
-        calls.push_back({call.verb, call.type, call.ifname, json::parse(call.config),
-                         call.cni_args, call.cni_path});
+        calls.push_back({call.verb, call.type, call.ifname, json::parse(call.config), call.cni_args,
+                         call.cni_path});
         if (const auto it = failures.find({call.verb, call.type}); it != failures.end()) {
             throw it->second;
         }
@@ -39,20 +38,19 @@ public:
             return {};
         }
         const auto version = json::parse(call.config).value("cniVersion", std::string());
-        json result = {{"cniVersion", version},
-                       {"interfaces", json::array({{{"name", call.ifname},
-                                                    {"mac", "02:00:00:00:00:0" + std::to_string(calls.size())},
-                                                    {"sandbox", call.netns}}})},
-                       {"ips", json::array({{{"interface", 0},
-                                             {"address", addresses.at(call.type)}}})}};
+        json result = {
+            {"cniVersion", version},
+            {"interfaces", json::array({{{"name", call.ifname},
+                                         {"mac", "02:00:00:00:00:0" + std::to_string(calls.size())},
+                                         {"sandbox", call.netns}}})},
+            {"ips", json::array({{{"interface", 0}, {"address", addresses.at(call.type)}}})}};
         return result.dump();
     }
 
     std::vector<Call> calls;
     std::map<std::pair<cni::Verb, std::string>, cni::Error> failures;
-    std::map<std::string, std::string> addresses = {{"ptp", "10.42.0.5/24"},
-                                                    {"macvlan", "192.168.99.99/24"},
-                                                    {"tuning", "0.0.0.0/0"}};
+    std::map<std::string, std::string> addresses = {
+        {"ptp", "10.42.0.5/24"}, {"macvlan", "192.168.99.99/24"}, {"tuning", "0.0.0.0/0"}};
 };
 
 class VerbsTest : public ::testing::Test {
@@ -71,8 +69,9 @@ protected:
     void TearDown() override { fs::remove_all(dir_); }
 
     std::string conf(const std::string& version = "1.0.0", const std::string& extra = "") const {
-        return R"({"cniVersion":")" + version + R"(","name":"podnet","binDir":"/bin/dir","cniDir":")" +
-               (dir_ / "state").string() + "\"" + extra + R"(,"delegates":[
+        return R"({"cniVersion":")" + version +
+               R"(","name":"podnet","binDir":"/bin/dir","cniDir":")" + (dir_ / "state").string() +
+               "\"" + extra + R"(,"delegates":[
               {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
               {"name":"vpn","cniVersion":"0.3.1","plugins":[{"type":"macvlan"},{"type":"tuning"}]}]})";
     }
@@ -88,9 +87,8 @@ protected:
         io.read_stdin = [stdin_text] { return stdin_text; };
         io.write_stdout = [this](std::string_view data) { out_ += data; };
         io.write_stderr = [](std::string_view) {};
-        Adapters adapters{invoker_, [](const config::MetaConf&) {
-                              return std::make_unique<InlineSource>();
-                          }};
+        Adapters adapters{invoker_,
+                          [](const config::MetaConf&) { return std::make_unique<InlineSource>(); }};
         return run(io, adapters);
     }
 
@@ -125,7 +123,8 @@ TEST_F(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
     EXPECT_EQ(result["ips"][1]["interface"], 1);
     EXPECT_FALSE(result["ips"][1].contains("version"));
     // binDir is searched first; the chained plugin got the previous result in the list version.
-    EXPECT_EQ(invoker_.calls[0].cni_path, (std::vector<std::string>{"/bin/dir", "/cni/a", "/cni/b"}));
+    EXPECT_EQ(invoker_.calls[0].cni_path,
+              (std::vector<std::string>{"/bin/dir", "/cni/a", "/cni/b"}));
     EXPECT_EQ(invoker_.calls[2].config["prevResult"]["cniVersion"], "0.3.1");
     EXPECT_TRUE(state_exists());
 }
@@ -269,7 +268,8 @@ TEST_F(VerbsTest, AddWaitsBoundedForTheReadinessFileDelNever) {
 TEST_F(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
     ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
     invoker_.calls.clear();
-    const auto gc = conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"other","ifname":"eth0"}])");
+    const auto gc =
+        conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"other","ifname":"eth0"}])");
     ASSERT_EQ(run_verb("GC", gc), 0) << out_;
     EXPECT_EQ(sequence(cni::Verb::Del).size(), 3U);
     EXPECT_FALSE(state_exists());
