@@ -93,8 +93,12 @@ check "gateway down: the service is still reached via eth0" pod_ping "$SERVICE"
 ip -n "$GW_NS" link set gw0 up
 
 # --- kill switch: gateway netns removed (its veth, the master and net1 go with it) -------------
+# The kernel tears a deleted netns down asynchronously (cleanup_net on a workqueue, slower under
+# load), so poll: the condition must be a function that wait_for re-runs, not a value captured once.
+# shellcheck disable=SC2317  # called through wait_for
+pod_has_no_net1() { ! pod_links | grep -qx net1; }
 e2e_del_netns "$GW_NS"
-check "net1 went away with the master" wait_for "net1 gone" 5 test -z "$(pod_links | grep -x net1)"
+check "net1 went away with the master" wait_for "net1 gone" 30 pod_has_no_net1
 reset_counters
 check_not "gateway gone: the internet is unreachable" pod_ping "$INET4"
 assert_eq "gateway gone: the kernel answers from the guard (EHOSTUNREACH)" \
