@@ -99,6 +99,15 @@ e2e_init() {
     SN_CONTAINERID=$(e2e_name cid)
 }
 
+# e2e_require_plugins PLUGIN...: fails (not skips) when a reference plugin is missing from
+# E2E_CNI_PLUGINS: CI installs them, and a silent skip would hide a broken setup.
+e2e_require_plugins() {
+    local plugin
+    for plugin in "$@"; do
+        [[ -x $E2E_CNI_PLUGINS/$plugin ]] || { echo "missing $E2E_CNI_PLUGINS/$plugin" >&2; exit 1; }
+    done
+}
+
 # e2e_name SUFFIX: a unique name, splitnet-e2e-<pid>-<rand>-SUFFIX.
 e2e_name() { printf '%s-%s' "$E2E_NAME_PREFIX" "$1"; }
 

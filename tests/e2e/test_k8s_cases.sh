@@ -15,9 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/apiserver_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/apiserver_lib.sh"
 e2e_init
-for plugin in ptp host-local macvlan static; do
-    [[ -x $E2E_CNI_PLUGINS/$plugin ]] || { echo "SKIPPED: $E2E_CNI_PLUGINS/$plugin missing"; exit 77; }
-done
+e2e_require_plugins ptp host-local macvlan static
 e2e_setup_node_pod
 
 DATA=$E2E_TMP/data
