@@ -69,8 +69,12 @@ json run_add(Context& ctx) {
 
     const auto specs = ctx.source.resolve_for_add(ctx.conf, ctx.request);
     const auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/true);
-    // ECMP requests are refused before anything exists in the pod.
+    // ECMP requests, and those that would undo an egress policy, are refused before anything
+    // exists in the pod.
     const auto default_routes = plan::plan_default_routes(attachments);
+    if (default_routes) {
+        check_default_routes_keep_egress(attachments, *default_routes);
+    }
     check_ifnames(attachments, ctx.request.netns);
     std::vector<delegate::NetworkConfig> networks;
     networks.reserve(attachments.size());

@@ -12,7 +12,9 @@
 # - the merged result, the stored results, network-status and CHECK agree with the kernel;
 # - two IPv4 gateways are rejected with code 7 before anything is created;
 # - `default-route: []` leaves no default route;
-# - an unreachable gateway fails the ADD, and the rollback leaves nothing behind.
+# - an unreachable gateway fails the ADD, and the rollback leaves nothing behind;
+# - with an egress policy, a default route elsewhere is refused (code 7, nothing created), and
+#   one via the egress gateway on the egress network is accepted and passes CHECK.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/e2e/apiserver_lib.sh
@@ -25,7 +27,7 @@ e2e_setup_node_pod
 API=${E2E_TMP}/api
 CONFDIR=${E2E_TMP}/confdir
 mkdir -p "$API/pods/media" "$API/nads/media" "$CONFDIR"
-for nad in vpn vpn2; do
+for nad in vpn vpn2 vpnegress; do
     cat >"$API/nads/media/$nad.json" <<EOF
 {"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition",
  "metadata":{"name":"$nad","namespace":"media"},"spec":{"config":""}}
@@ -45,6 +47,13 @@ EOF
 cat >"$CONFDIR/vpn2.conf" <<EOF
 {"cniVersion":"0.3.1","name":"vpn2","type":"macvlan","master":"$MASTER","mode":"bridge",
  "ipam":{"type":"static","addresses":[{"address":"198.51.100.10/24"}]}}
+EOF
+
+# An egress policy (docs/egress.md) on the same segment: gateway 192.0.2.1 from static IPAM.
+cat >"$CONFDIR/vpnegress.conf" <<EOF
+{"cniVersion":"1.0.0","name":"vpnegress","type":"macvlan","master":"$MASTER","mode":"bridge",
+ "ipam":{"type":"static","addresses":[{"address":"192.0.2.10/24","gateway":"192.0.2.1"}]},
+ "egress":{"keep":["cluster"],"probeGateway":"off","probeConflict":false}}
 EOF
 
 TOKEN="e2e-token-$RANDOM$RANDOM"
@@ -146,5 +155,30 @@ assert_failed "[unreachable] ADD fails"
 assert_contains "[unreachable] the error names the route" "$(json_eval "$SN_OUT" 'r["msg"]')" \
     "default via 203.0.113.1 dev net1"
 assert_nothing_left "unreachable"
+
+# --- 5. default-route and an egress policy ------------------------------------------------------
+# On another network it would route the internet around the VPN: refused before anything exists.
+new_pod egress-leak
+CONF=$(conf '[{"name":"vpnegress"},{"name":"vpn2","default-route":["198.51.100.1"]}]')
+run_splitnet ADD "$CONF"
+assert_error_code "[egress-leak] ADD fails" 7
+assert_contains "[egress-leak] the error names both networks and the fix" \
+    "$(json_eval "$SN_OUT" 'r["msg"]')" \
+    'an IPv4 default route via 198.51.100.1 on net2 (network "media/vpn2") would send the pod'"'"'s internet traffic around the VPN; put "default-route": ["192.0.2.1"] on network "media/vpnegress"'
+assert_nothing_left "egress-leak"
+
+# On the egress network with its own gateway: accepted, and the egress CHECK still holds.
+new_pod egress-same
+CONF=$(conf '[{"name":"vpnegress","default-route":["192.0.2.1"]}]')
+run_splitnet ADD "$CONF"
+assert_ok "[egress-same] ADD succeeds"
+cp "$SN_OUT" "$E2E_TMP/add-egress.json"
+assert_eq "[egress-same] the only IPv4 default with a device is via 192.0.2.1 dev net1" \
+    "default via 192.0.2.1 dev net1" "$(v4_defaults | grep -v '^unreachable' | sed 's/ *$//')"
+run_splitnet CHECK "$(with_prev "$CONF" "$E2E_TMP/add-egress.json")"
+assert_ok "[egress-same] CHECK passes (egress policy and default-route agree)"
+run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-egress.json")"
+assert_ok "[egress-same] DEL succeeds"
+assert_nothing_left "egress-same, after DEL"
 
 e2e_summary
