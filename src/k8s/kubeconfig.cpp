@@ -3,13 +3,13 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/files.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -19,13 +19,16 @@ namespace {
 }
 
 std::string read_file(const std::string& path, const std::string& what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        fail("cannot read " + what + " " + path + ": " + std::strerror(errno));
+    std::optional<std::string> content;
+    try {
+        content = util::read_file_if_exists(path, util::Symlinks::Follow);
+    } catch (const cni::Error& e) {
+        fail(what + ": " + e.what());
     }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    return buf.str();
+    if (!content) {
+        fail("cannot read " + what + " " + path + ": " + std::strerror(ENOENT));
+    }
+    return std::move(*content);
 }
 
 std::string resolve(const std::string& path, const std::string& base_dir) {

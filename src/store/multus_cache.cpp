@@ -8,6 +8,7 @@
 
 #include "files.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/files.hpp"
 
 namespace splitnet::store {
 namespace {
@@ -195,7 +196,7 @@ std::optional<std::vector<plan::Attachment>> read_multus_cache(
     std::string_view runtime_ifname, std::string_view default_cni_version) {
     detail::require_container_id(container_id);
     const std::string path = fmt::format("{}/{}", multus_cni_dir, container_id);
-    const auto content = detail::read_file_if_exists(path);
+    const auto content = util::read_file_if_exists(path);
     if (!content) {
         return std::nullopt;
     }
@@ -220,7 +221,7 @@ std::optional<nlohmann::json> read_libcni_result(const std::string& cache_dir,
         fmt::format("{}/results/{}-{}-{}", cache_dir, network_name, container_id, ifname);
     std::optional<std::string> content;
     try {
-        content = detail::read_file_if_exists(path);
+        content = util::read_file_if_exists(path);
     } catch (const cni::Error& e) {
         spdlog::warn("ignoring libcni result cache: {}", e.what());
         return std::nullopt;

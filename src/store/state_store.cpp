@@ -17,6 +17,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/store/state.hpp"
+#include "splitnet/util/files.hpp"
 
 namespace splitnet::store {
 namespace {
@@ -45,20 +46,20 @@ std::string StateStore::path_of(std::string_view container_id) const {
 
 util::UniqueFd StateStore::lock(std::string_view container_id) const {
     detail::require_container_id(container_id);
-    detail::make_dirs(dir_, kDirMode);
+    util::make_dirs(dir_, kDirMode);
     const std::string path = fmt::format("{}/{}.lock", dir_, container_id);
     for (;;) {
         util::UniqueFd fd(
             ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kFileMode));
         if (!fd.valid()) {
-            detail::io_error("open lock file", path, errno);
+            util::io_error("open lock file", path, errno);
         }
         int rc = 0;
         do {
             rc = ::flock(fd.get(), LOCK_EX);
         } while (rc != 0 && errno == EINTR);
         if (rc != 0) {
-            detail::io_error("lock", path, errno);
+            util::io_error("lock", path, errno);
         }
         // Whoever held the lock may have unlinked the file before releasing it: a lock on an
         // unlinked inode excludes nobody, so start over on the current file.
@@ -70,7 +71,7 @@ util::UniqueFd StateStore::lock(std::string_view container_id) const {
 
 std::optional<State> StateStore::load(std::string_view container_id) const {
     const std::string path = path_of(container_id);
-    const auto content = detail::read_file_if_exists(path);
+    const auto content = util::read_file_if_exists(path);
     if (!content) {
         return std::nullopt;
     }
@@ -90,7 +91,7 @@ std::optional<State> StateStore::load(std::string_view container_id) const {
     // the configuration, and a retried ADD must be able to write a fresh state.
     const std::string aside = fmt::format("{}/{}.corrupt", dir_, container_id);
     if (::rename(path.c_str(), aside.c_str()) != 0) {
-        detail::io_error("move aside corrupt state file", path, errno);
+        util::io_error("move aside corrupt state file", path, errno);
     }
     spdlog::warn("state file {} is unreadable ({}); moved to {}", path, problem, aside);
     return std::nullopt;
@@ -98,15 +99,15 @@ std::optional<State> StateStore::load(std::string_view container_id) const {
 
 void StateStore::save(const State& state) const {
     detail::require_container_id(state.container_id);
-    detail::make_dirs(dir_, kDirMode);
-    detail::write_file_atomic(dir_, fmt::format("{}{}", state.container_id, kStateSuffix),
-                              state_to_json(state).dump(2), kFileMode);
+    util::make_dirs(dir_, kDirMode);
+    util::write_file_atomic(dir_, fmt::format("{}{}", state.container_id, kStateSuffix),
+                            state_to_json(state).dump(2), kFileMode);
 }
 
 void StateStore::remove(std::string_view container_id) const {
     const std::string path = path_of(container_id);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        detail::io_error("remove", path, errno);
+        util::io_error("remove", path, errno);
     }
 }
 
@@ -117,7 +118,7 @@ std::vector<std::string> StateStore::list() const {
         if (errno == ENOENT) {
             return ids;
         }
-        detail::io_error("list", dir_, errno);
+        util::io_error("list", dir_, errno);
     }
     while (const dirent* entry = ::readdir(dir.get())) {
         const std::string_view name = entry->d_name;

@@ -264,14 +264,3 @@ s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex(ifname)))
 PY
 }
 
-# wait_for DESC SECONDS CMD...: polls CMD every 100 ms until it succeeds or the bound passes.
-wait_for() {
-    local deadline=$((SECONDS + $2)) desc=$1
-    shift 2
-    until "$@"; do
-        if ((SECONDS >= deadline)); then
-            return 1
-        fi
-        sleep 0.1
-    done
-}

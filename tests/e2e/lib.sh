@@ -99,6 +99,18 @@ e2e_init() {
     SN_CONTAINERID=$(e2e_name cid)
 }
 
+# wait_for DESC SECONDS CMD...: polls CMD every 100 ms until it succeeds or the bound passes.
+wait_for() {
+    local deadline=$((SECONDS + $2)) desc=$1
+    shift 2
+    until "$@"; do
+        if ((SECONDS >= deadline)); then
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
 # e2e_require_plugins PLUGIN...: fails (not skips) when a reference plugin is missing from
 # E2E_CNI_PLUGINS: CI installs them, and a silent skip would hide a broken setup.
 e2e_require_plugins() {

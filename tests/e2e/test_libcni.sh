@@ -4,7 +4,8 @@
 # tuning, which must accept splitnet's merged result as prevResult (cni-spec.md §2.3, §6.2,
 # §6.3, §9 items 51-52). AddNetworkList, CheckNetworkList (>= 0.4.0) and DelNetworkList succeed
 # for 0.3.1, 0.4.0 and 1.0.0; DEL twice succeeds; a cnitool-style flow (NETCONFPATH + name,
-# container ID derived from the netns path) works end to end.
+# container ID derived from the netns path) works end to end, also with the config and binary
+# that `splitnet install` puts on a node.
 # 1.1.0 is not covered here: libcni 1.1.2 only knows result versions up to 1.0.0.
 source "$(dirname "$0")/lib.sh"
 e2e_init
@@ -129,5 +130,41 @@ assert_rc "[cnitool] del" 0
 drive del "${tool[@]}"
 assert_rc "[cnitool] del twice" 0
 assert_clean "cnitool"
+
+# --- what `splitnet install` writes, run by libcni as a runtime runs a node's config ------------
+# The master is a ptp + host-local conflist; the installer copies the binary and generates
+# 00-splitnet.conflist around it. Only cniDir is moved into this test's temp dir afterwards (the
+# installer leaves it at the node default, /var/lib/cni/splitnet).
+NODE_NETD=${E2E_TMP}/node-net.d
+NODE_BIN=${E2E_TMP}/node-bin
+mkdir -p "$NODE_NETD"
+printf '{"cniVersion":"1.0.0","name":"cluster","plugins":[%s]}\n' "$(conf_primary)" \
+    >"${NODE_NETD}/10-cluster.conflist"
+env -u KUBERNETES_SERVICE_HOST -u KUBERNETES_SERVICE_PORT "$SPLITNET_BINARY" install --once \
+    --cni-bin-dir="$NODE_BIN" --cni-conf-dir="$NODE_NETD" --multus-autoconfig-dir="$NODE_NETD" \
+    --multus-cni-conf-dir="${E2E_TMP}/node-multus" --additional-bin-dir="$EMPTY_BIN" \
+    2>"${E2E_TMP}/install.log"
+assert_eq "[installed] splitnet install --once" 0 "$?"
+python3 - "${NODE_NETD}/00-splitnet.conflist" "$E2E_STATE" <<'PY'
+import json, sys
+path, state = sys.argv[1:3]
+doc = json.load(open(path))
+doc["plugins"][0]["cniDir"] = state
+json.dump(doc, open(path, "w"))
+PY
+e2e_new_pod
+installed=(-netconfpath "$NODE_NETD" -name splitnet-cni-network -netns "$POD_NETNS")
+saved_path=$CNI_PATH_LIST
+CNI_PATH_LIST=${NODE_BIN}:${E2E_CNI_PLUGINS}
+drive add "${installed[@]}"
+assert_rc "[installed] libcni ADD with the generated config and the installed binary" 0
+assert_json "[installed] the result has the pod's eth0 from the master (ptp)" \
+    "[i['name'] for i in r['interfaces'] if i.get('sandbox')] == ['eth0']"
+drive check "${installed[@]}"
+assert_rc "[installed] CHECK" 0
+drive del "${installed[@]}"
+assert_rc "[installed] DEL" 0
+CNI_PATH_LIST=$saved_path
+assert_clean "installed"
 
 e2e_summary

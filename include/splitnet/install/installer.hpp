@@ -1,0 +1,49 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "splitnet/install/options.hpp"
+
+namespace splitnet::install {
+
+/// Puts splitnet on a node and keeps its config current: the side-effect half of `splitnet
+/// install` (the contents come from node_config and service_account, which are pure).
+class Installer {
+public:
+    explicit Installer(Options options);
+
+    /// Copies --multus-bin-file to <cni-bin-dir>/splitnet: temp file, fsync, rename, so a
+    /// runtime that executes the binary meanwhile sees the old one or the new one, whole.
+    void install_binary() const;
+
+    /// Writes <cni-conf-dir>/splitnet.d/splitnet.kubeconfig from the service account, and the
+    /// node config (generated from the master config, or the --multus-conf-file copy), each only
+    /// when its content differs from what is on disk: a file somebody deleted or renamed (Cilium
+    /// with cni.exclusive) comes back. Returns false while there is no master config yet.
+    /// Throws cni::Error for what the operator must fix (unreadable or invalid master, I/O).
+    bool sync();
+
+    /// Removes the generated (or copied) node config; the kubeconfig stays (Multus does the
+    /// same), so pods that are being torn down can still reach the API.
+    void remove_config() const;
+
+private:
+    void sync_kubeconfig();
+    bool sync_auto_config();
+    void sync_copied_config() const;
+
+    Options options_;
+    std::optional<std::string> last_master_;  ///< file name of the master embedded last
+    std::string kubeconfig_in_config_;        ///< the "kubeconfig" written into the config
+    bool told_no_master_ = false;
+    bool told_no_service_account_ = false;
+};
+
+/// `splitnet install ARGS...`: parses the flags, installs, syncs, then (unless --once) syncs
+/// every --watch-interval-ms until SIGTERM or SIGINT, removing the config on the way out with
+/// --cleanup-config-on-exit. Logs to stderr; returns the process exit status.
+int run_install(const std::vector<std::string>& args);
+
+}  // namespace splitnet::install

@@ -1,0 +1,49 @@
+#pragma once
+
+// The few filesystem operations the state store and the installer need, with errors turned into
+// cni::Error(IoFailure) naming the path.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+
+namespace splitnet::util {
+
+/// Throws cni::Error(IoFailure) "cannot <what> <path>: <strerror(err)>".
+[[noreturn]] void io_error(std::string_view what, const std::string& path, int err);
+
+/// mkdir -p; directories it creates get `mode`. Existing ones are left as they are.
+void make_dirs(const std::string& dir, mode_t mode);
+
+/// Whether a read follows a symlink at the end of the path.
+enum class Symlinks {
+    Refuse,  ///< state files: a planted link is never followed
+    Follow,  ///< the installer's inputs: service account files and /proc/self/exe are links
+};
+
+/// The whole file; nullopt when it does not exist.
+std::optional<std::string> read_file_if_exists(const std::string& path,
+                                               Symlinks symlinks = Symlinks::Refuse);
+
+/// Whether write_file_atomic also survives a power loss.
+enum class Durability {
+    /// Rename only. Right for the state store: what a state file describes lives in a pod netns,
+    /// which is memory-only, so after a power loss or kernel crash it no longer exists. A state
+    /// file torn by such a crash is set aside as corrupt and DEL replays the configuration
+    /// instead, which releases exec'd IPAM leases by container ID just the same. Multus and the
+    /// reference IPAM plugins do not fsync their files either, and the two fsyncs cost 5-20 ms
+    /// of wall time per ADD.
+    Volatile,
+    /// fsync of the file before the rename: for what the installer puts on a node (the binary,
+    /// its config), which must be whole after a reboot.
+    Durable,
+};
+
+/// Writes `dir`/`name` so that readers see the old or the new content, never a mix, even when
+/// the process is killed: temp file (leading dot) in the same directory, then rename.
+void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
+                       mode_t mode, Durability durability = Durability::Volatile);
+
+}  // namespace splitnet::util

@@ -1,0 +1,275 @@
+#include "splitnet/install/installer.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <system_error>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/cni/request.hpp"
+#include "splitnet/install/node_config.hpp"
+#include "splitnet/install/service_account.hpp"
+#include "splitnet/util/files.hpp"
+
+namespace splitnet::install {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr mode_t kDirMode = 0755;
+constexpr mode_t kBinaryMode = 0755;
+// The config and the kubeconfig hold the token: root only, as Multus writes them.
+constexpr mode_t kSecretMode = 0600;
+constexpr const char* kBinaryName = "splitnet";
+constexpr const char* kKubeconfigDir = "splitnet.d";
+constexpr const char* kKubeconfigName = "splitnet.kubeconfig";
+
+std::string read_required(const std::string& path) {
+    auto content = util::read_file_if_exists(path, util::Symlinks::Follow);
+    if (!content) {
+        util::io_error("read", path, ENOENT);
+    }
+    return std::move(*content);
+}
+
+// Writes dir/name when its content differs; true when it wrote.
+bool write_if_changed(const std::string& dir, const std::string& name, const std::string& content,
+                      mode_t mode) {
+    if (util::read_file_if_exists(dir + "/" + name, util::Symlinks::Follow) == content) {
+        return false;
+    }
+    util::make_dirs(dir, kDirMode);
+    util::write_file_atomic(dir, name, content, mode, util::Durability::Durable);
+    return true;
+}
+
+void remove_if_exists(const std::string& path) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        util::io_error("remove", path, errno);
+    }
+}
+
+std::vector<std::string> list_names(const std::string& dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        names.push_back(it->path().filename().string());
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        util::io_error("list", dir, ec.value());
+    }
+    return names;
+}
+
+}  // namespace
+
+Installer::Installer(Options options) : options_(std::move(options)) {}
+
+void Installer::install_binary() const {
+    const auto content = read_required(options_.bin_file);
+    util::make_dirs(options_.cni_bin_dir, kDirMode);
+    util::write_file_atomic(options_.cni_bin_dir, kBinaryName, content, kBinaryMode,
+                            util::Durability::Durable);
+    spdlog::info("installed {} ({} bytes) as {}/{}", options_.bin_file, content.size(),
+                 options_.cni_bin_dir, kBinaryName);
+}
+
+void Installer::sync_kubeconfig() {
+    const cni::Getenv getenv = [](std::string_view name) -> std::optional<std::string> {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): the installer is single-threaded
+        const char* value = std::getenv(std::string(name).c_str());
+        return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+    };
+    if (!k8s::in_cluster_available(getenv)) {
+        kubeconfig_in_config_ = options_.kubeconfig_host_path;
+        if (!told_no_service_account_) {
+            spdlog::warn(
+                "KUBERNETES_SERVICE_HOST/PORT are not set (not running in a pod?): no "
+                "kubeconfig written; the config {}",
+                kubeconfig_in_config_.empty()
+                    ? std::string("has none (NADs from files only)")
+                    : fmt::format("points at {} as it is", kubeconfig_in_config_));
+            told_no_service_account_ = true;
+        }
+        return;
+    }
+    kubeconfig_in_config_ = options_.kubeconfig_host_path.empty()
+                                ? std::string(kDefaultKubeconfigHostPath)
+                                : options_.kubeconfig_host_path;
+    // Throws naming the file when the token or CA is missing (automountServiceAccountToken off).
+    const auto access = k8s::in_cluster_access(getenv, options_.service_account_dir);
+    const std::string dir = options_.cni_conf_dir + "/" + kKubeconfigDir;
+    if (write_if_changed(dir, kKubeconfigName,
+                         service_account_kubeconfig(access, options_.skip_tls_verify),
+                         kSecretMode)) {
+        spdlog::info("wrote {}/{} for {}", dir, kKubeconfigName, access.server());
+    }
+}
+
+bool Installer::sync_auto_config() {
+    const auto master = pick_master(list_names(options_.autoconfig_dir), options_.master_file_name);
+    if (!master) {
+        // Embedded already (and renamed to .old with --rename-conf-file): keep what is written.
+        if (!told_no_master_) {
+            spdlog::warn(
+                "no master CNI config in {}{}: waiting for the cluster network to "
+                "write one",
+                options_.autoconfig_dir,
+                options_.master_file_name.empty()
+                    ? ""
+                    : fmt::format(" named {}", options_.master_file_name));
+            told_no_master_ = true;
+        }
+        return last_master_.has_value();
+    }
+    told_no_master_ = false;
+    const std::string master_path = options_.autoconfig_dir + "/" + *master;
+    const auto doc = json::parse(read_required(master_path), nullptr, false);
+    if (doc.is_discarded()) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                         fmt::format("install: master config {} is not valid JSON", master_path));
+    }
+    const auto config = generate_node_config(doc, master_path, options_, kubeconfig_in_config_);
+    const auto path = options_.cni_conf_dir + "/" + config.file_name;
+    // Said before the rewrite, so whoever sees the file back also finds the reason in the log.
+    if (last_master_ && !fs::exists(path) && fs::exists(path + ".cilium_bak")) {
+        spdlog::error(
+            "{} was renamed to {}.cilium_bak, so Cilium runs with cni.exclusive=true "
+            "and keeps taking over the node's CNI config: set cni.exclusive=false in "
+            "Cilium's Helm values. Writing it again.",
+            path, config.file_name);
+    }
+    if (write_if_changed(options_.cni_conf_dir, config.file_name, config.content, kSecretMode)) {
+        spdlog::info("wrote {} from {}", path, master_path);
+    }
+    remove_if_exists(options_.cni_conf_dir + "/" + sibling_config_name(config.file_name));
+    last_master_ = *master;
+    if (options_.rename_conf_file) {
+        if (::rename(master_path.c_str(), (master_path + ".old").c_str()) != 0) {
+            util::io_error("rename", master_path, errno);
+        }
+        spdlog::info("renamed {} to {}.old", master_path, master_path);
+    }
+    return true;
+}
+
+void Installer::sync_copied_config() const {
+    const auto name = fs::path(options_.conf_file).filename().string();
+    if (write_if_changed(options_.cni_conf_dir, name, read_required(options_.conf_file),
+                         kSecretMode)) {
+        spdlog::info("copied {} to {}/{}", options_.conf_file, options_.cni_conf_dir, name);
+    }
+}
+
+bool Installer::sync() {
+    util::make_dirs(options_.multus_cni_conf_dir, kDirMode);
+    sync_kubeconfig();
+    if (options_.conf_file != "auto") {
+        sync_copied_config();
+        return true;
+    }
+    return sync_auto_config();
+}
+
+void Installer::remove_config() const {
+    const std::vector<std::string> names =
+        options_.conf_file == "auto"
+            ? std::vector<std::string>{fmt::format("{}.conf", kConfBaseName),
+                                       fmt::format("{}.conflist", kConfBaseName)}
+            : std::vector<std::string>{fs::path(options_.conf_file).filename().string()};
+    for (const auto& name : names) {
+        remove_if_exists(options_.cni_conf_dir + "/" + name);
+    }
+    spdlog::info("removed the node config from {}", options_.cni_conf_dir);
+}
+
+namespace {
+
+// Waits up to `interval` for SIGTERM/SIGINT (blocked, so they queue); true when one came.
+bool wait_for_stop(const sigset_t& stop_signals, std::chrono::milliseconds interval) {
+    timespec timeout{};
+    timeout.tv_sec = static_cast<time_t>(interval.count() / 1000);
+    timeout.tv_nsec = static_cast<long>((interval.count() % 1000) * 1000000);
+    for (;;) {
+        const int signal = ::sigtimedwait(&stop_signals, nullptr, &timeout);
+        if (signal > 0) {
+            spdlog::info("signal {}: stopping", signal);
+            return true;
+        }
+        if (errno == EAGAIN) {
+            return false;
+        }
+        // EINTR: another signal interrupted the wait; wait again (the bound restarts, which
+        // only delays the next sync).
+    }
+}
+
+int run(const Options& options) {
+    // Blocked before anything else, so a SIGTERM during the first sync is not lost.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    if (!options.once) {
+        ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    }
+
+    Installer installer(options);
+    if (!options.skip_binary_copy) {
+        installer.install_binary();
+    }
+    const bool configured = installer.sync();
+    if (options.once) {
+        if (!configured) {
+            throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                             fmt::format("install: no master CNI config in {}: install the "
+                                         "cluster network first, or name one with "
+                                         "--multus-master-cni-file-name",
+                                         options.autoconfig_dir));
+        }
+        return 0;
+    }
+    const bool watch = !options.skip_config_watch;
+    while (!wait_for_stop(stop_signals, watch ? options.watch_interval : std::chrono::hours(1))) {
+        if (!watch) {
+            continue;
+        }
+        try {
+            installer.sync();
+        } catch (const cni::Error& e) {
+            // Keep running: the next change (a fixed master config) is picked up.
+            spdlog::error("{}", e.what());
+        }
+    }
+    if (options.cleanup_config_on_exit) {
+        installer.remove_config();
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run_install(const std::vector<std::string>& args) {
+    spdlog::set_level(spdlog::level::info);
+    try {
+        const auto options = parse_options(args);
+        if (options.help) {
+            std::fputs(usage().c_str(), stderr);
+            return 0;
+        }
+        return run(options);
+    } catch (const cni::Error& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace splitnet::install

@@ -1,0 +1,123 @@
+#include "splitnet/util/files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "splitnet/cni/error.hpp"
+#include "splitnet/util/rollback.hpp"
+#include "splitnet/util/unique_fd.hpp"
+
+namespace splitnet::util {
+namespace {
+
+void write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            io_error("write", path, errno);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+void io_error(std::string_view what, const std::string& path, int err) {
+    throw cni::Error(cni::ErrorCode::IoFailure,
+                     fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
+}
+
+void make_dirs(const std::string& dir, mode_t mode) {
+    if (dir.empty()) {
+        return;
+    }
+
+    struct stat st {};
+
+    // Every ADD saves several times into a directory that almost always exists: one syscall.
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        return;
+    }
+    for (std::size_t pos = 1;; ++pos) {
+        pos = dir.find('/', pos);
+        const std::string prefix = dir.substr(0, pos);
+        if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+            io_error("create directory", prefix, errno);
+        }
+        if (pos == std::string::npos) {
+            break;
+        }
+    }
+
+    if (::stat(dir.c_str(), &st) != 0) {
+        io_error("use directory", dir, errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        io_error("use directory", dir, ENOTDIR);
+    }
+}
+
+std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks symlinks) {
+    const int nofollow = symlinks == Symlinks::Refuse ? O_NOFOLLOW : 0;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | nofollow));
+    if (!fd.valid()) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        io_error("open", path, errno);
+    }
+    std::string content;
+    char buffer[16384];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            io_error("read", path, errno);
+        }
+        if (n == 0) {
+            return content;
+        }
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
+                       mode_t mode, Durability durability) {
+    const std::string target = dir + "/" + name;
+    // Leading dot: never taken for a state file (ids start with [a-zA-Z0-9]) nor for a CNI
+    // config (the runtime only reads *.conf, *.conflist and *.json).
+    std::string temp = dir + "/." + name + ".tmp.XXXXXX";
+    UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+    if (!fd.valid()) {
+        io_error("create temporary file for", target, errno);
+    }
+    Rollback remove_temp([&temp] { ::unlink(temp.c_str()); });
+    if (::fchmod(fd.get(), mode) != 0) {
+        io_error("chmod", temp, errno);
+    }
+    write_all(fd.get(), content, temp);
+    if (durability == Durability::Durable && ::fsync(fd.get()) != 0) {
+        io_error("fsync", temp, errno);
+    }
+    if (::close(fd.release()) != 0) {
+        io_error("close", temp, errno);
+    }
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+        io_error("rename into place", target, errno);
+    }
+    remove_temp.dismiss();
+}
+
+}  // namespace splitnet::util

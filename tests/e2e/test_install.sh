@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `splitnet install` on a scratch "node" (temp dirs standing for /opt/cni/bin, /etc/cni/net.d and
+# the service-account mount; no namespaces, no network): the one-shot install (binary identical,
+# 0755; node config and kubeconfig 0600; nothing rewritten when nothing changed), its refusals
+# (no master, a broken master: exit 1, nothing written), and the watch loop: a changed master
+# config, a rotated token, Cilium renaming the config (cni.exclusive) and SIGTERM with
+# --cleanup-config-on-exit. The plugin running the generated config is in test_libcni.sh.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+
+NODE=${E2E_TMP}/node
+BIN=${NODE}/opt/cni/bin
+NETD=${NODE}/etc/cni/net.d
+SA=${E2E_TMP}/serviceaccount
+LOG=${E2E_TMP}/install.log
+mkdir -p "$NETD" "$SA"
+printf 'token-one' >"$SA/token"
+printf -- '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n' >"$SA/ca.crt"
+MASTER_JSON='{"cniVersion":"1.0.0","name":"cilium","plugins":[{"type":"cilium-cni","capabilities":{"portMappings":true}}]}'
+printf '%s\n' "$MASTER_JSON" >"$NETD/05-cilium.conflist"
+
+# run_install ARGS...: splitnet install for the scratch node, in-cluster env set; sets SN_RC.
+run_install() {
+    KUBERNETES_SERVICE_HOST=10.43.0.1 KUBERNETES_SERVICE_PORT=443 "$SPLITNET_BINARY" install \
+        --cni-bin-dir="$BIN" --cni-conf-dir="$NETD" --multus-autoconfig-dir="$NETD" \
+        --multus-cni-conf-dir="${NODE}/etc/cni/multus/net.d" --service-account-dir="$SA" \
+        "$@" >"${E2E_TMP}/install.out" 2>"$LOG"
+    SN_RC=$?
+}
+mode_of() { stat -c %a "$1"; }
+inode_of() { stat -c %i "$1"; }
+
+# --- one-shot install --------------------------------------------------------------------------
+run_install --once --cluster-cidrs=10.42.0.0/16,10.43.0.0/16
+assert_rc "--once installs" 0
+assert_eq "nothing on stdout" "" "$(cat "${E2E_TMP}/install.out")"
+check "the binary is the running one, byte for byte" cmp -s "$SPLITNET_BINARY" "$BIN/splitnet"
+assert_eq "the binary is 0755" 755 "$(mode_of "$BIN/splitnet")"
+check "the installed binary answers VERSION" \
+    bash -c "CNI_COMMAND=VERSION '$BIN/splitnet' </dev/null | grep -q 1.1.0"
+CONF=${NETD}/00-splitnet.conflist
+assert_eq "the node config is 0600 (it names the kubeconfig)" 600 "$(mode_of "$CONF")"
+check "it embeds the master as the only delegate" json_test "$CONF" \
+    "r['plugins'][0]['delegates'] == [json.loads('$MASTER_JSON')]"
+check "it is a splitnet config with the master's capabilities and the cluster CIDRs" json_test "$CONF" \
+    "r['cniVersion'] == '1.0.0' and r['plugins'][0]['type'] == 'splitnet' and \
+     r['plugins'][0]['capabilities'] == {'portMappings': True} and \
+     r['plugins'][0]['clusterCIDRs'] == ['10.42.0.0/16', '10.43.0.0/16']"
+check "... and points the plugin at the kubeconfig's host path" json_test "$CONF" \
+    "r['plugins'][0]['kubeconfig'] == '/etc/cni/net.d/splitnet.d/splitnet.kubeconfig'"
+KUBECONFIG_FILE=${NETD}/splitnet.d/splitnet.kubeconfig
+assert_eq "the kubeconfig is 0600" 600 "$(mode_of "$KUBECONFIG_FILE")"
+assert_contains "the kubeconfig carries the token" "$(cat "$KUBECONFIG_FILE")" 'token: "token-one"'
+assert_contains "... and the service address" "$(cat "$KUBECONFIG_FILE")" 'server: "https://10.43.0.1:443"'
+check "the confDir for NAD files exists" test -d "${NODE}/etc/cni/multus/net.d"
+assert_eq "no temporary file is left" "" "$(find "$NODE" -name '.*tmp*')"
+
+conf_inode=$(inode_of "$CONF")
+kube_inode=$(inode_of "$KUBECONFIG_FILE")
+run_install --once --skip-multus-binary-copy --cluster-cidrs=10.42.0.0/16,10.43.0.0/16
+assert_rc "a second run succeeds" 0
+assert_eq "an unchanged config is not rewritten" "$conf_inode" "$(inode_of "$CONF")"
+assert_eq "an unchanged kubeconfig is not rewritten" "$kube_inode" "$(inode_of "$KUBECONFIG_FILE")"
+
+# --- refusals ----------------------------------------------------------------------------------
+mv "$NETD/05-cilium.conflist" "${E2E_TMP}/master.saved"
+rm -f "$CONF"
+run_install --once --skip-multus-binary-copy
+assert_rc "no master config: refused" 1
+assert_contains "... saying what to install first" "$(cat "$LOG")" "no master CNI config in ${NETD}"
+printf '{"cniVersion":"1.0.0","name":"broken",' >"$NETD/05-cilium.conflist"
+run_install --once --skip-multus-binary-copy
+assert_rc "a broken master: refused" 1
+assert_contains "... naming the file" "$(cat "$LOG")" "master config ${NETD}/05-cilium.conflist is not valid JSON"
+check_not "... and no node config was written" test -e "$CONF"
+run_install --once --bogus-flag
+assert_rc "an unknown flag: refused" 1
+assert_contains "... naming it" "$(cat "$LOG")" "--bogus-flag: unknown flag"
+mv "${E2E_TMP}/master.saved" "$NETD/05-cilium.conflist"
+
+# --- the watch loop ----------------------------------------------------------------------------
+KUBERNETES_SERVICE_HOST=10.43.0.1 KUBERNETES_SERVICE_PORT=443 "$SPLITNET_BINARY" install \
+    --cni-bin-dir="$BIN" --cni-conf-dir="$NETD" --multus-autoconfig-dir="$NETD" \
+    --multus-cni-conf-dir="${NODE}/etc/cni/multus/net.d" --service-account-dir="$SA" \
+    --skip-multus-binary-copy --cleanup-config-on-exit --watch-interval-ms=50 \
+    >"${E2E_TMP}/watch.out" 2>"${E2E_TMP}/watch.log" &
+WATCH_PID=$!
+e2e_on_exit "kill $WATCH_PID 2>/dev/null"
+
+# shellcheck disable=SC2317  # called through wait_for
+conf_has() { [[ -f $1 ]] && grep -q -- "$2" "$1"; }
+check "the watcher writes the config" wait_for "config" 30 conf_has "$CONF" cilium-cni
+
+# A master that moves to 0.4.0: a flat .conf replaces the .conflist (which would sort after it).
+printf '%s\n' '{"cniVersion":"0.4.0","name":"cilium","type":"cilium-cni"}' >"$NETD/05-cilium.conflist"
+check "a changed master is picked up (now a .conf)" \
+    wait_for "conf" 30 conf_has "${NETD}/00-splitnet.conf" '"cniVersion": "0.4.0"'
+check "... and the stale .conflist is gone" wait_for "no conflist" 30 test ! -e "$CONF"
+
+printf 'token-two' >"$SA/token.new" && mv "$SA/token.new" "$SA/token"
+check "a rotated token reaches the kubeconfig" \
+    wait_for "token" 30 conf_has "$KUBECONFIG_FILE" 'token: "token-two"'
+
+# Cilium with cni.exclusive=true renames every foreign config to *.cilium_bak.
+mv "${NETD}/00-splitnet.conf" "${NETD}/00-splitnet.conf.cilium_bak"
+check "a config renamed away comes back" wait_for "back" 30 test -e "${NETD}/00-splitnet.conf"
+assert_contains "... and the log says to set cni.exclusive=false" "$(cat "${E2E_TMP}/watch.log")" \
+    "set cni.exclusive=false"
+
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID"
+assert_eq "SIGTERM: the watcher exits 0" 0 "$?"
+check_not "--cleanup-config-on-exit removed the config" test -e "${NETD}/00-splitnet.conf"
+check "... and kept the kubeconfig (pods being torn down still need it)" test -e "$KUBECONFIG_FILE"
+assert_eq "the watcher printed nothing on stdout" "" "$(cat "${E2E_TMP}/watch.out")"
+
+e2e_summary
