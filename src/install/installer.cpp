@@ -238,15 +238,21 @@ int run(const Options& options) {
         return 0;
     }
     const bool watch = !options.skip_config_watch;
+    std::string last_error;
     while (!wait_for_stop(stop_signals, watch ? options.watch_interval : std::chrono::hours(1))) {
         if (!watch) {
             continue;
         }
         try {
             installer.sync();
+            last_error.clear();
         } catch (const cni::Error& e) {
-            // Keep running: the next change (a fixed master config) is picked up.
-            spdlog::error("{}", e.what());
+            // Keep running: the next change (a fixed master config) is picked up. Said once
+            // per distinct error, not every interval.
+            if (e.what() != last_error) {
+                spdlog::error("{} (keeping the config written last; retrying)", e.what());
+                last_error = e.what();
+            }
         }
     }
     if (options.cleanup_config_on_exit) {

@@ -3,8 +3,9 @@
 # the service-account mount; no namespaces, no network): the one-shot install (binary identical,
 # 0755; node config and kubeconfig 0600; nothing rewritten when nothing changed), its refusals
 # (no master, a broken master: exit 1, nothing written), and the watch loop: a changed master
-# config, a rotated token, Cilium renaming the config (cni.exclusive) and SIGTERM with
-# --cleanup-config-on-exit. The plugin running the generated config is in test_libcni.sh.
+# config, one that turns invalid and is fixed, a rotated token, Cilium renaming the config
+# (cni.exclusive) and SIGTERM with --cleanup-config-on-exit. The plugin running the generated
+# config is in test_libcni.sh.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -97,9 +98,18 @@ check "a changed master is picked up (now a .conf)" \
     wait_for "conf" 30 conf_has "${NETD}/00-splitnet.conf" '"cniVersion": "0.4.0"'
 check "... and the stale .conflist is gone" wait_for "no conflist" 30 test ! -e "$CONF"
 
+# A master that turns invalid: reported once (not every interval), the config written last
+# stays, and the token is still kept current meanwhile.
+printf '{"cniVersion":' >"$NETD/05-cilium.conflist"
+check "an invalid master is reported" \
+    wait_for "error" 30 grep -q "is not valid JSON" "${E2E_TMP}/watch.log"
 printf 'token-two' >"$SA/token.new" && mv "$SA/token.new" "$SA/token"
 check "a rotated token reaches the kubeconfig" \
     wait_for "token" 30 conf_has "$KUBECONFIG_FILE" 'token: "token-two"'
+assert_eq "the invalid master was reported once" 1 "$(grep -c "is not valid JSON" "${E2E_TMP}/watch.log")"
+check "the config written last stays" conf_has "${NETD}/00-splitnet.conf" '"cniVersion": "0.4.0"'
+printf '%s\n' '{"cniVersion":"0.4.0","name":"cilium","type":"cilium-cni","mtu":1400}' >"$NETD/05-cilium.conflist"
+check "a fixed master is picked up" wait_for "fixed" 30 conf_has "${NETD}/00-splitnet.conf" '"mtu": 1400'
 
 # Cilium with cni.exclusive=true renames every foreign config to *.cilium_bak.
 mv "${NETD}/00-splitnet.conf" "${NETD}/00-splitnet.conf.cilium_bak"
