@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <pthread.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -218,8 +219,10 @@ int run(const Options& options) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
-    if (!options.once) {
-        ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    // pthread_sigmask, not sigprocmask: the same for this single-threaded process, and defined
+    // for threads too.
+    if (!options.once && ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
+        throw cni::Error(cni::ErrorCode::Internal, "install: cannot block SIGTERM/SIGINT");
     }
 
     Installer installer(options);
@@ -268,7 +271,8 @@ int run_install(const std::vector<std::string>& args) {
     try {
         const auto options = parse_options(args);
         if (options.help) {
-            std::fputs(usage().c_str(), stderr);
+            // Best effort: nothing to do if stderr is gone.
+            static_cast<void>(std::fputs(usage().c_str(), stderr));
             return 0;
         }
         return run(options);

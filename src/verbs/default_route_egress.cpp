@@ -85,7 +85,7 @@ std::optional<EgressIntent> egress_intent(const plan::Attachment& attachment) {
 }
 
 std::string list_hint(const plan::Attachment& egress, const std::optional<std::string>& gateway) {
-    return fmt::format("put \"default-route\": [\"{}\"] on network \"{}\" or drop the key",
+    return fmt::format(R"(put "default-route": ["{}"] on network "{}" or drop the key)",
                        gateway.value_or("<its egress gateway>"), egress.network);
 }
 
@@ -115,7 +115,7 @@ void check_family(const std::vector<plan::Attachment>& attachments,
                    fmt::format("an IPv6 default route via {} would give the pod IPv6, which the "
                                "policy blocks (\"ipv6\": \"block\")",
                                *listed),
-                   "drop the IPv6 gateway, or set \"ipv6\": \"route\" in the egress block");
+                   R"(drop the IPv6 gateway, or set "ipv6": "route" in the egress block)");
         }
         return;
     }

@@ -11,40 +11,41 @@ inline constexpr const char* kDefaultKubeconfigHostPath =
 
 /// `splitnet install` flags. The names and defaults are those of Multus' thin entrypoint
 /// (cmd/thin_entrypoint), so an existing Multus DaemonSet's args carry over; only the file and
-/// network names are splitnet's. The last group is splitnet's own.
+/// network names are splitnet's. Those marked "splitnet's own" are not Multus flags.
 struct Options {
     std::string cni_bin_dir = "/host/opt/cni/bin";
     std::string cni_conf_dir = "/host/etc/cni/net.d";
-    std::string cni_version;  ///< when set, must equal the master's cniVersion
-    bool force_cni_version = false;
+    std::string cni_version;                  ///< when set, must equal the master's cniVersion
     std::string conf_file = "auto";           ///< --multus-conf-file: "auto" or a file to copy
     std::string bin_file = "/proc/self/exe";  ///< --multus-bin-file: the binary to install
     std::string multus_cni_conf_dir = "/host/etc/cni/multus/net.d";  ///< created, like Multus
-    bool skip_binary_copy = false;
-    /// The kubeconfig's path on the host, written into the config. Empty: the default below
+    /// The kubeconfig's path on the host, written into the config. Empty: the default above
     /// when the installer writes a kubeconfig (it runs in a pod), else no "kubeconfig" key at
     /// all (a node image: the plugin then works without the API, NADs from files).
     std::string kubeconfig_host_path;
     std::string master_file_name;
-    bool namespace_isolation = false;
     std::string global_namespaces;
     std::string autoconfig_dir = "/host/etc/cni/net.d";
-    bool log_to_stderr = true;
     std::string log_level;
     std::string log_file;
+    std::string readiness_indicator_file;
+    std::string additional_bin_dir;
+    // splitnet's own.
+    std::vector<std::string> cluster_cidrs;  ///< --cluster-cidrs: the egress "cluster" preset
+    std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+    std::chrono::milliseconds watch_interval{std::chrono::seconds(1)};
+
+    // Booleans last: the struct packs without holes.
+    bool force_cni_version = false;
+    bool skip_binary_copy = false;
+    bool namespace_isolation = false;
+    bool log_to_stderr = true;
     bool override_network_name = false;
     bool cleanup_config_on_exit = false;
     bool skip_config_watch = false;
     bool rename_conf_file = false;
-    std::string readiness_indicator_file;
-    std::string additional_bin_dir;
     bool skip_tls_verify = false;
-
-    // splitnet's own.
-    std::vector<std::string> cluster_cidrs;  ///< --cluster-cidrs: the egress "cluster" preset
-    std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
-    bool once = false;  ///< install, then exit: for init containers and node images
-    std::chrono::milliseconds watch_interval{std::chrono::seconds(1)};
+    bool once = false;  ///< splitnet's own: install, then exit (init containers, node images)
     bool help = false;
 };
 
