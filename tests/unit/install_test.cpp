@@ -89,10 +89,12 @@ TEST(InstallMaster, TheLexicallyFirstConfigThatIsNotAGeneratedOne) {
     EXPECT_EQ(install::pick_master({"00-splitnet.conf", "README"}, ""), std::nullopt);
 }
 
-const json kCilium = json::parse(R"({
+json cilium_master() {
+    return json::parse(R"({
   "cniVersion": "1.0.0", "name": "cilium",
   "plugins": [{"type": "cilium-cni", "capabilities": {"portMappings": true}},
               {"type": "bandwidth", "capabilities": {"bandwidth": true, "aliases": false}}]})");
+}
 
 // The document the runtime hands the plugin: for a conflist, its first plugin with the list's
 // cniVersion and name injected (libcni does the same).
@@ -111,8 +113,8 @@ TEST(InstallNodeConfig, AConflistMasterGivesAConflistThePluginAccepts) {
     Options o;
     o.cluster_cidrs = {"10.42.0.0/16"};
     o.log_level = "debug";
-    const auto generated = install::generate_node_config(kCilium, "/n/05-cilium.conflist", o,
-                                                         install::kDefaultKubeconfigHostPath);
+    const auto generated = install::generate_node_config(cilium_master(), "/n/05-cilium.conflist",
+                                                         o, install::kDefaultKubeconfigHostPath);
     EXPECT_EQ(generated.file_name, "00-splitnet.conflist");
     const auto doc = json::parse(generated.content);
     EXPECT_EQ(doc["name"], "splitnet-cni-network");
@@ -123,7 +125,7 @@ TEST(InstallNodeConfig, AConflistMasterGivesAConflistThePluginAccepts) {
     EXPECT_EQ(conf.type, "splitnet");
     EXPECT_EQ(conf.cni_version, "1.0.0");
     ASSERT_EQ(conf.delegates.size(), 1U);
-    EXPECT_EQ(conf.delegates[0], kCilium);
+    EXPECT_EQ(conf.delegates[0], cilium_master());
     EXPECT_EQ(conf.kubeconfig, "/etc/cni/net.d/splitnet.d/splitnet.kubeconfig");
     EXPECT_EQ(conf.cluster_cidrs, o.cluster_cidrs);
     EXPECT_EQ(conf.log_level, "debug");
@@ -167,10 +169,11 @@ TEST(InstallNodeConfig, ABadMasterIsRefusedNamingTheFile) {
               std::string::npos);
     Options pinned;
     pinned.cni_version = "0.4.0";
-    EXPECT_NE(error(kCilium, pinned).find("cniVersion is 1.0.0 but --cni-version is 0.4.0"),
+    EXPECT_NE(error(cilium_master(), pinned).find("cniVersion is 1.0.0 but --cni-version is 0.4.0"),
               std::string::npos);
     pinned.force_cni_version = true;
-    const auto forced = install::generate_node_config(kCilium, "/n/05-x.conflist", pinned, "");
+    const auto forced =
+        install::generate_node_config(cilium_master(), "/n/05-x.conflist", pinned, "");
     EXPECT_EQ(forced.file_name, "00-splitnet.conf");
     EXPECT_EQ(json::parse(forced.content)["delegates"][0]["cniVersion"], "0.4.0");
 }
