@@ -27,12 +27,6 @@ RouteEntry route(const std::string& dst, const std::string& gw, const std::strin
     return r;
 }
 
-RouteEntry unreachable(const std::string& dst, std::uint32_t priority, std::uint8_t protocol) {
-    RouteEntry r = route(dst, "", "", priority, protocol);
-    r.kind = RouteKind::Unreachable;
-    return r;
-}
-
 /// The pod after ptp + host-local (10.1.1.2/24, v6 fd00:1::2/64) and native net1.
 std::vector<RouteEntry> ptp_pod() {
     return {
