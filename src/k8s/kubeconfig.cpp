@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
@@ -21,7 +22,7 @@ namespace {
 std::string read_file(const std::string& path, const std::string& what) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        fail("cannot read " + what + " " + path + ": " + std::strerror(errno));
+        fail("cannot read " + what + " " + path + ": " + std::system_category().message(errno));
     }
     std::ostringstream buf;
     buf << in.rdbuf();
