@@ -21,7 +21,7 @@ bool retryable_status(unsigned status) {
 }
 
 std::string base64_encode(std::string_view in) {
-    static constexpr char kAlphabet[] =
+    static constexpr std::string_view kAlphabet =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     unsigned buffer = 0;

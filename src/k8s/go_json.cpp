@@ -174,7 +174,7 @@ const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view
 }
 
 std::string go_quote(std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
+    static constexpr std::string_view kHex = "0123456789abcdef";
     std::string out;
     out.reserve(text.size() + 2);
     out += '"';

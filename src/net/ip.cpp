@@ -1,6 +1,7 @@
 #include "splitnet/net/ip.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 
@@ -84,9 +85,9 @@ std::optional<IpNet> parse_cidr(std::string_view text) {
 
 std::string to_string(const IpAddr& addr) {
     if (addr.family == AF_INET) {
-        char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, addr.bytes.data(), buf, sizeof buf);
-        return buf;
+        std::array<char, INET_ADDRSTRLEN> buf{};
+        ::inet_ntop(AF_INET, addr.bytes.data(), buf.data(), buf.size());
+        return buf.data();
     }
     if (addr.family != AF_INET6) {
         return "<nil>";
@@ -130,9 +131,9 @@ std::string to_string(const IpAddr& addr) {
         if (!out.empty() && out.back() != ':') {
             out += ':';
         }
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "%x", groups[static_cast<std::size_t>(i)]);
-        out += buf;
+        std::array<char, 8> buf{};
+        std::snprintf(buf.data(), buf.size(), "%x", groups[static_cast<std::size_t>(i)]);
+        out += buf.data();
     }
     return out;
 }
@@ -225,10 +226,10 @@ std::optional<MacAddr> parse_mac(std::string_view text) {
 }
 
 std::string to_string(const MacAddr& mac) {
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-                  mac[4], mac[5]);
-    return buf;
+    std::array<char, 18> buf{};
+    std::snprintf(buf.data(), buf.size(), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+                  mac[3], mac[4], mac[5]);
+    return buf.data();
 }
 
 bool is_unicast_mac(const MacAddr& mac) {
