@@ -142,14 +142,14 @@ nlohmann::json port_mappings(const Json& v) {
         }
         const nlohmann::json plain = nlohmann::json::parse(entry.dump());
         nlohmann::json item = {{"hostPort", 0}, {"containerPort", 0}};
-        if (const auto* p = find_key_go(plain, "hostPort"); p && !p->is_null()) {
+        if (const auto* p = find_key_go(plain, "hostPort"); p != nullptr && !p->is_null()) {
             item["hostPort"] = as_int(Json(*p), "portMappings.hostPort");
         }
-        if (const auto* p = find_key_go(plain, "containerPort"); p && !p->is_null()) {
+        if (const auto* p = find_key_go(plain, "containerPort"); p != nullptr && !p->is_null()) {
             item["containerPort"] = as_int(Json(*p), "portMappings.containerPort");
         }
         for (const char* key : {"protocol", "hostIP"}) {
-            if (const auto* p = find_key_go(plain, key); p && !p->is_null()) {
+            if (const auto* p = find_key_go(plain, key); p != nullptr && !p->is_null()) {
                 auto text = as_string(Json(*p), std::string("portMappings.") + key);
                 if (!text.empty()) {
                     item[key] = text;
@@ -169,7 +169,7 @@ nlohmann::json bandwidth(const Json& v) {
     nlohmann::json out = nlohmann::json::object();
     for (const char* key : {"ingressRate", "ingressBurst", "egressRate", "egressBurst"}) {
         out[key] = 0;
-        if (const auto* p = find_key_go(plain, key); p && !p->is_null()) {
+        if (const auto* p = find_key_go(plain, key); p != nullptr && !p->is_null()) {
             out[key] = as_int(Json(*p), std::string("bandwidth.") + key);
         }
     }
