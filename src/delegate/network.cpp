@@ -150,7 +150,7 @@ void del_network(PluginInvoker& invoker, const NetworkConfig& net, const Runtime
         }
     }
     if (first_error) {
-        throw *first_error;
+        throw cni::Error(*first_error);
     }
 }
 
@@ -200,7 +200,7 @@ void gc_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeC
         }
     }
     if (first_error) {
-        throw *first_error;
+        throw cni::Error(*first_error);
     }
 }
 
