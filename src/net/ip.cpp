@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstdio>
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+
+#include <fmt/format.h>
 
 namespace splitnet::net {
 
@@ -131,9 +132,7 @@ std::string to_string(const IpAddr& addr) {
         if (!out.empty() && out.back() != ':') {
             out += ':';
         }
-        std::array<char, 8> buf{};
-        std::snprintf(buf.data(), buf.size(), "%x", groups[static_cast<std::size_t>(i)]);
-        out += buf.data();
+        out += fmt::format("{:x}", groups[static_cast<std::size_t>(i)]);
     }
     return out;
 }
@@ -226,10 +225,8 @@ std::optional<MacAddr> parse_mac(std::string_view text) {
 }
 
 std::string to_string(const MacAddr& mac) {
-    std::array<char, 18> buf{};
-    std::snprintf(buf.data(), buf.size(), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-                  mac[3], mac[4], mac[5]);
-    return buf.data();
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3],
+                       mac[4], mac[5]);
 }
 
 bool is_unicast_mac(const MacAddr& mac) {
