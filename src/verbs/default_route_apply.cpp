@@ -36,7 +36,7 @@ std::vector<std::pair<net::RouteInfo, net::Nexthop>> cleared_defaults(net::Netli
             continue;
         }
         for (const auto& hop : route.nexthops) {
-            if (cleared.count({family_of(route.dst), hop.ifindex}) != 0) {
+            if (cleared.contains({family_of(route.dst), hop.ifindex})) {
                 out.emplace_back(route, hop);
             }
         }
