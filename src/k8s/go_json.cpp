@@ -117,7 +117,7 @@ void marshal_into(std::string& out, const nlohmann::json& value) {
 
 std::string format_ipv6(const std::array<unsigned char, 16>& b) {
     std::array<unsigned, 8> words{};
-    for (int i = 0; i < 8; ++i) {
+    for (std::size_t i = 0; i < words.size(); ++i) {
         words[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
     }
     // Longest run (>= 2) of zero words, first one on ties (RFC 5952, Go's ipv6String).

@@ -1,5 +1,3 @@
-#include <ranges>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -39,7 +37,8 @@ void run_del(Context& ctx) {
     auto attachments = attachments_to_delete(ctx, from_state);
     std::vector<std::string> failures;
     std::optional<cni::Error> first;
-    for (const auto& item : std::ranges::reverse_view(attachments)) {
+    for (std::size_t i = attachments.size(); i-- > 0;) {  // in reverse: last added, first gone
+        const auto& item = attachments[i];
         try {
             delete_attachment(ctx, item);
         } catch (const cni::Error& e) {
