@@ -1,8 +1,10 @@
 #include "splitnet/app/process_io.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -27,9 +29,9 @@ void write_all(int fd, std::string_view data) {
 
 std::string read_stdin() {
     std::string out;
-    char buf[65536];
+    std::array<char, 65536> buf{};
     for (;;) {
-        const auto n = ::read(STDIN_FILENO, buf, sizeof(buf));
+        const auto n = ::read(STDIN_FILENO, buf.data(), buf.size());
         if (n == 0) {
             return out;
         }
@@ -37,10 +39,11 @@ std::string read_stdin() {
             if (errno == EINTR) {
                 continue;
             }
-            throw cni::Error(cni::ErrorCode::IoFailure,
-                             fmt::format("error reading from stdin: {}", std::strerror(errno)));
+            throw cni::Error(
+                cni::ErrorCode::IoFailure,
+                fmt::format("error reading from stdin: {}", std::system_category().message(errno)));
         }
-        out.append(buf, static_cast<std::size_t>(n));
+        out.append(buf.data(), static_cast<std::size_t>(n));
         if (out.size() > verbs::kMaxStdinBytes) {
             throw cni::Error(
                 cni::ErrorCode::IoFailure, "stdin is too large",

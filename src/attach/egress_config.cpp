@@ -29,8 +29,7 @@ void reject_unknown_keys(const json& block) {
         }
         for (const auto known : kKnownKeys) {
             if (util::iequals(known, key)) {
-                fail("egress",
-                     fmt::format("unknown key \"{}\" (did you mean \"{}\"?)", key, known));
+                fail("egress", fmt::format(R"(unknown key "{}" (did you mean "{}"?))", key, known));
             }
         }
         fail("egress", fmt::format("unknown key \"{}\" (known keys: gateway, keep, ipv6, "
@@ -82,12 +81,12 @@ KeepEntry parse_keep_entry(const json& value, const std::string& key) {
     }
     const auto cidr = parse_prefix(text);
     if (!cidr) {
-        fail(key, fmt::format("\"{}\" is neither a preset (\"cluster\", \"private\") nor a CIDR "
+        fail(key, fmt::format(R"("{}" is neither a preset ("cluster", "private") nor a CIDR )"
                               "such as \"10.42.0.0/16\"",
                               text));
     }
     if (cidr->has_host_bits()) {
-        fail(key, fmt::format("\"{}\" has host bits set; did you mean \"{}\"?", text,
+        fail(key, fmt::format(R"("{}" has host bits set; did you mean "{}"?)", text,
                               cidr->network().to_string()));
     }
     if (cidr->is_default()) {
@@ -121,7 +120,7 @@ Ipv6Policy parse_ipv6(const json& value) {
     if (text == "route") {
         return Ipv6Policy::Route;
     }
-    fail("egress.ipv6", fmt::format("\"{}\" is not one of \"block\", \"allow\", \"route\"", text));
+    fail("egress.ipv6", fmt::format(R"("{}" is not one of "block", "allow", "route")", text));
 }
 
 GatewayProbe parse_probe_gateway(const json& value) {
@@ -136,7 +135,7 @@ GatewayProbe parse_probe_gateway(const json& value) {
         return GatewayProbe::Require;
     }
     fail("egress.probeGateway",
-         fmt::format("\"{}\" is not one of \"off\", \"warn\", \"require\"", text));
+         fmt::format(R"("{}" is not one of "off", "warn", "require")", text));
 }
 
 IpPrefix parse_context_prefix(const json& value, const std::string& key, bool allow_bare) {
@@ -223,7 +222,7 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
         out.probe_conflict = v->get<bool>();
     }
     if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
-        fail("egress.gateway", fmt::format("an IPv6 gateway ({}) needs \"ipv6\": \"route\"",
+        fail("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",
                                            out.gateway6->address_text()));
     }
     return out;

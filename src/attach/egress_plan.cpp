@@ -108,7 +108,7 @@ RouteEntry make_route(const IpPrefix& dst, std::optional<IpPrefix> gateway, std:
                       std::uint32_t priority, RouteKind kind) {
     RouteEntry r;
     r.dst = dst;
-    r.gateway = std::move(gateway);
+    r.gateway = gateway;
     r.dev = std::move(dev);
     r.priority = priority;
     r.kind = kind;
@@ -219,7 +219,7 @@ EgressPlan plan_egress(const ResolvedEgress& policy, const std::vector<RouteEntr
             } else {
                 throw cni::Error(
                     cni::ErrorCode::InvalidNetworkConfig,
-                    fmt::format("egress: cannot add \"{}\": the pod already has \"{}\" "
+                    fmt::format(R"(egress: cannot add "{}": the pod already has "{}" )"
                                 "(check the keep list and the IPAM routes of {})",
                                 route.describe(), existing.describe(), policy.egress_ifname));
             }

@@ -1,5 +1,6 @@
 #include "splitnet/attach/egress_prefix.hpp"
 
+#include <array>
 #include <charconv>
 
 #include <arpa/inet.h>
@@ -55,9 +56,9 @@ IpPrefix IpPrefix::network() const {
 }
 
 std::string IpPrefix::address_text() const {
-    char buf[INET6_ADDRSTRLEN] = {};
-    ::inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof(buf));
-    return buf;
+    std::array<char, INET6_ADDRSTRLEN> buf{};
+    ::inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf.data(), buf.size());
+    return buf.data();
 }
 
 std::string IpPrefix::to_string() const {

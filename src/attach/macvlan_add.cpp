@@ -35,8 +35,8 @@ namespace {
 using delegate::PluginCall;
 using delegate::PluginInvoker;
 
-[[noreturn]] void fail(std::string msg) {
-    throw cni::Error(cni::ErrorCode::Internal, std::move(msg));
+[[noreturn]] void fail(const std::string& msg) {
+    throw cni::Error(cni::ErrorCode::Internal, msg);
 }
 
 // Go ip.RandomVethName: "veth" + 8 hex digits. The link is created under it and renamed inside

@@ -22,8 +22,8 @@ namespace splitnet::attach {
 
 namespace {
 
-[[noreturn]] void fail(std::string msg) {
-    throw cni::Error(cni::ErrorCode::Internal, std::move(msg));
+[[noreturn]] void fail(const std::string& msg) {
+    throw cni::Error(cni::ErrorCode::Internal, msg);
 }
 
 void check_interface(net::Netlink& pod, const cni::Interface& want, const MacvlanConfig& conf) {

@@ -74,7 +74,7 @@ MacvlanConfig parse_macvlan_config(std::string_view config_json, std::string_vie
     // Go loadConf: CNI_ARGS (only when set) are checked against MacEnvArgs, then runtimeConfig.
     if (!cni_args.empty()) {
         const auto pairs = cni::parse_cni_args(cni_args);
-        cni::check_known_args(pairs, {std::begin(kMacvlanArgKeys), std::end(kMacvlanArgKeys)});
+        cni::check_known_args(pairs, {kMacvlanArgKeys.begin(), kMacvlanArgKeys.end()});
         if (auto arg_mac = cni::arg_value(pairs, "MAC"); !arg_mac.empty()) {
             mac = std::move(arg_mac);
         }

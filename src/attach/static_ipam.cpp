@@ -22,8 +22,8 @@ using nlohmann::json;
 // json.Unmarshal errors of static are returned bare (no prefix); keep the key for context.
 constexpr std::string_view kPrefix = "static IPAM config";
 
-[[noreturn]] void fail(std::string msg) {
-    throw cni::Error(cni::ErrorCode::Internal, std::move(msg));
+[[noreturn]] void fail(const std::string& msg) {
+    throw cni::Error(cni::ErrorCode::Internal, msg);
 }
 
 struct Address {
@@ -139,7 +139,7 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
 
     if (!cni_args.empty()) {
         const auto pairs = cni::parse_cni_args(cni_args);
-        cni::check_known_args(pairs, {std::begin(kStaticArgKeys), std::end(kStaticArgKeys)});
+        cni::check_known_args(pairs, {kStaticArgKeys.begin(), kStaticArgKeys.end()});
         if (const auto ip = cni::arg_value(pairs, "IP"); !ip.empty()) {
             for (const auto item : util::split(ip, ',')) {
                 std::string text(util::trim(item));

@@ -55,12 +55,10 @@ void check_known_args(const ArgPairs& pairs, const std::vector<std::string_view>
 }
 
 std::string arg_value(const ArgPairs& pairs, std::string_view key) {
-    for (auto it = pairs.rbegin(); it != pairs.rend(); ++it) {
-        if (it->first == key) {
-            return it->second;
-        }
-    }
-    return {};
+    // The last pair wins.
+    const auto it = std::find_if(pairs.rbegin(), pairs.rend(),
+                                 [key](const auto& pair) { return pair.first == key; });
+    return it != pairs.rend() ? it->second : std::string{};
 }
 
 std::string join_cni_args(const ArgPairs& pairs) {

@@ -1,5 +1,6 @@
 #include "splitnet/cni/request.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -60,13 +61,9 @@ bool is_valid_identifier(std::string_view id) {
     if (id.empty() || std::isalnum(static_cast<unsigned char>(id.front())) == 0) {
         return false;
     }
-    for (const char c : id) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) == 0 && c != '_' && c != '.' && c != '-') {
-            return false;
-        }
-    }
-    return true;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+    });
 }
 
 std::string interface_name_problem(std::string_view name) {

@@ -1,5 +1,7 @@
 #include "splitnet/cni/result.hpp"
 
+#include <array>
+
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
@@ -145,7 +147,7 @@ json dns_to_json(const Dns& dns) {
 json legacy_to_json(const Result& result, std::string_view version) {
     json out = json::object();
     out["cniVersion"] = std::string(version);
-    const IpConfig* first[2] = {nullptr, nullptr};
+    std::array<const IpConfig*, 2> first{};
     for (const auto& ip : result.ips) {
         auto& slot = first[ip_family(ip.address) == 6 ? 1 : 0];
         if (slot == nullptr) {
@@ -156,8 +158,8 @@ json legacy_to_json(const Result& result, std::string_view version) {
         throw Error(ErrorCode::Internal, "cannot convert: no valid IP addresses",
                     fmt::format("a {} result needs at least one IP address", version));
     }
-    const char* keys[2] = {"ip4", "ip6"};
-    for (int family = 0; family < 2; ++family) {
+    constexpr std::array<const char*, 2> kKeys = {"ip4", "ip6"};
+    for (std::size_t family = 0; family < first.size(); ++family) {
         if (first[family] == nullptr) {
             continue;
         }
@@ -178,7 +180,7 @@ json legacy_to_json(const Result& result, std::string_view version) {
         if (!routes.empty()) {
             entry["routes"] = std::move(routes);
         }
-        out[keys[family]] = std::move(entry);
+        out[kKeys[family]] = std::move(entry);
     }
     if (!result.dns.empty()) {
         out["dns"] = dns_to_json(result.dns);

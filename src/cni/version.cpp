@@ -27,7 +27,7 @@ Version parse_version(std::string_view text) {
         return Version{0, 1, 0};
     }
     Version version;
-    int* parts[] = {&version.major, &version.minor, &version.patch};
+    const std::array<int*, 3> parts = {&version.major, &version.minor, &version.patch};
     std::size_t start = 0;
     for (std::size_t i = 0; i < 3; ++i) {
         const std::size_t dot = text.find('.', start);

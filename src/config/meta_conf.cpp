@@ -120,7 +120,8 @@ MetaConf parse_meta_conf(std::string_view bytes) {
     read_string(doc, "cniVersion", conf.cni_version);
     read_string(doc, "name", conf.name);
     read_string(doc, "type", conf.type);
-    if (const auto* delegates = find_key(doc, "delegates"); delegates && !delegates->is_null()) {
+    if (const auto* delegates = find_key(doc, "delegates");
+        delegates != nullptr && !delegates->is_null()) {
         if (!delegates->is_array()) {
             bad_key("delegates", "a list of CNI network configurations");
         }
@@ -158,17 +159,17 @@ MetaConf parse_meta_conf(std::string_view bytes) {
     if (result_mode == "primary") {
         conf.result_mode = ResultMode::Primary;
     } else if (!result_mode.empty() && result_mode != "merged") {
-        bad_key("resultMode", "\"merged\" or \"primary\"");
+        bad_key("resultMode", R"("merged" or "primary")");
     }
     read_seconds(doc, "delegateTimeout", conf.delegate_timeout);
     read_seconds(doc, "apiTimeout", conf.api_timeout);
     read_strings(doc, "clusterCIDRs", conf.cluster_cidrs);
     read_bool(doc, "strictAnnotations", conf.strict_annotations);
     read_bool(doc, "disableNative", conf.disable_native);
-    if (const auto* rc = find_key(doc, "runtimeConfig"); rc && rc->is_object()) {
+    if (const auto* rc = find_key(doc, "runtimeConfig"); rc != nullptr && rc->is_object()) {
         conf.runtime_config = *rc;
     }
-    if (const auto* prev = find_key(doc, "prevResult"); prev && prev->is_object()) {
+    if (const auto* prev = find_key(doc, "prevResult"); prev != nullptr && prev->is_object()) {
         conf.prev_result = *prev;
     }
     return conf;

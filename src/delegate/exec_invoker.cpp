@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -67,7 +68,7 @@ SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginC
         if (err != ETXTBSY) {
             throw cni::Error(cni::ErrorCode::Internal,
                              fmt::format("failed to execute plugin \"{}\" ({}): {}", call.type,
-                                         request.path, std::strerror(err)));
+                                         request.path, std::system_category().message(err)));
         }
         if (attempt >= options.busy_backoff.size()) {
             throw cni::Error(

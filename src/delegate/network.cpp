@@ -82,7 +82,7 @@ NetworkConfig parse_network_config(std::string_view bytes) {
         throw cni::Error(
             cni::ErrorCode::InvalidNetworkConfig,
             fmt::format("delegate \"{}\" must have the 'type' or 'plugins' field", net.name),
-            "a delegate is a CNI conf (with \"type\") or a conflist (with \"plugins\")");
+            R"(a delegate is a CNI conf (with "type") or a conflist (with "plugins"))");
     }
     net.is_list = true;
     for (const auto& plugin : *plugins) {
@@ -142,15 +142,15 @@ void del_network(PluginInvoker& invoker, const NetworkConfig& net, const Runtime
         try {
             invoker.invoke(make_call(cni::Verb::Del, *it, config, rt));
         } catch (const cni::Error& e) {
-            spdlog::warn("DEL of plugin \"{}\" in network \"{}\" failed: {}", type_of(*it),
-                         net.name, e.what());
+            spdlog::warn(R"(DEL of plugin "{}" in network "{}" failed: {})", type_of(*it), net.name,
+                         e.what());
             if (!first_error) {
                 first_error = e;
             }
         }
     }
     if (first_error) {
-        throw *first_error;
+        throw cni::Error(*first_error);
     }
 }
 
@@ -192,7 +192,7 @@ void gc_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeC
         try {
             invoker.invoke(make_call(cni::Verb::Gc, plugin, config, rt));
         } catch (const cni::Error& e) {
-            spdlog::warn("GC of plugin \"{}\" in network \"{}\" failed: {}", type_of(plugin),
+            spdlog::warn(R"(GC of plugin "{}" in network "{}" failed: {})", type_of(plugin),
                          net.name, e.what());
             if (!first_error) {
                 first_error = e;
@@ -200,7 +200,7 @@ void gc_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeC
         }
     }
     if (first_error) {
-        throw *first_error;
+        throw cni::Error(*first_error);
     }
 }
 

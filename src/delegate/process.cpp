@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <system_error>
 #include <unistd.h>
 
 #include <sys/wait.h>
@@ -33,8 +34,8 @@ void lift_above_stdio(UniqueFd& fd) {
 }  // namespace
 
 void fail_setup(std::string_view what, int err) {
-    throw cni::Error(cni::ErrorCode::Internal,
-                     fmt::format("cannot run plugin: {}: {}", what, std::strerror(err)));
+    throw cni::Error(cni::ErrorCode::Internal, fmt::format("cannot run plugin: {}: {}", what,
+                                                           std::system_category().message(err)));
 }
 
 Pipe make_pipe() {

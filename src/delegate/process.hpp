@@ -3,7 +3,7 @@
 // Private to src/delegate: RAII pieces of running a child process (pipes, spawn attributes,
 // SIGPIPE handling, the child's lifetime). run_process() in spawn.cpp puts them together.
 
-#include <signal.h>
+#include <csignal>
 #include <spawn.h>
 #include <string_view>
 

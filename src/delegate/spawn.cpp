@@ -19,7 +19,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using util::UniqueFd;
 
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{64} * 1024;
 
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     std::vector<char*> out;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
@@ -142,14 +143,14 @@ nlohmann::json port_mappings(const Json& v) {
         }
         const nlohmann::json plain = nlohmann::json::parse(entry.dump());
         nlohmann::json item = {{"hostPort", 0}, {"containerPort", 0}};
-        if (const auto* p = find_key_go(plain, "hostPort"); p && !p->is_null()) {
+        if (const auto* p = find_key_go(plain, "hostPort"); p != nullptr && !p->is_null()) {
             item["hostPort"] = as_int(Json(*p), "portMappings.hostPort");
         }
-        if (const auto* p = find_key_go(plain, "containerPort"); p && !p->is_null()) {
+        if (const auto* p = find_key_go(plain, "containerPort"); p != nullptr && !p->is_null()) {
             item["containerPort"] = as_int(Json(*p), "portMappings.containerPort");
         }
         for (const char* key : {"protocol", "hostIP"}) {
-            if (const auto* p = find_key_go(plain, key); p && !p->is_null()) {
+            if (const auto* p = find_key_go(plain, key); p != nullptr && !p->is_null()) {
                 auto text = as_string(Json(*p), std::string("portMappings.") + key);
                 if (!text.empty()) {
                     item[key] = text;
@@ -169,13 +170,15 @@ nlohmann::json bandwidth(const Json& v) {
     nlohmann::json out = nlohmann::json::object();
     for (const char* key : {"ingressRate", "ingressBurst", "egressRate", "egressBurst"}) {
         out[key] = 0;
-        if (const auto* p = find_key_go(plain, key); p && !p->is_null()) {
+        if (const auto* p = find_key_go(plain, key); p != nullptr && !p->is_null()) {
             out[key] = as_int(Json(*p), std::string("bandwidth.") + key);
         }
     }
     return out;
 }
 
+// The implicit moves are noexcept; bugprone-exception-escape follows nlohmann::json internals.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct ElementParser {
     plan::Selection sel;
     std::string deprecated_interface;
@@ -326,7 +329,7 @@ void validate(plan::Selection& sel, std::string_view default_namespace) {
     for (const auto& ip : sel.ips) {
         if (ip.find('/') != std::string::npos) {
             if (!is_cidr(ip)) {
-                fail("failed to parse CIDR \"" + ip + "\": invalid CIDR address: " + ip);
+                fail(fmt::format(R"(failed to parse CIDR "{}": invalid CIDR address: {})", ip, ip));
             }
         } else if (!is_ip(ip)) {
             fail("failed to parse IP address \"" + ip + "\"");
@@ -351,12 +354,9 @@ bool is_dns1123_subdomain(std::string_view text) {
     if (text.empty() || text.size() > 253) {
         return false;
     }
-    for (const auto& label : split(text, '.')) {
-        if (!is_dns1123_label(label)) {
-            return false;
-        }
-    }
-    return true;
+    const auto labels = split(text, '.');
+    return std::all_of(labels.begin(), labels.end(),
+                       [](const auto& label) { return is_dns1123_label(label); });
 }
 
 std::vector<plan::Selection> parse_network_selection(std::string_view value,

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
@@ -21,7 +23,7 @@ bool retryable_status(unsigned status) {
 }
 
 std::string base64_encode(std::string_view in) {
-    static constexpr char kAlphabet[] =
+    static constexpr std::string_view kAlphabet =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     unsigned buffer = 0;
@@ -141,9 +143,9 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
         const auto left = budget_left();
         if (left <= milliseconds(0)) {
             throw cni::Error(cni::ErrorCode::TryAgainLater,
-                             "Kubernetes API: " + what + " did not succeed within apiTimeout (" +
-                                 std::to_string(options_.budget.count()) +
-                                 " ms for all API calls of this invocation): " + last_problem);
+                             fmt::format("Kubernetes API: {} did not succeed within apiTimeout "
+                                         "({} ms for all API calls of this invocation): {}",
+                                         what, options_.budget.count(), last_problem));
         }
         const auto timeout =
             options_.request_timeout.count() > 0 ? std::min(options_.request_timeout, left) : left;

@@ -86,7 +86,7 @@ std::string config_from_conf_dir(const std::string& name, const std::string& con
         fail("No networks found in " + conf_dir);
     }
     for (const auto& file : files) {
-        const auto bytes = read_file(file);
+        auto bytes = read_file(file);
         if (file.extension() == ".conflist") {
             const auto doc =
                 parse_object(bytes, "Error loading CNI conflist file " + file.string() +
@@ -126,7 +126,7 @@ std::string config_from_path(const std::string& path) {
         }
         return config_from_conf_dir("", path);
     }
-    const auto bytes = read_file(path);
+    auto bytes = read_file(path);
     if (fs::path(path).extension() == ".conflist") {
         auto doc = parse_object(bytes, "error loading CNI conflist file " + path);
         const auto* list_name = doc.find("name") != doc.end() ? &doc["name"] : nullptr;

@@ -117,7 +117,7 @@ void marshal_into(std::string& out, const nlohmann::json& value) {
 
 std::string format_ipv6(const std::array<unsigned char, 16>& b) {
     std::array<unsigned, 8> words{};
-    for (int i = 0; i < 8; ++i) {
+    for (std::size_t i = 0; i < words.size(); ++i) {
         words[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
     }
     // Longest run (>= 2) of zero words, first one on ties (RFC 5952, Go's ipv6String).
@@ -174,7 +174,7 @@ const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view
 }
 
 std::string go_quote(std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
+    static constexpr std::string_view kHex = "0123456789abcdef";
     std::string out;
     out.reserve(text.size() + 2);
     out += '"';
@@ -279,42 +279,42 @@ bool is_cidr(std::string_view text) {
     return bits <= (v4 ? 32U : 128U);
 }
 
-bool is_go_mac(std::string_view s) {
+bool is_go_mac(std::string_view text) {
     auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
-    if (s.size() < 14) {
+    if (text.size() < 14) {
         return false;
     }
-    if (s[2] == ':' || s[2] == '-') {
-        if ((s.size() + 1) % 3 != 0) {
+    if (text[2] == ':' || text[2] == '-') {
+        if ((text.size() + 1) % 3 != 0) {
             return false;
         }
-        const auto n = (s.size() + 1) / 3;
+        const auto n = (text.size() + 1) / 3;
         if (n != 6 && n != 8 && n != 20) {
             return false;
         }
         for (std::size_t i = 0; i < n; ++i) {
             const auto x = i * 3;
-            if (!hex(s[x]) || !hex(s[x + 1]) || (i + 1 < n && s[x + 2] != s[2])) {
+            if (!hex(text[x]) || !hex(text[x + 1]) || (i + 1 < n && text[x + 2] != text[2])) {
                 return false;
             }
         }
         return true;
     }
-    if (s[4] == '.') {
-        if ((s.size() + 1) % 5 != 0) {
+    if (text[4] == '.') {
+        if ((text.size() + 1) % 5 != 0) {
             return false;
         }
-        const auto n = 2 * (s.size() + 1) / 5;
+        const auto n = 2 * (text.size() + 1) / 5;
         if (n != 6 && n != 8 && n != 20) {
             return false;
         }
-        for (std::size_t x = 0; x < s.size(); x += 5) {
+        for (std::size_t x = 0; x < text.size(); x += 5) {
             for (std::size_t k = 0; k < 4; ++k) {
-                if (!hex(s[x + k])) {
+                if (!hex(text[x + k])) {
                     return false;
                 }
             }
-            if (x + 4 < s.size() && s[x + 4] != '.') {
+            if (x + 4 < text.size() && text[x + 4] != '.') {
                 return false;
             }
         }

@@ -2,8 +2,8 @@
 
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <optional>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
@@ -26,7 +26,8 @@ std::string read_file(const std::string& path, const std::string& what) {
         fail(what + ": " + e.what());
     }
     if (!content) {
-        fail("cannot read " + what + " " + path + ": " + std::strerror(ENOENT));
+        fail("cannot read " + what + " " + path + ": " +
+             std::system_category().message(ENOENT));
     }
     return std::move(*content);
 }

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
@@ -49,9 +50,11 @@ void write_network_status(ApiClient& client, const plan::PodRef& ref, const std:
             annotations = nlohmann::json::object();
         }
         if (!ref.uid.empty() && uid != ref.uid && !is_static_pod(annotations)) {
-            throw cni::Error(cni::ErrorCode::Internal, "SetNetworkStatus: expected pod " + who +
-                                                           " UID \"" + ref.uid + "\" but got \"" +
-                                                           uid + "\" from Kube API");
+            throw cni::Error(
+                cni::ErrorCode::Internal,
+                fmt::format(
+                    R"(SetNetworkStatus: expected pod {} UID "{}" but got "{}" from Kube API)", who,
+                    ref.uid, uid));
         }
         annotations[std::string(kNetworkStatusAnnotation)] = value;
         const auto put = client.put(pod_status_path(ref.namespace_, ref.name), pod);

@@ -1,11 +1,13 @@
 #include "splitnet/net/ip.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
-#include <cstdio>
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+
+#include <fmt/format.h>
 
 namespace splitnet::net {
 
@@ -84,9 +86,9 @@ std::optional<IpNet> parse_cidr(std::string_view text) {
 
 std::string to_string(const IpAddr& addr) {
     if (addr.family == AF_INET) {
-        char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, addr.bytes.data(), buf, sizeof buf);
-        return buf;
+        std::array<char, INET_ADDRSTRLEN> buf{};
+        ::inet_ntop(AF_INET, addr.bytes.data(), buf.data(), buf.size());
+        return buf.data();
     }
     if (addr.family != AF_INET6) {
         return "<nil>";
@@ -130,9 +132,7 @@ std::string to_string(const IpAddr& addr) {
         if (!out.empty() && out.back() != ':') {
             out += ':';
         }
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "%x", groups[static_cast<std::size_t>(i)]);
-        out += buf;
+        out += fmt::format("{:x}", groups[static_cast<std::size_t>(i)]);
     }
     return out;
 }
@@ -225,10 +225,8 @@ std::optional<MacAddr> parse_mac(std::string_view text) {
 }
 
 std::string to_string(const MacAddr& mac) {
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-                  mac[4], mac[5]);
-    return buf;
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3],
+                       mac[4], mac[5]);
 }
 
 bool is_unicast_mac(const MacAddr& mac) {

@@ -197,7 +197,7 @@ void create_veth(Netlink& nl, std::string_view name, std::string_view peer, int 
     }
     nl.clear_errno();
     nl.check(rtnl_link_add(nl.sock(), link.get(), NLM_F_CREATE | NLM_F_EXCL),
-             fmt::format("create veth \"{}\" peer \"{}\"", n, p));
+             fmt::format(R"(create veth "{}" peer "{}")", n, p));
 }
 
 bool delete_link(Netlink& nl, std::string_view name) {

@@ -117,9 +117,9 @@ Netlink::Netlink(int netns_fd) : netns_(dup_fd(netns_fd)), last_errno_(std::make
 
 Netlink::~Netlink() = default;
 
-Netlink::Netlink(Netlink&&) noexcept = default;
+Netlink::Netlink(Netlink&& other) noexcept = default;
 
-Netlink& Netlink::operator=(Netlink&&) noexcept = default;
+Netlink& Netlink::operator=(Netlink&& other) noexcept = default;
 
 int Netlink::check(int rc, std::string_view operation) {
     if (rc < 0) {

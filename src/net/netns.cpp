@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string>
+#include <system_error>
 
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -50,10 +51,9 @@ util::UniqueFd open_checked(std::string_view path, bool missing_ok, bool& missin
     }
     if (static_cast<long>(fs.f_type) != kNsfsMagic &&
         static_cast<long>(fs.f_type) != PROC_SUPER_MAGIC) {
-        throw cni::Error(
-            cni::ErrorCode::Internal,
-            fmt::format("failed to open netns \"{}\": unknown FS magic on \"{}\": {:x}", p, p,
-                        static_cast<unsigned long>(fs.f_type)));
+        throw cni::Error(cni::ErrorCode::Internal,
+                         fmt::format(R"(failed to open netns "{}": unknown FS magic on "{}": {:x})",
+                                     p, p, static_cast<unsigned long>(fs.f_type)));
     }
     return fd;
 }
@@ -106,7 +106,8 @@ NetnsGuard::NetnsGuard(int target_fd) : saved_(open_current_netns()) {
 NetnsGuard::~NetnsGuard() {
     if (::setns(saved_.get(), CLONE_NEWNET) != 0) {
         // Continuing in the wrong netns would corrupt the node's networking.
-        spdlog::critical("cannot return to the original netns: {}", std::strerror(errno));
+        spdlog::critical("cannot return to the original netns: {}",
+                         std::system_category().message(errno));
         std::abort();
     }
 }

@@ -1,5 +1,6 @@
 #include "splitnet/net/sysctl.hpp"
 
+#include <array>
 #include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
@@ -49,9 +50,9 @@ std::string read_sysctl(std::string_view key) {
                          fmt::format("failed to read sysctl {}: {}", key, errno_text(errno)));
     }
     std::string out;
-    char buf[256];
+    std::array<char, 256> buf{};
     for (;;) {
-        const auto n = ::read(fd.get(), buf, sizeof buf);
+        const auto n = ::read(fd.get(), buf.data(), buf.size());
         if (n < 0) {
             throw cni::Error(cni::ErrorCode::Internal,
                              fmt::format("failed to read sysctl {}: {}", key, errno_text(errno)));
@@ -59,7 +60,7 @@ std::string read_sysctl(std::string_view key) {
         if (n == 0) {
             break;
         }
-        out.append(buf, static_cast<std::size_t>(n));
+        out.append(buf.data(), static_cast<std::size_t>(n));
     }
     while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
         out.pop_back();

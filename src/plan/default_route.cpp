@@ -55,7 +55,7 @@ std::optional<std::vector<DefaultRouteAction>> plan_default_routes(
             const auto gw = net::parse_ip(text);
             if (!gw) {
                 throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                                 fmt::format("invalid \"default-route\" gateway \"{}\" for network "
+                                 fmt::format(R"(invalid "default-route" gateway "{}" for network )"
                                              "\"{}\" ({}): expected an IPv4 or IPv6 address",
                                              text, attachment.network, attachment.ifname));
             }

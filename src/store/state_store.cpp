@@ -120,7 +120,8 @@ std::vector<std::string> StateStore::list() const {
         }
         util::io_error("list", dir_, errno);
     }
-    while (const dirent* entry = ::readdir(dir.get())) {
+    // glibc readdir is safe on a stream no other thread uses; readdir_r is deprecated.
+    while (const dirent* entry = ::readdir(dir.get())) {  // NOLINT(concurrency-mt-unsafe)
         const std::string_view name = entry->d_name;
         if (name.size() <= kStateSuffix.size() || !name.ends_with(kStateSuffix)) {
             continue;  // lock files, files set aside as corrupt, anything else

@@ -1,9 +1,10 @@
 #include "splitnet/util/files.hpp"
 
+#include <array>
 #include <cerrno>
-#include <cstring>
+#include <cstdlib>
 #include <fcntl.h>
-#include <stdlib.h>
+#include <system_error>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -34,7 +35,8 @@ void write_all(int fd, std::string_view data, const std::string& path) {
 
 void io_error(std::string_view what, const std::string& path, int err) {
     throw cni::Error(cni::ErrorCode::IoFailure,
-                     fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
+                     fmt::format("cannot {} {}: {}", what, path,
+                                                            std::system_category().message(err)));
 }
 
 void make_dirs(const std::string& dir, mode_t mode) {
@@ -77,9 +79,9 @@ std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks
         io_error("open", path, errno);
     }
     std::string content;
-    char buffer[16384];
+    std::array<char, 16384> buffer{};
     for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -89,7 +91,7 @@ std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks
         if (n == 0) {
             return content;
         }
-        content.append(buffer, static_cast<std::size_t>(n));
+        content.append(buffer.data(), static_cast<std::size_t>(n));
     }
 }
 

@@ -36,7 +36,7 @@ std::vector<std::pair<net::RouteInfo, net::Nexthop>> cleared_defaults(net::Netli
             continue;
         }
         for (const auto& hop : route.nexthops) {
-            if (cleared.count({family_of(route.dst), hop.ifindex}) != 0) {
+            if (cleared.contains({family_of(route.dst), hop.ifindex})) {
                 out.emplace_back(route, hop);
             }
         }
@@ -90,7 +90,7 @@ void add_default(net::Netlink& nl, int ifindex, const std::string& ifname,
     const auto gw = net::parse_ip(gw_text);
     if (!gw) {
         throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                         fmt::format("invalid \"default-route\" gateway \"{}\"", gw_text));
+                         fmt::format(R"(invalid "default-route" gateway "{}")", gw_text));
     }
     net::RouteSpec spec;
     spec.dst = net::IpNet{net::zero_address(gw->family), 0};

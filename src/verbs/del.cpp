@@ -37,25 +37,26 @@ void run_del(Context& ctx) {
     auto attachments = attachments_to_delete(ctx, from_state);
     std::vector<std::string> failures;
     std::optional<cni::Error> first;
-    for (auto it = attachments.rbegin(); it != attachments.rend(); ++it) {
+    for (std::size_t i = attachments.size(); i-- > 0;) {  // in reverse: last added, first gone
+        const auto& item = attachments[i];
         try {
-            delete_attachment(ctx, *it);
+            delete_attachment(ctx, item);
         } catch (const cni::Error& e) {
-            if (!from_state && !it->attachment.is_primary) {
+            if (!from_state && !item.attachment.is_primary) {
                 // Without state we only guess that this attachment exists (e.g. ADD failed and
                 // rolled it back): an old plugin's "not found" must not make the DEL fail forever.
-                spdlog::warn("DEL of network \"{}\" ({}) without state: {}", it->attachment.network,
-                             it->attachment.ifname, e.what());
+                spdlog::warn("DEL of network \"{}\" ({}) without state: {}",
+                             item.attachment.network, item.attachment.ifname, e.what());
                 continue;
             }
-            failures.push_back(fmt::format("network \"{}\" ({}): {}", it->attachment.network,
-                                           it->attachment.ifname, e.what()));
+            failures.push_back(fmt::format("network \"{}\" ({}): {}", item.attachment.network,
+                                           item.attachment.ifname, e.what()));
             if (!first) {
                 first = e;
             }
         } catch (const std::exception& e) {
-            failures.push_back(fmt::format("network \"{}\" ({}): {}", it->attachment.network,
-                                           it->attachment.ifname, e.what()));
+            failures.push_back(fmt::format("network \"{}\" ({}): {}", item.attachment.network,
+                                           item.attachment.ifname, e.what()));
             if (!first) {
                 first = cni::Error(cni::ErrorCode::Internal, e.what());
             }

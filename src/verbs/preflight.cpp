@@ -1,10 +1,10 @@
 #include "splitnet/verbs/preflight.hpp"
 
-#include <net/if.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <thread>
+
+#include <net/if.h>
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -15,6 +15,7 @@ namespace splitnet::verbs {
 
 bool readiness_ok(const std::string& path) {
     struct stat st {};
+
     return path.empty() || ::stat(path.c_str(), &st) == 0;
 }
 
@@ -56,7 +57,7 @@ void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::
             if (::if_nametoindex(attachment.ifname.c_str()) != 0) {
                 throw cni::Error(
                     cni::ErrorCode::InvalidNetworkConfig,
-                    fmt::format("cannot set \"{}\" interface name to \"{}\": interface name {} "
+                    fmt::format(R"(cannot set "{}" interface name to "{}": interface name {} )"
                                 "already exists",
                                 attachment.network, attachment.ifname, attachment.ifname),
                     "the pod sandbox already has this interface; DEL the old attachment first");

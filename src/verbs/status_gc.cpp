@@ -1,9 +1,8 @@
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/config/meta_conf.hpp"
@@ -66,7 +65,7 @@ void run_gc(Context& ctx) {
     // IPAM leases are ours to release: the runtime only knows about the primary).
     // Without a list (cnitool gc) nothing is known to be stale: never guess.
     for (const auto& id : keys.empty() ? std::vector<std::string>{} : ctx.store.list()) {
-        if (valid.count(id) != 0) {
+        if (valid.contains(id)) {
             continue;
         }
         const auto lock = ctx.store.lock(id);
@@ -95,7 +94,7 @@ void run_gc(Context& ctx) {
         }
     }
     if (first) {
-        throw *first;
+        throw cni::Error(*first);
     }
 }
 

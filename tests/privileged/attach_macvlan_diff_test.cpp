@@ -208,7 +208,7 @@ TEST_P(MacvlanDiffTest, SameResultAndKernelState) {
     std::string native_out;
     ASSERT_EQ(error_of([&] { native_out = native.invoke(native_call); }), "");
     // With IPv6 configured, no address is left tentative (NODAD + accept_dad=0 + settle).
-    const bool has_v6 = native_out.find("\"address\":\"2001:") != std::string::npos;
+    const bool has_v6 = native_out.find(R"("address":"2001:)") != std::string::npos;
     for (const auto& link : has_v6 ? ip_json(native_pod, "addr show dev net1") : json::array()) {
         for (const auto& a : link["addr_info"]) {
             EXPECT_FALSE(a.contains("tentative")) << a.dump();

@@ -148,10 +148,9 @@ TEST_F(MacvlanNativeTest, ZeroAddressesAndConversionFailuresLeaveNothing) {
 
 TEST_F(MacvlanNativeTest, ExecdIpamIsDeletedWhenConfigurationFails) {
     const auto log = write_fake_ipam(
-        "fake-ipam",
-        "echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"198.51.100.30/24\","
-        "\"gateway\":\"198.51.100.1\"}],\"routes\":[{\"dst\":\"203.0.113.0/24\","
-        "\"gw\":\"192.0.2.99\"}]}'");
+        "fake-ipam", R"(echo '{"cniVersion":"1.0.0","ips":[{"address":"198.51.100.30/24",)"
+                     R"("gateway":"198.51.100.1"}],"routes":[{"dst":"203.0.113.0/24",)"
+                     R"("gw":"192.0.2.99"}]}')");
     const auto c = conf({{"ipam", {{"type", "fake-ipam"}}}});
     EXPECT_NE(add_error(c).find("network is unreachable"), std::string::npos);
     expect_pod_clean();
@@ -160,7 +159,7 @@ TEST_F(MacvlanNativeTest, ExecdIpamIsDeletedWhenConfigurationFails) {
 
 TEST_F(MacvlanNativeTest, ExecdIpamFailureRemovesLink) {
     const auto log =
-        write_fake_ipam("fake-ipam", "echo '{\"code\":11,\"msg\":\"pool exhausted\"}'; exit 1");
+        write_fake_ipam("fake-ipam", R"(echo '{"code":11,"msg":"pool exhausted"}'; exit 1)");
     const auto c = conf({{"ipam", {{"type", "fake-ipam"}}}});
     std::string message;
     try {
@@ -175,9 +174,8 @@ TEST_F(MacvlanNativeTest, ExecdIpamFailureRemovesLink) {
 
 TEST_F(MacvlanNativeTest, ExecdIpamResultIsApplied) {
     const auto log = write_fake_ipam(
-        "fake-ipam",
-        "echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"198.51.100.30/24\","
-        "\"gateway\":\"198.51.100.1\"}],\"routes\":[{\"dst\":\"203.0.113.0/24\"}]}'");
+        "fake-ipam", R"(echo '{"cniVersion":"1.0.0","ips":[{"address":"198.51.100.30/24",)"
+                     R"("gateway":"198.51.100.1"}],"routes":[{"dst":"203.0.113.0/24"}]}')");
     const auto c = conf({{"ipam", {{"type", "fake-ipam"}}}});
     const auto result = json::parse(add(c));
     EXPECT_EQ(result["ips"][0]["address"], "198.51.100.30/24");

@@ -1,13 +1,14 @@
 #include "testutil/fake_apiserver.hpp"
 
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <poll.h>
-#include <signal.h>
 #include <sstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -60,8 +61,8 @@ FakeApiServer::FakeApiServer(FakeApiServerOptions options) {
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    std::array<int, 2> pipe_fds{};
+    if (pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
         throw std::runtime_error("pipe failed");
     }
     pid_ = fork();
@@ -84,13 +85,13 @@ FakeApiServer::FakeApiServer(FakeApiServerOptions options) {
             close(pipe_fds[0]);
             throw std::runtime_error("fake API server did not become ready");
         }
-        char buf[512];
-        const auto n = read(pipe_fds[0], buf, sizeof buf);
+        std::array<char, 512> buf{};
+        const auto n = read(pipe_fds[0], buf.data(), buf.size());
         if (n <= 0) {
             close(pipe_fds[0]);
             throw std::runtime_error("fake API server exited before it was ready");
         }
-        line.append(buf, static_cast<std::size_t>(n));
+        line.append(buf.data(), static_cast<std::size_t>(n));
     }
     close(pipe_fds[0]);
     const auto ready = nlohmann::json::parse(line.substr(0, line.find('\n')));

@@ -1,10 +1,10 @@
 #include "testutil/scratch_dir.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
-#include <stdlib.h>
 
 #include <sys/stat.h>
 

@@ -174,7 +174,7 @@ class RecordingInvoker final : public delegate::PluginInvoker {
 public:
     std::string invoke(const delegate::PluginCall& call) override {
         calls.push_back(call);
-        return "{\"cniVersion\":\"1.0.0\"}";
+        return R"({"cniVersion":"1.0.0"})";
     }
 
     std::vector<delegate::PluginCall> calls;
@@ -187,7 +187,7 @@ TEST(NativeInvoker, ForwardsOtherTypesAndGatesVersions) {
     call.verb = cni::Verb::Add;
     call.type = "bridge";
     call.config = conf({{"type", "bridge"}});
-    EXPECT_EQ(native.invoke(call), "{\"cniVersion\":\"1.0.0\"}");
+    EXPECT_EQ(native.invoke(call), R"({"cniVersion":"1.0.0"})");
     ASSERT_EQ(exec.calls.size(), 1U);
     EXPECT_EQ(exec.calls[0].type, "bridge");
     EXPECT_EQ(exec.calls[0].config, call.config);

@@ -1,3 +1,4 @@
+#include <array>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@ std::vector<std::string> addresses(const cni::Result& r) {
     return out;
 }
 
-const std::vector<std::string> kVersions = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
+constexpr std::array<const char*, 5> kVersions = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
 
 struct PrecedenceCase {
     const char* name;

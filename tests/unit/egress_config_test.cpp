@@ -63,7 +63,7 @@ TEST(EgressConfig, FullBlock) {
 TEST(EgressConfig, ExactErrorsNameTheKey) {
     EXPECT_EQ(error_of(json{{"egress", "yes"}}), "egress: must be an object, got \"yes\"");
     EXPECT_EQ(error_of(with_egress({{"probegateway", "warn"}})),
-              "egress: unknown key \"probegateway\" (did you mean \"probeGateway\"?)");
+              R"(egress: unknown key "probegateway" (did you mean "probeGateway"?))");
     EXPECT_EQ(error_of(with_egress({{"gateways", "1.2.3.4"}})),
               "egress: unknown key \"gateways\" (known keys: gateway, keep, ipv6, probeGateway, "
               "probeConflict)");
@@ -73,21 +73,21 @@ TEST(EgressConfig, ExactErrorsNameTheKey) {
     EXPECT_EQ(error_of(with_egress({{"gateway", json::array({"1.1.1.1", "2.2.2.2"})}})),
               "egress.gateway[1]: more than one IPv4 gateway");
     EXPECT_EQ(error_of(with_egress({{"gateway", "2001:db8::1"}})),
-              "egress.gateway: an IPv6 gateway (2001:db8::1) needs \"ipv6\": \"route\"");
+              R"(egress.gateway: an IPv6 gateway (2001:db8::1) needs "ipv6": "route")");
     EXPECT_EQ(error_of(with_egress({{"keep", "private"}})),
               "egress.keep: must be a list of presets or CIDRs, got \"private\"");
     EXPECT_EQ(error_of(with_egress({{"keep", json::array({"private", "clustr"})}})),
-              "egress.keep[1]: \"clustr\" is neither a preset (\"cluster\", \"private\") nor a "
+              R"(egress.keep[1]: "clustr" is neither a preset ("cluster", "private") nor a )"
               "CIDR such as \"10.42.0.0/16\"");
     EXPECT_EQ(error_of(with_egress({{"keep", json::array({"10.42.1.0/16"})}})),
-              "egress.keep[0]: \"10.42.1.0/16\" has host bits set; did you mean \"10.42.0.0/16\"?");
+              R"(egress.keep[0]: "10.42.1.0/16" has host bits set; did you mean "10.42.0.0/16"?)");
     EXPECT_EQ(error_of(with_egress({{"keep", json::array({"0.0.0.0/0"})}})),
               "egress.keep[0]: \"0.0.0.0/0\" would keep everything on the primary interface; "
               "remove the egress block instead");
     EXPECT_EQ(error_of(with_egress({{"ipv6", "deny"}})),
-              "egress.ipv6: \"deny\" is not one of \"block\", \"allow\", \"route\"");
+              R"(egress.ipv6: "deny" is not one of "block", "allow", "route")");
     EXPECT_EQ(error_of(with_egress({{"probeGateway", "on"}})),
-              "egress.probeGateway: \"on\" is not one of \"off\", \"warn\", \"require\"");
+              R"(egress.probeGateway: "on" is not one of "off", "warn", "require")");
     EXPECT_EQ(error_of(with_egress({{"probeConflict", "true"}})),
               "egress.probeConflict: must be true or false, got \"true\"");
 }

@@ -1,10 +1,10 @@
 #include "splitnet/delegate/exec_invoker.hpp"
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
-#include <signal.h>
-#include <stdlib.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -24,7 +24,9 @@ using namespace std::chrono_literals;
 using testutil::ScratchDir;
 using Clock = std::chrono::steady_clock;
 
-const std::string kPlugins = std::string(SPLITNET_TEST_DATA) + "/plugins";
+std::string plugins_dir() {
+    return std::string(SPLITNET_TEST_DATA) + "/plugins";
+}
 
 // Sets an environment variable for one test; the plugins inherit it.
 class ScopedEnv {
@@ -53,7 +55,7 @@ PluginCall call_for(const std::string& type, cni::Verb verb = cni::Verb::Add) {
     call.netns = "/run/netns/test";
     call.ifname = "net1";
     call.cni_args = "IgnoreUnknown=true";
-    call.cni_path = {kPlugins};
+    call.cni_path = {plugins_dir()};
     call.timeout = 20s;
     return call;
 }
@@ -176,7 +178,7 @@ TEST(ExecInvoker, PassesEnvironmentAndExactStdin) {
     const ScopedEnv stale_cmd("CNI_COMMAND", "VERSION");
 
     auto call = call_for("fake-record");
-    call.cni_path = {"/nonexistent-a", kPlugins, "/nonexistent-b"};
+    call.cni_path = {"/nonexistent-a", plugins_dir(), "/nonexistent-b"};
     call.config = std::string("{\"name\":\"n\",\n \"x\":\"\xc3\xa9\\u0000\"}\0tail\n\n  ", 31);
     ExecInvoker invoker(quiet());
     EXPECT_EQ(invoker.invoke(call), R"({"cniVersion":"1.0.0"})");
@@ -201,7 +203,7 @@ TEST(ExecInvoker, PassesEnvironmentAndExactStdin) {
     EXPECT_EQ(count("CNI_NETNS=/run/netns/test"), 1);
     EXPECT_EQ(count("CNI_IFNAME=net1"), 1);
     EXPECT_EQ(count("CNI_ARGS=IgnoreUnknown=true"), 1);
-    EXPECT_EQ(count("CNI_PATH=/nonexistent-a:" + kPlugins + ":/nonexistent-b"), 1);
+    EXPECT_EQ(count("CNI_PATH=/nonexistent-a:" + plugins_dir() + ":/nonexistent-b"), 1);
     EXPECT_EQ(count("SPLITNET_TEST_MARKER=inherited-42"), 1);
     for (const char* key : {"CNI_COMMAND", "CNI_IFNAME", "CNI_PATH", "PATH"}) {
         EXPECT_EQ(count_key(key), 1) << key;
@@ -279,7 +281,7 @@ TEST(ExecInvoker, ReturnsWhenThePluginExitsEvenIfItsDaemonKeepsThePipes) {
 
 TEST(ExecInvoker, MissingExecuteBitIsAClearError) {
     const ScratchDir dir;
-    std::filesystem::copy_file(kPlugins + "/fake-success", dir / "noexec");
+    std::filesystem::copy_file(plugins_dir() + "/fake-success", dir / "noexec");
     std::filesystem::permissions(
         dir / "noexec", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     auto call = call_for("noexec");
@@ -297,7 +299,7 @@ struct BusyPlugin {
     util::UniqueFd writer;
 
     BusyPlugin() {
-        std::filesystem::copy_file(kPlugins + "/fake-success", dir / "busy");
+        std::filesystem::copy_file(plugins_dir() + "/fake-success", dir / "busy");
         writer.reset(::open((dir / "busy").c_str(), O_WRONLY | O_CLOEXEC));
     }
 

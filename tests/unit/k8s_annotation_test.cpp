@@ -1,3 +1,5 @@
+#include <array>
+
 #include <gtest/gtest.h>
 
 #include "splitnet/cni/error.hpp"
@@ -39,7 +41,7 @@ TEST(Annotation, CommaFormErrorsAreMultusTexts) {
         const char* message;
     };
 
-    const Case cases[] = {
+    const auto cases = std::to_array<Case>({
         {"a/b/c",
          "parsePodNetworkAnnotation: parsePodNetworkObjectName: Invalid network object "
          "(failed at '/')"},
@@ -55,7 +57,7 @@ TEST(Annotation, CommaFormErrorsAreMultusTexts) {
         {"net@0123456789abcdef",
          "Failed to parse interface name: must be less than 15 chars and "
          "not contain '/' or spaces. interface name '0123456789abcdef'"},
-    };
+    });
     for (const auto& c : cases) {
         EXPECT_NE(error_of(c.value).find(c.message), std::string::npos)
             << c.value << " -> " << error_of(c.value);

@@ -241,7 +241,7 @@ TEST(K8sApi, StatusPutRetriesOnConflict) {
     server.set_control({{"faults", {{{"status", 409}, {"count", 2}, {"match", "/status"}}}}});
     const auto conf = conf_for(server);
     auto client = make_client(conf);
-    write_network_status(*client, ref_of("media", "p", "u"), "[{\"name\": \"x\"}]");
+    write_network_status(*client, ref_of("media", "p", "u"), R"([{"name": "x"}])");
     const auto requests = server.requests();
     ASSERT_EQ(requests.size(), 6U);
     for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -250,7 +250,7 @@ TEST(K8sApi, StatusPutRetriesOnConflict) {
     EXPECT_EQ(requests[5]["status"], 200);
     EXPECT_EQ(server.read_pod("media",
                               "p")["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"],
-              "[{\"name\": \"x\"}]");
+              R"([{"name": "x"}])");
 }
 
 TEST(K8sApi, StaleResourceVersionGetsConflictFromServer) {
@@ -273,7 +273,7 @@ TEST(K8sApi, UidMismatchUnlessStatic) {
     const auto conf = conf_for(server);
     auto client = make_client(conf);
     EXPECT_EQ(error_of([&] { get_pod(client.get(), conf, ref_of("media", "p", "old-uid")); }),
-              "expected pod UID \"old-uid\" but got \"new-uid\" from Kube API");
+              R"(expected pod UID "old-uid" but got "new-uid" from Kube API)");
     EXPECT_TRUE(
         get_pod(client.get(), conf, ref_of("kube-system", "etcd", "static-uid")).has_value());
     EXPECT_NE(error_of([&] {

@@ -1,4 +1,5 @@
 #include <map>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,8 @@ namespace splitnet::k8s {
 namespace {
 
 std::string b64(const std::string& in) {
-    static constexpr char kA[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr std::string_view kA =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     unsigned buf = 0;
     int bits = 0;

@@ -13,11 +13,14 @@ namespace {
 using nlohmann::json;
 using testutil::ScratchDir;
 
-const std::string kCacheDir = std::string(SPLITNET_TEST_DATA) + "/multus-cache";
+std::string cache_dir() {
+    return std::string(SPLITNET_TEST_DATA) + "/multus-cache";
+}
+
 constexpr const char* kContainer = "3f8c0e5a1b2d";
 
 TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
-    const auto attachments = read_multus_cache(kCacheDir, kContainer, "eth0", "0.4.0");
+    const auto attachments = read_multus_cache(cache_dir(), kContainer, "eth0", "0.4.0");
     ASSERT_TRUE(attachments);
     ASSERT_EQ(attachments->size(), 3U);
 
@@ -25,7 +28,8 @@ TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
     EXPECT_TRUE(master.is_primary);
     EXPECT_EQ(master.network, "cbr0");  // no Name cached: the config's name
     EXPECT_EQ(master.ifname, "eth0");
-    EXPECT_EQ(master.config, testutil::read_file(kCacheDir + "/master.conflist"));  // byte for byte
+    EXPECT_EQ(master.config,
+              testutil::read_file(cache_dir() + "/master.conflist"));  // byte for byte
     EXPECT_EQ(master.runtime_config, json::object());
     EXPECT_FALSE(master.selection);
     EXPECT_EQ(master.cni_args, "");
@@ -34,7 +38,7 @@ TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
     EXPECT_FALSE(vpn.is_primary);
     EXPECT_EQ(vpn.network, "ns1/vpn-net");
     EXPECT_EQ(vpn.ifname, "net1");
-    EXPECT_EQ(vpn.config, testutil::read_file(kCacheDir + "/vpn-net.conf"));
+    EXPECT_EQ(vpn.config, testutil::read_file(cache_dir() + "/vpn-net.conf"));
     EXPECT_EQ(vpn.runtime_config, (json{{"ips", {"192.0.2.10/24", "2001:db8::10/64"}},
                                         {"mac", "02:00:5e:00:53:01"},
                                         {"deviceID", "0000:03:00.1"}}));
@@ -50,14 +54,14 @@ TEST(MultusCache, ReadsTheSampleCacheIntoAttachments) {
     EXPECT_EQ(tuned.ifname, "tun0");  // requested name wins over net2
     EXPECT_EQ(tuned.runtime_config, (json{{"infinibandGUID", "c2:11:22:33:44:55:66:77"}}));
     // The cached conflist had no cniVersion: Multus' own is inserted, nothing else changes.
-    const std::string original = testutil::read_file(kCacheDir + "/tuned.conflist");
-    EXPECT_EQ(tuned.config, "{\"cniVersion\":\"0.4.0\"," + original.substr(1));
+    const std::string original = testutil::read_file(cache_dir() + "/tuned.conflist");
+    EXPECT_EQ(tuned.config, R"({"cniVersion":"0.4.0",)" + original.substr(1));
     EXPECT_FALSE(tuned.selection->default_route);
 }
 
 TEST(MultusCache, MissingCacheIsNullopt) {
-    EXPECT_FALSE(read_multus_cache(kCacheDir, "no-such-container", "eth0", "1.0.0"));
-    EXPECT_THROW(read_multus_cache(kCacheDir, "../multus-cache/3f8c0e5a1b2d", "eth0", "1.0.0"),
+    EXPECT_FALSE(read_multus_cache(cache_dir(), "no-such-container", "eth0", "1.0.0"));
+    EXPECT_THROW(read_multus_cache(cache_dir(), "../multus-cache/3f8c0e5a1b2d", "eth0", "1.0.0"),
                  cni::Error);
 }
 
@@ -103,33 +107,33 @@ TEST(MultusCache, CorruptCacheIsADecodingFailure) {
         }
         return 0U;
     };
-    EXPECT_EQ(code_of("[{\"Bytes\":"), 6U);                    // truncated by a crash
-    EXPECT_EQ(code_of("{}"), 6U);                              // not a list
-    EXPECT_EQ(code_of("[{\"Name\":\"a\"}]"), 6U);              // no Bytes
-    EXPECT_EQ(code_of("[{\"Bytes\":\"!!!!\"}]"), 6U);          // not base64
-    EXPECT_EQ(code_of("[{\"Bytes\":\"bm90IGpzb24=\"}]"), 6U);  // "not json"
-    EXPECT_EQ(code_of("[{\"Bytes\":\"e30=\",\"ipRequest\":\"1.2.3.4\"}]"), 6U);
-    EXPECT_EQ(code_of("[{\"Bytes\":\"e30=\"}]"), 0U);  // "{}" decodes fine
+    EXPECT_EQ(code_of("[{\"Bytes\":"), 6U);                   // truncated by a crash
+    EXPECT_EQ(code_of("{}"), 6U);                             // not a list
+    EXPECT_EQ(code_of(R"([{"Name":"a"}])"), 6U);              // no Bytes
+    EXPECT_EQ(code_of(R"([{"Bytes":"!!!!"}])"), 6U);          // not base64
+    EXPECT_EQ(code_of(R"([{"Bytes":"bm90IGpzb24="}])"), 6U);  // "not json"
+    EXPECT_EQ(code_of(R"([{"Bytes":"e30=","ipRequest":"1.2.3.4"}])"), 6U);
+    EXPECT_EQ(code_of(R"([{"Bytes":"e30="}])"), 0U);  // "{}" decodes fine
 }
 
 TEST(LibcniResultCache, ReadsTheResultObject) {
-    const auto result = read_libcni_result(kCacheDir, "vpn-net", kContainer, "net1");
+    const auto result = read_libcni_result(cache_dir(), "vpn-net", kContainer, "net1");
     ASSERT_TRUE(result);
     EXPECT_EQ(result->at("cniVersion"), "1.0.0");
     EXPECT_EQ(result->at("ips").at(0).at("address"), "192.0.2.10/24");
 }
 
 TEST(LibcniResultCache, MissingUnreadableOrUnsafeIsNullopt) {
-    EXPECT_FALSE(read_libcni_result(kCacheDir, "vpn-net", kContainer, "net2"));
-    EXPECT_FALSE(read_libcni_result(kCacheDir, "vpn-net", "../../x", "net1"));
-    EXPECT_FALSE(read_libcni_result(kCacheDir, "", kContainer, "net1"));
+    EXPECT_FALSE(read_libcni_result(cache_dir(), "vpn-net", kContainer, "net2"));
+    EXPECT_FALSE(read_libcni_result(cache_dir(), "vpn-net", "../../x", "net1"));
+    EXPECT_FALSE(read_libcni_result(cache_dir(), "", kContainer, "net1"));
     const ScratchDir dir;
     std::filesystem::create_directory(dir / "results");
-    testutil::write_file(dir / "results/n-c-eth0", "{\"kind\":\"cniCacheV1\",\"result\":", 0600);
+    testutil::write_file(dir / "results/n-c-eth0", R"({"kind":"cniCacheV1","result":)", 0600);
     EXPECT_FALSE(read_libcni_result(dir.path(), "n", "c", "eth0"));
-    testutil::write_file(dir / "results/n-c-eth0", "{\"kind\":\"cniCacheV1\"}", 0600);
+    testutil::write_file(dir / "results/n-c-eth0", R"({"kind":"cniCacheV1"})", 0600);
     EXPECT_FALSE(read_libcni_result(dir.path(), "n", "c", "eth0"));
-    testutil::write_file(dir / "results/n-c-eth0", "{\"result\":{\"cniVersion\":\"0.4.0\"}}", 0600);
+    testutil::write_file(dir / "results/n-c-eth0", R"({"result":{"cniVersion":"0.4.0"}})", 0600);
     EXPECT_EQ(read_libcni_result(dir.path(), "n", "c", "eth0"), (json{{"cniVersion", "0.4.0"}}));
 }
 

@@ -1,3 +1,5 @@
+#include <array>
+
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -14,7 +16,7 @@ TEST(NetIp, ParsesAndFormatsLikeGo) {
         const char* out;  // nullptr: rejected
     };
 
-    const Case cases[] = {
+    const auto cases = std::to_array<Case>({
         {"192.0.2.1", "192.0.2.1"},
         {"3ffe:ffff:0:01ff::1", "3ffe:ffff:0:1ff::1"},
         {"3ffe:ffff:0::1", "3ffe:ffff::1"},
@@ -29,7 +31,7 @@ TEST(NetIp, ParsesAndFormatsLikeGo) {
         {"zzz", nullptr},
         {"", nullptr},
         {"192.0.2.1/24", nullptr},
-    };
+    });
     for (const auto& c : cases) {
         const auto ip = parse_ip(c.in);
         if (c.out == nullptr) {

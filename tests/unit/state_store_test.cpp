@@ -211,10 +211,10 @@ TEST(StateStore, WaiterFollowsALockFileUnlinkedByTheHolder) {
 TEST(StateStore, CorruptFileIsMovedAsideAndReportedAbsent) {
     const ScratchDir root;
     const StateStore store(root.path());
-    testutil::write_file(root / "c0ffee.json", "{\"kind\":\"splitnetState\",\"vers", 0600);
+    testutil::write_file(root / "c0ffee.json", R"({"kind":"splitnetState","vers)", 0600);
     EXPECT_FALSE(store.load("c0ffee"));
     EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.json"));
-    EXPECT_EQ(testutil::read_file(root / "c0ffee.corrupt"), "{\"kind\":\"splitnetState\",\"vers");
+    EXPECT_EQ(testutil::read_file(root / "c0ffee.corrupt"), R"({"kind":"splitnetState","vers)");
     store.save(sample_state());  // a retried ADD can start over
     EXPECT_TRUE(store.load("c0ffee"));
 }

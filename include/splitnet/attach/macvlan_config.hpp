@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +32,7 @@ struct MacvlanConfig {
 };
 
 /// CNI_ARGS keys the macvlan plugin knows (Go MacEnvArgs; IgnoreUnknown is common).
-inline constexpr std::string_view kMacvlanArgKeys[] = {"MAC"};
+inline constexpr std::array<std::string_view, 1> kMacvlanArgKeys = {"MAC"};
 
 /// Decodes stdin like Go's loadConf minus its kernel lookups. Errors (code 999):
 /// `failed to load netconf: ...`, `unknown macvlan mode: "x"`,

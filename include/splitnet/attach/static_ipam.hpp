@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -9,7 +10,7 @@
 namespace splitnet::attach {
 
 /// CNI_ARGS keys the static IPAM plugin knows (Go IPAMEnvArgs; IgnoreUnknown is common).
-inline constexpr std::string_view kStaticArgKeys[] = {"IP", "GATEWAY"};
+inline constexpr std::array<std::string_view, 2> kStaticArgKeys = {"IP", "GATEWAY"};
 
 /// The static IPAM plugin's ADD, in-process and pure (plugins/ipam/static LoadIPAMConfig +
 /// cmdAdd). Address precedence: runtimeConfig.ips > args.cni.ips > ipam.addresses + CNI_ARGS IP

@@ -27,16 +27,19 @@ enum class ErrorCode : unsigned {
 /// CNI error object by the dispatcher.
 class Error : public std::runtime_error {
 public:
-    Error(ErrorCode code, std::string msg, std::string details = {})
-        : std::runtime_error(std::move(msg)), code_(static_cast<unsigned>(code)),
+    Error(ErrorCode code, const std::string& msg, std::string details = {})
+        : std::runtime_error(msg),
+          code_(static_cast<unsigned>(code)),
           details_(std::move(details)) {}
 
     /// Delegates may report any code (100+ are plugin specific): keep it as is.
-    Error(unsigned raw_code, std::string msg, std::string details)
-        : std::runtime_error(std::move(msg)), code_(raw_code), details_(std::move(details)) {}
+    Error(unsigned raw_code, const std::string& msg, std::string details)
+        : std::runtime_error(msg), code_(raw_code), details_(std::move(details)) {}
 
     [[nodiscard]] unsigned code() const noexcept { return code_; }
+
     [[nodiscard]] const std::string& details() const noexcept { return details_; }
+
     [[nodiscard]] std::string msg() const { return what(); }
 
 private:

@@ -15,6 +15,7 @@ struct Version {
     int major = 0;
     int minor = 1;
     int patch = 0;
+    // NOLINTNEXTLINE(modernize-use-nullptr): false positive on a defaulted <=> in clang-tidy 14
     auto operator<=>(const Version&) const = default;
 };
 

@@ -13,6 +13,8 @@ namespace splitnet::delegate {
 
 /// A delegate's network configuration: a single plugin conf or a conflist, kept with the exact
 /// bytes it came in (every plugin object is re-encoded from those bytes, never from a model).
+// The implicit moves are noexcept; bugprone-exception-escape follows nlohmann::json internals.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct NetworkConfig {
     std::string name;
     std::string cni_version;

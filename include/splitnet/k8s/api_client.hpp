@@ -39,6 +39,8 @@ public:
     ~ApiClient();
     ApiClient(const ApiClient&) = delete;
     ApiClient& operator=(const ApiClient&) = delete;
+    ApiClient(ApiClient&&) = delete;
+    ApiClient& operator=(ApiClient&&) = delete;
 
     ApiResponse get(std::string_view path);
     ApiResponse put(std::string_view path, const nlohmann::json& body);

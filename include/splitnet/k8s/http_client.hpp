@@ -44,6 +44,8 @@ public:
     ~HttpsConnection();
     HttpsConnection(const HttpsConnection&) = delete;
     HttpsConnection& operator=(const HttpsConnection&) = delete;
+    HttpsConnection(HttpsConnection&&) = delete;
+    HttpsConnection& operator=(HttpsConnection&&) = delete;
 
     /// Sends one request and reads the response; everything must finish before `deadline`.
     HttpOutcome exchange(std::string_view method, const std::string& target,

@@ -52,8 +52,8 @@ public:
     explicit Netlink(int netns_fd);
 
     ~Netlink();
-    Netlink(Netlink&&) noexcept;
-    Netlink& operator=(Netlink&&) noexcept;
+    Netlink(Netlink&& other) noexcept;
+    Netlink& operator=(Netlink&& other) noexcept;
     Netlink(const Netlink&) = delete;
     Netlink& operator=(const Netlink&) = delete;
 

@@ -29,6 +29,6 @@ struct Adapters {
 int run(const Io& io, const Adapters& adapters);
 
 /// The stdin size we accept (a CNI config is a few KiB; a conflist with prevResult a few more).
-inline constexpr std::size_t kMaxStdinBytes = 4U * 1024U * 1024U;
+inline constexpr std::size_t kMaxStdinBytes = std::size_t{4} * 1024U * 1024U;
 
 }  // namespace splitnet::verbs
