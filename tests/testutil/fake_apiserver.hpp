@@ -24,6 +24,8 @@ public:
     ~FakeApiServer();
     FakeApiServer(const FakeApiServer&) = delete;
     FakeApiServer& operator=(const FakeApiServer&) = delete;
+    FakeApiServer(FakeApiServer&&) = delete;  // owns a child process and its temp dir
+    FakeApiServer& operator=(FakeApiServer&&) = delete;
 
     void put_pod(const std::string& ns, const std::string& name, const nlohmann::json& pod) const;
     void put_nad(const std::string& ns, const std::string& name, const nlohmann::json& nad) const;

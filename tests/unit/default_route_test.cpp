@@ -289,7 +289,7 @@ TEST(DefaultRouteAdd, EcmpFailsBeforeAnyPluginRunsOrStateIsWritten) {
         const auto it = env.find(std::string(key));
         return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
     };
-    io.read_stdin = [&] { return conf; };
+    io.read_stdin = [&] { return std::string(conf); };  // a copy per read, as stdin would be
     io.write_stdout = [&](std::string_view data) { out += data; };
     io.write_stderr = [](std::string_view) {};
     CountingInvoker invoker;

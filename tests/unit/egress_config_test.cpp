@@ -139,7 +139,7 @@ std::vector<cni::IpConfig> net1_ips(std::string gateway = "192.168.99.1") {
 }
 
 std::string resolve_error(const json& block, const std::vector<cni::IpConfig>& ips,
-                          SplitnetContext ctx = {}) {
+                          const SplitnetContext& ctx = {}) {
     try {
         resolve_egress(*parse_egress_config(with_egress(block)), ctx, "net1", ips);
     } catch (const cni::Error& e) {
@@ -150,6 +150,7 @@ std::string resolve_error(const json& block, const std::vector<cni::IpConfig>& i
 
 std::vector<std::string> texts(const std::vector<IpPrefix>& list) {
     std::vector<std::string> out;
+    out.reserve(list.size());
     for (const auto& p : list) {
         out.push_back(p.to_string());
     }

@@ -43,7 +43,7 @@ std::vector<RouteEntry> ptp_pod() {
 }
 
 ResolvedEgress policy(const json& block,
-                      std::vector<std::string> cluster = {"10.42.0.0/16", "10.43.0.0/16"}) {
+                      const std::vector<std::string>& cluster = {"10.42.0.0/16", "10.43.0.0/16"}) {
     SplitnetContext ctx;
     ctx.present = true;
     for (const auto& c : cluster) {
@@ -55,6 +55,7 @@ ResolvedEgress policy(const json& block,
 
 std::vector<std::string> described(const std::vector<RouteEntry>& routes) {
     std::vector<std::string> out;
+    out.reserve(routes.size());
     for (const auto& r : routes) {
         out.push_back(r.describe());
     }
@@ -229,6 +230,7 @@ TEST(EgressCheck, ReportsEveryMissingPiece) {
                   "the IPv4 kill switch (unreachable default metric 11) is missing",
                   "the IPv6 kill switch (unreachable default metric 11) is missing",
                   "no IPv4 default route via 192.168.99.1 dev net1",
+                  // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): long texts split on purpose
                   "route \"default via 10.1.1.1 dev eth0 metric 0\" lets traffic outside keep "
                   "leave via eth0",
                   "route \"10.1.1.0/24 via 10.1.1.1 dev eth0 metric 0\" lets traffic outside keep "

@@ -31,11 +31,12 @@ std::string plugins_dir() {
 // Sets an environment variable for one test; the plugins inherit it.
 class ScopedEnv {
 public:
+    // The tests run on one thread and the plugins only read the environment after fork.
     ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
-        ::setenv(name_.c_str(), value.c_str(), 1);
+        ::setenv(name_.c_str(), value.c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
     }
 
-    ~ScopedEnv() { ::unsetenv(name_.c_str()); }
+    ~ScopedEnv() { ::unsetenv(name_.c_str()); }  // NOLINT(concurrency-mt-unsafe)
 
     ScopedEnv(const ScopedEnv&) = delete;
     ScopedEnv& operator=(const ScopedEnv&) = delete;
@@ -73,7 +74,7 @@ cni::Error invoke_error(ExecInvoker& invoker, const PluginCall& call) {
         return e;
     }
     ADD_FAILURE() << "plugin " << call.type << " did not fail";
-    return cni::Error(cni::ErrorCode::Unknown, "no error");
+    return {cni::ErrorCode::Unknown, "no error"};
 }
 
 pid_t read_pid(const std::string& path) {

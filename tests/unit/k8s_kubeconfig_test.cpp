@@ -27,7 +27,7 @@ std::string b64(const std::string& in) {
     if (bits > 0) {
         out += kA[(buf << (6 - bits)) & 0x3F];
     }
-    while (out.size() % 4) {
+    while (out.size() % 4 != 0) {
         out += '=';
     }
     return out;
