@@ -47,7 +47,8 @@ bool wait_until_no_tentative(const std::string& netns) {
     return false;
 }
 
-void PrintTo(const DiffCase& c, std::ostream* os) {
+// GoogleTest looks this name up to print a parameter.
+void PrintTo(const DiffCase& c, std::ostream* os) {  // NOLINT(readability-identifier-naming)
     *os << c.name;
 }
 

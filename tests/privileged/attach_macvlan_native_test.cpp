@@ -25,7 +25,7 @@ using namespace splitnet::attach::testing;
 
 class MacvlanNativeTest : public testutil::NetnsFixture {
 protected:
-    json conf(const json& extra = json::object()) const {
+    static json conf(const json& extra = json::object()) {
         json c = {{"cniVersion", "1.0.0"},
                   {"name", "nativenet"},
                   {"type", "macvlan"},
@@ -62,7 +62,7 @@ protected:
     /// A fake IPAM plugin `name` in the CNI_PATH dir; every call appends its verb to the log.
     std::string write_fake_ipam(const std::string& name, const std::string& add_body) const {
         const auto path = dir_.path() + "/" + name;
-        const auto log = dir_.path() + "/" + name + ".log";
+        auto log = dir_.path() + "/" + name + ".log";
         std::ofstream(path) << "#!/bin/sh\n"
                             << "cat >/dev/null\n"
                             << "echo \"$CNI_COMMAND\" >>" << log << "\n"
