@@ -26,8 +26,7 @@ std::string read_file(const std::string& path, const std::string& what) {
         fail(what + ": " + e.what());
     }
     if (!content) {
-        fail("cannot read " + what + " " + path + ": " +
-             std::system_category().message(ENOENT));
+        fail("cannot read " + what + " " + path + ": " + std::system_category().message(ENOENT));
     }
     return std::move(*content);
 }

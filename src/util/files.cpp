@@ -34,8 +34,7 @@ void write_all(int fd, std::string_view data, const std::string& path) {
 }  // namespace
 
 void io_error(std::string_view what, const std::string& path, int err) {
-    throw cni::Error(cni::ErrorCode::IoFailure,
-                     fmt::format("cannot {} {}: {}", what, path,
+    throw cni::Error(cni::ErrorCode::IoFailure, fmt::format("cannot {} {}: {}", what, path,
                                                             std::system_category().message(err)));
 }
 
