@@ -57,6 +57,7 @@ FakeApiServer::FakeApiServer(FakeApiServerOptions options) {
     args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
 
     std::vector<char*> argv;  // built before fork: the child only calls async-signal-safe functions
+    argv.reserve(args.size() + 1);
     for (auto& a : args) {
         argv.push_back(a.data());
     }
