@@ -12,7 +12,8 @@
 int main(int argc, char** argv) {
     splitnet::log::init_stderr();
     if (argc > 1 && std::string_view(argv[1]) == "install") {
-        return splitnet::install::run_install(std::vector<std::string>(argv + 2, argv + argc));
+        return splitnet::install::run_install(std::vector<std::string>(argv + 2, argv + argc),
+                                              splitnet::app::process_io().getenv);
     }
     return splitnet::app::run_plugin(splitnet::app::process_io());
 }

@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <pthread.h>
@@ -72,7 +71,8 @@ std::vector<std::string> list_names(const std::string& dir) {
 
 }  // namespace
 
-Installer::Installer(Options options) : options_(std::move(options)) {}
+Installer::Installer(Options options, cni::Getenv getenv)
+    : options_(std::move(options)), getenv_(std::move(getenv)) {}
 
 void Installer::install_binary() const {
     const auto content = read_required(options_.bin_file);
@@ -84,12 +84,7 @@ void Installer::install_binary() const {
 }
 
 void Installer::sync_kubeconfig() {
-    const cni::Getenv getenv = [](std::string_view name) -> std::optional<std::string> {
-        // NOLINTNEXTLINE(concurrency-mt-unsafe): the installer is single-threaded
-        const char* value = std::getenv(std::string(name).c_str());
-        return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
-    };
-    if (!k8s::in_cluster_available(getenv)) {
+    if (!k8s::in_cluster_available(getenv_)) {
         kubeconfig_in_config_ = options_.kubeconfig_host_path;
         if (!told_no_service_account_) {
             spdlog::warn(
@@ -106,7 +101,7 @@ void Installer::sync_kubeconfig() {
                                 ? std::string(kDefaultKubeconfigHostPath)
                                 : options_.kubeconfig_host_path;
     // Throws naming the file when the token or CA is missing (automountServiceAccountToken off).
-    const auto access = k8s::in_cluster_access(getenv, options_.service_account_dir);
+    const auto access = k8s::in_cluster_access(getenv_, options_.service_account_dir);
     const std::string dir = options_.cni_conf_dir + "/" + kKubeconfigDir;
     if (write_if_changed(dir, kKubeconfigName,
                          service_account_kubeconfig(access, options_.skip_tls_verify),
@@ -213,7 +208,7 @@ bool wait_for_stop(const sigset_t& stop_signals, std::chrono::milliseconds inter
     }
 }
 
-int run(const Options& options) {
+int run(const Options& options, const cni::Getenv& getenv) {
     // Blocked before anything else, so a SIGTERM during the first sync is not lost.
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -225,7 +220,7 @@ int run(const Options& options) {
         throw cni::Error(cni::ErrorCode::Internal, "install: cannot block SIGTERM/SIGINT");
     }
 
-    Installer installer(options);
+    Installer installer(options, getenv);
     if (!options.skip_binary_copy) {
         installer.install_binary();
     }
@@ -266,7 +261,7 @@ int run(const Options& options) {
 
 }  // namespace
 
-int run_install(const std::vector<std::string>& args) {
+int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv) {
     spdlog::set_level(spdlog::level::info);
     try {
         const auto options = parse_options(args);
@@ -275,7 +270,7 @@ int run_install(const std::vector<std::string>& args) {
             static_cast<void>(std::fputs(usage().c_str(), stderr));
             return 0;
         }
-        return run(options);
+        return run(options, getenv);
     } catch (const cni::Error& e) {
         spdlog::error("{}", e.what());
         return 1;

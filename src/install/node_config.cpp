@@ -12,15 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-bool ends_with(const std::string& text, std::string_view suffix) {
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool starts_with(const std::string& text, std::string_view prefix) {
-    return text.compare(0, prefix.size(), prefix) == 0;
-}
-
 [[noreturn]] void bad_master(const std::string& master_name, std::string_view why) {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
                      fmt::format("install: master config {}: {}", master_name, why));
@@ -57,7 +48,7 @@ json capabilities_of(const json& master, const std::string& master_name) {
 }  // namespace
 
 bool is_generated_config(const std::string& file_name) {
-    return starts_with(file_name, "00-multus.conf") || starts_with(file_name, "00-splitnet.conf");
+    return file_name.starts_with("00-multus.conf") || file_name.starts_with("00-splitnet.conf");
 }
 
 std::optional<std::string> pick_master(std::vector<std::string> file_names,
@@ -69,7 +60,7 @@ std::optional<std::string> pick_master(std::vector<std::string> file_names,
     }
     std::sort(file_names.begin(), file_names.end());
     for (const auto& name : file_names) {
-        if ((ends_with(name, ".conf") || ends_with(name, ".conflist")) && !starts_with(name, ".") &&
+        if ((name.ends_with(".conf") || name.ends_with(".conflist")) && !name.starts_with(".") &&
             !is_generated_config(name)) {
             return name;
         }
@@ -165,8 +156,8 @@ NodeConfig generate_node_config(const json& master, const std::string& master_na
 }
 
 std::string sibling_config_name(const std::string& written) {
-    return ends_with(written, ".conflist") ? fmt::format("{}.conf", kConfBaseName)
-                                           : fmt::format("{}.conflist", kConfBaseName);
+    return written.ends_with(".conflist") ? fmt::format("{}.conf", kConfBaseName)
+                                          : fmt::format("{}.conflist", kConfBaseName);
 }
 
 }  // namespace splitnet::install

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "splitnet/cni/request.hpp"
 #include "splitnet/install/options.hpp"
 
 namespace splitnet::install {
@@ -12,7 +13,8 @@ namespace splitnet::install {
 /// install` (the contents come from node_config and service_account, which are pure).
 class Installer {
 public:
-    explicit Installer(Options options);
+    /// `getenv` reads the in-cluster environment (KUBERNETES_SERVICE_HOST/PORT).
+    Installer(Options options, cni::Getenv getenv);
 
     /// Copies --multus-bin-file to <cni-bin-dir>/splitnet: temp file, fsync, rename, so a
     /// runtime that executes the binary meanwhile sees the old one or the new one, whole.
@@ -35,6 +37,7 @@ private:
     void sync_copied_config() const;
 
     Options options_;
+    cni::Getenv getenv_;
     std::optional<std::string> last_master_;  ///< file name of the master embedded last
     std::string kubeconfig_in_config_;        ///< the "kubeconfig" written into the config
     bool told_no_master_ = false;
@@ -44,6 +47,6 @@ private:
 /// `splitnet install ARGS...`: parses the flags, installs, syncs, then (unless --once) syncs
 /// every --watch-interval-ms until SIGTERM or SIGINT, removing the config on the way out with
 /// --cleanup-config-on-exit. Logs to stderr; returns the process exit status.
-int run_install(const std::vector<std::string>& args);
+int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv);
 
 }  // namespace splitnet::install
