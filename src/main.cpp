@@ -1,8 +1,10 @@
-// splitnet: the CNI entry point. Builds the real adapters and hands over to verbs::run; with the
-// argument `install` (never given by a container runtime), installs splitnet on a node instead.
-#include <string_view>
+// splitnet: the CNI entry point. Without arguments (as every container runtime runs it) it is
+// the plugin; a subcommand (`install`, `help`, `version`) makes it a tool instead. Anything else
+// is refused with exit code 2, so that a typo never passes silently.
+#include <string>
 #include <vector>
 
+#include "splitnet/app/command_line.hpp"
 #include "splitnet/app/process_io.hpp"
 #include "splitnet/app/wiring.hpp"
 #include "splitnet/install/installer.hpp"
@@ -10,10 +12,24 @@
 #include "splitnet/verbs/dispatch.hpp"
 
 int main(int argc, char** argv) {
+    namespace app = splitnet::app;
     splitnet::log::init_stderr();
-    if (argc > 1 && std::string_view(argv[1]) == "install") {
-        return splitnet::install::run_install(std::vector<std::string>(argv + 2, argv + argc),
-                                              splitnet::app::process_io().getenv);
+    const auto io = app::process_io();
+    const auto line = app::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+    switch (line.subcommand) {
+        case app::Subcommand::Plugin:
+            return app::run_plugin(io);
+        case app::Subcommand::Install:
+            return splitnet::install::run_install(line.args, io.getenv);
+        case app::Subcommand::Help:
+            io.write_stdout(app::usage_text());
+            return 0;
+        case app::Subcommand::Version:
+            io.write_stdout(splitnet::verbs::about_text());
+            return 0;
+        case app::Subcommand::Invalid:
+            break;
     }
-    return splitnet::app::run_plugin(splitnet::app::process_io());
+    io.write_stderr("splitnet: " + line.problem + "\n\n" + app::usage_text());
+    return app::kUsageExitCode;
 }

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "splitnet/app/command_line.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/install/node_config.hpp"
@@ -263,13 +264,20 @@ int run(const Options& options, const cni::Getenv& getenv) {
 
 int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv) {
     spdlog::set_level(spdlog::level::info);
+    Options options;
     try {
-        const auto options = parse_options(args);
-        if (options.help) {
-            // Best effort: nothing to do if stderr is gone.
-            static_cast<void>(std::fputs(usage().c_str(), stderr));
-            return 0;
-        }
+        options = parse_options(args);
+    } catch (const cni::Error& e) {
+        // A usage error, as for the top-level command line: exit 2, never a silent success.
+        spdlog::error("{}", e.what());
+        return app::kUsageExitCode;
+    }
+    if (options.help) {
+        // Best effort: nothing to do if stderr is gone.
+        static_cast<void>(std::fputs(usage().c_str(), stderr));
+        return 0;
+    }
+    try {
         return run(options, getenv);
     } catch (const cni::Error& e) {
         spdlog::error("{}", e.what());

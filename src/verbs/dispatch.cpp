@@ -11,16 +11,16 @@
 #include "splitnet/verbs/preflight.hpp"
 
 namespace splitnet::verbs {
-namespace {
-
-using nlohmann::json;
-
 std::string about_text() {
     return fmt::format(
         "splitnet {}: multi-network CNI meta-plugin (Multus-compatible)\nCNI protocol versions "
         "supported: {}\n",
         SPLITNET_VERSION, fmt::join(cni::kSupportedVersions, ", "));
 }
+
+namespace {
+
+using nlohmann::json;
 
 std::string error_document(const cni::Error& error, const std::string& version) {
     json doc = json::object();

@@ -71,6 +71,29 @@ assert_rc "no CNI_COMMAND" 0
 assert_eq "no CNI_COMMAND: stdout is empty" "" "$(cat "$SN_OUT")"
 check "no CNI_COMMAND: an about text on stderr" grep -q '[[:alnum:]]' "$SN_ERR"
 
+# --- the command line is strict: a typo (say, an init container's `splitnet verify`) must fail ---
+run_cli() { # ARGS...: run the binary with arguments and no CNI environment; sets SN_RC
+    SN_OUT=${E2E_TMP}/cli.stdout
+    SN_ERR=${E2E_TMP}/cli.stderr
+    env -i "$SPLITNET_BINARY" "$@" </dev/null >"$SN_OUT" 2>"$SN_ERR"
+    SN_RC=$?
+}
+for args in 'verify' 'instal' '--bogus' 'help extra'; do
+    # shellcheck disable=SC2086  # split on purpose: each case is a whole argument list
+    run_cli $args
+    assert_rc "unknown command line '$args': usage error" 2
+    assert_eq "... stdout stays empty" "" "$(cat "$SN_OUT")"
+    check "... usage on stderr lists the subcommands" grep -q '^  install' "$SN_ERR"
+done
+run_cli help
+assert_rc "help" 0
+check "help lists install on stdout" grep -q '^  install' "$SN_OUT"
+run_cli --version
+assert_rc "--version" 0
+check "--version prints the version" grep -q '^splitnet [0-9]' "$SN_OUT"
+run_cli install --bogus-flag
+assert_rc "install with an unknown flag: usage error" 2
+
 # --- hostile names (the Go skel's rules, code 4; nothing may be touched) ------------------------
 for ifname in '../../etc' 'eth0/x' '.' '..' 'a b' 'eth0:1' 'abcdefghijklmnop' ''; do
     SN_IFNAME=$ifname

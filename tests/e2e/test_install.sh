@@ -75,7 +75,7 @@ assert_rc "a broken master: refused" 1
 assert_contains "... naming the file" "$(cat "$LOG")" "master config ${NETD}/05-cilium.conflist is not valid JSON"
 check_not "... and no node config was written" test -e "$CONF"
 run_install --once --bogus-flag
-assert_rc "an unknown flag: refused" 1
+assert_rc "an unknown flag: refused (usage error, exit 2)" 2
 assert_contains "... naming it" "$(cat "$LOG")" "--bogus-flag: unknown flag"
 mv "${E2E_TMP}/master.saved" "$NETD/05-cilium.conflist"
 

@@ -28,6 +28,9 @@ struct Adapters {
 /// document (result, VERSION answer or error object) to stdout. Returns the exit code.
 int run(const Io& io, const Adapters& adapters);
 
+/// What splitnet is and which CNI versions it speaks (no CNI_COMMAND, and `splitnet version`).
+std::string about_text();
+
 /// The stdin size we accept (a CNI config is a few KiB; a conflist with prevResult a few more).
 inline constexpr std::size_t kMaxStdinBytes = std::size_t{4} * 1024U * 1024U;
 
