@@ -140,6 +140,11 @@ for nad in nested nested-multus nested-link nested-ipam nested-conflist path-typ
     msg=$(json_eval "$SN_OUT" 'r["msg"]')
     assert_contains "1 NAD $nad: the error names the network" "$msg" "tenant/$nad"
     nothing_left "1 NAD $nad"
+    # The runtime DELs after a failed ADD: without state the networks are resolved again, and the
+    # NAD's plugin must not run on that path either.
+    k8s_run DEL "p-$nad" "$CONF"
+    assert_rc "1 NAD $nad: DEL after the refused ADD" 0
+    assert_eq "1 NAD $nad: DEL ran nothing of the NAD's either" "" "$(canaries)"
 done
 
 # A plugin of the network runs splitnet itself: the nested splitnet sees the marker and refuses.
@@ -150,6 +155,9 @@ assert_error_code "1 a plugin that runs splitnet: refused by the nested splitnet
 assert_contains "1 relay: the error says why" "$(json_eval "$SN_OUT" 'r["msg"] + " " + r.get("details", "")')" \
     "SPLITNET_NESTED"
 nothing_left "1 relay"
+k8s_run DEL p-relay "$CONF"
+assert_rc "1 relay: DEL after the refused ADD" 0
+assert_eq "1 relay: DEL ran nothing of the NAD's either" "" "$(canaries)"
 
 # --- 2. default-network annotation across namespaces under isolation -------------------------
 ISOLATED=$(node_conf '"namespaceIsolation":true')
