@@ -81,7 +81,30 @@ std::string interface_name_problem(std::string_view name) {
             return "interface name contains / or : or whitespace characters";
         }
     }
+    // Stricter than the kernel's dev_valid_name: "e%d" is a name *template* to the kernel (the
+    // link would get another name, and a veth peer could leak), and a name travels into logs and
+    // JSON documents, where control bytes and invalid UTF-8 do not belong.
+    for (const char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '%' || byte < 0x21 || byte > 0x7e) {
+            return "interface name contains '%' or a character that is not printable ASCII";
+        }
+    }
     return {};
+}
+
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte > 0x7e) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned>(byte));
+        } else {
+            out += c;
+        }
+    }
+    return out;
 }
 
 std::optional<Request> parse_request_env(const Getenv& getenv) {
@@ -139,7 +162,7 @@ std::optional<Request> parse_request_env(const Getenv& getenv) {
             throw Error(ErrorCode::InvalidEnvironment, problem,
                         problem == "interface name is too long"
                             ? "interface name should be less than 16 characters"
-                            : request.ifname);
+                            : "CNI_IFNAME=" + printable(request.ifname));
         }
     }
     return request;

@@ -143,6 +143,7 @@ std::vector<std::string> plugin_environment(const PluginCall& call,
     all.push_back("CNI_IFNAME=" + call.ifname);
     all.push_back("CNI_ARGS=" + call.cni_args);
     all.push_back(fmt::format("CNI_PATH={}", fmt::join(call.cni_path, ":")));
+    all.push_back(fmt::format("{}=1", kNestedMarker));
 
     // First position, last value (Go's dedupEnv): an override replaces the inherited entry.
     std::vector<std::string> out;

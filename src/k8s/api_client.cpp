@@ -1,6 +1,8 @@
 #include "splitnet/k8s/api_client.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <string_view>
 #include <thread>
@@ -45,15 +47,26 @@ std::string base64_encode(std::string_view in) {
     return out;
 }
 
-milliseconds retry_after(const std::string& header) {
-    // Only the delta-seconds form; an HTTP date falls back to our own backoff.
-    if (header.empty() || header.find_first_not_of("0123456789") != std::string::npos) {
+}  // namespace
+
+milliseconds parse_retry_after(std::string_view header, milliseconds cap) {
+    // Only the delta-seconds form; an HTTP date (or garbage) falls back to our own backoff.
+    std::uint64_t seconds = 0;
+    const auto* end = header.data() + header.size();
+    const auto [ptr, ec] = std::from_chars(header.data(), end, seconds);
+    if (header.empty() || ptr != end ||
+        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
         return milliseconds(0);
     }
-    return milliseconds(std::stoll(header) * 1000);
+    // Compared in seconds so that no multiplication can overflow; a huge value is just "wait as
+    // long as the budget allows".
+    const auto cap_seconds =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(cap.count(), 0)) / 1000U;
+    if (ec == std::errc::result_out_of_range || seconds > cap_seconds) {
+        return std::max(cap, milliseconds(0));
+    }
+    return milliseconds(static_cast<milliseconds::rep>(seconds * 1000U));
 }
-
-}  // namespace
 
 std::string pod_path(std::string_view ns, std::string_view name) {
     return "/api/v1/namespaces/" + std::string(ns) + "/pods/" + std::string(name);
@@ -193,7 +206,7 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
                 return response;
             }
             last_problem = "HTTP " + std::to_string(status) + " " + status_message(response);
-            wait = std::max(wait, retry_after(outcome.response->retry_after));
+            wait = std::max(wait, parse_retry_after(outcome.response->retry_after, budget_left()));
             spdlog::debug("{}: attempt {} got {}, retrying", what, attempt, last_problem);
         }
         wait = std::min(wait, budget_left());

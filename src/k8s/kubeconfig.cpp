@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <system_error>
 
@@ -116,10 +117,22 @@ void parse_server_url(std::string_view url, ClusterAccess& access) {
             access.port = std::string(authority.substr(colon + 1));
         }
     }
-    if (access.host.empty() || access.port.empty() ||
-        access.port.find_first_not_of("0123456789") != std::string::npos) {
+    if (access.host.empty()) {
         fail("Kubernetes API server URL \"" + std::string(url) + "\" has no valid host:port");
     }
+    if (!is_valid_port(access.port)) {
+        fail("Kubernetes API server URL \"" + std::string(url) + "\": port \"" + access.port +
+             "\" is not a number from 1 to 65535");
+    }
+}
+
+bool is_valid_port(std::string_view text) {
+    unsigned value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    // Digits only (from_chars would also stop at a sign or a space), no overflow, in range: a
+    // silent truncation to 16 bits turned 102315 into a connection to port 36779.
+    return !text.empty() && ec == std::errc() && ptr == end && value >= 1 && value <= 65535;
 }
 
 ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
@@ -159,10 +172,19 @@ ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_di
         insecure && insecure.IsScalar()) {
         access.insecure_skip_tls_verify = insecure.as<bool>(false);
     }
-    if (auto data = scalar(cluster, "certificate-authority-data"); !data.empty()) {
-        access.ca_pem = base64_decode(data);
-    } else if (auto file = scalar(cluster, "certificate-authority"); !file.empty()) {
-        access.ca_pem = read_file(resolve(file, base_dir), "certificate-authority");
+    const auto ca_data = scalar(cluster, "certificate-authority-data");
+    const auto ca_file = scalar(cluster, "certificate-authority");
+    if (access.insecure_skip_tls_verify && (!ca_data.empty() || !ca_file.empty())) {
+        // client-go refuses the combination too: either the server is verified or it is not.
+        fail(source + ": cluster \"" + scalar(context, "cluster") +
+             "\" sets insecure-skip-tls-verify together with a certificate authority; specifying "
+             "a root certificates file with the insecure flag is not allowed: remove "
+             "insecure-skip-tls-verify (or the certificate-authority)");
+    }
+    if (!ca_data.empty()) {
+        access.ca_pem = base64_decode(ca_data);
+    } else if (!ca_file.empty()) {
+        access.ca_pem = read_file(resolve(ca_file, base_dir), "certificate-authority");
     }
 
     const auto user_name = scalar(context, "user");
@@ -221,6 +243,10 @@ ClusterAccess in_cluster_access(const cni::Getenv& getenv, const std::string& sa
     access.source = "in-cluster config";
     access.host = *getenv("KUBERNETES_SERVICE_HOST");
     access.port = *getenv("KUBERNETES_SERVICE_PORT");
+    if (!is_valid_port(access.port)) {
+        fail("in-cluster configuration: KUBERNETES_SERVICE_PORT \"" + access.port +
+             "\" is not a number from 1 to 65535");
+    }
     access.token = trim_newlines(read_file(sa_dir + "/token", "service-account token"));
     access.ca_pem = read_file(sa_dir + "/ca.crt", "service-account CA");
     return access;

@@ -98,6 +98,25 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
     return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+/// Multus isValidNamespaceReference: under namespaceIsolation a pod may only use networks of its
+/// own namespace or of a globalNamespaces one. Applied to every network a pod's annotations can
+/// select (the networks list and the default network alike).
+void check_isolation(const config::MetaConf& conf, const PodInfo& pod, const plan::Selection& sel,
+                     const std::string& context) {
+    if (!conf.namespace_isolation || sel.namespace_ == pod.namespace_ ||
+        contains(conf.global_namespaces, sel.namespace_)) {
+        return;
+    }
+    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                     context +
+                         ": namespace isolation enabled, annotation violates permission, pod is "
+                         "in namespace " +
+                         pod.namespace_ + " but refers to target namespace " + sel.namespace_,
+                     "create the network-attachment-definition " + sel.name + " in namespace " +
+                         pod.namespace_ + ", or add " + sel.namespace_ +
+                         " to globalNamespaces in the node config");
+}
+
 }  // namespace
 
 std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
@@ -184,6 +203,7 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
                  default_value);
         }
         if (!sels.empty()) {
+            check_isolation(conf, *pod, sels[0], "tryLoadK8sPodDefaultNetwork");
             try {
                 auto spec =
                     kubernetes_delegate(client, sels[0].namespace_, sels[0].name, conf.conf_dir);
@@ -204,13 +224,7 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
     const auto selections =
         parse_network_selection(networks, pod->namespace_, conf.strict_annotations);
     for (const auto& sel : selections) {
-        if (conf.namespace_isolation && sel.namespace_ != pod->namespace_ &&
-            !contains(conf.global_namespaces, sel.namespace_)) {
-            fail(
-                "GetNetworkDelegates: namespace isolation enabled, annotation violates "
-                "permission, pod is in namespace " +
-                pod->namespace_ + " but refers to target namespace " + sel.namespace_);
-        }
+        check_isolation(conf, *pod, sel, "GetNetworkDelegates");
         try {
             auto spec = kubernetes_delegate(client, sel.namespace_, sel.name, conf.conf_dir);
             spec.selection = sel;

@@ -1,12 +1,15 @@
 #include "splitnet/log/logging.hpp"
 
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <memory>
-#include <vector>
+#include "splitnet/cni/request.hpp"
 
 namespace splitnet::log {
 namespace {
@@ -34,8 +37,25 @@ std::string& context() {
     return value;
 }
 
+// "%*" prints the context as data. It used to be pasted into the pattern itself, where an ifname
+// such as "e%d" became pattern flags (the day of the month) and could forge a line's layout.
+class ContextFlag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& /*msg*/, const std::tm& /*time*/,
+                spdlog::memory_buf_t& dest) override {
+        const auto& text = context();
+        dest.append(text.data(), text.data() + text.size());
+    }
+
+    [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<ContextFlag>();
+    }
+};
+
 void apply_pattern(spdlog::logger& logger) {
-    logger.set_pattern(fmt::format("%Y-%m-%dT%H:%M:%S.%e %l {}: %v", context()));
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<ContextFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %*: %v");
+    logger.set_formatter(std::move(formatter));
 }
 
 void install(std::vector<spdlog::sink_ptr> sinks, spdlog::level::level_enum level) {
@@ -72,11 +92,10 @@ void configure(const Options& options) {
 }
 
 void set_context(std::string_view verb, std::string_view container_id, std::string_view ifname) {
-    context() = fmt::format("splitnet {} {} {}", verb, container_id.empty() ? "-" : container_id,
-                            ifname.empty() ? "-" : ifname);
-    if (auto* logger = spdlog::default_logger_raw()) {
-        apply_pattern(*logger);
-    }
+    // Read by ContextFlag at each line; escaped so no byte of it can start a new line.
+    context() = cni::printable(fmt::format("splitnet {} {} {}", verb,
+                                           container_id.empty() ? "-" : container_id,
+                                           ifname.empty() ? "-" : ifname));
 }
 
 }  // namespace splitnet::log

@@ -9,6 +9,8 @@
 #include <system_error>
 
 #include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -28,32 +30,53 @@ constexpr long kNsfsMagic = 0x6e736673;
 constexpr long kNsfsMagic = NSFS_MAGIC;
 #endif
 
+// Every problem with a namespace path is the runtime's CNI_NETNS: code 4 (invalid environment
+// variable) rather than the Go libraries' 999, so the message can say what to fix.
+[[noreturn]] void bad_netns(const std::string& path, const std::string& problem) {
+    throw cni::Error(cni::ErrorCode::InvalidEnvironment,
+                     fmt::format("failed to open netns \"{}\": {}", path, problem),
+                     "CNI_NETNS must be a network namespace file, e.g. /var/run/netns/<name> or "
+                     "/proc/<pid>/ns/net");
+}
+
 util::UniqueFd open_checked(std::string_view path, bool missing_ok, bool& missing) {
     const std::string p(path);
     missing = false;
-    util::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
+    // O_PATH first: nothing is opened for I/O, so a FIFO cannot block us and a device node sees
+    // no open() (a watchdog or a tty would act on it). Symlinks are followed on purpose:
+    // /proc/<pid>/ns/net is one, and whatever it leads to must still pass the checks below.
+    util::UniqueFd handle(::open(p.c_str(), O_PATH | O_CLOEXEC));
+    if (!handle.valid()) {
         const int err = errno;
         if (err == ENOENT && missing_ok) {
             missing = true;
             return {};
         }
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format("failed to open netns \"{}\": {}", p, errno_text(err)));
+        bad_netns(p, errno_text(err));
     }
 
     struct statfs fs {};
 
-    if (::fstatfs(fd.get(), &fs) != 0) {
-        throw cni::Error(
-            cni::ErrorCode::Internal,
-            fmt::format("failed to open netns \"{}\": failed to Statfs: {}", p, errno_text(errno)));
+    if (::fstatfs(handle.get(), &fs) != 0) {
+        bad_netns(p, "failed to Statfs: " + errno_text(errno));
     }
-    if (static_cast<long>(fs.f_type) != kNsfsMagic &&
-        static_cast<long>(fs.f_type) != PROC_SUPER_MAGIC) {
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format(R"(failed to open netns "{}": unknown FS magic on "{}": {:x})",
-                                     p, p, static_cast<unsigned long>(fs.f_type)));
+    if (static_cast<long>(fs.f_type) != kNsfsMagic) {
+        bad_netns(p, fmt::format(R"(not a namespace file: unknown FS magic on "{}": {:x})", p,
+                                 static_cast<unsigned long>(fs.f_type)));
+    }
+    // Only an nsfs inode gets here: reopening it for setns() cannot block or have side effects
+    // (the flags are belt and braces).
+    const auto reopen = fmt::format("/proc/self/fd/{}", handle.get());
+    util::UniqueFd fd(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd.valid()) {
+        bad_netns(p, errno_text(errno));
+    }
+    // nsfs also holds mount, pid, user ... namespaces; setns(CLONE_NEWNET) would refuse them later
+    // with a less helpful EINVAL.
+    const int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+    if (type != CLONE_NEWNET) {
+        bad_netns(p, type < 0 ? "NS_GET_NSTYPE: " + errno_text(errno)
+                              : "a namespace, but not a network namespace");
     }
     return fd;
 }

@@ -3,6 +3,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/delegate/plugin_type.hpp"
 #include "splitnet/plan/default_route.hpp"
 #include "splitnet/util/rollback.hpp"
 #include "splitnet/verbs/context.hpp"
@@ -75,12 +76,16 @@ json run_add(Context& ctx) {
     if (default_routes) {
         check_default_routes_keep_egress(attachments, *default_routes);
     }
-    check_ifnames(attachments, ctx.request.netns);
     std::vector<delegate::NetworkConfig> networks;
     networks.reserve(attachments.size());
     for (const auto& attachment : attachments) {
         networks.push_back(attachment_network(attachment, ctx.conf));
+        // Networks may come from NADs or confDir files anyone in a namespace can write: each of
+        // their plugins must be a plain plugin name, never a meta-plugin (checked before any
+        // attachment is made, not when the failing network's turn comes).
+        delegate::check_plugin_types(networks.back(), attachment.network);
     }
+    check_ifnames(attachments, ctx.request.netns);
 
     store::State state;
     state.container_id = ctx.request.container_id;

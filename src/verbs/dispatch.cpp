@@ -6,6 +6,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
 #include "splitnet/config/meta_conf.hpp"
+#include "splitnet/delegate/exec_invoker.hpp"
 #include "splitnet/log/logging.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/verbs/preflight.hpp"
@@ -111,6 +112,16 @@ int run(const Io& io, const Adapters& adapters) {
         if (request->verb == cni::Verb::Version) {
             io.write_stdout(cni::version_document());
             return 0;
+        }
+        if (io.getenv(delegate::kNestedMarker)) {
+            // Our stdin is then a network's config, not the node's: its binDir, logFile,
+            // kubeconfig, delegates ... were chosen by whoever wrote the network.
+            throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                             "splitnet cannot run as a plugin of a network that splitnet attaches",
+                             fmt::format("{} is set: a network config names splitnet or Multus as "
+                                         "a plugin (directly, or for a plugin to run, e.g. as its "
+                                         "IPAM); name the plugin that creates the interface",
+                                         delegate::kNestedMarker));
         }
         return run_verb(io, adapters, *request, version_for_errors);
     } catch (const cni::Error& e) {

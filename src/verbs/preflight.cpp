@@ -42,7 +42,7 @@ void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::
         if (auto problem = cni::interface_name_problem(attachment.ifname); !problem.empty()) {
             throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
                              fmt::format("network \"{}\": {}", attachment.network, problem),
-                             attachment.ifname);
+                             "interface " + cni::printable(attachment.ifname));
         }
         if (std::find(seen.begin(), seen.end(), attachment.ifname) != seen.end()) {
             throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,

@@ -19,7 +19,8 @@ each TLS handshake as {"event":"handshake","conn":N}.
 
 Faults: --control FILE (JSON, re-read on each request, counters written back):
     {"faults": [{"status": 503, "count": 2, "match": "/pods/"}], "delay_ms": 0,
-     "close_after_response": false}
+     "close_after_response": false, "retry_after": "120"}
+("retry_after": a Retry-After header sent with every injected fault)
 or the same from the CLI: --fault STATUS:COUNT[:MATCH] (repeatable), --delay-ms N,
 --no-listen (print a port where nothing listens: connections are refused),
 --close-connections (answer with "Connection: close").
@@ -151,10 +152,12 @@ def make_handler(state):
         def log_message(self, fmt, *a):  # keep stderr quiet
             pass
 
-        def send_json(self, code, obj, close=False):
+        def send_json(self, code, obj, close=False, retry_after=None):
             body = json.dumps(obj).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
             self.send_header("Content-Length", str(len(body)))
             if close:
                 self.send_header("Connection", "close")
@@ -185,7 +188,8 @@ def make_handler(state):
                        "accept": self.headers.get("Accept", "")})
             if delay_ms:
                 threading.Event().wait(delay_ms / 1000.0)
-            self.send_json(code, obj, close)
+            retry_after = state.control().get("retry_after") if fault else None
+            self.send_json(code, obj, close, retry_after)
 
         def respond(self, method, body, fault):
             if fault:

@@ -1,11 +1,12 @@
-#include <gtest/gtest.h>
-
 #include <map>
+
+#include <gtest/gtest.h>
 
 #include "splitnet/cni/args.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/cni/version.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::cni {
 namespace {
@@ -72,23 +73,32 @@ TEST(CniArgs, UnknownKeysNeedIgnoreUnknown) {
         const std::string text = std::string("FOO=1;IgnoreUnknown=") + flag;
         EXPECT_NO_THROW(check_known_args(parse_cni_args(text), {"IP"})) << flag;
     }
-    EXPECT_EQ(code_of([] { check_known_args(parse_cni_args("FOO=1;IgnoreUnknown=yes"), {}); }),
-              4U);
+    EXPECT_EQ(code_of([] { check_known_args(parse_cni_args("FOO=1;IgnoreUnknown=yes"), {}); }), 4U);
 }
 
-TEST(RequestEnv, NoCommandMeansAbout) { EXPECT_FALSE(parse_request_env(env_of({})).has_value()); }
+TEST(RequestEnv, NoCommandMeansAbout) {
+    EXPECT_FALSE(parse_request_env(env_of({})).has_value());
+}
 
 TEST(RequestEnv, UnknownCommand) {
-    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "FOO"}})); }),
+    EXPECT_EQ(msg_of([] {
+                  parse_request_env(env_of({{"CNI_COMMAND", "FOO"}}));
+              }),
               "unknown CNI_COMMAND: FOO");
 }
 
 TEST(RequestEnv, MissingVariablesListedInSkelOrder) {
-    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "ADD"}})); }),
+    EXPECT_EQ(msg_of([] {
+                  parse_request_env(env_of({{"CNI_COMMAND", "ADD"}}));
+              }),
               "required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME,CNI_PATH] missing");
-    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "DEL"}})); }),
+    EXPECT_EQ(msg_of([] {
+                  parse_request_env(env_of({{"CNI_COMMAND", "DEL"}}));
+              }),
               "required env variables [CNI_CONTAINERID,CNI_IFNAME,CNI_PATH] missing");
-    EXPECT_EQ(msg_of([] { parse_request_env(env_of({{"CNI_COMMAND", "GC"}})); }),
+    EXPECT_EQ(msg_of([] {
+                  parse_request_env(env_of({{"CNI_COMMAND", "GC"}}));
+              }),
               "required env variables [CNI_PATH] missing");
 }
 
@@ -123,10 +133,42 @@ TEST(RequestEnv, HostileContainerIdsAndIfnames) {
     EXPECT_EQ(msg_of(add("-x", "eth0")), "invalid characters in containerID");
     EXPECT_EQ(msg_of(add("c1", "a-very-long-ifname")), "interface name is too long");
     EXPECT_EQ(msg_of(add("c1", "..")), "interface name is . or ..");
-    EXPECT_EQ(msg_of(add("c1", "et/h0")), "interface name contains / or : or whitespace characters");
-    EXPECT_EQ(msg_of(add("c1", "eth 0")), "interface name contains / or : or whitespace characters");
+    EXPECT_EQ(msg_of(add("c1", "et/h0")),
+              "interface name contains / or : or whitespace characters");
+    EXPECT_EQ(msg_of(add("c1", "eth 0")),
+              "interface name contains / or : or whitespace characters");
     EXPECT_EQ(code_of(add("c1", "et:h0")), 4U);
     EXPECT_EQ(code_of(add("abc_1.2-x", "net1")), 0U);
+}
+
+// Issue 9: "e%d" is a name template to the kernel (the link gets another name, a veth peer
+// leaks), and names reach logs and JSON: '%', NUL and anything not printable ASCII are refused.
+TEST(RequestEnv, IfnamesWithPercentOrNonPrintableBytesAreRefused) {
+    const auto add = [](std::string ifname) {
+        return [ifname] {
+            parse_request_env(env_of({{"CNI_COMMAND", "ADD"},
+                                      {"CNI_CONTAINERID", "c1"},
+                                      {"CNI_NETNS", "/proc/self/ns/net"},
+                                      {"CNI_IFNAME", ifname},
+                                      {"CNI_PATH", "/bin"}}));
+        };
+    };
+    const std::string expected =
+        "interface name contains '%' or a character that is not printable ASCII";
+    for (const std::string& bad :
+         {std::string("e%d"), std::string("%s%n"), std::string("a\0b", 3), std::string("e\x7f"),
+          std::string("\x1b[2J"), std::string("caf\xc3\xa9"), std::string("\xff")}) {
+        EXPECT_EQ(msg_of(add(bad)), expected) << printable(bad);
+        EXPECT_EQ(code_of(add(bad)), 4U) << printable(bad);
+        EXPECT_EQ(interface_name_problem(bad), expected) << printable(bad);
+    }
+    // The details show the name, bytes escaped: a valid JSON string whatever came in.
+    const auto error = testutil::thrown<Error>(add("e\xff%d"));
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->details(), "CNI_IFNAME=e\\xff%d");
+    for (const std::string good : {"eth0", "net1", "vpn-5", "a.b_c", "123456789012345"}) {
+        EXPECT_EQ(interface_name_problem(good), "") << good;
+    }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // kubeconfig (read back by the plugin's own kubeconfig parser), and the shipped DaemonSet's
 // arguments and mounts. No root, no files written.
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -236,6 +237,42 @@ TEST(InstallDaemonSet, ArgumentsParseAndTheirDirectoriesAreMounted) {
         return d["kind"].as<std::string>() == "ServiceAccount" &&
                d["metadata"]["name"].as<std::string>() == account_name;
     }));
+}
+
+// Issue 9: the shipped ClusterRole had "*" on k8s.cni.cncf.io and update on every pod. It must
+// grant exactly the calls the plugin makes: GET NAD, GET pod, PUT pods/status (nothing else).
+TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
+    const auto docs =
+        YAML::LoadAllFromFile(std::string(SPLITNET_SOURCE_DIR) + "/deploy/splitnet-daemonset.yaml");
+    std::set<std::string> granted;  // "group|resource|verb"
+    int roles = 0;
+    for (const auto& doc : docs) {
+        const auto kind = doc["kind"].as<std::string>();
+        EXPECT_NE(kind, "Role") << "namespaced roles are not expected";
+        if (kind != "ClusterRole") {
+            continue;
+        }
+        ++roles;
+        for (const auto& rule : doc["rules"]) {
+            EXPECT_FALSE(rule["resourceNames"]) << "rules name no objects";
+            EXPECT_FALSE(rule["nonResourceURLs"]) << "no non-resource URLs";
+            for (const auto& group : rule["apiGroups"]) {
+                for (const auto& resource : rule["resources"]) {
+                    for (const auto& verb : rule["verbs"]) {
+                        granted.insert(group.as<std::string>() + "|" + resource.as<std::string>() +
+                                       "|" + verb.as<std::string>());
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_EQ(roles, 1);
+    const std::set<std::string> needed = {
+        "k8s.cni.cncf.io|network-attachment-definitions|get",  // nad_resolver.cpp fetch_nad
+        "|pods|get",                                           // pod_source.cpp, status writer
+        "|pods/status|update",                                 // network_status_writer.cpp PUT
+    };
+    EXPECT_EQ(granted, needed);
 }
 
 }  // namespace

@@ -202,6 +202,40 @@ TEST(K8sApi, PersistentFailureStopsAtTheBudget) {
     EXPECT_GE(server.requests().size(), 3U);
 }
 
+// Issue 9: a huge Retry-After made std::stoll throw (std::out_of_range, not a CNI error) or
+// overflowed the multiplication; now any size just means "as long as the budget allows".
+TEST(K8sApi, HugeRetryAfterIsClampedToTheBudget) {
+    for (const std::string retry_after : {"99999999999999999999999", "9223372036854775807"}) {
+        FakeApiServer server;
+        server.set_control(
+            {{"faults", {{{"status", 503}, {"count", 1000}}}}, {"retry_after", retry_after}});
+        auto conf = conf_for(server);
+        conf.api_timeout = std::chrono::milliseconds(800);
+        auto client = make_client(conf);
+        const auto error = testutil::thrown<cni::Error>(
+            [&] { get_pod(client.get(), conf, ref_of("media", "p", "u")); });
+        ASSERT_TRUE(error) << retry_after;
+        EXPECT_EQ(error->code(), static_cast<unsigned>(cni::ErrorCode::TryAgainLater));
+        EXPECT_NE(error->msg().find("apiTimeout"), std::string::npos) << error->msg();
+        EXPECT_NE(error->msg().find("HTTP 503"), std::string::npos) << error->msg();
+    }
+}
+
+TEST(K8sApi, RetryAfterIsDeltaSecondsCappedByTheBudget) {
+    using std::chrono::milliseconds;
+    const milliseconds cap(10000);
+    EXPECT_EQ(parse_retry_after("2", cap), milliseconds(2000));
+    EXPECT_EQ(parse_retry_after("0", cap), milliseconds(0));
+    EXPECT_EQ(parse_retry_after("2", milliseconds(500)), milliseconds(500));
+    EXPECT_EQ(parse_retry_after("99999999999999999999", milliseconds(700)), milliseconds(700));
+    EXPECT_EQ(parse_retry_after("18446744073709551", milliseconds(700)), milliseconds(700));
+    for (const std::string ignored :
+         {"", "abc", "-1", "+5", " 5", "5 ", "1.5", "Wed, 21 Oct 2015 07:28:00 GMT"}) {
+        EXPECT_EQ(parse_retry_after(ignored, cap), milliseconds(0)) << ignored;
+    }
+    EXPECT_EQ(parse_retry_after("5", milliseconds(0)), milliseconds(0));
+}
+
 TEST(K8sApi, RefusedConnectionIsBoundedByApiTimeout) {
     FakeApiServer server(FakeApiServerOptions{kToken, true, {}});
     auto conf = conf_for(server);

@@ -6,9 +6,12 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/kubeconfig.hpp"
 #include "testutil/fake_apiserver.hpp"
+#include "testutil/thrown.hpp"
 
 namespace splitnet::k8s {
 namespace {
+
+using testutil::error_of;
 
 std::string b64(const std::string& in) {
     static constexpr std::string_view kA =
@@ -120,6 +123,46 @@ TEST(Kubeconfig, ServerUrlDefaultsPort) {
     EXPECT_THROW(parse_server_url("ftp://x", a), cni::Error);
 }
 
+// Issue 9: the port used to be truncated to 16 bits (102315 connected to 36779).
+TEST(Kubeconfig, PortMustBeANumberFrom1To65535) {
+    ClusterAccess a;
+    parse_server_url("https://api.example.test:65535", a);
+    EXPECT_EQ(a.port, "65535");
+    parse_server_url("https://[2001:db8::1]:1/x", a);
+    EXPECT_EQ(a.port, "1");
+    for (const std::string url :
+         {"https://api.example.test:102315", "https://api.example.test:65536",
+          "https://api.example.test:0", "https://api.example.test:", "https://[2001:db8::1]:",
+          "https://[2001:db8::1]:70000", "https://api.example.test:99999999999999999999",
+          "https://api.example.test:-1", "https://api.example.test:+443"}) {
+        const auto message = error_of([&] { parse_server_url(url, a); });
+        EXPECT_NE(message.find("not a number from 1 to 65535"), std::string::npos)
+            << url << ": " << message;
+    }
+    const auto yaml = multus_kubeconfig("", "    token: t\n");
+    const auto at = yaml.find("[2001:db8::1]:6443");
+    ASSERT_NE(at, std::string::npos);
+    auto bad_port = yaml;
+    bad_port.replace(at, std::string("[2001:db8::1]:6443").size(), "[2001:db8::1]:102315");
+    EXPECT_NE(error_of([&] { parse_kubeconfig(bad_port, ""); }).find("102315"), std::string::npos);
+}
+
+// client-go: "specifying a root certificates file with the insecure flag is not allowed".
+TEST(Kubeconfig, InsecureTogetherWithACertificateAuthorityIsRefused) {
+    for (const std::string& ca :
+         {"    certificate-authority-data: " + b64("CA-PEM") + "\n",
+          std::string("    certificate-authority: /nonexistent/ca.crt\n")}) {
+        const auto message = error_of([&] {
+            parse_kubeconfig(
+                multus_kubeconfig("    insecure-skip-tls-verify: true\n" + ca, "    token: t\n"),
+                "");
+        });
+        EXPECT_NE(message.find("insecure-skip-tls-verify together with a certificate authority"),
+                  std::string::npos)
+            << message;
+    }
+}
+
 TEST(Kubeconfig, InCluster) {
     testutil::ScratchDir dir;
     dir.write("token", "sa-token\n");
@@ -135,6 +178,9 @@ TEST(Kubeconfig, InCluster) {
     EXPECT_EQ(access.server(), "https://10.96.0.1:443");
     EXPECT_EQ(access.token, "sa-token");
     EXPECT_EQ(access.ca_pem, "SA-CA");
+    env["KUBERNETES_SERVICE_PORT"] = "102315";
+    EXPECT_NE(error_of([&] { in_cluster_access(getenv, dir.path()); }).find("102315"),
+              std::string::npos);
     env.erase("KUBERNETES_SERVICE_PORT");
     EXPECT_FALSE(in_cluster_available(getenv));
 }

@@ -83,5 +83,35 @@ TEST(Resolver, NamespaceIsolationRejectsBeforeAnyLookup) {
               "pod is in namespace media but refers to target namespace other");
 }
 
+// Issue 9: the default-network annotation used to skip the isolation check, so a pod could take
+// a NAD of kube-system (the multusNamespace default) or any other namespace as its eth0.
+TEST(Resolver, NamespaceIsolationAlsoGuardsTheDefaultNetworkAnnotation) {
+    config::MetaConf conf;
+    conf.delegates = {json::parse(R"({"type":"bridge","name":"cbr0"})")};
+    conf.namespace_isolation = true;
+    for (const std::string value : {"primary-nad", "kube-system/primary-nad", "other/primary-nad",
+                                    R"([{"name":"primary-nad","namespace":"other"}])"}) {
+        const auto pod = pod_in("tenant", {{"v1.multus-cni.io/default-network", value}});
+        const auto message = error_of([&] { resolve_delegates(conf, nullptr, pod); });
+        EXPECT_NE(message.find("tryLoadK8sPodDefaultNetwork: namespace isolation enabled"),
+                  std::string::npos)
+            << value << ": " << message;
+        EXPECT_NE(message.find("pod is in namespace tenant"), std::string::npos) << message;
+    }
+    // Its own namespace, and a global namespace, pass the check (and then need the API).
+    conf.global_namespaces = {"default", "shared"};
+    for (const std::string value : {"tenant/primary-nad", "shared/primary-nad"}) {
+        const auto pod = pod_in("tenant", {{"v1.multus-cni.io/default-network", value}});
+        const auto message = error_of([&] { resolve_delegates(conf, nullptr, pod); });
+        EXPECT_EQ(message.find("isolation"), std::string::npos) << value << ": " << message;
+        EXPECT_NE(message.find("no Kubernetes API access"), std::string::npos) << message;
+    }
+    // Without isolation, Multus' behaviour stays: kube-system is the default namespace.
+    conf.namespace_isolation = false;
+    const auto pod = pod_in("tenant", {{"v1.multus-cni.io/default-network", "primary-nad"}});
+    EXPECT_EQ(error_of([&] { resolve_delegates(conf, nullptr, pod); }).find("isolation"),
+              std::string::npos);
+}
+
 }  // namespace
 }  // namespace splitnet::k8s

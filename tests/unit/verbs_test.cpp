@@ -129,6 +129,42 @@ TEST_F(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
     EXPECT_TRUE(state_exists());
 }
 
+// Issue 9: a network naming a meta-plugin (in any plugin of a list, or as an IPAM) is refused
+// before anything is attached: no plugin runs, not even the primary, and no state is left.
+TEST_F(VerbsTest, MetaPluginOrPathAsANetworksPluginIsRefusedBeforeAnyWork) {
+    const std::string base = R"({"cniVersion":"1.0.0","name":"podnet","cniDir":")" +
+                             (dir_ / "state").string() +
+                             R"(","delegates":[{"name":"cluster","type":"ptp"},)";
+    for (
+        const std::string evil :
+        {R"({"name":"evil","type":"splitnet","binDir":"/bin","delegates":[{"name":"x","type":"sh"}]})",
+         R"({"name":"evil","plugins":[{"type":"macvlan"},{"type":"multus"}]})",
+         R"({"name":"evil","type":"macvlan","ipam":{"type":"../../bin/sh"}})"}) {
+        invoker_.calls.clear();
+        EXPECT_EQ(run_verb("ADD", base + evil + "]}"), 1) << evil;
+        const auto error = json::parse(out_);
+        EXPECT_EQ(error["code"], 7) << out_;
+        EXPECT_EQ(error["msg"].get<std::string>().rfind("network \"evil\": ", 0), 0U) << out_;
+        EXPECT_TRUE(invoker_.calls.empty()) << evil;
+        EXPECT_FALSE(state_exists());
+    }
+}
+
+// A plugin splitnet runs carries the marker in its environment, and whatever it runs inherits it:
+// splitnet started that way (e.g. as some plugin's IPAM) refuses to act as a meta-plugin.
+TEST_F(VerbsTest, RefusesToRunNestedUnderItself) {
+    env_["SPLITNET_NESTED"] = "1";
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 7) << out_;
+    EXPECT_NE(error["details"].get<std::string>().find("SPLITNET_NESTED"), std::string::npos);
+    EXPECT_TRUE(invoker_.calls.empty());
+    EXPECT_FALSE(state_exists());
+    EXPECT_EQ(run_verb("DEL", conf()), 1);
+    EXPECT_TRUE(invoker_.calls.empty());
+    EXPECT_EQ(run_verb("VERSION", conf()), 0);  // harmless: libcni may probe it
+}
+
 TEST_F(VerbsTest, ResultIsConvertedToEveryMetaVersion) {
     int n = 0;
     for (const std::string version : {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {

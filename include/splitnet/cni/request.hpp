@@ -29,9 +29,14 @@ using Getenv = std::function<std::optional<std::string>(std::string_view)>;
 /// prints the about text). Throws Error(InvalidEnvironment) with the skel's messages.
 std::optional<Request> parse_request_env(const Getenv& getenv);
 
-/// Interface-name rules of the Go skel (empty, > 15 bytes, "." / "..", '/', ':' or whitespace).
-/// Returns an empty string when valid, else the message.
+/// Interface-name rules of the Go skel (empty, > 15 bytes, "." / "..", '/', ':' or whitespace),
+/// plus '%' (a kernel name template) and any byte outside printable ASCII. Returns an empty
+/// string when valid, else the message.
 std::string interface_name_problem(std::string_view name);
+
+/// `text` with every byte outside printable ASCII written as \xNN: safe to put in an error
+/// document or a log line whatever the bytes were.
+std::string printable(std::string_view text);
 
 /// ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ (container IDs and network names).
 bool is_valid_identifier(std::string_view id);

@@ -13,14 +13,21 @@
 namespace splitnet::delegate {
 
 /// Finds `type` in the search path: the first regular file named so wins (as pkg/invoke; the
-/// execute bit is not required). Throws Error(InvalidNetworkConfig) for an empty type, one with
-/// '/' or equal to "." / "..", Error(Internal) `failed to find plugin "x" in path [...]` when
+/// execute bit is not required). Throws Error(InvalidNetworkConfig) when plugin_type_problem()
+/// refuses the type (not a plain file name, or a meta-plugin) or when the file found is this very
+/// executable under another name; Error(Internal) `failed to find plugin "x" in path [...]` when
 /// absent. Empty path entries are skipped (they would mean the current directory).
 std::string find_plugin(std::string_view type, const std::vector<std::string>& path);
 
+/// Set (to "1") in the environment of every plugin splitnet runs, and so inherited by whatever
+/// that plugin runs in turn (an IPAM, a delegate): splitnet refuses to run as a meta-plugin when
+/// it finds it, whichever way a network config managed to name it.
+inline constexpr std::string_view kNestedMarker = "SPLITNET_NESTED";
+
 /// The plugin's environment: `parent` ("K=V" entries) with CNI_COMMAND, CNI_CONTAINERID,
-/// CNI_NETNS, CNI_IFNAME, CNI_ARGS and CNI_PATH (joined with ':') set from the call. Duplicate
-/// keys are removed, the last one winning (as Go's exec.Cmd), entries without '=' are dropped.
+/// CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH (joined with ':') and kNestedMarker set from the
+/// call. Duplicate keys are removed, the last one winning (as Go's exec.Cmd), entries without
+/// '=' are dropped.
 std::vector<std::string> plugin_environment(const PluginCall& call,
                                             const std::vector<std::string>& parent);
 

@@ -69,6 +69,10 @@ std::unique_ptr<ApiClient> make_client(const config::MetaConf& conf, const cni::
 /// Kubernetes Status message of an error response ("pods \"x\" not found"), or the HTTP status.
 std::string status_message(const ApiResponse& response);
 
+/// The wait a Retry-After header asks for: delta-seconds only (an HTTP date or anything else
+/// gives 0, i.e. our own backoff), never more than `cap` (the API budget left), whatever its size.
+std::chrono::milliseconds parse_retry_after(std::string_view header, std::chrono::milliseconds cap);
+
 /// REST paths; names must already be valid DNS-1123 (see annotation.hpp).
 std::string pod_path(std::string_view ns, std::string_view name);
 std::string pod_status_path(std::string_view ns, std::string_view name);

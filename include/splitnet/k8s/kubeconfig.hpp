@@ -27,10 +27,15 @@ struct ClusterAccess {
 };
 
 /// Splits an https:// server URL. Plain http is refused: the token would travel in clear text.
+/// The port must be a decimal number from 1 to 65535.
 void parse_server_url(std::string_view url, ClusterAccess& access);
 
+/// A TCP port: decimal digits only, 1 to 65535.
+bool is_valid_port(std::string_view text);
+
 /// Parses kubeconfig YAML (current-context -> cluster + user). Relative file paths are resolved
-/// against `base_dir` as client-go does. Throws cni::Error naming the missing piece.
+/// against `base_dir` as client-go does. Throws cni::Error naming the missing piece, and (as
+/// client-go) when insecure-skip-tls-verify comes with a certificate authority.
 ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
                                const std::string& source = "kubeconfig");
 
