@@ -11,9 +11,17 @@
 
 int main(int argc, char** argv) {
     splitnet::log::init_stderr();
+    const auto io = splitnet::app::process_io();
     if (argc > 1 && std::string_view(argv[1]) == "install") {
         return splitnet::install::run_install(std::vector<std::string>(argv + 2, argv + argc),
-                                              splitnet::app::process_io().getenv);
+                                              io.getenv);
     }
-    return splitnet::app::run_plugin(splitnet::app::process_io());
+    // verbs::run catches everything; this covers building the adapters around it. An exception
+    // escaping main would abort with nothing on stdout, which a runtime cannot report.
+    try {
+        return splitnet::app::run_plugin(io);
+    } catch (...) {
+        io.write_stdout(splitnet::verbs::kLastResortError);
+        return 1;
+    }
 }
