@@ -18,7 +18,15 @@ int main(int argc, char** argv) {
     const auto line = app::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     switch (line.subcommand) {
         case app::Subcommand::Plugin:
-            return app::run_plugin(io);
+            // verbs::run catches everything; this covers building the adapters around it. An
+            // exception escaping main would abort with nothing on stdout, which a runtime cannot
+            // report.
+            try {
+                return app::run_plugin(io);
+            } catch (...) {
+                io.write_stdout(splitnet::verbs::kLastResortError);
+                return 1;
+            }
         case app::Subcommand::Install:
             return splitnet::install::run_install(line.args, io.getenv);
         case app::Subcommand::Help:

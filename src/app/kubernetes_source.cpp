@@ -6,6 +6,7 @@
 #include "splitnet/k8s/k8s.hpp"
 #include "splitnet/k8s/kubeconfig.hpp"
 #include "splitnet/store/multus_cache.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::app {
 
@@ -83,7 +84,10 @@ std::optional<std::vector<store::AttachmentState>> KubernetesSource::multus_cach
     std::vector<store::AttachmentState> out;
     for (auto& attachment : *cached) {
         attachment.cni_args = plan::attachment_cni_args(request.args, nullptr, /*for_add=*/false);
-        const auto net_name = nlohmann::json::parse(attachment.config).value("name", std::string());
+        // parse_multus_cache checked that the config is a bounded JSON object.
+        const auto config = util::try_parse_json_bounded(
+            attachment.config, {util::kMaxResultBytes, util::kMaxComposedJsonDepth});
+        const auto net_name = config ? config->value("name", std::string()) : std::string();
         auto prev = store::read_libcni_result(conf.multus_cni_dir, net_name, request.container_id,
                                               attachment.ifname);
         out.push_back({std::move(attachment), prev ? *prev : nlohmann::json()});

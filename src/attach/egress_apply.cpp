@@ -19,6 +19,7 @@
 #include "splitnet/net/netns.hpp"
 #include "splitnet/net/probe.hpp"
 #include "splitnet/net/sysctl.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/rollback.hpp"
 
 namespace splitnet::attach {
@@ -244,12 +245,8 @@ void del(const nlohmann::json& conf, int netns_fd) {
 }
 
 nlohmann::json parse_config(std::string_view config) {
-    try {
-        return nlohmann::json::parse(config);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw cni::Error(cni::ErrorCode::DecodingFailure,
-                         fmt::format("egress: cannot parse the network config: {}", e.what()));
-    }
+    return util::parse_json_bounded(config, "egress: cannot parse the network config",
+                                    {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
 }
 
 }  // namespace
@@ -267,7 +264,9 @@ void egress_check(std::string_view config, const EgressTarget& target) {
 }
 
 void egress_del(std::string_view config, int netns_fd) {
-    const auto conf = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    const auto conf =
+        util::try_parse_json_bounded(config, {util::kMaxConfigBytes, util::kMaxComposedJsonDepth})
+            .value_or(nlohmann::json());
     del(conf, netns_fd);
 }
 

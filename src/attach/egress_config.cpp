@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
 namespace splitnet::attach {
@@ -38,9 +39,15 @@ void reject_unknown_keys(const json& block) {
     }
 }
 
+// The offending value in an error message, clipped: it comes from an untrusted NAD.
+std::string quoted(const json& value) {
+    constexpr std::size_t kQuoteLimit = 256;
+    return util::clip(util::dump_json(value), kQuoteLimit);
+}
+
 const std::string& expect_string(const json& value, const std::string& key) {
     if (!value.is_string()) {
-        fail(key, fmt::format("must be a string, got {}", value.dump()));
+        fail(key, fmt::format("must be a string, got {}", quoted(value)));
     }
     return value.get_ref<const std::string&>();
 }
@@ -100,7 +107,7 @@ KeepEntry parse_keep_entry(const json& value, const std::string& key) {
 std::vector<KeepEntry> parse_keep(const json& value) {
     if (!value.is_array()) {
         fail("egress.keep",
-             fmt::format("must be a list of presets or CIDRs, got {}", value.dump()));
+             fmt::format("must be a list of presets or CIDRs, got {}", quoted(value)));
     }
     std::vector<KeepEntry> out;
     for (std::size_t i = 0; i < value.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::attach::detail {
 
@@ -20,12 +21,9 @@ namespace {
 }  // namespace
 
 json parse_object(std::string_view text, std::string_view prefix) {
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw cni::Error(cni::ErrorCode::Internal, fmt::format("{}: {}", prefix, e.what()));
-    }
+    json doc =
+        util::parse_json_bounded(text, prefix, {util::kMaxConfigBytes, util::kMaxComposedJsonDepth},
+                                 cni::ErrorCode::Internal);
     if (!doc.is_object()) {
         throw cni::Error(cni::ErrorCode::Internal,
                          fmt::format("{}: the configuration is not a JSON object", prefix));

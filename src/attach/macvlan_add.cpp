@@ -26,6 +26,7 @@
 #include "splitnet/net/netns.hpp"
 #include "splitnet/net/route.hpp"
 #include "splitnet/net/sysctl.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/rollback.hpp"
 
 namespace splitnet::attach {
@@ -185,14 +186,14 @@ void settle_ipv6(net::Netlink& pod, int ifindex) {
 
 cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, PluginInvoker& ipam) {
     const auto out = ipam.invoke(detail::ipam_call(call, cni::Verb::Add, conf.ipam_type));
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(out);
-    } catch (const nlohmann::json::parse_error& e) {
+    std::string problem;
+    const auto doc =
+        util::try_parse_json_bounded(out, {util::kMaxResultBytes, util::kMaxJsonDepth}, &problem);
+    if (!doc) {
         fail(fmt::format("failed to decode the result of IPAM plugin \"{}\": {}", conf.ipam_type,
-                         e.what()));
+                         problem));
     }
-    return cni::parse_result(doc, conf.cni_version);
+    return cni::parse_result(*doc, conf.cni_version);
 }
 
 }  // namespace
@@ -308,7 +309,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     // Go's macvlan: result.DNS = the top-level dns, whatever IPAM returned.
     result.dns = conf.dns;
 
-    auto out = cni::result_to_json(result, conf.cni_version).dump();
+    auto out = util::dump_json(cni::result_to_json(result, conf.cni_version));
     if (undo_ipam) {
         undo_ipam->dismiss();
     }

@@ -7,6 +7,7 @@
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::attach {
 
@@ -14,12 +15,8 @@ namespace {
 
 std::string config_version(const std::string& config) {
     // skel: the version decoder only needs cniVersion; bad JSON is a decoding failure (6).
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(config);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw cni::Error(cni::ErrorCode::DecodingFailure, e.what());
-    }
+    const auto doc = util::parse_json_bounded(config, "native plugin configuration",
+                                              {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
     if (!doc.is_object()) {
         throw cni::Error(cni::ErrorCode::DecodingFailure, "the configuration is not a JSON object");
     }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::cni {
 namespace {
@@ -65,7 +66,7 @@ std::string version_document() {
     for (const auto version : kSupportedVersions) {
         doc["supportedVersions"].push_back(std::string(version));
     }
-    return doc.dump();
+    return util::dump_json(doc);
 }
 
 }  // namespace splitnet::cni

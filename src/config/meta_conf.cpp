@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
 namespace splitnet::config {
@@ -106,12 +107,9 @@ const json* find_key(const json& object, std::string_view key) {
 
 MetaConf parse_meta_conf(std::string_view bytes) {
     MetaConf conf;
-    try {
-        conf.raw = json::parse(bytes);
-    } catch (const json::parse_error& e) {
-        throw cni::Error(cni::ErrorCode::DecodingFailure,
-                         fmt::format("error unmarshall network config: {}", e.what()));
-    }
+    // The Go skel's message and code 6, also for a document too large or too deeply nested.
+    conf.raw = util::parse_json_bounded(bytes, "error unmarshall network config",
+                                        {util::kMaxConfigBytes, util::kMaxJsonDepth});
     const json& doc = conf.raw;
     if (!doc.is_object()) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,

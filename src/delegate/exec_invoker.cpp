@@ -13,6 +13,7 @@
 
 #include "spawn.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
@@ -32,14 +33,8 @@ std::vector<std::string> current_environment() {
     return env;
 }
 
+using util::clip;
 using util::trim;
-
-std::string clip(std::string_view text, std::size_t limit) {
-    if (text.size() <= limit) {
-        return std::string(text);
-    }
-    return fmt::format("{}... ({} bytes)", text.substr(0, limit), text.size());
-}
 
 std::string describe(const SpawnOutcome& outcome) {
     switch (outcome.status) {
@@ -90,7 +85,9 @@ SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginC
 
 [[noreturn]] void throw_failure(const PluginCall& call, const SpawnOutcome& outcome) {
     // A plugin reports failure with an error object on stdout: keep its code, msg and details.
-    const auto doc = nlohmann::json::parse(outcome.out, nullptr, false);
+    const auto parsed =
+        util::try_parse_json_bounded(outcome.out, {util::kMaxResultBytes, util::kMaxJsonDepth});
+    const auto doc = parsed ? *parsed : nlohmann::json();
     if (doc.is_object() && (doc.contains("code") || doc.contains("msg"))) {
         const auto code = doc.value("code", nlohmann::json(0U));
         auto msg = doc.value("msg", nlohmann::json(""));
@@ -101,7 +98,9 @@ SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginC
                              details.get<std::string>());
         }
     }
-    const auto err_text = trim(outcome.err);
+    // A byte-limited read may have cut the last character of stderr in two.
+    const auto err_text =
+        trim(outcome.err_truncated ? util::without_cut_utf8_tail(outcome.err) : outcome.err);
     const auto out_text = trim(outcome.out);
     throw cni::Error(cni::ErrorCode::Internal,
                      fmt::format("plugin \"{}\" failed ({}): {}{}", call.type, describe(outcome),
@@ -117,12 +116,10 @@ void check_document(const PluginCall& call, const std::string& out) {
                          fmt::format("plugin \"{}\" returned no result", call.type));
     }
     std::string problem;
-    try {
-        if (!nlohmann::json::parse(text).is_object()) {
-            problem = "not a JSON object";
-        }
-    } catch (const nlohmann::json::parse_error& e) {
-        problem = e.what();
+    const auto doc =
+        util::try_parse_json_bounded(text, {util::kMaxResultBytes, util::kMaxJsonDepth}, &problem);
+    if (doc && !doc->is_object()) {
+        problem = "not a JSON object";
     }
     if (!problem.empty()) {
         throw cni::Error(

@@ -6,6 +6,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
 #include "splitnet/cni/version.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::delegate {
 namespace {
@@ -36,14 +37,9 @@ PluginCall make_call(cni::Verb verb, const json& plugin, std::string config,
 // when the previous plugin answered in another (libcni does not, and the next plugin then fails).
 json normalise_result(const std::string& stdout_text, const NetworkConfig& net,
                       const std::string& type) {
-    json doc;
-    try {
-        doc = json::parse(stdout_text);
-    } catch (const json::parse_error& e) {
-        throw cni::Error(
-            cni::ErrorCode::DecodingFailure,
-            fmt::format("plugin \"{}\" printed an invalid result: {}", type, e.what()));
-    }
+    auto doc = util::parse_json_bounded(
+        stdout_text, fmt::format("plugin \"{}\" printed an invalid result", type),
+        {util::kMaxResultBytes, util::kMaxJsonDepth});
     if (!doc.is_object()) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,
                          fmt::format("plugin \"{}\" printed a result that is not an object", type));
@@ -61,12 +57,9 @@ json normalise_result(const std::string& stdout_text, const NetworkConfig& net,
 
 NetworkConfig parse_network_config(std::string_view bytes) {
     NetworkConfig net;
-    try {
-        net.doc = json::parse(bytes);
-    } catch (const json::parse_error& e) {
-        throw cni::Error(cni::ErrorCode::DecodingFailure,
-                         fmt::format("invalid delegate configuration: {}", e.what()));
-    }
+    // Composed limit: a delegate config may carry the annotation's cni-args (plan.cpp).
+    net.doc = util::parse_json_bounded(bytes, "invalid delegate configuration",
+                                       {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
     if (!net.doc.is_object()) {
         throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
                          "a delegate configuration must be a JSON object");
@@ -116,7 +109,7 @@ std::string build_plugin_config(const NetworkConfig& net, const json& plugin,
     if (prev_result != nullptr && !prev_result->is_null()) {
         out["prevResult"] = *prev_result;
     }
-    return out.dump();
+    return util::dump_json(out);
 }
 
 json add_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt) {

@@ -18,6 +18,7 @@
 #include "splitnet/install/node_config.hpp"
 #include "splitnet/install/service_account.hpp"
 #include "splitnet/util/files.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::install {
 namespace {
@@ -129,12 +130,15 @@ bool Installer::sync_auto_config() {
     }
     told_no_master_ = false;
     const std::string master_path = options_.autoconfig_dir + "/" + *master;
-    const auto doc = json::parse(read_required(master_path), nullptr, false);
-    if (doc.is_discarded()) {
-        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                         fmt::format("install: master config {} is not valid JSON", master_path));
+    std::string problem;
+    const auto doc = util::try_parse_json_bounded(
+        read_required(master_path), {util::kMaxConfigBytes, util::kMaxJsonDepth}, &problem);
+    if (!doc) {
+        throw cni::Error(
+            cni::ErrorCode::InvalidNetworkConfig,
+            fmt::format("install: master config {} is not valid JSON: {}", master_path, problem));
     }
-    const auto config = generate_node_config(doc, master_path, options_, kubeconfig_in_config_);
+    const auto config = generate_node_config(*doc, master_path, options_, kubeconfig_in_config_);
     const auto path = options_.cni_conf_dir + "/" + config.file_name;
     // Said before the rewrite, so whoever sees the file back also finds the reason in the log.
     if (last_master_ && !fs::exists(path) && fs::exists(path + ".cilium_bak")) {

@@ -6,6 +6,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::install {
 namespace {
@@ -152,7 +153,7 @@ NodeConfig generate_node_config(const json& master, const std::string& master_na
         doc.update(plugin);
     }
     return {fmt::format("{}.{}", kConfBaseName, conflist ? "conflist" : "conf"),
-            doc.dump(2) + "\n"};
+            util::dump_json(doc, 2) + "\n"};
 }
 
 std::string sibling_config_name(const std::string& written) {

@@ -11,6 +11,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
 namespace splitnet::k8s {
@@ -21,6 +22,10 @@ using util::split;
 using util::trim;
 
 constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
+
+constexpr std::string_view kJsonFormPrefix =
+    "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation JSON "
+    "format";
 
 [[noreturn]] void fail(const std::string& msg) {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
@@ -126,6 +131,12 @@ std::vector<std::string> as_string_list(const Json& v, const std::string& field)
     return out;
 }
 
+/// The same value with std::map objects (sorted keys, as Go's maps re-encode). A conversion, not a
+/// dump and re-parse: the value already passed the parser's limits.
+nlohmann::json plain_json(const Json& v) {
+    return nlohmann::json(v);
+}
+
 /// Re-encodes like Multus does after decoding into its Go structs: unknown keys dropped, Go's
 /// case-insensitive field match, omitempty for protocol/hostIP.
 nlohmann::json port_mappings(const Json& v) {
@@ -141,7 +152,7 @@ nlohmann::json port_mappings(const Json& v) {
         if (!entry.is_object()) {
             type_error(entry, "portMappings", "types.PortMapEntry");
         }
-        const nlohmann::json plain = nlohmann::json::parse(entry.dump());
+        const nlohmann::json plain = plain_json(entry);
         nlohmann::json item = {{"hostPort", 0}, {"containerPort", 0}};
         if (const auto* p = find_key_go(plain, "hostPort"); p != nullptr && !p->is_null()) {
             item["hostPort"] = as_int(Json(*p), "portMappings.hostPort");
@@ -166,7 +177,7 @@ nlohmann::json bandwidth(const Json& v) {
     if (!v.is_object()) {
         type_error(v, "bandwidth", "types.BandwidthEntry");
     }
-    const nlohmann::json plain = nlohmann::json::parse(v.dump());
+    const nlohmann::json plain = plain_json(v);
     nlohmann::json out = nlohmann::json::object();
     for (const char* key : {"ingressRate", "ingressBurst", "egressRate", "egressBurst"}) {
         out[key] = 0;
@@ -212,7 +223,7 @@ struct ElementParser {
                  if (!v.is_object()) {
                      type_error(v, "cni-args", "map[string]interface {}");
                  }
-                 p.sel.cni_args = nlohmann::json::parse(v.dump());
+                 p.sel.cni_args = plain_json(v);
              }},
             {"default-route",
              [](ElementParser& p, const Json& v) {
@@ -261,14 +272,9 @@ struct ElementParser {
 };
 
 std::vector<plan::Selection> parse_json_form(std::string_view value, bool strict) {
-    Json doc;
-    try {
-        doc = Json::parse(value);
-    } catch (const nlohmann::json::parse_error& e) {
-        fail(std::string("parsePodNetworkAnnotation: failed to parse pod Network Attachment "
-                         "Selection Annotation JSON format: ") +
-             e.what());
-    }
+    const auto doc = util::parse_json_bounded<Json>(
+        value, kJsonFormPrefix, {util::kMaxAnnotationBytes, util::kMaxJsonDepth},
+        cni::ErrorCode::InvalidNetworkConfig);
     if (doc.is_null()) {
         return {};
     }
@@ -364,6 +370,12 @@ std::vector<plan::Selection> parse_network_selection(std::string_view value,
                                                      bool strict) {
     if (value.empty()) {
         fail("parsePodNetworkAnnotation: pod annotation does not have \"network\" as key");
+    }
+    if (value.size() > util::kMaxAnnotationBytes) {
+        fail(fmt::format(
+            "parsePodNetworkAnnotation: the annotation is {} bytes long, more than Kubernetes "
+            "allows for all annotations of a pod together ({} bytes)",
+            value.size(), util::kMaxAnnotationBytes));
     }
     std::vector<plan::Selection> out;
     if (value.find_first_of("[{\"") != std::string_view::npos) {

@@ -12,6 +12,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/http_client.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -131,7 +132,7 @@ ApiResponse ApiClient::get(std::string_view path) {
 }
 
 ApiResponse ApiClient::put(std::string_view path, const nlohmann::json& body) {
-    return call("PUT", path, body.dump());
+    return call("PUT", path, util::dump_json(body));
 }
 
 ApiResponse ApiClient::call(std::string_view method, std::string_view path,
@@ -181,10 +182,16 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
             spdlog::debug("{}: attempt {} failed ({}), retrying", what, attempt, outcome.error);
         } else {
             ApiResponse response{outcome.response->status, nullptr};
-            response.body = nlohmann::json::parse(outcome.response->body, nullptr, false);
-            if (response.body.is_discarded()) {
-                response.body = nullptr;
+            const auto& text = outcome.response->body;
+            constexpr util::JsonLimits kBodyLimits{util::kMaxApiBodyBytes, util::kMaxJsonDepth};
+            if (auto problem = util::json_limit_problem(text, kBodyLimits)) {
+                throw cni::Error(cni::ErrorCode::DecodingFailure,
+                                 "Kubernetes API: " + what + " returned HTTP " +
+                                     std::to_string(response.status) +
+                                     " with a body splitnet refuses to decode: " + *problem);
             }
+            // Not JSON (a proxy's error page): no body, the status decides.
+            response.body = util::try_parse_json_bounded(text, kBodyLimits).value_or(nullptr);
             const auto status = response.status;
             if (status == 401) {
                 throw cni::Error(cni::ErrorCode::Internal,

@@ -3,14 +3,15 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -21,14 +22,23 @@ namespace fs = std::filesystem;
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
 }
 
+// At most one byte more than a config may have, so that a huge file costs no memory.
 std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         fail("error reading " + path.string());
     }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    return buf.str();
+    std::string bytes(util::kMaxConfigBytes + 1, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (in.bad()) {
+        fail("error reading " + path.string());
+    }
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    if (bytes.size() > util::kMaxConfigBytes) {
+        fail(fmt::format("error reading {}: larger than {} bytes", path.string(),
+                         util::kMaxConfigBytes));
+    }
+    return bytes;
 }
 
 std::string string_key(const nlohmann::json& obj, std::string_view key) {
@@ -54,23 +64,22 @@ std::vector<fs::path> conf_files(const fs::path& dir, const std::vector<std::str
     return out;
 }
 
-nlohmann::json parse_object(const std::string& bytes, const std::string& what) {
-    auto doc = nlohmann::json::parse(bytes, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        fail(what + ": not a JSON object");
+// NAD configs and conf files are untrusted: bounded in size and depth; the message says why.
+nlohmann::json parse_object(std::string_view bytes, const std::string& what,
+                            std::size_t max_depth = util::kMaxJsonDepth) {
+    std::string problem = "not a JSON object";
+    auto doc = util::try_parse_json_bounded(bytes, {util::kMaxConfigBytes, max_depth}, &problem);
+    if (!doc || !doc->is_object()) {
+        fail(what + ": " + problem);
     }
-    return doc;
+    return std::move(*doc);
 }
 
 }  // namespace
 
 std::string inject_network_name(std::string_view config, const std::string& name) {
-    auto doc = nlohmann::json::parse(config, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        fail(
-            "GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: not a "
-            "JSON object");
-    }
+    auto doc = parse_object(
+        config, "GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config");
     // Go map lookup: exact key "name", and only a missing key or "" counts as missing.
     auto it = doc.find("name");
     if (it != doc.end() && !(it->is_string() && it->get<std::string>().empty())) {
@@ -172,10 +181,10 @@ std::string config_from_path(const std::string& path) {
 }
 
 std::string check_delegate_config(std::string_view config) {
-    auto doc = nlohmann::json::parse(config, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        fail("LoadDelegateNetConf: error unmarshalling delegate config: not a JSON object");
-    }
+    // Composed limit: the config may be a conflist with plugins appended (config_from_path).
+    const auto doc =
+        parse_object(config, "LoadDelegateNetConf: error unmarshalling delegate config",
+                     util::kMaxComposedJsonDepth);
     if (!string_key(doc, "type").empty()) {
         return string_key(doc, "name");
     }

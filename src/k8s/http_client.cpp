@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -25,7 +26,8 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-constexpr std::uint64_t kBodyLimit = 64ULL * 1024 * 1024;
+// Beast stops reading past it (http::error::body_limit), so a huge response costs no memory.
+constexpr std::uint64_t kBodyLimit = util::kMaxApiBodyBytes;
 // Lets a tcp_stream timeout (which fires exactly at the deadline) complete before we give up.
 constexpr std::chrono::milliseconds kGrace{200};
 
@@ -111,6 +113,10 @@ struct HttpsConnection::Impl {
         HttpOutcome out;
         out.failure = classify(ec);
         out.error = stage + " " + host + ":" + port + ": " + ec.message();
+        if (ec == http::error::body_limit) {
+            out.error += " (the response body is larger than " + std::to_string(kBodyLimit) +
+                         " bytes, more than any pod or NetworkAttachmentDefinition can be)";
+        }
         if (out.failure == TransportFailure::Tls && stream) {
             const long verify = SSL_get_verify_result(stream->native_handle());
             if (verify != X509_V_OK) {

@@ -7,10 +7,12 @@
 #include <system_error>
 
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/util/files.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -22,7 +24,8 @@ namespace {
 std::string read_file(const std::string& path, const std::string& what) {
     std::optional<std::string> content;
     try {
-        content = util::read_file_if_exists(path, util::Symlinks::Follow);
+        // A kubeconfig with inline certificates is a few KiB; a node file must not cost memory.
+        content = util::read_file_if_exists(path, util::Symlinks::Follow, util::kMaxConfigBytes);
     } catch (const cni::Error& e) {
         fail(what + ": " + e.what());
     }
@@ -138,8 +141,15 @@ bool is_valid_port(std::string_view text) {
 ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
                                const std::string& source) {
     YAML::Node root;
+    if (yaml.size() > util::kMaxConfigBytes) {
+        fail(source + ": larger than " + std::to_string(util::kMaxConfigBytes) + " bytes");
+    }
     try {
         root = YAML::Load(std::string(yaml));
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp's own guard (depthguard.h) stops at a fixed depth; its message says "bad file".
+        fail(source + ": invalid YAML: nested deeper than " + std::to_string(e.depth()) +
+             " levels");
     } catch (const YAML::Exception& e) {
         fail(source + ": invalid YAML: " + e.what());
     }

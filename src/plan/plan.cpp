@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/args.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::plan {
 namespace {
@@ -90,7 +91,9 @@ std::string config_with_cni_args(const std::string& config, const json& cni_args
     if (cni_args.is_null() || !cni_args.is_object() || cni_args.empty()) {
         return config;
     }
-    json doc = json::parse(config);
+    // Composed: a conflist may hold plugins appended from its subdirectory (conf_files.cpp).
+    json doc = util::parse_json_bounded(config, "delegate configuration",
+                                        {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
     if (doc.contains("plugins") && doc["plugins"].is_array() && !doc.contains("type")) {
         for (auto& plugin : doc["plugins"]) {
             merge_cni_args(plugin, cni_args);
@@ -98,7 +101,7 @@ std::string config_with_cni_args(const std::string& config, const json& cni_args
     } else {
         merge_cni_args(doc, cni_args);
     }
-    return doc.dump();
+    return util::dump_json(doc);
 }
 
 }  // namespace

@@ -9,11 +9,16 @@
 #include "files.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/util/files.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::store {
 namespace {
 
 using nlohmann::json;
+
+// Written by Go Multus from untrusted pieces (annotations, NADs): bounded like them, with room
+// for what Multus composed out of them.
+constexpr util::JsonLimits kCacheLimits{util::kMaxResultBytes, util::kMaxComposedJsonDepth};
 
 [[noreturn]] void undecodable(std::size_t index, std::string_view why) {
     throw cni::Error(cni::ErrorCode::DecodingFailure,
@@ -91,12 +96,12 @@ std::string with_version(std::string config, const json& doc, std::string_view v
     if (it == doc.end()) {
         // Insert rather than re-encode: every other byte stays as the NAD author wrote it.
         const auto brace = config.find('{');
-        config.insert(brace + 1, fmt::format("\"cniVersion\":{},", json(version).dump()));
+        config.insert(brace + 1, fmt::format("\"cniVersion\":{},", util::dump_json(json(version))));
         return config;
     }
     json copy = doc;
     copy["cniVersion"] = version;
-    return copy.dump();
+    return util::dump_json(copy);
 }
 
 plan::Selection selection_of(const json& element, const std::string& name, std::size_t index) {
@@ -133,7 +138,7 @@ plan::Attachment attachment_of(const json& element, std::size_t index,
     if (!config) {
         undecodable(index, "\"Bytes\" is not base64");
     }
-    const auto doc = json::parse(*config, nullptr, false);
+    const auto doc = util::try_parse_json_bounded(*config, kCacheLimits).value_or(json());
     if (!doc.is_object()) {
         undecodable(index, "\"Bytes\" is not a JSON object");
     }
@@ -179,7 +184,7 @@ bool safe_component(std::string_view part) {
 std::vector<plan::Attachment> parse_multus_cache(std::string_view bytes,
                                                  std::string_view runtime_ifname,
                                                  std::string_view default_cni_version) {
-    const auto doc = json::parse(bytes, nullptr, false);
+    const auto doc = util::try_parse_json_bounded(bytes, kCacheLimits).value_or(json());
     if (!doc.is_array()) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,
                          "Multus cache is not a JSON list of delegates");
@@ -196,7 +201,8 @@ std::optional<std::vector<plan::Attachment>> read_multus_cache(
     std::string_view runtime_ifname, std::string_view default_cni_version) {
     detail::require_container_id(container_id);
     const std::string path = fmt::format("{}/{}", multus_cni_dir, container_id);
-    const auto content = util::read_file_if_exists(path);
+    const auto content =
+        util::read_file_if_exists(path, util::Symlinks::Refuse, util::kMaxResultBytes);
     if (!content) {
         return std::nullopt;
     }
@@ -221,7 +227,7 @@ std::optional<nlohmann::json> read_libcni_result(const std::string& cache_dir,
         fmt::format("{}/results/{}-{}-{}", cache_dir, network_name, container_id, ifname);
     std::optional<std::string> content;
     try {
-        content = util::read_file_if_exists(path);
+        content = util::read_file_if_exists(path, util::Symlinks::Refuse, util::kMaxResultBytes);
     } catch (const cni::Error& e) {
         spdlog::warn("ignoring libcni result cache: {}", e.what());
         return std::nullopt;
@@ -229,7 +235,7 @@ std::optional<nlohmann::json> read_libcni_result(const std::string& cache_dir,
     if (!content) {
         return std::nullopt;
     }
-    const auto doc = json::parse(*content, nullptr, false);
+    const auto doc = util::try_parse_json_bounded(*content, kCacheLimits).value_or(json());
     if (!doc.is_object() || !doc.contains("result") || !doc.at("result").is_object()) {
         spdlog::warn("ignoring libcni result cache {}: no result object in it", path);
         return std::nullopt;

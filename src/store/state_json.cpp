@@ -5,6 +5,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/store/state.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::store {
 namespace {
@@ -127,8 +128,8 @@ State state_from_json(const json& doc) {
             throw bad(fmt::format("kind must be \"{}\"", kKind));
         }
         if (!doc.contains("version") || doc.at("version") != kVersion) {
-            throw bad(
-                fmt::format("version {} is not {}", doc.value("version", json()).dump(), kVersion));
+            throw bad(fmt::format("version {} is not {}",
+                                  util::dump_json(doc.value("version", json())), kVersion));
         }
         State state;
         state.container_id = doc.at("containerId").get<std::string>();

@@ -18,6 +18,7 @@
 #include "splitnet/cni/request.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/util/files.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::store {
 namespace {
@@ -71,13 +72,15 @@ util::UniqueFd StateStore::lock(std::string_view container_id) const {
 
 std::optional<State> StateStore::load(std::string_view container_id) const {
     const std::string path = path_of(container_id);
-    const auto content = util::read_file_if_exists(path);
+    const auto content =
+        util::read_file_if_exists(path, util::Symlinks::Refuse, util::kMaxResultBytes);
     if (!content) {
         return std::nullopt;
     }
     std::string problem;
     try {
-        auto state = state_from_json(nlohmann::json::parse(*content));
+        auto state = state_from_json(util::parse_json_bounded(
+            *content, "state file", {util::kMaxResultBytes, util::kMaxComposedJsonDepth}));
         if (state.container_id == container_id) {
             return state;
         }
@@ -101,7 +104,7 @@ void StateStore::save(const State& state) const {
     detail::require_container_id(state.container_id);
     util::make_dirs(dir_, kDirMode);
     util::write_file_atomic(dir_, fmt::format("{}{}", state.container_id, kStateSuffix),
-                            state_to_json(state).dump(2), kFileMode);
+                            util::dump_json(state_to_json(state), 2), kFileMode);
 }
 
 void StateStore::remove(std::string_view container_id) const {

@@ -68,7 +68,8 @@ void make_dirs(const std::string& dir, mode_t mode) {
     }
 }
 
-std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks symlinks) {
+std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks symlinks,
+                                               std::size_t max_bytes) {
     const int nofollow = symlinks == Symlinks::Refuse ? O_NOFOLLOW : 0;
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | nofollow));
     if (!fd.valid()) {
@@ -91,6 +92,10 @@ std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks
             return content;
         }
         content.append(buffer.data(), static_cast<std::size_t>(n));
+        if (content.size() > max_bytes) {
+            throw cni::Error(cni::ErrorCode::IoFailure,
+                             fmt::format("cannot read {}: larger than {} bytes", path, max_bytes));
+        }
     }
 }
 

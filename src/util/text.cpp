@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace splitnet::util {
 
 std::string_view trim(std::string_view text) {
@@ -31,6 +33,35 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
         }
         text.remove_prefix(at + 1);
     }
+}
+
+std::string_view without_cut_utf8_tail(std::string_view text) {
+    // A UTF-8 character is a lead byte and up to three continuation bytes (10xxxxxx): find the
+    // last lead byte and check that all the bytes it announces are there.
+    constexpr std::size_t kMaxCharBytes = 4;
+    for (std::size_t back = 1; back <= kMaxCharBytes && back <= text.size(); ++back) {
+        const auto byte = static_cast<unsigned char>(text[text.size() - back]);
+        if ((byte & 0xC0U) == 0x80U) {
+            continue;
+        }
+        const std::size_t announced = byte >= 0xF0U ? 4 : byte >= 0xE0U ? 3 : byte >= 0xC0U ? 2 : 1;
+        return announced > back ? text.substr(0, text.size() - back) : text;
+    }
+    return text;
+}
+
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) {
+        return text;
+    }
+    return without_cut_utf8_tail(text.substr(0, max_bytes));
+}
+
+std::string clip(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) {
+        return std::string(text);
+    }
+    return fmt::format("{}... ({} bytes)", utf8_prefix(text, limit), text.size());
 }
 
 }  // namespace splitnet::util

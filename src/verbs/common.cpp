@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/verbs/context.hpp"
 
 namespace splitnet::verbs {
@@ -17,7 +18,7 @@ std::vector<plan::DelegateSpec> inline_specs(const config::MetaConf& conf) {
                              fmt::format("delegate {} has no \"name\"", i),
                              "every entry of \"delegates\" needs a network name");
         }
-        spec.config = delegate.dump();
+        spec.config = util::dump_json(delegate);
         spec.is_primary = i == 0;
         specs.push_back(std::move(spec));
     }
@@ -55,8 +56,7 @@ delegate::NetworkConfig attachment_network(const plan::Attachment& attachment,
     return net;
 }
 
-delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment,
-                                         const Context& ctx) {
+delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment, const Context& ctx) {
     delegate::RuntimeConf rt;
     rt.container_id = ctx.request.container_id;
     rt.netns = ctx.request.netns;

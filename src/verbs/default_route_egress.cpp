@@ -9,6 +9,7 @@
 #include "splitnet/attach/native_invoker.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/net/ip.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/verbs/default_route.hpp"
 
 namespace splitnet::verbs {
@@ -51,7 +52,9 @@ std::optional<std::string> static_ipam_gateway(const json& plugin, int family) {
 }
 
 std::optional<EgressIntent> egress_intent(const plan::Attachment& attachment) {
-    const auto conf = json::parse(attachment.config, nullptr, /*allow_exceptions=*/false);
+    const auto conf = util::try_parse_json_bounded(
+                          attachment.config, {util::kMaxConfigBytes, util::kMaxComposedJsonDepth})
+                          .value_or(json());
     if (!conf.is_object()) {
         return std::nullopt;
     }

@@ -9,6 +9,7 @@
 #include "splitnet/delegate/exec_invoker.hpp"
 #include "splitnet/log/logging.hpp"
 #include "splitnet/store/state.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/verbs/preflight.hpp"
 
 namespace splitnet::verbs {
@@ -33,7 +34,7 @@ std::string error_document(const cni::Error& error, const std::string& version) 
     if (!error.details().empty()) {
         doc["details"] = error.details();
     }
-    return doc.dump();
+    return util::dump_json(doc);
 }
 
 // The Go skel's checks on stdin, in its order, with its codes.
@@ -78,7 +79,7 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
     Context ctx{request, conf, adapters.invoker, *source, store};
     switch (request.verb) {
         case cni::Verb::Add:
-            io.write_stdout(run_add(ctx).dump());
+            io.write_stdout(util::dump_json(run_add(ctx)));
             break;
         case cni::Verb::Del:
             run_del(ctx);
@@ -98,10 +99,15 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
     return 0;
 }
 
-}  // namespace
+// Logs and prints one error object (spdlog reports its own failures to its error handler).
+int report_failure(const Io& io, const cni::Error& error, const std::string& version) {
+    spdlog::error("{} (code {}){}{}", error.what(), error.code(),
+                  error.details().empty() ? "" : ": ", error.details());
+    io.write_stdout(error_document(error, version));
+    return 1;
+}
 
-int run(const Io& io, const Adapters& adapters) {
-    std::string version_for_errors;
+int run_protected(const Io& io, const Adapters& adapters, std::string& version_for_errors) {
     try {
         const auto request = cni::parse_request_env(io.getenv);
         if (!request) {
@@ -125,14 +131,22 @@ int run(const Io& io, const Adapters& adapters) {
         }
         return run_verb(io, adapters, *request, version_for_errors);
     } catch (const cni::Error& e) {
-        spdlog::error("{} (code {}){}{}", e.what(), e.code(), e.details().empty() ? "" : ": ",
-                      e.details());
-        io.write_stdout(error_document(e, version_for_errors));
-        return 1;
+        return report_failure(io, e, version_for_errors);
     } catch (const std::exception& e) {
-        const cni::Error internal(cni::ErrorCode::Internal, e.what());
-        spdlog::error("internal error: {}", e.what());
-        io.write_stdout(error_document(internal, version_for_errors));
+        return report_failure(io, cni::Error(cni::ErrorCode::Internal, e.what()),
+                              version_for_errors);
+    }
+}
+
+}  // namespace
+
+int run(const Io& io, const Adapters& adapters) {
+    std::string version_for_errors;
+    try {
+        return run_protected(io, adapters, version_for_errors);
+    } catch (...) {
+        // Not a std::exception, or reporting one failed (bad_alloc): still one valid document.
+        io.write_stdout(kLastResortError);
         return 1;
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CNI protocol's error paths through the built binary (cni-spec.md §1.2, §1.6, §1.7; issue 2
 # items 3 and 5): environment and decode errors with the Go skel's codes, VERSION, the "about"
-# text, hostile names, delegate error pass-through, the delegate timeout and huge stdin.
+# text, hostile names, delegate error pass-through, the delegate timeout, huge stdin, and (issue 9)
+# deeply nested JSON and invalid UTF-8 that must still give one valid JSON error.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_setup_node_pod
@@ -213,5 +214,89 @@ check "a delegate that ignores its 3 MiB stdin does not kill splitnet (exit $SN_
 check "stdout is still one JSON document" is_one_json "$SN_OUT"
 run_splitnet DEL "@$HUGE"
 assert_rc "DEL after it" 0
+
+# --- bounded JSON and always-valid JSON errors (issue 9 items 3 and 4) ------------------------------
+# Each of these crashed or aborted on main (rc 139/134, nothing on stdout). Now: one valid JSON
+# error (is_one_json also rejects invalid UTF-8), a code, exit 1, no work done.
+DEEP=${E2E_TMP}/deep.json
+rm -f "${E2E_TMP}/spy.log"
+# deep_conf FILE DEPTH WHERE: OK_CONF with an array nested DEPTH levels at the top of the meta
+# config (WHERE=meta) or inside the primary delegate (WHERE=delegate); written as text, since
+# Python's json module cannot nest that deep either.
+deep_conf() {
+    python3 - "$@" "$OK_CONF" <<'PY'
+import sys
+path, depth, where, conf = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+deep = "[" * depth + "]" * depth
+if where == "meta":
+    text = '{"deep":' + deep + "," + conf.lstrip()[1:]
+elif where == "delegate":
+    anchor = '"delegates":['
+    at = conf.index(anchor) + len(anchor)
+    assert conf[at] == "{"
+    text = conf[: at + 1] + '"deep":' + deep + "," + conf[at + 1 :]
+else:
+    text = '{"cniVersion":"1.0.0","name":"deep","type":"ptp","deep":' + deep + "}"
+open(path, "w").write(text)
+PY
+}
+
+deep_conf "$DEEP" 200000 meta
+run_splitnet ADD "@$DEEP"
+assert_error_code "stdin nested 200000 levels deep" 6
+assert_contains "the error says what is wrong" "$(json_eval "$SN_OUT" 'r["msg"]')" "deeper than the limit of 128 levels"
+run_splitnet DEL "@$DEEP"
+assert_error_code "DEL with the same stdin" 6
+deep_conf "$DEEP" 100000 delegate
+run_splitnet ADD "@$DEEP"
+assert_error_code "a delegate in 'delegates' nested 100000 levels deep" 6
+deep_conf "$DEEP" 128 meta
+run_splitnet ADD "@$DEEP"
+assert_error_code "stdin nested 129 levels, one more than the limit" 6
+assert_no_side_effects "deep stdin"
+SN_CONTAINERID=$(e2e_name atlimit)
+deep_conf "$DEEP" 127 meta
+run_splitnet ADD "@$DEEP"
+assert_rc "ADD with stdin nested exactly 128 levels" 0
+run_splitnet DEL "@$DEEP"
+assert_rc "DEL with it" 0
+rm -f "${E2E_TMP}/spy.log"
+
+# A network config from a file (clusterNetwork as a path; a NAD's config takes the same parser).
+deep_conf "${E2E_TMP}/deep-net.conf" 100000 file
+run_splitnet ADD "{\"cniVersion\":\"1.0.0\",\"name\":\"pod-net\",\"type\":\"splitnet\",\"cniDir\":\"${E2E_STATE}\",\"binDir\":\"${E2E_PLUGINS}\",\"clusterNetwork\":\"${E2E_TMP}/deep-net.conf\"}"
+assert_error_code "clusterNetwork file nested 100000 levels deep" 7
+assert_contains "the error names the file" "$(json_eval "$SN_OUT" 'r["msg"]')" "deep-net.conf"
+assert_no_side_effects "deep network file"
+
+# Invalid UTF-8 from the runtime's environment ends up in error messages.
+SAVED_CID=$SN_CONTAINERID
+SN_CONTAINERID=$'bad\xff\xfeid'
+run_splitnet ADD "$OK_CONF"
+assert_error_code "CNI_CONTAINERID with invalid UTF-8" 4
+SN_CONTAINERID=$SAVED_CID
+SN_CNI_ARGS=$'IgnoreUnknown=1;no-equals-sign-\xff'
+run_splitnet ADD "$OK_CONF"
+assert_error_code "CNI_ARGS with invalid UTF-8" 4
+SN_CNI_ARGS=
+sn_exec "$OK_CONF" CNI_COMMAND=ADD CNI_CONTAINERID="$SN_CONTAINERID" CNI_NETNS=$'/nonexistent/\xffns' \
+    CNI_IFNAME=eth0 CNI_PATH="$E2E_CNI_PLUGINS"
+assert_failed "CNI_NETNS with invalid UTF-8"
+assert_contains "the netns is named, its bad byte replaced" "$(json_eval "$SN_OUT" 'r["msg"] + " " + r.get("details", "")')" $'/nonexistent/\xef\xbf\xbdns'
+assert_no_side_effects "invalid UTF-8 in the environment"
+
+# A delegate's output in the error: invalid UTF-8, and multi-byte text clipped by byte limits.
+run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-utf8 primary '"utf8Mode":"garbage"')")"
+assert_error_code "a delegate printing invalid UTF-8 on stdout and stderr" 999
+assert_json "its stderr is in the message, bad bytes replaced" '"bad byte \ufffd on stderr" in r["msg"]'
+assert_json "its stdout is in the details, bad bytes replaced" '"not json \ufffd\ufffd and a cut \ufffd" in r["details"]'
+run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-utf8 primary '"utf8Mode":"long"')")"
+assert_error_code "a delegate printing 15000 + 70000 bytes of multi-byte text" 999
+assert_json "stdout is clipped at a character boundary (no U+FFFD)" \
+    'r["details"].endswith("... (15000 bytes)") and "\ufffd" not in r["details"] and len(r["details"].encode()) < 4200'
+assert_json "stderr is cut at a character boundary (no U+FFFD)" \
+    '"[stderr truncated]" in r["msg"] and "\ufffd" not in r["msg"]'
+assert_eq "no state file left after the failing delegates" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
+rm -f "${E2E_TMP}/spy.log"
 
 e2e_summary

@@ -7,7 +7,8 @@
 #   3. the v1.multus-cni.io/default-network annotation replacing the primary;
 #   4. clusterNetwork given as a NAD name, a file path and a directory path;
 #   5. a NAD with an empty spec.config resolved from confDir;
-#   6. DEL from a Go Multus scratch cache (migration from Multus).
+#   6. DEL from a Go Multus scratch cache (migration from Multus);
+#   7. hostile pod objects: cni-args nested 120000 levels, a 6 MiB pod (issue 9).
 # The plugin and the API server run in a private "node" netns; every pod is a fresh netns. All
 # namespaces are deleted on exit (lib.sh).
 # shellcheck source=tests/e2e/lib.sh
@@ -255,5 +256,49 @@ check_not "6 net1 gone" has_link net1
 check_not "6 eth0 gone" has_link eth0
 check_not "6 host-local lease released" test -e "$lease"
 assert_contains "6 DEL used the Multus cache" "$(cat "$SN_ERR")" "Go Multus cache"
+
+# --- 7. hostile pod objects (issue 9 item 3) --------------------------------------------------
+# cni-args nested 120000 levels: 240 KB, under Kubernetes' 256 KiB annotation limit. On main ADD
+# and DEL crashed (stack overflow), so the sandbox could never be removed. Now ADD fails cleanly
+# and DEL succeeds, deleting the cluster network the config names.
+new_case
+python3 - "$DATA/pods/media/deep.json" <<'PY'
+import json, sys
+depth = 120000
+networks = '[{"name":"net-a","cni-args":{"deep":' + "[" * depth + "]" * depth + "}}]"
+assert len(networks) < 256 * 1024
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "deep", "namespace": "media", "uid": "uid-deep", "resourceVersion": "1",
+                    "annotations": {"k8s.v1.cni.cncf.io/networks": networks}},
+       "spec": {"containers": [{"name": "deep", "image": "busybox"}]}}
+json.dump(pod, open(sys.argv[1], "w"))
+PY
+leases_before=$(lease_count)
+k8s_run ADD deep "$CONF"
+assert_error_code "7 ADD of a pod whose cni-args nest 120000 levels" 7
+assert_contains "7 the error says the annotation is too deep" "$(json_eval "$SN_OUT" 'r["msg"]')" "deeper than the limit"
+assert_eq "7 nothing left in the pod (only lo)" lo "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "7 no host-local lease left" "$leases_before" "$(lease_count)"
+k8s_run DEL deep "$CONF"
+assert_rc "7 DEL of the same pod succeeds" 0
+assert_eq "7 no splitnet state left" "" "$(state_files)"
+
+# A pod object above the response limit (4 MiB): refused while reading, ADD fails, DEL works.
+new_case
+python3 - "$DATA/pods/media/huge.json" <<'PY'
+import json, sys
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "huge", "namespace": "media", "uid": "uid-huge", "resourceVersion": "1",
+                    "annotations": {"k8s.v1.cni.cncf.io/networks": "net-a",
+                                    "padding": "x" * (6 * 1024 * 1024)}},
+       "spec": {"containers": [{"name": "huge", "image": "busybox"}]}}
+json.dump(pod, open(sys.argv[1], "w"))
+PY
+k8s_run ADD huge "$CONF"
+assert_failed "7 ADD of a 6 MiB pod object"
+assert_contains "7 the error names the response limit" "$(json_eval "$SN_OUT" 'r["msg"]')" "larger than 4194304 bytes"
+k8s_run DEL huge "$CONF"
+assert_rc "7 DEL of the 6 MiB pod" 0
+assert_eq "7 every host-local lease released" "$leases_before" "$(lease_count)"
 
 e2e_summary

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "splitnet/delegate/invoker.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::delegate {
 
@@ -39,7 +40,7 @@ struct ExecOptions {
         std::chrono::milliseconds(800)};
     /// Waits out one backoff step; tests replace it to count retries or to release the binary.
     std::function<void(std::chrono::milliseconds)> sleep;
-    std::size_t max_stdout = std::size_t{16} << 20U;       ///< a plugin printing more is killed
+    std::size_t max_stdout = util::kMaxResultBytes;        ///< a plugin printing more is killed
     std::size_t max_stderr_kept = std::size_t{64} << 10U;  ///< kept for error messages
     int forward_stderr_fd = 2;  ///< the plugin's stderr is copied here live; -1: not forwarded
 };

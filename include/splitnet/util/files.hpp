@@ -3,6 +3,8 @@
 // The few filesystem operations the state store and the installer need, with errors turned into
 // cni::Error(IoFailure) naming the path.
 
+#include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,9 +25,11 @@ enum class Symlinks {
     Follow,  ///< the installer's inputs: service account files and /proc/self/exe are links
 };
 
-/// The whole file; nullopt when it does not exist.
-std::optional<std::string> read_file_if_exists(const std::string& path,
-                                               Symlinks symlinks = Symlinks::Refuse);
+/// The whole file; nullopt when it does not exist. A file longer than `max_bytes` is an
+/// IoFailure, detected without reading more than one buffer past the limit.
+std::optional<std::string> read_file_if_exists(
+    const std::string& path, Symlinks symlinks = Symlinks::Refuse,
+    std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
 /// Whether write_file_atomic also survives a power loss.
 enum class Durability {

@@ -2,6 +2,8 @@
 
 // Small text helpers shared by the config, IPAM, annotation and exec parsers.
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,5 +20,17 @@ bool iequals(std::string_view a, std::string_view b);
 /// The pieces between `separator`s, untrimmed, empty ones included: "a,,b" gives "a", "", "b"
 /// and "" gives one empty piece (callers decide what an empty piece means).
 std::vector<std::string_view> split(std::string_view text, char separator);
+
+/// `text` without a UTF-8 character cut in two at its very end, which is what a byte-limited read
+/// leaves behind. Anything else (also invalid UTF-8 elsewhere) is kept: dump_json replaces it.
+std::string_view without_cut_utf8_tail(std::string_view text);
+
+/// The longest prefix of `text` that has at most `max_bytes` bytes and does not end inside a
+/// UTF-8 character.
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
+
+/// `text` itself when it has at most `limit` bytes, else its utf8_prefix of `limit` bytes followed
+/// by "... (<size> bytes)": for quoting plugin output in error messages.
+std::string clip(std::string_view text, std::size_t limit);
 
 }  // namespace splitnet::util

@@ -6,6 +6,7 @@
 
 #include "splitnet/cni/request.hpp"
 #include "splitnet/delegate/invoker.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/verbs/context.hpp"
 
 namespace splitnet::verbs {
@@ -25,13 +26,18 @@ struct Adapters {
 };
 
 /// Parses the request, validates it like the Go skel, runs the verb and writes exactly one JSON
-/// document (result, VERSION answer or error object) to stdout. Returns the exit code.
+/// document (result, VERSION answer or error object) to stdout. Returns the exit code. Never
+/// throws: whatever escapes the verb becomes an error object (kLastResortError at worst).
 int run(const Io& io, const Adapters& adapters);
 
 /// What splitnet is and which CNI versions it speaks (no CNI_COMMAND, and `splitnet version`).
 std::string about_text();
 
 /// The stdin size we accept (a CNI config is a few KiB; a conflist with prevResult a few more).
-inline constexpr std::size_t kMaxStdinBytes = std::size_t{4} * 1024U * 1024U;
+inline constexpr std::size_t kMaxStdinBytes = util::kMaxConfigBytes;
+
+/// Printed when even building the error object failed (e.g. out of memory): fixed, valid JSON.
+inline constexpr std::string_view kLastResortError =
+    R"json({"code":999,"msg":"splitnet: internal error while reporting an error"})json";
 
 }  // namespace splitnet::verbs
