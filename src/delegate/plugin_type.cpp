@@ -53,8 +53,8 @@ void for_each_folded(const json& object, std::string_view key, Fn&& fn) {
 }  // namespace
 
 std::string plugin_type_problem(std::string_view type) {
-    // The type is printed in messages: never echo more than the limit (plus what follows).
-    const auto shown = type.substr(0, kMaxPluginTypeLength);
+    // The type is printed in messages: never more than the limit, never a raw control byte.
+    const auto shown = cni::printable(type.substr(0, kMaxPluginTypeLength));
     if (type.size() > kMaxPluginTypeLength || !cni::is_valid_identifier(type)) {
         return fmt::format(
             "invalid plugin type \"{}\": a plugin type is a file name of at most {} characters "

@@ -196,7 +196,7 @@ protected:
                 {"CNI_CONTAINERID", "ctr1"},
                 {"CNI_NETNS", "/proc/self/ns/net"},
                 {"CNI_NETNS_OVERRIDE", "1"},
-                {"CNI_IFNAME", "eth0"},
+                {"CNI_IFNAME", "tst0"},  // absent here: eth0 exists in the test host
                 {"CNI_PATH", "/cni"}};
     }
 
