@@ -8,6 +8,7 @@
 #include "splitnet/config/meta_conf.hpp"
 #include "splitnet/log/logging.hpp"
 #include "splitnet/store/state.hpp"
+#include "splitnet/util/kill_point.hpp"
 #include "splitnet/verbs/preflight.hpp"
 
 namespace splitnet::verbs {
@@ -108,6 +109,8 @@ int run(const Io& io, const Adapters& adapters) {
             return 0;
         }
         log::set_context(cni::verb_name(request->verb), request->container_id, request->ifname);
+        // Test hook from the runtime's environment, never from stdin (util/kill_point.hpp).
+        util::arm_kill_point(io.getenv(util::kKillPointVariable).value_or(""));
         if (request->verb == cni::Verb::Version) {
             io.write_stdout(cni::version_document());
             return 0;

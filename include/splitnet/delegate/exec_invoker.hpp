@@ -19,7 +19,8 @@ namespace splitnet::delegate {
 std::string find_plugin(std::string_view type, const std::vector<std::string>& path);
 
 /// The plugin's environment: `parent` ("K=V" entries) with CNI_COMMAND, CNI_CONTAINERID,
-/// CNI_NETNS, CNI_IFNAME, CNI_ARGS and CNI_PATH (joined with ':') set from the call. Duplicate
+/// CNI_NETNS, CNI_IFNAME, CNI_ARGS and CNI_PATH (joined with ':') set from the call, and
+/// SPLITNET_ADD_TAG when the call has an add_tag. Duplicate
 /// keys are removed, the last one winning (as Go's exec.Cmd), entries without '=' are dropped.
 std::vector<std::string> plugin_environment(const PluginCall& call,
                                             const std::vector<std::string>& parent);
