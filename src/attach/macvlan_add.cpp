@@ -7,7 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
@@ -27,6 +26,7 @@
 #include "splitnet/net/route.hpp"
 #include "splitnet/net/sysctl.hpp"
 #include "splitnet/util/json.hpp"
+#include "splitnet/util/kill_point.hpp"
 #include "splitnet/util/rollback.hpp"
 
 namespace splitnet::attach {
@@ -38,16 +38,6 @@ using delegate::PluginInvoker;
 
 [[noreturn]] void fail(const std::string& msg) {
     throw cni::Error(cni::ErrorCode::Internal, msg);
-}
-
-// Go ip.RandomVethName: "veth" + 8 hex digits. The link is created under it and renamed inside
-// the pod netns (a kernel bug could otherwise make the final name collide with a node link).
-std::string temp_link_name() {
-    std::array<unsigned char, 4> bytes{};
-    if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
-        fail("failed to generate a temporary link name: getrandom failed");
-    }
-    return fmt::format("veth{:02x}{:02x}{:02x}{:02x}", bytes[0], bytes[1], bytes[2], bytes[3]);
 }
 
 struct Addressing {
@@ -221,7 +211,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
 
     // 1. Create under a temporary name, directly inside the pod netns.
     net::MacvlanSpec spec;
-    spec.name = temp_link_name();
+    spec.name = detail::temp_link_name(call.container_id, call.ifname);
     spec.master_index = master.index;
     spec.mode = conf.mode;
     spec.mtu = static_cast<unsigned>(conf.mtu);
@@ -237,6 +227,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     }
     const int ifindex = net::get_link(pod, spec.name).index;
     util::Rollback undo_link([&] { net::delete_link(pod, ifindex); });
+    util::kill_point("native-link-created");
 
     std::optional<util::Rollback> undo_ipam;
     if (detail::ipam_is_exec(conf)) {
@@ -268,6 +259,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     } catch (const net::NetlinkError& e) {
         fail(fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
     }
+    util::kill_point("native-renamed");
 
     // VPN egress: hygiene sysctls and the ARP conflict probe, before any address is taken.
     egress_before_addresses(call.config, {pod_fd.get(), call.ifname, result.ips});
@@ -281,6 +273,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
                              call.ifname, e.reason()));
         }
     }
+    util::kill_point("native-addresses");
 
     // 5. Up: with arp_notify/ndisc_notify the kernel announces the addresses now.
     try {
@@ -288,14 +281,17 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     } catch (const net::NetlinkError& e) {
         fail(fmt::format("failed to set \"{}\" UP: {}", call.ifname, e.reason()));
     }
+    util::kill_point("native-up");
 
     // 6. Routes.
     add_routes(pod, ifindex, call.ifname, result.routes, plan);
     if (plan.has_v6) {
         settle_ipv6(pod, ifindex);
     }
+    util::kill_point("native-routes");
     // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without "egress").
     egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});
+    util::kill_point("native-egress");
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {

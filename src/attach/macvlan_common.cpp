@@ -1,6 +1,8 @@
 #include "macvlan_common.hpp"
 
+#include <cstdint>
 #include <exception>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -16,6 +18,23 @@ delegate::PluginCall ipam_call(const delegate::PluginCall& call, cni::Verb verb,
     out.verb = verb;
     out.type = type;
     return out;
+}
+
+std::string temp_link_name(std::string_view container_id, std::string_view ifname) {
+    // FNV-1a, 64 bit: stable across releases and machines (std::hash is neither).
+    constexpr std::uint64_t kOffset = 14695981039346656037ULL;
+    constexpr std::uint64_t kPrime = 1099511628211ULL;
+    std::uint64_t hash = kOffset;
+    const auto mix = [&hash](std::string_view text) {
+        for (const char c : text) {
+            hash = (hash ^ static_cast<unsigned char>(c)) * kPrime;
+        }
+    };
+    mix(container_id);
+    mix(std::string_view("\0", 1));  // ("ab", "c") and ("a", "bc") differ
+    mix(ifname);
+    constexpr unsigned kKeptBits = 48;  // "snt" + 12 hex digits = 15 bytes, IFNAMSIZ - 1
+    return fmt::format("snt{:012x}", hash >> (64U - kKeptBits));
 }
 
 bool ipam_is_exec(const MacvlanConfig& conf) {

@@ -3,6 +3,7 @@
 // Pieces shared by the macvlan verbs. Private to attach/.
 
 #include <string>
+#include <string_view>
 
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/delegate/invoker.hpp"
@@ -15,6 +16,11 @@ namespace splitnet::attach::detail {
 /// The IPAM plugin's call: same stdin and CNI_* values, the IPAM type as plugin.
 delegate::PluginCall ipam_call(const delegate::PluginCall& call, cni::Verb verb,
                                const std::string& type);
+
+/// The name ADD creates the link under before renaming it to `ifname` inside the pod netns:
+/// "snt" + 12 hex digits of a hash of (container ID, ifname). Deterministic, so that DEL finds
+/// the link of an ADD killed before the rename (Go's random "veth<8 hex>" would leak it).
+std::string temp_link_name(std::string_view container_id, std::string_view ifname);
 
 /// True when IPAM is exec'd (neither L2-only nor in-process static).
 bool ipam_is_exec(const MacvlanConfig& conf);

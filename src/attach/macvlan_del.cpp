@@ -25,6 +25,12 @@ void macvlan_del(const delegate::PluginCall& call, delegate::PluginInvoker& ipam
     egress_del(call.config, pod_fd->get());  // never throws; no-op without "egress"
     net::Netlink pod(pod_fd->get());
     net::delete_link(pod, call.ifname);  // false when already gone: fine
+    // An ADD killed before its rename left the link under its temporary name. Only a macvlan of
+    // that exact name is ours: nothing else in the pod is touched.
+    const auto temp = detail::temp_link_name(call.container_id, call.ifname);
+    if (const auto link = net::find_link(pod, temp); link && link->kind == "macvlan") {
+        net::delete_link(pod, link->index);
+    }
 }
 
 }  // namespace splitnet::attach

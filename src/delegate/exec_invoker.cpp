@@ -13,6 +13,7 @@
 
 #include "spawn.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/delegate/leftovers.hpp"
 #include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
@@ -141,6 +142,9 @@ std::vector<std::string> plugin_environment(const PluginCall& call,
     all.push_back("CNI_ARGS=" + call.cni_args);
     all.push_back(fmt::format("CNI_PATH={}", fmt::join(call.cni_path, ":")));
     all.push_back(fmt::format("{}=1", kNestedMarker));
+    if (!call.add_tag.empty()) {
+        all.push_back(fmt::format("{}={}", kAddTagVariable, call.add_tag));
+    }
 
     // First position, last value (Go's dedupEnv): an override replaces the inherited entry.
     std::vector<std::string> out;

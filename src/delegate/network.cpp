@@ -30,6 +30,9 @@ PluginCall make_call(cni::Verb verb, const json& plugin, std::string config,
     call.cni_args = rt.cni_args;
     call.cni_path = rt.cni_path;
     call.timeout = rt.timeout;
+    if (verb == cni::Verb::Add) {
+        call.add_tag = rt.add_tag;
+    }
     return call;
 }
 

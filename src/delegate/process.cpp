@@ -2,11 +2,13 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <system_error>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <fmt/format.h>
@@ -74,51 +76,79 @@ SigpipeBlock::~SigpipeBlock() {
     ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 
-SpawnAttr::SpawnAttr() {
-    if (const int rc = ::posix_spawnattr_init(&attr_); rc != 0) {
-        fail_setup("posix_spawnattr_init", rc);
+namespace {
+
+// The forked child until exec: only async-signal-safe calls (another thread of ours may have
+// held a lock at fork time), nothing allocated. Failures are reported as an errno through the
+// close-on-exec `status` pipe; exec closing it is the parent's sign of success.
+[[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int in,
+                             int out, int err, int status, pid_t parent) {
+    const auto report = [status](int error) {
+        // Nothing to do if this write fails: the parent then sees "exited 127".
+        [[maybe_unused]] const ssize_t n = ::write(status, &error, sizeof error);
+        ::_exit(127);
+    };
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        report(errno);
     }
-    // Own process group: a timeout kills the plugin's children too. Empty signal mask and
-    // default SIGPIPE: the plugin must not inherit our SigpipeBlock.
+    // The parent may have died before the line above: then no signal will ever come.
+    if (::getppid() != parent) {
+        ::raise(SIGKILL);
+    }
+    if (::setpgid(0, 0) != 0) {
+        report(errno);
+    }
     sigset_t empty;
     sigemptyset(&empty);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    const short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (::posix_spawnattr_setflags(&attr_, flags) != 0 ||
-        ::posix_spawnattr_setpgroup(&attr_, 0) != 0 ||
-        ::posix_spawnattr_setsigmask(&attr_, &empty) != 0 ||
-        ::posix_spawnattr_setsigdefault(&attr_, &defaults) != 0) {
-        ::posix_spawnattr_destroy(&attr_);
-        fail_setup("posix_spawnattr", EINVAL);
+
+    struct sigaction default_action {};
+
+    default_action.sa_handler = SIG_DFL;  // NOLINT(cppcoreguidelines-pro-type-union-access)
+    if (::sigaction(SIGPIPE, &default_action, nullptr) != 0 ||
+        ::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) {
+        report(errno);
     }
+    if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
+        ::dup2(err, STDERR_FILENO) < 0) {
+        report(errno);
+    }
+    // Descriptors leaked without O_CLOEXEC (by us or a library) must not reach the plugin: an
+    // inherited lock fd would outlive this process in any daemon the plugin starts.
+    if (::close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        report(errno);
+    }
+    ::execve(path, argv, envp);
+    report(errno);
+    ::_exit(127);  // not reached: report() exits
 }
 
-SpawnAttr::~SpawnAttr() {
-    ::posix_spawnattr_destroy(&attr_);
-}
+}  // namespace
 
-FileActions::FileActions(int in, int out, int err) {
-    if (const int rc = ::posix_spawn_file_actions_init(&actions_); rc != 0) {
-        fail_setup("posix_spawn_file_actions_init", rc);
+pid_t spawn_child(const char* path, char* const* argv, char* const* envp, int in, int out, int err,
+                  int& exec_errno) {
+    Pipe status = make_pipe();
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        fail_setup("fork", errno);
     }
-    int rc = ::posix_spawn_file_actions_adddup2(&actions_, in, STDIN_FILENO);
-    rc = rc != 0 ? rc : ::posix_spawn_file_actions_adddup2(&actions_, out, STDOUT_FILENO);
-    rc = rc != 0 ? rc : ::posix_spawn_file_actions_adddup2(&actions_, err, STDERR_FILENO);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-    // Descriptors leaked without O_CLOEXEC (by us or a library) must not reach the plugin:
-    // an inherited lock fd would outlive this process in any daemon the plugin starts.
-    rc = rc != 0 ? rc : ::posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
-#endif
-    if (rc != 0) {
-        ::posix_spawn_file_actions_destroy(&actions_);
-        fail_setup("posix_spawn_file_actions", rc);
+    if (pid == 0) {
+        exec_child(path, argv, envp, in, out, err, status.write.get(), parent);
     }
-}
-
-FileActions::~FileActions() {
-    ::posix_spawn_file_actions_destroy(&actions_);
+    status.write.reset();
+    int child_errno = 0;
+    ssize_t n = 0;
+    do {
+        n = ::read(status.read.get(), &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof child_errno)) {
+        return pid;  // EOF: exec closed the pipe
+    }
+    int wait_status = 0;
+    while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+    }
+    exec_errno = child_errno;
+    return -1;
 }
 
 Child::~Child() {

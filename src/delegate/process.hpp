@@ -4,7 +4,6 @@
 // SIGPIPE handling, the child's lifetime). run_process() in spawn.cpp puts them together.
 
 #include <csignal>
-#include <spawn.h>
 #include <string_view>
 
 #include <sys/types.h>
@@ -42,37 +41,15 @@ private:
     sigset_t old_{};
 };
 
-/// Own process group, empty signal mask, default SIGPIPE.
-class SpawnAttr {
-public:
-    SpawnAttr();
-    ~SpawnAttr();
-    SpawnAttr(const SpawnAttr&) = delete;
-    SpawnAttr& operator=(const SpawnAttr&) = delete;
-    SpawnAttr(SpawnAttr&&) = delete;
-    SpawnAttr& operator=(SpawnAttr&&) = delete;
-
-    [[nodiscard]] const posix_spawnattr_t* get() const { return &attr_; }
-
-private:
-    posix_spawnattr_t attr_{};
-};
-
-/// stdin/stdout/stderr from the given fds; every other descriptor closed (glibc >= 2.34).
-class FileActions {
-public:
-    FileActions(int in, int out, int err);
-    ~FileActions();
-    FileActions(const FileActions&) = delete;
-    FileActions& operator=(const FileActions&) = delete;
-    FileActions(FileActions&&) = delete;
-    FileActions& operator=(FileActions&&) = delete;
-
-    [[nodiscard]] const posix_spawn_file_actions_t* get() const { return &actions_; }
-
-private:
-    posix_spawn_file_actions_t actions_{};
-};
+/// Starts `path` the way a delegate must run: in its own process group (a timeout kills the
+/// plugin's children too), with stdin/stdout/stderr from `in`/`out`/`err` and every other
+/// descriptor closed, an empty signal mask and default SIGPIPE, and SIGKILL as its parent-death
+/// signal, so that a SIGKILLed splitnet does not leave it running (posix_spawn cannot set that:
+/// this is fork + exec). Returns the pid once exec succeeded; -1 with `exec_errno` set when it
+/// did not (ETXTBSY, ENOENT, EACCES, ENOEXEC ...). The parent-death signal follows the calling
+/// thread: call it from the thread that waits for the child (run_process does).
+pid_t spawn_child(const char* path, char* const* argv, char* const* envp, int in, int out, int err,
+                  int& exec_errno);
 
 /// Owns a started child: whatever happens, it is killed (if still needed) and reaped.
 class Child {

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include "process.hpp"
+#include "splitnet/util/kill_point.hpp"
 #include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::delegate::detail {
@@ -222,16 +223,14 @@ SpawnOutcome run_process(const SpawnRequest& request) {
     Pipe out = make_pipe();
     Pipe err = make_pipe();
     const SigpipeBlock sigpipe_block;
-    const SpawnAttr attr;
-    const FileActions actions(in.read.get(), out.write.get(), err.write.get());
     const auto argv = c_strings(request.argv);
     const auto envp = c_strings(request.env);
 
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, request.path.c_str(), actions.get(), attr.get(), argv.data(),
-                                 envp.data());
-    if (rc != 0) {
-        outcome.spawn_errno = rc;
+    int exec_errno = 0;
+    const pid_t pid = spawn_child(request.path.c_str(), argv.data(), envp.data(), in.read.get(),
+                                  out.write.get(), err.write.get(), exec_errno);
+    if (pid < 0) {
+        outcome.spawn_errno = exec_errno;
         return outcome;
     }
     Child child(pid);
@@ -241,6 +240,7 @@ SpawnOutcome run_process(const SpawnRequest& request) {
     set_nonblocking(in.write);
     set_nonblocking(out.read);
     set_nonblocking(err.read);
+    util::kill_point("delegate-spawned");
     // A pidfd tells us when the plugin itself exits even if a daemon it started keeps our
     // pipes open; without it (old kernels) we wait for EOF on both pipes.
     const UniqueFd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));

@@ -34,8 +34,9 @@ struct SpawnOutcome {
     std::chrono::milliseconds elapsed{0};
 };
 
-/// Starts `path` in its own process group and waits for it. The child is always reaped; on
-/// timeout or stdout overflow the whole process group is SIGKILLed first. Setup failures other
+/// Starts `path` in its own process group (spawn_child: it dies with this process) and waits for
+/// it. The child is always reaped; on timeout or stdout overflow the whole process group is
+/// SIGKILLed first. Setup failures other
 /// than exec (pipe, spawn attributes) throw cni::Error(Internal).
 SpawnOutcome run_process(const SpawnRequest& request);
 

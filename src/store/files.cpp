@@ -14,4 +14,11 @@ void require_container_id(std::string_view id) {
     }
 }
 
+void require_attachment_key(std::string_view container_id, std::string_view ifname) {
+    require_container_id(container_id);
+    if (auto problem = cni::interface_name_problem(ifname); !problem.empty()) {
+        throw cni::Error(cni::ErrorCode::InvalidEnvironment, problem, std::string(ifname));
+    }
+}
+
 }  // namespace splitnet::store::detail

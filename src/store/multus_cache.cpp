@@ -1,7 +1,9 @@
 #include "splitnet/store/multus_cache.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -211,6 +213,14 @@ std::optional<std::vector<plan::Attachment>> read_multus_cache(
     } catch (const cni::Error& e) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,
                          fmt::format("cannot use Multus cache {}: {}", path, e.what()));
+    }
+}
+
+void remove_multus_cache(const std::string& multus_cni_dir, std::string_view container_id) {
+    detail::require_container_id(container_id);
+    const std::string path = fmt::format("{}/{}", multus_cni_dir, container_id);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        util::io_error("remove Multus cache", path, errno);
     }
 }
 

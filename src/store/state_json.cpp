@@ -112,8 +112,11 @@ json state_to_json(const State& state) {
         {"kind", kKind},
         {"version", kVersion},
         {"containerId", state.container_id},
+        {"ifname", state.ifname},
         {"cniVersion", state.cni_version},
         {"netns", state.netns},
+        {"phase", state.phase == Phase::Added ? "added" : "adding"},
+        {"addTag", state.add_tag},
         {"attachments", std::move(attachments)},
     };
 }
@@ -135,12 +138,29 @@ State state_from_json(const json& doc) {
         state.container_id = doc.at("containerId").get<std::string>();
         state.cni_version = doc.at("cniVersion").get<std::string>();
         state.netns = doc.value("netns", "");
+        // Files of the previous release have neither: they were written for the runtime ifname
+        // their primary got, and only once delegates could no longer be running.
+        const auto phase = doc.value("phase", "added");
+        if (phase != "added" && phase != "adding") {
+            throw bad(fmt::format("unknown phase \"{}\"", phase));
+        }
+        state.phase = phase == "added" ? Phase::Added : Phase::Adding;
+        state.add_tag = doc.value("addTag", "");
         const auto& attachments = doc.at("attachments");
         if (!attachments.is_array()) {
             throw bad("attachments is not a list");
         }
         for (const auto& a : attachments) {
             state.attachments.push_back(attachment_from_json(a));
+        }
+        state.ifname = doc.value("ifname", "");
+        if (state.ifname.empty()) {
+            for (const auto& a : state.attachments) {
+                if (a.attachment.is_primary) {
+                    state.ifname = a.attachment.ifname;
+                    break;
+                }
+            }
         }
         return state;
     } catch (const json::exception& e) {

@@ -24,6 +24,9 @@ namespace splitnet::store {
 namespace {
 
 constexpr std::string_view kStateSuffix = ".json";
+constexpr std::string_view kLockSuffix = ".lock";
+constexpr std::string_view kCorruptSuffix = ".corrupt";
+constexpr char kKeySeparator = '@';  // never in a container ID (cni::is_valid_identifier)
 constexpr mode_t kDirMode = 0700;
 constexpr mode_t kFileMode = 0600;
 
@@ -36,42 +39,101 @@ bool same_file(int fd, const std::string& path) {
            by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
 }
 
+int flock_retrying(int fd, int operation) {
+    int rc = 0;
+    do {
+        rc = ::flock(fd, operation);
+    } while (rc != 0 && errno == EINTR);
+    return rc;
+}
+
+// Files whose loss costs nothing but evidence or a lock nobody holds: logged, never thrown.
+void unlink_quietly(const std::string& path) {
+    if (::unlink(path.c_str()) == 0 || errno == ENOENT || errno == ENOTDIR) {
+        return;
+    }
+    const int err = errno;
+
+    struct stat st {};
+
+    if (::lstat(path.c_str(), &st) == 0) {
+        spdlog::warn("cannot remove {}: {}", path, std::strerror(err));
+    }
+}
+
+// A state file must go; one that does not exist is gone already (a read-only file system reports
+// EROFS for that too, and DEL without state must still succeed there).
+void unlink_state_file(const std::string& path) {
+    if (::unlink(path.c_str()) == 0 || errno == ENOENT || errno == ENOTDIR) {
+        return;
+    }
+    const int err = errno;
+
+    struct stat st {};
+
+    if (::lstat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        return;
+    }
+    util::io_error("remove", path, err);
+}
+
 }  // namespace
 
 StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {}
 
-std::string StateStore::path_of(std::string_view container_id) const {
-    detail::require_container_id(container_id);
-    return fmt::format("{}/{}{}", dir_, container_id, kStateSuffix);
+std::string StateStore::path_of(const StateKey& key, std::string_view suffix) const {
+    detail::require_attachment_key(key.container_id, key.ifname);
+    return fmt::format("{}/{}{}{}{}", dir_, key.container_id, kKeySeparator, key.ifname, suffix);
 }
 
-util::UniqueFd StateStore::lock(std::string_view container_id) const {
+std::string StateStore::legacy_path_of(std::string_view container_id,
+                                       std::string_view suffix) const {
     detail::require_container_id(container_id);
-    util::make_dirs(dir_, kDirMode);
-    const std::string path = fmt::format("{}/{}.lock", dir_, container_id);
+    return fmt::format("{}/{}{}", dir_, container_id, suffix);
+}
+
+util::UniqueFd StateStore::lock(const StateKey& key, LockMode mode) const {
+    const std::string path = path_of(key, kLockSuffix);
+    if (mode == LockMode::Create) {
+        util::make_dirs(dir_, kDirMode);
+    } else {
+        try {
+            util::make_dirs(dir_, kDirMode);
+        } catch (const cni::Error& e) {
+            spdlog::warn("{}", e.what());  // nothing can be stored there: nothing to exclude
+        }
+    }
     for (;;) {
         util::UniqueFd fd(
             ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kFileMode));
+        if (!fd.valid() && mode == LockMode::BestEffort) {
+            // A read-only or full file system must not keep DEL from calling the delegates
+            // (their leases would leak): an existing lock file can be locked read-only, and
+            // where none can be created no ADD can write state either.
+            const int create_errno = errno;
+            fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+            if (!fd.valid()) {
+                spdlog::warn("cannot create lock file {} ({}); going on without it", path,
+                             std::strerror(create_errno));
+                return {};
+            }
+        }
         if (!fd.valid()) {
             util::io_error("open lock file", path, errno);
         }
-        int rc = 0;
-        do {
-            rc = ::flock(fd.get(), LOCK_EX);
-        } while (rc != 0 && errno == EINTR);
-        if (rc != 0) {
+        if (flock_retrying(fd.get(), LOCK_EX) != 0) {
             util::io_error("lock", path, errno);
         }
-        // Whoever held the lock may have unlinked the file before releasing it: a lock on an
-        // unlinked inode excludes nobody, so start over on the current file.
+        // remove() unlinks the lock file before releasing it: a lock on an unlinked inode
+        // excludes nobody, so start over on the current file.
         if (same_file(fd.get(), path)) {
             return fd;
         }
     }
 }
 
-std::optional<State> StateStore::load(std::string_view container_id) const {
-    const std::string path = path_of(container_id);
+std::optional<State> StateStore::load_file(const std::string& path, const std::string& aside,
+                                           std::string_view container_id) const {
     const auto content =
         util::read_file_if_exists(path, util::Symlinks::Refuse, util::kMaxResultBytes);
     if (!content) {
@@ -91,51 +153,120 @@ std::optional<State> StateStore::load(std::string_view container_id) const {
         problem = e.what();
     }
     // Keep the evidence but get it out of the way: DEL must still be able to clean up from
-    // the configuration, and a retried ADD must be able to write a fresh state.
-    const std::string aside = fmt::format("{}/{}.corrupt", dir_, container_id);
+    // the configuration, and a retried ADD must be able to write a fresh state. A read-only
+    // directory keeps it in place: DEL goes on from the configuration all the same.
     if (::rename(path.c_str(), aside.c_str()) != 0) {
-        util::io_error("move aside corrupt state file", path, errno);
+        spdlog::warn("state file {} is unreadable ({}); cannot move it aside: {}", path, problem,
+                     std::strerror(errno));
+        return std::nullopt;
     }
     spdlog::warn("state file {} is unreadable ({}); moved to {}", path, problem, aside);
     return std::nullopt;
 }
 
+std::optional<State> StateStore::load(const StateKey& key) const {
+    auto state =
+        load_file(path_of(key, kStateSuffix), path_of(key, kCorruptSuffix), key.container_id);
+    if (state) {
+        if (state->ifname == key.ifname) {
+            return state;
+        }
+        spdlog::warn("state file of {}{}{} names ifname \"{}\"; ignoring it", key.container_id,
+                     kKeySeparator, key.ifname, state->ifname);
+        return std::nullopt;
+    }
+    // The previous release kept one file per container, written for the ifname its primary
+    // got: it is this attachment's only when that is the runtime's ifname now.
+    auto legacy = load_file(legacy_path_of(key.container_id, kStateSuffix),
+                            legacy_path_of(key.container_id, kCorruptSuffix), key.container_id);
+    if (legacy && legacy->ifname == key.ifname) {
+        legacy->from_legacy_file = true;
+        return legacy;
+    }
+    return std::nullopt;
+}
+
 void StateStore::save(const State& state) const {
-    detail::require_container_id(state.container_id);
+    const std::string path = path_of(state.key(), kStateSuffix);
     util::make_dirs(dir_, kDirMode);
-    util::write_file_atomic(dir_, fmt::format("{}{}", state.container_id, kStateSuffix),
+    util::write_file_atomic(dir_, path.substr(dir_.size() + 1),
                             util::dump_json(state_to_json(state), 2), kFileMode);
 }
 
-void StateStore::remove(std::string_view container_id) const {
-    const std::string path = path_of(container_id);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        util::io_error("remove", path, errno);
+void StateStore::remove(const StateKey& key, bool legacy) const {
+    unlink_state_file(path_of(key, kStateSuffix));
+    if (legacy) {
+        unlink_state_file(legacy_path_of(key.container_id, kStateSuffix));
+    }
+    // The attachment is gone: so is the evidence of a corrupt state file (ours, or the previous
+    // release's for this container).
+    unlink_quietly(path_of(key, kCorruptSuffix));
+    unlink_quietly(legacy_path_of(key.container_id, kCorruptSuffix));
+    // The previous release's lock file: only when nobody holds it (the previous release
+    // re-checks the inode after locking, as lock() does).
+    const std::string old_lock = legacy_path_of(key.container_id, kLockSuffix);
+    if (const util::UniqueFd fd(::open(old_lock.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        fd.valid() && flock_retrying(fd.get(), LOCK_EX | LOCK_NB) == 0 &&
+        same_file(fd.get(), old_lock)) {
+        unlink_quietly(old_lock);
     }
 }
 
-std::vector<std::string> StateStore::list() const {
-    std::vector<std::string> ids;
+void StateStore::remove_lock_file(const StateKey& key) const {
+    // Under our lock: a waiter then locks the unlinked inode, sees it is no longer the file at
+    // the path and starts over on a fresh one (see lock()).
+    unlink_quietly(path_of(key, kLockSuffix));
+}
+
+std::vector<StateKey> StateStore::list() const {
+    std::vector<StateKey> keys;
     const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(dir_.c_str()), &::closedir);
     if (!dir) {
         if (errno == ENOENT) {
-            return ids;
+            return keys;
         }
         util::io_error("list", dir_, errno);
     }
+    std::vector<std::string> legacy_ids;
     // glibc readdir is safe on a stream no other thread uses; readdir_r is deprecated.
     while (const dirent* entry = ::readdir(dir.get())) {  // NOLINT(concurrency-mt-unsafe)
         const std::string_view name = entry->d_name;
         if (name.size() <= kStateSuffix.size() || !name.ends_with(kStateSuffix)) {
             continue;  // lock files, files set aside as corrupt, anything else
         }
-        const auto id = name.substr(0, name.size() - kStateSuffix.size());
-        if (cni::is_valid_identifier(id)) {  // temp files start with '.'
-            ids.emplace_back(id);
+        const auto stem = name.substr(0, name.size() - kStateSuffix.size());
+        const auto at = stem.find(kKeySeparator);
+        if (at == std::string_view::npos) {
+            if (cni::is_valid_identifier(stem)) {  // temp files start with '.'
+                legacy_ids.emplace_back(stem);
+            }
+            continue;
+        }
+        StateKey key{std::string(stem.substr(0, at)), std::string(stem.substr(at + 1))};
+        if (cni::is_valid_identifier(key.container_id) &&
+            cni::interface_name_problem(key.ifname).empty()) {
+            keys.push_back(std::move(key));
         }
     }
-    std::sort(ids.begin(), ids.end());
-    return ids;
+    for (const auto& id : legacy_ids) {
+        // The ifname is inside; an unreadable file is left to DEL (which sets it aside).
+        try {
+            const auto content = util::read_file_if_exists(
+                legacy_path_of(id, kStateSuffix), util::Symlinks::Refuse, util::kMaxResultBytes);
+            if (content) {
+                auto state = state_from_json(util::parse_json_bounded(
+                    *content, "state file", {util::kMaxResultBytes, util::kMaxComposedJsonDepth}));
+                if (state.container_id == id && !state.ifname.empty()) {
+                    keys.push_back({id, std::move(state.ifname)});
+                }
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("skipping state file of container {}: {}", id, e.what());
+        }
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
 }
 
 }  // namespace splitnet::store

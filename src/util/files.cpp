@@ -73,7 +73,7 @@ std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks
     const int nofollow = symlinks == Symlinks::Refuse ? O_NOFOLLOW : 0;
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | nofollow));
     if (!fd.valid()) {
-        if (errno == ENOENT) {
+        if (errno == ENOENT || errno == ENOTDIR) {  // ENOTDIR: a path component is a file
             return std::nullopt;
         }
         io_error("open", path, errno);

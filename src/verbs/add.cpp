@@ -3,8 +3,10 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/delegate/leftovers.hpp"
 #include "splitnet/delegate/plugin_type.hpp"
 #include "splitnet/plan/default_route.hpp"
+#include "splitnet/util/kill_point.hpp"
 #include "splitnet/util/rollback.hpp"
 #include "splitnet/verbs/context.hpp"
 #include "splitnet/verbs/default_route.hpp"
@@ -47,8 +49,9 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
     }
 }
 
-void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& attachments,
-                          std::size_t count) {
+std::vector<store::AttachmentState> rollback_attachments(
+    Context& ctx, const std::vector<store::AttachmentState>& attachments, std::size_t count) {
+    std::vector<store::AttachmentState> left;
     for (std::size_t i = count; i-- > 0;) {
         try {
             del_attachment(ctx, attachments[i]);
@@ -56,7 +59,25 @@ void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& att
             spdlog::warn("rollback: DEL of network \"{}\" ({}) failed: {}",
                          attachments[i].attachment.network, attachments[i].attachment.ifname,
                          e.what());
+            left.insert(left.begin(), attachments[i]);
         }
+    }
+    return left;
+}
+
+store::StateKey request_key(const Context& ctx) {
+    return {ctx.request.container_id, ctx.request.ifname};
+}
+
+void stop_unfinished_add(const store::State& state) {
+    // Bounded: SIGKILL takes effect at once unless a process sits in an uninterruptible wait.
+    constexpr auto kBound = std::chrono::seconds(10);
+    if (state.phase == store::Phase::Added || state.add_tag.empty()) {
+        return;
+    }
+    const auto killed = delegate::stop_tagged_processes(state.add_tag, kBound);
+    if (killed > 0) {
+        spdlog::warn("stopped {} process(es) an unfinished ADD left running", killed);
     }
 }
 
@@ -64,9 +85,51 @@ void delete_attachment(Context& ctx, const store::AttachmentState& state) {
     del_attachment(ctx, state);
 }
 
+namespace {
+
+// An ADD of an attachment that still has state: the runtime normally DELs a failed ADD before
+// retrying it, but one that did not (or whose DEL failed) must not trip over the leftovers of
+// an unfinished ADD: they are removed first, as DEL would. A finished ADD is not undone: the
+// runtime must DEL it (CNI: ADD twice for one attachment is an error).
+void clean_up_unfinished_add(Context& ctx, const store::StateKey& key) {
+    auto earlier = ctx.store.load(key);
+    if (!earlier) {
+        return;
+    }
+    if (earlier->phase == store::Phase::Added) {
+        throw cni::Error(
+            cni::ErrorCode::InvalidNetworkConfig,
+            fmt::format("container {} already has attachment {}", key.container_id, key.ifname),
+            "DEL it before adding it again");
+    }
+    spdlog::warn("an earlier ADD of this attachment did not finish; removing what it left");
+    stop_unfinished_add(*earlier);
+    Context earlier_ctx{ctx.request, ctx.conf, ctx.invoker, ctx.source, ctx.store};
+    earlier_ctx.request.netns = earlier->netns;
+    auto left =
+        rollback_attachments(earlier_ctx, earlier->attachments, earlier->attachments.size());
+    if (!left.empty()) {
+        std::vector<std::string> names;
+        for (const auto& a : left) {
+            names.push_back(fmt::format("\"{}\" ({})", a.attachment.network, a.attachment.ifname));
+        }
+        earlier->attachments = std::move(left);
+        ctx.store.save(*earlier);
+        throw cni::Error(cni::ErrorCode::TryAgainLater,
+                         fmt::format("an earlier ADD left network(s) {} that cannot be removed",
+                                     fmt::join(names, ", ")),
+                         "see the log for why; DEL retries them");
+    }
+    ctx.store.remove(key, earlier->from_legacy_file);
+}
+
+}  // namespace
+
 json run_add(Context& ctx) {
     wait_for_readiness(ctx.conf.readiness_indicator_file, ctx.conf.readiness_timeout);
-    const auto lock = ctx.store.lock(ctx.request.container_id);
+    const auto key = request_key(ctx);
+    const auto lock = ctx.store.lock(key);
+    clean_up_unfinished_add(ctx, key);
 
     const auto specs = ctx.source.resolve_for_add(ctx.conf, ctx.request);
     const auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/true);
@@ -88,19 +151,32 @@ json run_add(Context& ctx) {
     check_ifnames(attachments, ctx.request.netns);
 
     store::State state;
-    state.container_id = ctx.request.container_id;
+    state.container_id = key.container_id;
+    state.ifname = key.ifname;
     state.cni_version = ctx.conf.cni_version;
     state.netns = ctx.request.netns;
+    state.phase = store::Phase::Adding;
+    state.add_tag = delegate::new_add_tag();
     for (const auto& attachment : attachments) {
         state.attachments.push_back({attachment, nullptr});
     }
-    // The plan is on disk before the first side effect, so a crash mid-ADD still DELs cleanly.
+    // The plan and the tag of every process this ADD starts are on disk before the first side
+    // effect, so DEL after a kill (even mid-delegate) stops them and removes what they did.
     ctx.store.save(state);
+    util::kill_point("state-saved");
 
     std::size_t added = 0;
     util::Rollback undo([&] {
-        rollback_attachments(ctx, state.attachments, added);
-        ctx.store.remove(ctx.request.container_id);
+        auto left = rollback_attachments(ctx, state.attachments, added);
+        if (left.empty()) {
+            ctx.store.remove(key);
+            ctx.store.remove_lock_file(key);
+            return;
+        }
+        // What could not be removed stays in the state, so the runtime's DEL retries it and a
+        // retried ADD does not trip over it.
+        state.attachments = std::move(left);
+        ctx.store.save(state);
     });
     for (std::size_t i = 0; i < attachments.size(); ++i) {
         const auto& attachment = attachments[i];
@@ -108,7 +184,8 @@ json run_add(Context& ctx) {
         add_egress_context(net, ctx,
                            {state.attachments.begin(),
                             state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
-        const auto rt = attachment_runtime(attachment, ctx);
+        auto rt = attachment_runtime(attachment, ctx);
+        rt.add_tag = state.add_tag;
         spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
         try {
             // Counted before the call: a failed ADD may have left parts behind, and its DEL
@@ -122,6 +199,7 @@ json run_add(Context& ctx) {
                              e.details());
         }
         ctx.store.save(state);
+        util::kill_point("attachment-added");
     }
 
     if (default_routes) {
@@ -149,6 +227,10 @@ json run_add(Context& ctx) {
                                   ctx.conf.cni_version);
     }
     ctx.source.after_add(ctx.conf, ctx.request, state.attachments);
+    // Nothing of this ADD runs any more: DEL need not look for leftovers.
+    state.phase = store::Phase::Added;
+    ctx.store.save(state);
+    util::kill_point("added");
     undo.dismiss();
     spdlog::info("added {} attachment(s)", state.attachments.size());
     return out;

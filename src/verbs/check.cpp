@@ -14,7 +14,7 @@ using nlohmann::json;
 // Each attachment is checked against its own result: from our state when we have it, else the
 // runtime's merged prevResult split back per attachment.
 std::vector<store::AttachmentState> attachments_to_check(Context& ctx) {
-    if (auto state = ctx.store.load(ctx.request.container_id)) {
+    if (auto state = ctx.store.load(request_key(ctx))) {
         return std::move(state->attachments);
     }
     const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
@@ -57,7 +57,7 @@ void run_check(Context& ctx) {
         throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, "required prevResult missing",
                          "CHECK needs the ADD result as prevResult");
     }
-    const auto lock = ctx.store.lock(ctx.request.container_id);
+    const auto lock = ctx.store.lock(request_key(ctx), store::LockMode::BestEffort);
     const auto attachments = attachments_to_check(ctx);
     const auto runtime = cni::parse_result(ctx.conf.prev_result, ctx.conf.cni_version);
     for (std::size_t i = 0; i < attachments.size(); ++i) {

@@ -2,26 +2,33 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/store/multus_cache.hpp"
 #include "splitnet/verbs/context.hpp"
 
 namespace splitnet::verbs {
 namespace {
 
-// Where DEL learns what to delete: our state, else a Go Multus cache (migration), else the
-// config as it is now. Unlike Multus, a missing cache never means "delete nothing": the primary
-// must always get its DEL, or its IPAM leaks the pod's address.
-std::vector<store::AttachmentState> attachments_to_delete(Context& ctx, bool& from_state) {
-    from_state = false;
-    if (auto state = ctx.store.load(ctx.request.container_id)) {
-        from_state = true;
-        return std::move(state->attachments);
+// Where DEL learns what to delete.
+enum class Origin { State, MultusCache, Config };
+
+// Our state, else a Go Multus cache (migration), else the config as it is now. Unlike Multus, a
+// missing cache never means "delete nothing": the primary must always get its DEL, or its IPAM
+// leaks the pod's address.
+std::vector<store::AttachmentState> attachments_to_delete(Context& ctx,
+                                                          const std::optional<store::State>& state,
+                                                          Origin& origin) {
+    origin = Origin::State;
+    if (state) {
+        return state->attachments;
     }
     std::vector<store::AttachmentState> out;
     if (auto cached = ctx.source.multus_cache(ctx.conf, ctx.request)) {
         spdlog::info("no splitnet state; deleting from the Go Multus cache");
+        origin = Origin::MultusCache;
         return std::move(*cached);
     }
     spdlog::info("no splitnet state; deleting the networks the config names now");
+    origin = Origin::Config;
     const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
     for (auto& attachment : plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/false)) {
         out.push_back({std::move(attachment), nullptr});
@@ -29,47 +36,80 @@ std::vector<store::AttachmentState> attachments_to_delete(Context& ctx, bool& fr
     return out;
 }
 
+// Every failure of one DEL, reported together after everything was attempted.
+struct Failures {
+    std::vector<std::string> texts;
+    std::optional<cni::Error> first;
+
+    void add(std::string text, const cni::Error& error) {
+        texts.push_back(std::move(text));
+        if (!first) {
+            first = error;
+        }
+    }
+};
+
 }  // namespace
 
 void run_del(Context& ctx) {
-    const auto lock = ctx.store.lock(ctx.request.container_id);
-    bool from_state = false;
-    auto attachments = attachments_to_delete(ctx, from_state);
-    std::vector<std::string> failures;
-    std::optional<cni::Error> first;
+    const auto key = request_key(ctx);
+    // A read-only or full cniDir must not keep the delegates from their DEL (their leases would
+    // leak): without a lock file there can be no state to race on either.
+    const auto lock = ctx.store.lock(key, store::LockMode::BestEffort);
+    auto state = ctx.store.load(key);
+    if (state) {
+        // A killed ADD's delegates (and their children) must not finish after our DEL.
+        stop_unfinished_add(*state);
+    }
+    Origin origin = Origin::State;
+    auto attachments = attachments_to_delete(ctx, state, origin);
+    Failures failures;
+    std::vector<store::AttachmentState> left;  // DEL failed: kept for a retry when configured
     for (std::size_t i = attachments.size(); i-- > 0;) {  // in reverse: last added, first gone
         const auto& item = attachments[i];
+        const auto what =
+            fmt::format("network \"{}\" ({})", item.attachment.network, item.attachment.ifname);
         try {
             delete_attachment(ctx, item);
         } catch (const cni::Error& e) {
-            if (!from_state && !item.attachment.is_primary) {
+            if (origin == Origin::Config && !item.attachment.is_primary) {
                 // Without state we only guess that this attachment exists (e.g. ADD failed and
                 // rolled it back): an old plugin's "not found" must not make the DEL fail forever.
-                spdlog::warn("DEL of network \"{}\" ({}) without state: {}",
-                             item.attachment.network, item.attachment.ifname, e.what());
+                spdlog::warn("DEL of {} without state: {}", what, e.what());
                 continue;
             }
-            failures.push_back(fmt::format("network \"{}\" ({}): {}", item.attachment.network,
-                                           item.attachment.ifname, e.what()));
-            if (!first) {
-                first = e;
-            }
+            failures.add(fmt::format("{}: {}", what, e.what()), e);
+            left.insert(left.begin(), item);
         } catch (const std::exception& e) {
-            failures.push_back(fmt::format("network \"{}\" ({}): {}", item.attachment.network,
-                                           item.attachment.ifname, e.what()));
-            if (!first) {
-                first = cni::Error(cni::ErrorCode::Internal, e.what());
-            }
+            failures.add(fmt::format("{}: {}", what, e.what()),
+                         cni::Error(cni::ErrorCode::Internal, e.what()));
+            left.insert(left.begin(), item);
         }
     }
+    const auto& first = failures.first;
     const bool keep_state =
-        first && ctx.conf.retry_delete_on_error &&
+        state && first && ctx.conf.retry_delete_on_error &&
         std::string(first->what()).find("no such file or directory") == std::string::npos;
-    if (!keep_state) {
-        ctx.store.remove(ctx.request.container_id);
+    // The files go after every delegate was called: a failure to remove them (read-only or full
+    // cniDir) is this DEL's error, never a reason to skip a delegate.
+    try {
+        if (keep_state) {
+            state->attachments = std::move(left);
+            ctx.store.save(*state);
+        } else {
+            ctx.store.remove(key, state && state->from_legacy_file);
+            if (origin == Origin::MultusCache && !first) {
+                store::remove_multus_cache(ctx.conf.multus_cni_dir, key.container_id);
+            }
+            if (lock.valid()) {
+                ctx.store.remove_lock_file(key);
+            }
+        }
+    } catch (const cni::Error& e) {
+        failures.add(e.what(), e);
     }
     if (first) {
-        throw cni::Error(first->code(), fmt::format("errors: {}", fmt::join(failures, " / ")),
+        throw cni::Error(first->code(), fmt::format("errors: {}", fmt::join(failures.texts, " / ")),
                          first->details());
     }
     spdlog::info("deleted {} attachment(s)", attachments.size());

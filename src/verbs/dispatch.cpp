@@ -10,6 +10,7 @@
 #include "splitnet/log/logging.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/util/json.hpp"
+#include "splitnet/util/kill_point.hpp"
 #include "splitnet/verbs/preflight.hpp"
 
 namespace splitnet::verbs {
@@ -115,6 +116,8 @@ int run_protected(const Io& io, const Adapters& adapters, std::string& version_f
             return 0;
         }
         log::set_context(cni::verb_name(request->verb), request->container_id, request->ifname);
+        // Test hook from the runtime's environment, never from stdin (util/kill_point.hpp).
+        util::arm_kill_point(io.getenv(util::kKillPointVariable).value_or(""));
         if (request->verb == cni::Verb::Version) {
             io.write_stdout(cni::version_document());
             return 0;

@@ -300,7 +300,7 @@ TEST(DefaultRouteAdd, EcmpFailsBeforeAnyPluginRunsOrStateIsWritten) {
     EXPECT_EQ(error["code"], 7) << out;
     EXPECT_EQ(error["msg"].get<std::string>().rfind("multus does not support ECMP", 0), 0U) << out;
     EXPECT_EQ(invoker.calls, 0);
-    EXPECT_FALSE(store::StateStore((dir / "state").string()).load("ctr-ecmp"));
+    EXPECT_FALSE(store::StateStore((dir / "state").string()).load({"ctr-ecmp", "eth0"}));
     fs::remove_all(dir);
 }
 

@@ -20,9 +20,12 @@ namespace {
 using nlohmann::json;
 using testutil::ScratchDir;
 
+const StateKey kKey{"c0ffee", "eth0"};
+
 State sample_state(const std::string& id = "c0ffee") {
     State state;
     state.container_id = id;
+    state.ifname = "eth0";
     state.cni_version = "1.0.0";
     state.netns = "/var/run/netns/pod";
 
@@ -116,17 +119,17 @@ TEST(StateJson, RejectsForeignOrMalformedDocuments) {
 TEST(StateStore, SaveLoadRoundTripWithPrivateModes) {
     const ScratchDir root;
     const StateStore store(root / "a/b/state");
-    EXPECT_FALSE(store.load("c0ffee"));
+    EXPECT_FALSE(store.load(kKey));
     store.save(sample_state());
 
     struct stat st {};
 
     ASSERT_EQ(::stat((root / "a/b/state").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0700U);
-    ASSERT_EQ(::stat((root / "a/b/state/c0ffee.json").c_str(), &st), 0);
+    ASSERT_EQ(::stat((root / "a/b/state/c0ffee@eth0.json").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600U);
 
-    const auto loaded = store.load("c0ffee");
+    const auto loaded = store.load(kKey);
     ASSERT_TRUE(loaded);
     expect_same(*loaded, sample_state());
 }
@@ -138,28 +141,28 @@ TEST(StateStore, SaveReplacesAtomicallyAndLeavesNoTempFiles) {
     store.save(state);
     state.netns = "/var/run/netns/other";
     store.save(state);
-    EXPECT_EQ(store.load("c0ffee")->netns, "/var/run/netns/other");
+    EXPECT_EQ(store.load(kKey)->netns, "/var/run/netns/other");
     std::vector<std::string> names;
     for (const auto& entry : std::filesystem::directory_iterator(root.path())) {
         names.push_back(entry.path().filename());
     }
-    EXPECT_EQ(names, std::vector<std::string>{"c0ffee.json"});
+    EXPECT_EQ(names, std::vector<std::string>{"c0ffee@eth0.json"});
 }
 
 TEST(StateStore, LockExcludesOthersUntilReleased) {
     const ScratchDir root;
     const StateStore store(root / "s");
-    const std::string lock_path = root / "s/c0ffee.lock";
+    const std::string lock_path = root / "s/c0ffee@eth0.lock";
     const auto try_lock = [&] {
         const util::UniqueFd other(::open(lock_path.c_str(), O_RDWR | O_CLOEXEC));
         return other.valid() && ::flock(other.get(), LOCK_EX | LOCK_NB) == 0;
     };
     {
-        const util::UniqueFd held = store.lock("c0ffee");
+        const util::UniqueFd held = store.lock(kKey);
         ASSERT_TRUE(held.valid());
         EXPECT_EQ(::fcntl(held.get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
         EXPECT_FALSE(try_lock());
-        EXPECT_TRUE(store.lock("other-id").valid());  // per container, not global
+        EXPECT_TRUE(store.lock({"other-id", "eth0"}).valid());  // per container, not global
     }
     EXPECT_TRUE(try_lock());
 }
@@ -183,15 +186,15 @@ bool someone_waits_on(ino_t ino) {
 TEST(StateStore, WaiterFollowsALockFileUnlinkedByTheHolder) {
     const ScratchDir root;
     const StateStore store(root.path());
-    const std::string lock_path = root / "c0ffee.lock";
-    util::UniqueFd first = store.lock("c0ffee");
+    const std::string lock_path = root / "c0ffee@eth0.lock";
+    util::UniqueFd first = store.lock(kKey);
 
     struct stat st {};
 
     ASSERT_EQ(::fstat(first.get(), &st), 0);
 
     util::UniqueFd second;
-    std::thread waiter([&] { second = store.lock("c0ffee"); });
+    std::thread waiter([&] { second = store.lock(kKey); });
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!someone_waits_on(st.st_ino) && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // bounded condition poll
@@ -211,21 +214,22 @@ TEST(StateStore, WaiterFollowsALockFileUnlinkedByTheHolder) {
 TEST(StateStore, CorruptFileIsMovedAsideAndReportedAbsent) {
     const ScratchDir root;
     const StateStore store(root.path());
-    testutil::write_file(root / "c0ffee.json", R"({"kind":"splitnetState","vers)", 0600);
-    EXPECT_FALSE(store.load("c0ffee"));
-    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.json"));
-    EXPECT_EQ(testutil::read_file(root / "c0ffee.corrupt"), R"({"kind":"splitnetState","vers)");
+    testutil::write_file(root / "c0ffee@eth0.json", R"({"kind":"splitnetState","vers)", 0600);
+    EXPECT_FALSE(store.load(kKey));
+    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee@eth0.json"));
+    EXPECT_EQ(testutil::read_file(root / "c0ffee@eth0.corrupt"),
+              R"({"kind":"splitnetState","vers)");
     store.save(sample_state());  // a retried ADD can start over
-    EXPECT_TRUE(store.load("c0ffee"));
+    EXPECT_TRUE(store.load(kKey));
 }
 
 TEST(StateStore, StateOfAnotherContainerCountsAsCorrupt) {
     const ScratchDir root;
     const StateStore store(root.path());
-    testutil::write_file(root / "c0ffee.json", state_to_json(sample_state("someone-else")).dump(),
-                         0600);
-    EXPECT_FALSE(store.load("c0ffee"));
-    EXPECT_TRUE(std::filesystem::exists(root / "c0ffee.corrupt"));
+    testutil::write_file(root / "c0ffee@eth0.json",
+                         state_to_json(sample_state("someone-else")).dump(), 0600);
+    EXPECT_FALSE(store.load(kKey));
+    EXPECT_TRUE(std::filesystem::exists(root / "c0ffee@eth0.corrupt"));
 }
 
 TEST(StateStore, HostileContainerIdsAreRejectedBeforeAnyPathIsBuilt) {
@@ -235,12 +239,12 @@ TEST(StateStore, HostileContainerIdsAreRejectedBeforeAnyPathIsBuilt) {
         State state = sample_state();
         state.container_id = id;
         EXPECT_THROW(store.save(state), cni::Error) << id;
-        EXPECT_THROW(store.load(id), cni::Error) << id;
-        EXPECT_THROW(store.remove(id), cni::Error) << id;
-        EXPECT_THROW(store.lock(id), cni::Error) << id;
+        EXPECT_THROW(store.load({id, "eth0"}), cni::Error) << id;
+        EXPECT_THROW(store.remove({id, "eth0"}), cni::Error) << id;
+        EXPECT_THROW(store.lock({id, "eth0"}), cni::Error) << id;
     }
     try {
-        store.load("../x");
+        store.load({"../x", "eth0"});
     } catch (const cni::Error& e) {
         EXPECT_EQ(e.code(), 4U);
         EXPECT_EQ(e.details(), "../x");
@@ -255,21 +259,85 @@ TEST(StateStore, ListReturnsStateFilesOnly) {
     EXPECT_TRUE(StateStore(root / "missing").list().empty());
     store.save(sample_state("b2"));
     store.save(sample_state("a1.json"));
-    const auto lock = store.lock("c3");
+    const auto lock = store.lock({"c3", "eth0"});
     testutil::write_file(root / "d4.corrupt", "x", 0600);
     testutil::write_file(root / ".e5.json.tmp.abcdef", "x", 0600);
     testutil::write_file(root / ".json", "x", 0600);
-    EXPECT_EQ(store.list(), (std::vector<std::string>{"a1.json", "b2"}));
+    EXPECT_EQ(store.list(), (std::vector<StateKey>{{"a1.json", "eth0"}, {"b2", "eth0"}}));
 }
 
 TEST(StateStore, RemoveIsIdempotent) {
     const ScratchDir root;
     const StateStore store(root.path());
     store.save(sample_state());
-    store.remove("c0ffee");
-    EXPECT_FALSE(store.load("c0ffee"));
-    EXPECT_NO_THROW(store.remove("c0ffee"));
+    store.remove(kKey);
+    EXPECT_FALSE(store.load(kKey));
+    EXPECT_NO_THROW(store.remove(kKey));
     EXPECT_TRUE(store.list().empty());
+}
+
+TEST(StateStore, EachRuntimeIfnameOfAContainerHasItsOwnState) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    State eth0 = sample_state();
+    State eth1 = sample_state();
+    eth1.ifname = "eth1";
+    eth1.netns = "/var/run/netns/second";
+    store.save(eth0);
+    store.save(eth1);
+    EXPECT_EQ(store.list(), (std::vector<StateKey>{{"c0ffee", "eth0"}, {"c0ffee", "eth1"}}));
+    store.remove({"c0ffee", "eth1"});  // e.g. a failed ADD of eth1 rolled back
+    ASSERT_TRUE(store.load(kKey));
+    EXPECT_EQ(store.load(kKey)->netns, "/var/run/netns/pod");
+    EXPECT_FALSE(store.load({"c0ffee", "eth1"}));
+    EXPECT_THROW(store.load({"c0ffee", "a/b"}), cni::Error);  // never a path
+}
+
+TEST(StateStore, PreviousReleaseFilesAreReadForTheirIfnameAndRemoved) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    json old = state_to_json(sample_state());
+    old.erase("ifname");  // the previous release wrote neither of these
+    old.erase("phase");
+    old.erase("addTag");
+    testutil::write_file(root / "c0ffee.json", old.dump(), 0600);
+    testutil::write_file(root / "c0ffee.lock", "", 0600);
+    testutil::write_file(root / "c0ffee.corrupt", "x", 0600);
+    EXPECT_FALSE(store.load({"c0ffee", "eth1"}));  // written for the primary's eth0
+    const auto loaded = store.load(kKey);
+    ASSERT_TRUE(loaded);
+    EXPECT_TRUE(loaded->from_legacy_file);
+    EXPECT_EQ(loaded->phase, Phase::Added);
+    EXPECT_EQ(loaded->ifname, "eth0");
+    EXPECT_EQ(store.list(), (std::vector<StateKey>{kKey}));
+    store.remove(kKey, loaded->from_legacy_file);
+    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.json"));
+    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.lock"));
+    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.corrupt"));
+}
+
+TEST(StateStore, RemoveTakesCorruptAndLockFilesAlong) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    {
+        const auto lock = store.lock(kKey);
+        testutil::write_file(root / "c0ffee@eth0.json", "{", 0600);
+        EXPECT_FALSE(store.load(kKey));  // moved aside
+        EXPECT_TRUE(std::filesystem::exists(root / "c0ffee@eth0.corrupt"));
+        store.remove(kKey);
+        store.remove_lock_file(kKey);
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(root.path()));
+}
+
+TEST(StateStore, BestEffortLockOnAnUnwritableDirectory) {
+    const ScratchDir root;
+    // A regular file where the directory should be: nothing can be created below it.
+    testutil::write_file(root / "file", "", 0600);
+    const StateStore store(root / "file/state");
+    EXPECT_THROW(store.lock(kKey), cni::Error);
+    EXPECT_FALSE(store.lock(kKey, LockMode::BestEffort).valid());
+    EXPECT_FALSE(store.load(kKey));
 }
 
 }  // namespace

@@ -102,8 +102,26 @@ protected:
         return out;
     }
 
-    bool state_exists() const {
-        return store::StateStore((dir_ / "state").string()).load("ctr1").has_value();
+    bool state_exists() const { return load_state().has_value(); }
+
+    std::optional<store::State> load_state(const std::string& ifname = "tst0") const {
+        return store::StateStore((dir_ / "state").string()).load({"ctr1", ifname});
+    }
+
+    std::vector<std::string> state_files() const {
+        std::vector<std::string> names;
+        if (fs::exists(dir_ / "state")) {
+            for (const auto& entry : fs::directory_iterator(dir_ / "state")) {
+                names.push_back(entry.path().filename());
+            }
+        }
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
+    void fail_on(cni::Verb verb, const std::string& type) {
+        invoker_.failures.emplace(std::make_pair(verb, type),
+                                  cni::Error(cni::ErrorCode::Internal, type + " failed"));
     }
 
     fs::path dir_;
@@ -318,6 +336,107 @@ TEST_F(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
 TEST_F(VerbsTest, PrimaryResultModeReturnsOnlyThePrimary) {
     ASSERT_EQ(run_verb("ADD", conf("1.0.0", R"(,"resultMode":"primary")")), 0);
     EXPECT_EQ(json::parse(out_)["interfaces"].size(), 1U);
+}
+
+TEST_F(VerbsTest, StateIsKeyedPerRuntimeIfname) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    // A second attachment of the same container (another CNI_IFNAME) fails and rolls back: the
+    // first one's state must survive it.
+    env_["CNI_IFNAME"] = "tst1";
+    fail_on(cni::Verb::Add, "ptp");
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    EXPECT_TRUE(state_exists());
+    EXPECT_FALSE(load_state("tst1"));
+    EXPECT_EQ(state_files(), (std::vector<std::string>{"ctr1@tst0.json", "ctr1@tst0.lock"}));
+    // Each DEL replays its own plan.
+    invoker_.failures.clear();
+    invoker_.calls.clear();
+    env_["CNI_IFNAME"] = "tst0";
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
+}
+
+TEST_F(VerbsTest, AFinishedAddIsMarkedAndCarriesATag) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    const auto state = load_state();
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->phase, store::Phase::Added);
+    EXPECT_EQ(state->add_tag.size(), 32U);
+    // A second ADD of a finished attachment is refused (CNI: DEL it first), and leaves it be.
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    EXPECT_EQ(json::parse(out_)["code"], 7);
+    EXPECT_TRUE(state_exists());
+}
+
+TEST_F(VerbsTest, FailedRollbackKeepsWhatIsLeftForTheNextDel) {
+    fail_on(cni::Verb::Add, "tuning");
+    fail_on(cni::Verb::Del, "macvlan");  // the rollback cannot remove net1
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    auto state = load_state();
+    ASSERT_TRUE(state) << "the state of what the rollback could not remove was dropped";
+    ASSERT_EQ(state->attachments.size(), 1U);
+    EXPECT_EQ(state->attachments[0].attachment.ifname, "net1");
+    EXPECT_EQ(state->phase, store::Phase::Adding);
+
+    // The runtime's DEL retries it; the retried ADD then succeeds.
+    invoker_.failures.clear();
+    invoker_.calls.clear();
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"tuning@net1", "macvlan@net1"}));
+    EXPECT_TRUE(state_files().empty());
+    EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;
+}
+
+TEST_F(VerbsTest, RetriedAddWithoutDelFirstRemovesTheLeftovers) {
+    fail_on(cni::Verb::Add, "tuning");
+    fail_on(cni::Verb::Del, "macvlan");
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    invoker_.failures.clear();
+    invoker_.calls.clear();
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"tuning@net1", "macvlan@net1"}));
+    EXPECT_EQ(load_state()->attachments.size(), 2U);
+}
+
+TEST_F(VerbsTest, DelLeavesNoFileBehind) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_TRUE(state_files().empty()) << state_files().front();
+    // A corrupt state file is set aside, and removed by the DEL that succeeds without it.
+    fs::create_directories(dir_ / "state");
+    std::ofstream(dir_ / "state/ctr1@tst0.json") << "{";
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_TRUE(state_files().empty()) << state_files().front();
+}
+
+TEST_F(VerbsTest, DelOnAnUnusableCniDirStillCallsEveryDelegate) {
+    std::ofstream(dir_ / "state").put('x');  // cniDir cannot be created, locked nor written
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del),
+              (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+}
+
+TEST_F(VerbsTest, GcKeepsWhatItCouldNotDelete) {
+    ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
+    const auto gc =
+        conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"other","ifname":"eth0"}])");
+    fail_on(cni::Verb::Del, "macvlan");
+    EXPECT_EQ(run_verb("GC", gc), 1);
+    auto state = load_state();
+    ASSERT_TRUE(state) << "GC dropped the state of what it could not delete";
+    ASSERT_EQ(state->attachments.size(), 1U);
+    EXPECT_EQ(state->attachments[0].attachment.ifname, "net1");
+    invoker_.failures.clear();
+    ASSERT_EQ(run_verb("GC", gc), 0) << out_;
+    EXPECT_TRUE(state_files().empty());
+}
+
+TEST_F(VerbsTest, GcKeepsOtherIfnamesOfAListedContainer) {
+    ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
+    const auto gc =
+        conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"ctr1","ifname":"eth9"}])");
+    ASSERT_EQ(run_verb("GC", gc), 0) << out_;
+    EXPECT_FALSE(state_exists());  // ctr1/tst0 is not listed, only ctr1/eth9
 }
 
 }  // namespace

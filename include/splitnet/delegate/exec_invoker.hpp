@@ -27,8 +27,8 @@ inline constexpr std::string_view kNestedMarker = "SPLITNET_NESTED";
 
 /// The plugin's environment: `parent` ("K=V" entries) with CNI_COMMAND, CNI_CONTAINERID,
 /// CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH (joined with ':') and kNestedMarker set from the
-/// call. Duplicate keys are removed, the last one winning (as Go's exec.Cmd), entries without
-/// '=' are dropped.
+/// call, and SPLITNET_ADD_TAG when the call has an add_tag. Duplicate keys are removed, the last
+/// one winning (as Go's exec.Cmd), entries without '=' are dropped.
 std::vector<std::string> plugin_environment(const PluginCall& call,
                                             const std::vector<std::string>& parent);
 

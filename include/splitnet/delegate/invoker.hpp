@@ -19,6 +19,9 @@ struct PluginCall {
     std::string cni_args;
     std::vector<std::string> cni_path;  ///< search path, binDir first
     std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+    /// ADD only: exported as SPLITNET_ADD_TAG (delegate/leftovers.hpp), inherited by whatever
+    /// the plugin starts; empty: not set.
+    std::string add_tag;
 };
 
 /// Runs one plugin. ADD returns the plugin's stdout (a result document); other verbs return "".

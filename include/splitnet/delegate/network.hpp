@@ -36,6 +36,7 @@ struct RuntimeConf {
     std::vector<std::string> cni_path;
     nlohmann::json capability_args = nlohmann::json::object();  ///< runtimeConfig candidates
     std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+    std::string add_tag;  ///< PluginCall::add_tag of every ADD call
 };
 
 /// libcni buildOneConfig: inject name, cniVersion, runtimeConfig filtered by the plugin's

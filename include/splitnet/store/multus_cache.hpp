@@ -29,6 +29,10 @@ std::optional<std::vector<plan::Attachment>> read_multus_cache(
     const std::string& multus_cni_dir, std::string_view container_id,
     std::string_view runtime_ifname, std::string_view default_cni_version);
 
+/// Removes the scratch cache of `container_id` once a DEL that used it succeeded (Multus removes
+/// it on DEL too); absent is fine. Throws Error(IoFailure) naming the file.
+void remove_multus_cache(const std::string& multus_cni_dir, std::string_view container_id);
+
 /// The "result" of libcni's cache file `<cache_dir>/results/<network>-<containerID>-<ifname>`
 /// (prevResult for DEL). nullopt when the file is missing, unreadable or has no result object:
 /// DEL then runs without prevResult, as Multus does (logged as a warning).

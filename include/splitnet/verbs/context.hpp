@@ -80,8 +80,18 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
                         const std::vector<store::AttachmentState>& done);
 
 /// DEL of the first `count` attachments in reverse order; failures are logged, not thrown.
-void rollback_attachments(Context& ctx, std::vector<store::AttachmentState>& attachments,
-                          std::size_t count);
+/// Returns the attachments whose DEL failed (in plan order): what a state must keep so that
+/// the next DEL retries them.
+std::vector<store::AttachmentState> rollback_attachments(
+    Context& ctx, const std::vector<store::AttachmentState>& attachments, std::size_t count);
+
+/// The key of the attachment the runtime asks about: CNI_CONTAINERID and CNI_IFNAME.
+store::StateKey request_key(const Context& ctx);
+
+/// Before any delegate's DEL: when `state` is of an ADD that never finished (killed, or rolled
+/// back incompletely), stops every process that ADD started and that still runs. Throws
+/// Error(TryAgainLater) when they do not go away.
+void stop_unfinished_add(const store::State& state);
 
 /// The network config of one attachment, with the meta cniVersion filled in when it has none.
 delegate::NetworkConfig attachment_network(const plan::Attachment& attachment,
