@@ -130,6 +130,7 @@ TEST_F(BoundedFiles, StateWithTheDeepestAllowedCniArgsIsReadBack) {
     auto selection = k8s::parse_network_selection(value, "ns", false).at(0);
     store::State state;
     state.container_id = "ctr-deep";
+    state.ifname = "eth0";
     state.cni_version = "1.0.0";
     store::AttachmentState attachment;
     attachment.attachment.network = "net-a";
@@ -139,17 +140,17 @@ TEST_F(BoundedFiles, StateWithTheDeepestAllowedCniArgsIsReadBack) {
     state.attachments.push_back(attachment);
     const store::StateStore store((dir_ / "state").string());
     store.save(state);
-    const auto loaded = store.load("ctr-deep");
+    const auto loaded = store.load({"ctr-deep", "eth0"});
     ASSERT_TRUE(loaded.has_value());
     EXPECT_EQ(loaded->attachments.at(0).attachment.selection->cni_args, selection.cni_args);
 }
 
 TEST_F(BoundedFiles, StateFileNestedTooDeepIsSetAsideNotACrash) {
     fs::create_directories(dir_ / "state");
-    write("state/ctr-evil.json", R"({"kind":"splitnetState","x":)" + deep_array(200000) + "}");
+    write("state/ctr-evil@eth0.json", R"({"kind":"splitnetState","x":)" + deep_array(200000) + "}");
     const store::StateStore store((dir_ / "state").string());
-    EXPECT_FALSE(store.load("ctr-evil").has_value());
-    EXPECT_TRUE(fs::exists(dir_ / "state" / "ctr-evil.corrupt"));
+    EXPECT_FALSE(store.load({"ctr-evil", "eth0"}).has_value());
+    EXPECT_TRUE(fs::exists(dir_ / "state" / "ctr-evil@eth0.corrupt"));
 }
 
 TEST(BoundedMultusCache, DeepCacheIsADecodingFailure) {
