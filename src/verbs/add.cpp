@@ -1,3 +1,5 @@
+#include <vector>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -168,6 +170,11 @@ json run_add(Context& ctx) {
     std::size_t added = 0;
     util::Rollback undo([&] {
         auto left = rollback_attachments(ctx, state.attachments, added);
+        // The attachment whose own ADD failed got its DEL above, best effort. Its plugin
+        // answered, so it is not running on; a DEL it cannot do now (its binary is missing or
+        // refused, or the reference macvlan without its master) would fail on every retry and
+        // keep the sandbox from ever being removed. Only attachments that were made are kept.
+        std::erase_if(left, [](const store::AttachmentState& a) { return a.result.is_null(); });
         if (left.empty()) {
             ctx.store.remove(key);
             ctx.store.remove_lock_file(key);
