@@ -168,13 +168,17 @@ json run_add(Context& ctx) {
     util::kill_point("state-saved");
 
     std::size_t added = 0;
+    std::size_t failing_plugins_added = 0;  // of the attachment being added
     util::Rollback undo([&] {
         auto left = rollback_attachments(ctx, state.attachments, added);
-        // The attachment whose own ADD failed got its DEL above, best effort. Its plugin
-        // answered, so it is not running on; a DEL it cannot do now (its binary is missing or
-        // refused, or the reference macvlan without its master) would fail on every retry and
-        // keep the sandbox from ever being removed. Only attachments that were made are kept.
-        std::erase_if(left, [](const store::AttachmentState& a) { return a.result.is_null(); });
+        // The attachment whose own ADD failed got its DEL above, best effort. When not one
+        // plugin of it succeeded, its plugin answered with an error and made nothing that is ours
+        // to undo; a DEL it cannot do now (its binary is missing or refused, or the reference
+        // macvlan without its master) would fail on every retry and keep the sandbox from ever
+        // being removed. A list that got part of the way (macvlan made, tuning failed) is kept.
+        if (failing_plugins_added == 0) {
+            std::erase_if(left, [](const store::AttachmentState& a) { return a.result.is_null(); });
+        }
         if (left.empty()) {
             ctx.store.remove(key);
             ctx.store.remove_lock_file(key);
@@ -198,7 +202,9 @@ json run_add(Context& ctx) {
             // Counted before the call: a failed ADD may have left parts behind, and its DEL
             // cleans them up (as the runtime would).
             added = i + 1;
-            state.attachments[i].result = delegate::add_network(ctx.invoker, net, rt);
+            failing_plugins_added = 0;
+            state.attachments[i].result =
+                delegate::add_network(ctx.invoker, net, rt, &failing_plugins_added);
         } catch (const cni::Error& e) {
             throw cni::Error(e.code(),
                              fmt::format("error adding network \"{}\" ({}): {}", attachment.network,

@@ -48,7 +48,10 @@ std::string build_plugin_config(const NetworkConfig& net, const nlohmann::json& 
 /// ADD through every plugin, chaining prevResult. Returns the final result document as the last
 /// plugin printed it, converted to the list version. On failure nothing is undone here: the caller
 /// DELs the whole network, as a runtime would.
-nlohmann::json add_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt);
+/// `plugins_added`, when given, counts the plugins of the list whose ADD succeeded, also when a
+/// later one fails (what a rollback has to undo).
+nlohmann::json add_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt,
+                           std::size_t* plugins_added = nullptr);
 
 /// DEL in reverse order; prev_result may be null. Continues on error and throws the first one.
 void del_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt,
