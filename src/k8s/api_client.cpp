@@ -68,6 +68,14 @@ std::string nad_path(std::string_view ns, std::string_view name) {
            "/network-attachment-definitions/" + std::string(name);
 }
 
+nlohmann::json parse_response_body(std::string_view body) {
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    if (doc.is_discarded()) {
+        return nullptr;
+    }
+    return doc;
+}
+
 std::string status_message(const ApiResponse& response) {
     if (response.body.is_object()) {
         if (auto it = response.body.find("message"); it != response.body.end() && it->is_string()) {
@@ -168,10 +176,7 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
             spdlog::debug("{}: attempt {} failed ({}), retrying", what, attempt, outcome.error);
         } else {
             ApiResponse response{outcome.response->status, nullptr};
-            response.body = nlohmann::json::parse(outcome.response->body, nullptr, false);
-            if (response.body.is_discarded()) {
-                response.body = nullptr;
-            }
+            response.body = parse_response_body(outcome.response->body);
             const auto status = response.status;
             if (status == 401) {
                 throw cni::Error(cni::ErrorCode::Internal,

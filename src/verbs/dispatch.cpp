@@ -22,6 +22,8 @@ std::string about_text() {
         SPLITNET_VERSION, fmt::join(cni::kSupportedVersions, ", "));
 }
 
+}  // namespace
+
 std::string error_document(const cni::Error& error, const std::string& version) {
     json doc = json::object();
     if (!version.empty()) {
@@ -34,6 +36,8 @@ std::string error_document(const cni::Error& error, const std::string& version) 
     }
     return doc.dump();
 }
+
+namespace {
 
 // The Go skel's checks on stdin, in its order, with its codes.
 void check_config(const config::MetaConf& conf, cni::Verb verb) {

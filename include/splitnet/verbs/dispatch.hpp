@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/delegate/invoker.hpp"
 #include "splitnet/verbs/context.hpp"
@@ -27,6 +28,9 @@ struct Adapters {
 /// Parses the request, validates it like the Go skel, runs the verb and writes exactly one JSON
 /// document (result, VERSION answer or error object) to stdout. Returns the exit code.
 int run(const Io& io, const Adapters& adapters);
+
+/// The CNI error object run() prints for `error` ("cniVersion" only when `version` is set).
+std::string error_document(const cni::Error& error, const std::string& version);
 
 /// The stdin size we accept (a CNI config is a few KiB; a conflist with prevResult a few more).
 inline constexpr std::size_t kMaxStdinBytes = std::size_t{4} * 1024U * 1024U;
