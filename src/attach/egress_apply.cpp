@@ -246,7 +246,7 @@ void del(const nlohmann::json& conf, int netns_fd) {
 nlohmann::json parse_config(std::string_view config) {
     try {
         return nlohmann::json::parse(config);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,
                          fmt::format("egress: cannot parse the network config: {}", e.what()));
     }

@@ -23,7 +23,7 @@ json parse_object(std::string_view text, std::string_view prefix) {
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw cni::Error(cni::ErrorCode::Internal, fmt::format("{}: {}", prefix, e.what()));
     }
     if (!doc.is_object()) {

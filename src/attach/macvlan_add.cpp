@@ -188,7 +188,7 @@ cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, Plug
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(out);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         fail(fmt::format("failed to decode the result of IPAM plugin \"{}\": {}", conf.ipam_type,
                          e.what()));
     }

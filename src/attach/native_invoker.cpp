@@ -17,7 +17,7 @@ std::string config_version(const std::string& config) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(config);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         throw cni::Error(cni::ErrorCode::DecodingFailure, e.what());
     }
     if (!doc.is_object()) {

@@ -108,7 +108,7 @@ MetaConf parse_meta_conf(std::string_view bytes) {
     MetaConf conf;
     try {
         conf.raw = json::parse(bytes);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw cni::Error(cni::ErrorCode::DecodingFailure,
                          fmt::format("error unmarshall network config: {}", e.what()));
     }

@@ -121,7 +121,7 @@ void check_document(const PluginCall& call, const std::string& out) {
         if (!nlohmann::json::parse(text).is_object()) {
             problem = "not a JSON object";
         }
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         problem = e.what();
     }
     if (!problem.empty()) {

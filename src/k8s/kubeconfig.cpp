@@ -122,17 +122,12 @@ void parse_server_url(std::string_view url, ClusterAccess& access) {
     }
 }
 
-ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
-                               const std::string& source) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml));
-    } catch (const YAML::Exception& e) {
-        fail(source + ": invalid YAML: " + e.what());
-    }
-    if (!root.IsMap()) {
-        fail(source + ": not a kubeconfig (expected a YAML mapping)");
-    }
+namespace {
+
+// yaml-cpp throws on a wrong node kind (a scalar indexed like a map, a list read as a string):
+// parse_kubeconfig turns that into an error naming the file.
+ClusterAccess access_from(const YAML::Node& root, const std::string& base_dir,
+                          const std::string& source) {
     std::string context_name = scalar(root, "current-context");
     if (context_name.empty()) {
         const auto contexts = root["contexts"];
@@ -196,6 +191,26 @@ ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_di
         }
     }
     return access;
+}
+
+}  // namespace
+
+ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
+                               const std::string& source) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+        fail(source + ": invalid YAML: " + e.what());
+    }
+    if (!root.IsMap()) {
+        fail(source + ": not a kubeconfig (expected a YAML mapping)");
+    }
+    try {
+        return access_from(root, base_dir, source);
+    } catch (const YAML::Exception& e) {
+        fail(source + ": not a valid kubeconfig: " + e.what());
+    }
 }
 
 ClusterAccess load_kubeconfig(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 #include <typeinfo>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,29 @@ void run_one(const char* name, Harness harness, std::string_view input) {
     } catch (...) {
         finding(name, "a non-std exception", "?");
     }
+}
+
+const std::string& scratch_dir() {
+    struct Scratch {
+        std::string path = "/tmp/splitnet-fuzz.XXXXXX";
+
+        Scratch() {
+            if (::mkdtemp(path.data()) == nullptr) {
+                std::perror("mkdtemp");
+                std::abort();
+            }
+        }
+
+        ~Scratch() { ::rmdir(path.c_str()); }
+
+        Scratch(const Scratch&) = delete;
+        Scratch& operator=(const Scratch&) = delete;
+        Scratch(Scratch&&) = delete;
+        Scratch& operator=(Scratch&&) = delete;
+    };
+
+    static const Scratch scratch;
+    return scratch.path;
 }
 
 std::vector<std::string_view> split_parts(std::string_view input, std::size_t count) {

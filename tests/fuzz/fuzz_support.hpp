@@ -49,6 +49,10 @@ void require(bool holds, const char* property);
 /// Quiet logging (the parsers warn about odd input; printing that is slow and noise here).
 void init_once();
 
+/// A private directory for harnesses that go through files (mkdtemp, removed at exit; the
+/// harness removes what it writes).
+const std::string& scratch_dir();
+
 /// The input split at NUL bytes into at most `count` parts; missing parts are empty. Harnesses
 /// that take several untrusted values (a config and CNI_ARGS, ...) read them this way.
 std::vector<std::string_view> split_parts(std::string_view input, std::size_t count);

@@ -1,7 +1,6 @@
 // State files (<cniDir>/<containerID>.json): decoded as DEL and CHECK read them, through the
 // store (a corrupt file is moved aside), and written back.
 
-#include <cstdlib>
 #include <string>
 #include <unistd.h>
 
@@ -12,21 +11,6 @@
 #include "splitnet/util/files.hpp"
 
 using namespace splitnet;
-
-namespace {
-
-const std::string& scratch_dir() {
-    static const std::string dir = [] {
-        std::string pattern = "/tmp/splitnet-fuzz-state.XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            std::abort();
-        }
-        return pattern;
-    }();
-    return dir;
-}
-
-}  // namespace
 
 SPLITNET_FUZZ_TARGET(state) {
     fuzz::attempt([&] {
@@ -41,11 +25,9 @@ SPLITNET_FUZZ_TARGET(state) {
                       "state_to_json(state_from_json(x)) is stable");
         (void)again.dump(2);
     });
-    fuzz::attempt([&] {
-        const store::StateStore store(scratch_dir());
-        util::write_file_atomic(scratch_dir(), "fuzz.json", input, 0600);
-        (void)store.load("fuzz");
-        store.remove("fuzz");
-        ::unlink((scratch_dir() + "/fuzz.corrupt").c_str());
-    });
+    const store::StateStore store(fuzz::scratch_dir());
+    util::write_file_atomic(fuzz::scratch_dir(), "fuzz.json", input, 0600);
+    fuzz::attempt([&] { (void)store.load("fuzz"); });
+    store.remove("fuzz");
+    ::unlink((fuzz::scratch_dir() + "/fuzz.corrupt").c_str());
 }
