@@ -58,7 +58,7 @@ for h in "${HARNESSES[@]}"; do
         -dict=tests/fuzz/splitnet.dict -print_final_stats=1 \
         -artifact_prefix="$BUILD/artifacts/$h-" "${inputs[@]}" >"$log" 2>&1
     status=$?
-    runs=$(awk -F: '/^stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "$log" | tail -1)
+    runs=$(awk '/^stat::number_of_executed_units/ {print $NF}' "$log" | tail -1)
     runs=${runs:-0}
     total=$((total + runs))
     if ((status != 0)); then
