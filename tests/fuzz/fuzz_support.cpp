@@ -25,11 +25,13 @@ constexpr std::size_t kKnownDepth = 512;
 // separately (deep nesting, invalid UTF-8 in an error message), so that a run can look for
 // anything else. Off by default: CI must see them.
 bool skip_known() {
-    static const bool skip = [] {
-        const char* value = std::getenv("SPLITNET_FUZZ_SKIP_KNOWN");
+    static const bool kSkip = [] {
+        // Read once, before libFuzzer runs anything: the process has one thread.
+        const char* value =
+            std::getenv("SPLITNET_FUZZ_SKIP_KNOWN");  // NOLINT(concurrency-mt-unsafe)
         return value != nullptr && std::string_view(value) == "1";
     }();
-    return skip;
+    return kSkip;
 }
 
 // An upper bound of the JSON/YAML nesting: brackets inside strings count too.
@@ -47,8 +49,8 @@ std::size_t bracket_depth(std::string_view input) {
 }
 
 [[noreturn]] void finding(const char* name, const char* kind, const char* what) {
-    std::fprintf(stderr, "\n==== fuzz harness %s: %s escaped: %s\n", name, kind, what);
-    std::fflush(stderr);
+    (void)std::fprintf(stderr, "\n==== fuzz harness %s: %s escaped: %s\n", name, kind, what);
+    (void)std::fflush(stderr);
     std::abort();
 }
 
@@ -60,12 +62,12 @@ std::map<std::string, Harness>& registry() {
 }  // namespace
 
 void init_once() {
-    static const bool done = [] {
+    static const bool kDone = [] {
         log::init_stderr();
         log::configure({"panic", "", true});
         return true;
     }();
-    (void)done;
+    (void)kDone;
 }
 
 void rejected(const cni::Error& error) {
@@ -120,8 +122,8 @@ const std::string& scratch_dir() {
         Scratch& operator=(Scratch&&) = delete;
     };
 
-    static const Scratch scratch;
-    return scratch.path;
+    static const Scratch kScratch;
+    return kScratch.path;
 }
 
 std::vector<std::string_view> split_parts(std::string_view input, std::size_t count) {
@@ -140,7 +142,8 @@ std::vector<std::string_view> split_parts(std::string_view input, std::size_t co
     return parts;
 }
 
-bool register_harness(const char* name, Harness harness) {
+// noexcept: called from static initialisers; running out of memory there may terminate.
+bool register_harness(const char* name, Harness harness) noexcept {
     registry()[name] = harness;
     return true;
 }

@@ -58,7 +58,7 @@ const std::string& scratch_dir();
 std::vector<std::string_view> split_parts(std::string_view input, std::size_t count);
 
 /// Registers a harness in the replay binary; returns true (for a static initialiser).
-bool register_harness(const char* name, Harness harness);
+bool register_harness(const char* name, Harness harness) noexcept;
 
 /// The registered harnesses by name (replay binary).
 const std::map<std::string, Harness>& harnesses();

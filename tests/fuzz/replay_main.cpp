@@ -44,26 +44,26 @@ int main(int argc, char** argv) {
     const auto& all = splitnet::fuzz::harnesses();
     const auto harness = argc >= 2 ? all.find(argv[1]) : all.end();
     if (harness == all.end()) {
-        std::fprintf(stderr, "usage: %s HARNESS FILE_OR_DIR...\nharnesses:", argv[0]);
+        (void)std::fprintf(stderr, "usage: %s HARNESS FILE_OR_DIR...\nharnesses:", argv[0]);
         for (const auto& [name, fn] : all) {
-            std::fprintf(stderr, " %s", name.c_str());
+            (void)std::fprintf(stderr, " %s", name.c_str());
         }
-        std::fprintf(stderr, "\n");
+        (void)std::fprintf(stderr, "\n");
         return 2;
     }
     std::size_t count = 0;
     for (int i = 2; i < argc; ++i) {
         if (!fs::exists(argv[i])) {
-            std::fprintf(stderr, "fuzz_replay: %s does not exist\n", argv[i]);
+            (void)std::fprintf(stderr, "fuzz_replay: %s does not exist\n", argv[i]);
             return 2;
         }
         for (const auto& file : input_files(argv[i])) {
             // Named first, so that the input of a finding is the last line printed.
-            std::fprintf(stderr, "%s: %s\n", harness->first.c_str(), file.c_str());
+            (void)std::fprintf(stderr, "%s: %s\n", harness->first.c_str(), file.c_str());
             splitnet::fuzz::run_one(harness->first.c_str(), harness->second, read_all(file));
             ++count;
         }
     }
-    std::printf("fuzz_replay %s: %zu inputs, no finding\n", harness->first.c_str(), count);
+    (void)std::printf("fuzz_replay %s: %zu inputs, no finding\n", harness->first.c_str(), count);
     return count > 0 ? 0 : 1;
 }
