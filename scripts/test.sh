@@ -4,12 +4,13 @@
 #      (lists 1.1.0; prints binary size and CPU time of VERSION),
 #   2. every ctest label (unit, privileged, e2e) against that build,
 #   3. ASan+UBSan build in build-asan/ and its unit + privileged tests (the e2e scripts too
-#      with SPLITNET_ASAN_E2E=1: they drive the binary like a runtime and take as long again).
+#      with SPLITNET_ASAN_E2E=1: they drive the binary like a runtime and take as long again),
+#   4. libFuzzer: every parser harness for FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
 # Keeps going after a failure so the summary shows everything; exits non-zero if anything failed.
 # Needs root for the privileged and e2e suites (re-runs itself with sudo when available).
 #
 # Environment: SPLITNET_JOBS (default: nproc), SPLITNET_SKIP_DEPS=1, SPLITNET_ASAN_E2E=0|1,
-#              SPLITNET_SKIP_ASAN=1.
+#              SPLITNET_SKIP_ASAN=1, SPLITNET_SKIP_FUZZ=1, FUZZ_SECONDS (per fuzz harness).
 # shellcheck disable=SC2317  # functions run through step(); shellcheck loses track after `|| summary`
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -142,6 +143,12 @@ elif step "ASan+UBSan build (build-asan/)" build build-asan -DCMAKE_BUILD_TYPE=D
     fi
 else
     skip "ctest build-asan/" "build failed"
+fi
+
+if [[ ${SPLITNET_SKIP_FUZZ:-0} == 1 ]]; then
+    skip "fuzz" "SPLITNET_SKIP_FUZZ=1"
+else
+    step "fuzz (libFuzzer, ${FUZZ_SECONDS:-20} s per harness, build-fuzz/)" scripts/fuzz.sh
 fi
 
 summary

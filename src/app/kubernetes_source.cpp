@@ -9,6 +9,24 @@
 #include "splitnet/util/json.hpp"
 
 namespace splitnet::app {
+namespace {
+
+// The "name" of a cached config: libcni keys its result cache by it. The cache is untrusted: a
+// name that is not a string must not fail the DEL.
+std::string config_name(const std::string& config) {
+    // parse_multus_cache checked that the config is a bounded JSON object.
+    const auto doc =
+        util::try_parse_json_bounded(config, {util::kMaxResultBytes, util::kMaxComposedJsonDepth})
+            .value_or(nullptr);
+    if (doc.is_object()) {
+        if (const auto it = doc.find("name"); it != doc.end() && it->is_string()) {
+            return it->get<std::string>();
+        }
+    }
+    return {};
+}
+
+}  // namespace
 
 KubernetesSource::KubernetesSource(std::unique_ptr<k8s::ApiClient> client)
     : client_(std::move(client)), client_made_(true) {}
@@ -84,10 +102,7 @@ std::optional<std::vector<store::AttachmentState>> KubernetesSource::multus_cach
     std::vector<store::AttachmentState> out;
     for (auto& attachment : *cached) {
         attachment.cni_args = plan::attachment_cni_args(request.args, nullptr, /*for_add=*/false);
-        // parse_multus_cache checked that the config is a bounded JSON object.
-        const auto config = util::try_parse_json_bounded(
-            attachment.config, {util::kMaxResultBytes, util::kMaxComposedJsonDepth});
-        const auto net_name = config ? config->value("name", std::string()) : std::string();
+        const auto net_name = config_name(attachment.config);
         auto prev = store::read_libcni_result(conf.multus_cni_dir, net_name, request.container_id,
                                               attachment.ifname);
         out.push_back({std::move(attachment), prev ? *prev : nlohmann::json()});

@@ -18,6 +18,22 @@ std::string type_of(const json& plugin) {
     return it != plugin.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+constexpr auto kInvalidConfig = cni::ErrorCode::InvalidNetworkConfig;
+constexpr std::string_view kInvalidConfigText = "invalid delegate configuration";
+
+// libcni decodes these into Go strings: null is "", another type is an error.
+std::string string_value(const json& doc, const char* key, cni::ErrorCode code,
+                         std::string_view what) {
+    const auto it = doc.find(key);
+    if (it == doc.end() || it->is_null()) {
+        return {};
+    }
+    if (!it->is_string()) {
+        throw cni::Error(code, fmt::format("{}: \"{}\" must be a string", what, key));
+    }
+    return it->get<std::string>();
+}
+
 PluginCall make_call(cni::Verb verb, const json& plugin, std::string config,
                      const RuntimeConf& rt) {
     PluginCall call;
@@ -47,7 +63,8 @@ json normalise_result(const std::string& stdout_text, const NetworkConfig& net,
         throw cni::Error(cni::ErrorCode::DecodingFailure,
                          fmt::format("plugin \"{}\" printed a result that is not an object", type));
     }
-    const auto version = doc.value("cniVersion", std::string());
+    const auto version = string_value(doc, "cniVersion", cni::ErrorCode::DecodingFailure,
+                                      fmt::format("plugin \"{}\" printed an invalid result", type));
     if (version.empty()) {
         doc["cniVersion"] = net.cni_version;
     } else if (version != net.cni_version) {
@@ -67,8 +84,8 @@ NetworkConfig parse_network_config(std::string_view bytes) {
         throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
                          "a delegate configuration must be a JSON object");
     }
-    net.name = net.doc.value("name", std::string());
-    net.cni_version = net.doc.value("cniVersion", std::string());
+    net.name = string_value(net.doc, "name", kInvalidConfig, kInvalidConfigText);
+    net.cni_version = string_value(net.doc, "cniVersion", kInvalidConfig, kInvalidConfigText);
     if (!type_of(net.doc).empty()) {
         net.plugins.push_back(net.doc);
         return net;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -107,12 +108,20 @@ std::string as_string(const Json& v, const std::string& field) {
 }
 
 std::int64_t as_int(const Json& v, const std::string& field) {
-    if (v.is_number_integer() || v.is_number_unsigned()) {
+    if (v.is_number_unsigned()) {
+        if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+            type_error(v, field, "int");
+        }
+        return v.get<std::int64_t>();
+    }
+    if (v.is_number_integer()) {
         return v.get<std::int64_t>();
     }
     if (v.is_number_float()) {
+        // Only an integral value within int64 converts (casting anything else is undefined).
+        constexpr double kTwoTo63 = 9223372036854775808.0;
         const double d = v.get<double>();
-        if (d == static_cast<double>(static_cast<std::int64_t>(d))) {
+        if (d >= -kTwoTo63 && d < kTwoTo63 && d == std::trunc(d)) {
             return static_cast<std::int64_t>(d);
         }
         type_error(v, field, "int");

@@ -82,6 +82,16 @@ std::string nad_path(std::string_view ns, std::string_view name) {
            "/network-attachment-definitions/" + std::string(name);
 }
 
+nlohmann::json parse_response_body(std::string_view body) {
+    constexpr util::JsonLimits kBodyLimits{util::kMaxApiBodyBytes, util::kMaxJsonDepth};
+    if (auto problem = util::json_limit_problem(body, kBodyLimits)) {
+        throw cni::Error(cni::ErrorCode::DecodingFailure,
+                         "a body splitnet refuses to decode: " + *problem);
+    }
+    // Not JSON (a proxy's error page): no body, the status decides.
+    return util::try_parse_json_bounded(body, kBodyLimits).value_or(nullptr);
+}
+
 std::string status_message(const ApiResponse& response) {
     if (response.body.is_object()) {
         if (auto it = response.body.find("message"); it != response.body.end() && it->is_string()) {
@@ -182,16 +192,13 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
             spdlog::debug("{}: attempt {} failed ({}), retrying", what, attempt, outcome.error);
         } else {
             ApiResponse response{outcome.response->status, nullptr};
-            const auto& text = outcome.response->body;
-            constexpr util::JsonLimits kBodyLimits{util::kMaxApiBodyBytes, util::kMaxJsonDepth};
-            if (auto problem = util::json_limit_problem(text, kBodyLimits)) {
-                throw cni::Error(cni::ErrorCode::DecodingFailure,
-                                 "Kubernetes API: " + what + " returned HTTP " +
-                                     std::to_string(response.status) +
-                                     " with a body splitnet refuses to decode: " + *problem);
+            try {
+                response.body = parse_response_body(outcome.response->body);
+            } catch (const cni::Error& e) {
+                throw cni::Error(e.code(), "Kubernetes API: " + what + " returned HTTP " +
+                                               std::to_string(response.status) + " with " +
+                                               e.msg());
             }
-            // Not JSON (a proxy's error page): no body, the status decides.
-            response.body = util::try_parse_json_bounded(text, kBodyLimits).value_or(nullptr);
             const auto status = response.status;
             if (status == 401) {
                 throw cni::Error(cni::ErrorCode::Internal,

@@ -138,24 +138,12 @@ bool is_valid_port(std::string_view text) {
     return !text.empty() && ec == std::errc() && ptr == end && value >= 1 && value <= 65535;
 }
 
-ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
-                               const std::string& source) {
-    YAML::Node root;
-    if (yaml.size() > util::kMaxConfigBytes) {
-        fail(source + ": larger than " + std::to_string(util::kMaxConfigBytes) + " bytes");
-    }
-    try {
-        root = YAML::Load(std::string(yaml));
-    } catch (const YAML::DeepRecursion& e) {
-        // yaml-cpp's own guard (depthguard.h) stops at a fixed depth; its message says "bad file".
-        fail(source + ": invalid YAML: nested deeper than " + std::to_string(e.depth()) +
-             " levels");
-    } catch (const YAML::Exception& e) {
-        fail(source + ": invalid YAML: " + e.what());
-    }
-    if (!root.IsMap()) {
-        fail(source + ": not a kubeconfig (expected a YAML mapping)");
-    }
+namespace {
+
+// yaml-cpp throws on a wrong node kind (a scalar indexed like a map, a list read as a string):
+// parse_kubeconfig turns that into an error naming the file.
+ClusterAccess access_from(const YAML::Node& root, const std::string& base_dir,
+                          const std::string& source) {
     std::string context_name = scalar(root, "current-context");
     if (context_name.empty()) {
         const auto contexts = root["contexts"];
@@ -228,6 +216,33 @@ ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_di
         }
     }
     return access;
+}
+
+}  // namespace
+
+ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_dir,
+                               const std::string& source) {
+    YAML::Node root;
+    if (yaml.size() > util::kMaxConfigBytes) {
+        fail(source + ": larger than " + std::to_string(util::kMaxConfigBytes) + " bytes");
+    }
+    try {
+        root = YAML::Load(std::string(yaml));
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp's own guard (depthguard.h) stops at a fixed depth; its message says "bad file".
+        fail(source + ": invalid YAML: nested deeper than " + std::to_string(e.depth()) +
+             " levels");
+    } catch (const YAML::Exception& e) {
+        fail(source + ": invalid YAML: " + e.what());
+    }
+    if (!root.IsMap()) {
+        fail(source + ": not a kubeconfig (expected a YAML mapping)");
+    }
+    try {
+        return access_from(root, base_dir, source);
+    } catch (const YAML::Exception& e) {
+        fail(source + ": not a valid kubeconfig: " + e.what());
+    }
 }
 
 ClusterAccess load_kubeconfig(const std::string& path) {

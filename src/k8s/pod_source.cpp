@@ -43,6 +43,29 @@ bool is_static_pod(const nlohmann::json& annotations) {
     return false;
 }
 
+PodInfo pod_from_body(const nlohmann::json& body, const plan::PodRef& ref) {
+    const auto& metadata = body.contains("metadata") ? body["metadata"] : nlohmann::json::object();
+    PodInfo pod;
+    pod.namespace_ = text_at(metadata, "namespace");
+    pod.name = text_at(metadata, "name");
+    pod.uid = text_at(metadata, "uid");
+    pod.annotations = string_map(metadata.is_object() && metadata.contains("annotations")
+                                     ? metadata["annotations"]
+                                     : nlohmann::json());
+    if (pod.namespace_.empty()) {
+        pod.namespace_ = ref.namespace_;
+    }
+    if (pod.name.empty()) {
+        pod.name = ref.name;
+    }
+    if (!ref.uid.empty() && pod.uid != ref.uid && !is_static_pod(pod.annotations)) {
+        throw cni::Error(
+            cni::ErrorCode::Internal,
+            "expected pod UID \"" + ref.uid + "\" but got \"" + pod.uid + "\" from Kube API");
+    }
+    return pod;
+}
+
 std::optional<PodInfo> get_pod(ApiClient* client, const config::MetaConf& conf,
                                const plan::PodRef& ref) {
     if (conf.runtime_config.is_object()) {
@@ -71,27 +94,7 @@ std::optional<PodInfo> get_pod(ApiClient* client, const config::MetaConf& conf,
                                                             "/" + ref.name + ": " +
                                                             status_message(response));
     }
-    const auto& metadata =
-        response.body.contains("metadata") ? response.body["metadata"] : nlohmann::json::object();
-    PodInfo pod;
-    pod.namespace_ = text_at(metadata, "namespace");
-    pod.name = text_at(metadata, "name");
-    pod.uid = text_at(metadata, "uid");
-    pod.annotations = string_map(metadata.is_object() && metadata.contains("annotations")
-                                     ? metadata["annotations"]
-                                     : nlohmann::json());
-    if (pod.namespace_.empty()) {
-        pod.namespace_ = ref.namespace_;
-    }
-    if (pod.name.empty()) {
-        pod.name = ref.name;
-    }
-    if (!ref.uid.empty() && pod.uid != ref.uid && !is_static_pod(pod.annotations)) {
-        throw cni::Error(
-            cni::ErrorCode::Internal,
-            "expected pod UID \"" + ref.uid + "\" but got \"" + pod.uid + "\" from Kube API");
-    }
-    return pod;
+    return pod_from_body(response.body, ref);
 }
 
 }  // namespace splitnet::k8s

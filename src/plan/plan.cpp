@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/args.hpp"
+#include "splitnet/cni/error.hpp"
 #include "splitnet/util/json.hpp"
 
 namespace splitnet::plan {
@@ -96,6 +97,12 @@ std::string config_with_cni_args(const std::string& config, const json& cni_args
                                         {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
     if (doc.contains("plugins") && doc["plugins"].is_array() && !doc.contains("type")) {
         for (auto& plugin : doc["plugins"]) {
+            // Only plugins[0] was checked when the config was loaded.
+            if (!plugin.is_object()) {
+                throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                                 "cannot apply the annotation's cni-args: a plugin of the "
+                                 "conflist is not a JSON object");
+            }
             merge_cni_args(plugin, cni_args);
         }
     } else {

@@ -149,7 +149,7 @@ plan::Attachment attachment_of(const json& element, std::size_t index,
     a.is_primary = index == 0;
     a.network = string_field(element, "Name");
     if (a.network.empty()) {
-        a.network = doc.value("name", "");
+        a.network = string_field(doc, "name");
     }
     a.ifname = string_field(element, "ifnameRequest");
     if (a.ifname.empty()) {

@@ -21,12 +21,8 @@ std::string about_text() {
         SPLITNET_VERSION, fmt::join(cni::kSupportedVersions, ", "));
 }
 
-namespace {
-
-using nlohmann::json;
-
 std::string error_document(const cni::Error& error, const std::string& version) {
-    json doc = json::object();
+    nlohmann::json doc = nlohmann::json::object();
     if (!version.empty()) {
         doc["cniVersion"] = version;
     }
@@ -37,6 +33,8 @@ std::string error_document(const cni::Error& error, const std::string& version) 
     }
     return util::dump_json(doc);
 }
+
+namespace {
 
 // The Go skel's checks on stdin, in its order, with its codes.
 void check_config(const config::MetaConf& conf, cni::Verb verb) {

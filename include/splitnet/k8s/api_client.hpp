@@ -66,6 +66,9 @@ std::unique_ptr<ApiClient> make_client(const config::MetaConf& conf);
 std::unique_ptr<ApiClient> make_client(const config::MetaConf& conf, const cni::Getenv& getenv,
                                        const std::string& sa_dir);
 
+/// The JSON document of a response body; null when the body is not JSON.
+nlohmann::json parse_response_body(std::string_view body);
+
 /// Kubernetes Status message of an error response ("pods \"x\" not found"), or the HTTP status.
 std::string status_message(const ApiResponse& response);
 

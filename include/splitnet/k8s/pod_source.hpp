@@ -31,6 +31,11 @@ struct PodInfo {
 std::optional<PodInfo> get_pod(ApiClient* client, const config::MetaConf& conf,
                                const plan::PodRef& ref);
 
+/// The pod as read from the body of a successful pod GET (untrusted: only string fields and
+/// string annotations are kept); namespace and name default to `ref`'s. Throws like get_pod when
+/// the UID differs.
+PodInfo pod_from_body(const nlohmann::json& body, const plan::PodRef& ref);
+
 /// Multus' IsStaticPod on a pod's annotations.
 bool is_static_pod(const nlohmann::json& annotations);
 

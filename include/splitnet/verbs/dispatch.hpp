@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/delegate/invoker.hpp"
 #include "splitnet/util/json.hpp"
@@ -32,6 +33,8 @@ int run(const Io& io, const Adapters& adapters);
 
 /// What splitnet is and which CNI versions it speaks (no CNI_COMMAND, and `splitnet version`).
 std::string about_text();
+/// The CNI error object run() prints for `error` ("cniVersion" only when `version` is set).
+std::string error_document(const cni::Error& error, const std::string& version);
 
 /// The stdin size we accept (a CNI config is a few KiB; a conflist with prevResult a few more).
 inline constexpr std::size_t kMaxStdinBytes = util::kMaxConfigBytes;
