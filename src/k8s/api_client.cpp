@@ -195,9 +195,9 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
             try {
                 response.body = parse_response_body(outcome.response->body);
             } catch (const cni::Error& e) {
-                throw cni::Error(e.code(), "Kubernetes API: " + what + " returned HTTP " +
-                                               std::to_string(response.status) + " with " +
-                                               e.msg());
+                throw cni::Error(cni::ErrorCode::DecodingFailure,
+                                 "Kubernetes API: " + what + " returned HTTP " +
+                                     std::to_string(response.status) + " with " + e.msg());
             }
             const auto status = response.status;
             if (status == 401) {

@@ -9,16 +9,19 @@
 #include "fuzz_support.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/util/files.hpp"
+#include "splitnet/util/json.hpp"
 
 using namespace splitnet;
 
 SPLITNET_FUZZ_TARGET(state) {
     fuzz::attempt([&] {
-        const auto doc = nlohmann::json::parse(input, nullptr, false);
-        if (doc.is_discarded()) {
+        // As StateStore::load reads it: bounded in size and depth.
+        const auto doc = util::try_parse_json_bounded(
+            input, {util::kMaxResultBytes, util::kMaxComposedJsonDepth});
+        if (!doc) {
             return;
         }
-        const auto state = store::state_from_json(doc);
+        const auto state = store::state_from_json(*doc);
         // What was read can be written again, and reads back the same.
         const auto again = store::state_to_json(state);
         fuzz::require(store::state_to_json(store::state_from_json(again)) == again,
@@ -26,8 +29,9 @@ SPLITNET_FUZZ_TARGET(state) {
         (void)again.dump(2);
     });
     const store::StateStore store(fuzz::scratch_dir());
-    util::write_file_atomic(fuzz::scratch_dir(), "fuzz.json", input, 0600);
-    fuzz::attempt([&] { (void)store.load("fuzz"); });
-    store.remove("fuzz");
-    ::unlink((fuzz::scratch_dir() + "/fuzz.corrupt").c_str());
+    const store::StateKey key{"fuzz", "eth0"};
+    util::write_file_atomic(fuzz::scratch_dir(), "fuzz@eth0.json", input, 0600);
+    fuzz::attempt([&] { (void)store.load(key); });
+    store.remove(key, /*legacy=*/false);
+    ::unlink((fuzz::scratch_dir() + "/fuzz@eth0.corrupt").c_str());
 }
