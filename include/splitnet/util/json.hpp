@@ -65,7 +65,8 @@ std::optional<Json> try_parse_json_bounded(std::string_view text, const JsonLimi
     if (!why) {
         try {
             return Json::parse(text);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {
+            // parse_error, and out_of_range for a number beyond a double (1e400).
             why = e.what();
         }
     }
