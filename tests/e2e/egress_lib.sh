@@ -142,12 +142,15 @@ reset_counters() {
     return 0
 }
 
-# ns_ping NS DST: one ICMP echo (v4 or v6) from NS, success when the reply arrives within 1 s.
+# ns_ping NS DST [SECONDS]: one ICMP echo (v4 or v6) from NS, success when the reply arrives
+# within SECONDS (default 5: a reply returns at once, so the bound only matters on a loaded
+# machine; checks that expect no reply pass 1 to stay quick). A reply that arrived while the
+# interpreter was not scheduled still counts: the socket is read once more after the deadline.
 # (python3 raw sockets: the machine has no ping binary.)
 ns_ping() {
-    ns_exec "$1" python3 - "$2" 2>/dev/null <<'PY'
+    ns_exec "$1" python3 - "$2" "${3:-5}" 2>/dev/null <<'PY'
 import os, select, socket, struct, sys, time
-dst = sys.argv[1]
+dst, wait = sys.argv[1], float(sys.argv[2])
 v6 = ":" in dst
 fam, proto = (socket.AF_INET6, socket.IPPROTO_ICMPV6) if v6 else (socket.AF_INET, socket.IPPROTO_ICMP)
 s = socket.socket(fam, socket.SOCK_RAW, proto)
@@ -167,10 +170,9 @@ try:
     s.sendto(pkt, (dst, 0))
 except OSError:
     sys.exit(1)
-deadline = time.time() + 1.0
+deadline = time.monotonic() + wait
 while True:
-    left = deadline - time.time()
-    if left <= 0 or not select.select([s], [], [], left)[0]:
+    if not select.select([s], [], [], max(0.0, deadline - time.monotonic()))[0]:
         sys.exit(1)
     data, addr = s.recvfrom(2048)
     if not v6:
@@ -183,7 +185,11 @@ while True:
 PY
 }
 
-pod_ping() { ns_ping "$POD_NS" "$1"; }
+pod_ping() { ns_ping "$POD_NS" "$@"; }
+
+# counter_at_least NS NAME N: the counter has counted at least N packets (for wait_for: a packet
+# the pod sent without expecting a reply may still wait in a neighbour queue when ping returns).
+counter_at_least() { (($(counter "$1" "$2") >= $3)); }
 
 # Delegates (cniVersion 1.0.0; Debian's ptp and host-local for eth0, dual-stack with defaults:
 # the node offers both an IPv4 and an IPv6 default route).

@@ -111,6 +111,29 @@ wait_for() {
     done
 }
 
+# no_tentative_addresses NS...: no IPv6 address in these namespaces is still tentative. While
+# duplicate address detection runs (up to ~2 s after the address was added: a random delay of up
+# to rtr_solicit_delay, then one probe and retrans_time), the kernel does not answer neighbour
+# solicitations for the address and never picks it as a source, so IPv6 sent through it
+# silently goes nowhere. A failed DAD ("dadfailed") stays tentative, so waiting for it fails.
+no_tentative_addresses() {
+    local ns
+    for ns in "$@"; do
+        [[ -z $(ip -n "$ns" -6 addr show tentative) ]] || return 1
+    done
+}
+
+# wait_for_dad NS...: waits (bounded) until no_tentative_addresses NS... holds; on timeout, shows
+# what is still tentative and fails. Call it before any IPv6 traffic through new addresses.
+wait_for_dad() {
+    wait_for "DAD done in $*" 20 no_tentative_addresses "$@" && return 0
+    local ns
+    for ns in "$@"; do
+        e2e_log "still tentative in ${ns}: $(ip -n "$ns" -6 -o addr show tentative)"
+    done
+    return 1
+}
+
 # e2e_require_plugins PLUGIN...: fails (not skips) when a reference plugin is missing from
 # E2E_CNI_PLUGINS: CI installs them, and a silent skip would hide a broken setup.
 e2e_require_plugins() {

@@ -157,10 +157,12 @@ start=$(date +%s)
 run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-hang primary "\"pidFile\":\"${PIDFILE}\"")")"
 elapsed=$(($(date +%s) - start))
 E2E_META_EXTRA=
+# Not a wall-clock bound (the machine may be loaded): splitnet returned by itself (a clean
+# failure, not the harness's kill) and says it applied the configured 2 s, not the 60 s default.
 assert_failed "ADD with a hanging delegate fails cleanly"
-check "it returned within 20 s (timeout 2 s, default is much longer): took ${elapsed}s" test "$elapsed" -lt 20
-assert_contains "the error says the delegate timed out" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "timed out"
+e2e_log "it returned after ${elapsed} s"
+assert_contains "the error says the delegate timed out at the configured 2 s" \
+    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "timed out after 2000 ms"
 if [[ -s $PIDFILE ]]; then
     HANG_PID=$(cat "$PIDFILE")
     check_not "the hung delegate (pid $HANG_PID) is gone when splitnet returns" \

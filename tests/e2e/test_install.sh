@@ -90,17 +90,25 @@ e2e_on_exit "kill $WATCH_PID 2>/dev/null"
 
 # shellcheck disable=SC2317  # called through wait_for
 conf_has() { [[ -f $1 ]] && grep -q -- "$2" "$1"; }
+
+# set_master TEXT: replaces the master config atomically (written beside it under a name the
+# watcher ignores, then renamed): a plain `>` lets the 50 ms poll read a truncated file, log a
+# spurious "not valid JSON" and break the "reported once" count below.
+set_master() {
+    printf '%s\n' "$1" >"$NETD/.master.tmp" && mv "$NETD/.master.tmp" "$NETD/05-cilium.conflist"
+}
+
 check "the watcher writes the config" wait_for "config" 30 conf_has "$CONF" cilium-cni
 
 # A master that moves to 0.4.0: a flat .conf replaces the .conflist (which would sort after it).
-printf '%s\n' '{"cniVersion":"0.4.0","name":"cilium","type":"cilium-cni"}' >"$NETD/05-cilium.conflist"
+set_master '{"cniVersion":"0.4.0","name":"cilium","type":"cilium-cni"}'
 check "a changed master is picked up (now a .conf)" \
     wait_for "conf" 30 conf_has "${NETD}/00-splitnet.conf" '"cniVersion": "0.4.0"'
 check "... and the stale .conflist is gone" wait_for "no conflist" 30 test ! -e "$CONF"
 
 # A master that turns invalid: reported once (not every interval), the config written last
 # stays, and the token is still kept current meanwhile.
-printf '{"cniVersion":' >"$NETD/05-cilium.conflist"
+set_master '{"cniVersion":'
 check "an invalid master is reported" \
     wait_for "error" 30 grep -q "is not valid JSON" "${E2E_TMP}/watch.log"
 printf 'token-two' >"$SA/token.new" && mv "$SA/token.new" "$SA/token"
@@ -108,7 +116,7 @@ check "a rotated token reaches the kubeconfig" \
     wait_for "token" 30 conf_has "$KUBECONFIG_FILE" 'token: "token-two"'
 assert_eq "the invalid master was reported once" 1 "$(grep -c "is not valid JSON" "${E2E_TMP}/watch.log")"
 check "the config written last stays" conf_has "${NETD}/00-splitnet.conf" '"cniVersion": "0.4.0"'
-printf '%s\n' '{"cniVersion":"0.4.0","name":"cilium","type":"cilium-cni","mtu":1400}' >"$NETD/05-cilium.conflist"
+set_master '{"cniVersion":"0.4.0","name":"cilium","type":"cilium-cni","mtu":1400}'
 check "a fixed master is picked up" wait_for "fixed" 30 conf_has "${NETD}/00-splitnet.conf" '"mtu": 1400'
 
 # Cilium with cni.exclusive=true renames every foreign config to *.cilium_bak.
