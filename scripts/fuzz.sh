@@ -5,7 +5,7 @@
 # build-fuzz/corpus/<harness> (kept between runs, never into the repository), crash inputs to
 # build-fuzz/artifacts/. Prints the executions per harness and a total line
 #   fuzz: total N executions, M crashes
-# and exits non-zero if any harness crashed. docs/security-fuzz.md has the details.
+# and exits non-zero if any harness crashed. docs/security.md#fuzzing has the details.
 #
 # Environment:
 #   FUZZ_SECONDS     seconds per harness (default 20: 11 harnesses ~ 4 minutes);

@@ -1,4 +1,4 @@
-// The crashes the fuzz harnesses found (tests/fuzz/regressions, docs/security-fuzz.md), as
+// The crashes the fuzz harnesses found (tests/fuzz/regressions, docs/security.md#fuzzing), as
 // clean CNI errors with their codes. On main each of these let a nlohmann or yaml-cpp exception
 // escape (code 999 at best) or cast a float out of range.
 
