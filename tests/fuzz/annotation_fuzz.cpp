@@ -4,6 +4,7 @@
 
 #include "fuzz_support.hpp"
 #include "splitnet/k8s/annotation.hpp"
+#include "splitnet/util/json.hpp"
 
 using namespace splitnet;
 
@@ -17,8 +18,8 @@ SPLITNET_FUZZ_TARGET(annotation) {
     const auto selections = k8s::parse_network_selection(input, ns, strict);
     for (const auto& sel : selections) {
         // Everything that leaves the parser is printable (it goes into state files and logs).
-        (void)sel.port_mappings.dump();
-        (void)sel.bandwidth.dump();
-        (void)sel.cni_args.dump();
+        (void)util::dump_json(sel.port_mappings);
+        (void)util::dump_json(sel.bandwidth);
+        (void)util::dump_json(sel.cni_args);
     }
 }

@@ -10,6 +10,7 @@
 #include "splitnet/k8s/api_client.hpp"
 #include "splitnet/store/multus_cache.hpp"
 #include "splitnet/util/files.hpp"
+#include "splitnet/util/json.hpp"
 
 using namespace splitnet;
 
@@ -19,7 +20,7 @@ SPLITNET_FUZZ_TARGET(multus_cache) {
         for (const auto& attachment : attachments) {
             // What DEL does with each: its config is a delegate configuration.
             fuzz::attempt([&] { (void)delegate::parse_network_config(attachment.config); });
-            (void)attachment.runtime_config.dump();
+            (void)util::dump_json(attachment.runtime_config);
         }
     });
     config::MetaConf conf;

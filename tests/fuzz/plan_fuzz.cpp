@@ -10,6 +10,7 @@
 #include "splitnet/k8s/conf_files.hpp"
 #include "splitnet/plan/plan.hpp"
 #include "splitnet/store/state.hpp"
+#include "splitnet/util/json.hpp"
 
 using namespace splitnet;
 
@@ -39,5 +40,5 @@ SPLITNET_FUZZ_TARGET(plan) {
     for (const auto& attachment : attachments) {
         state.attachments.push_back({attachment, nullptr});
     }
-    (void)store::state_to_json(state).dump(2);
+    (void)util::dump_json(store::state_to_json(state), 2);
 }

@@ -8,6 +8,7 @@
 #include "splitnet/cni/version.hpp"
 #include "splitnet/delegate/invoker.hpp"
 #include "splitnet/delegate/network.hpp"
+#include "splitnet/util/json.hpp"
 
 using namespace splitnet;
 
@@ -38,7 +39,7 @@ SPLITNET_FUZZ_TARGET(result) {
             fuzz::attempt([&] {
                 const auto result = cni::parse_result(doc, from);
                 for (const auto to : cni::kSupportedVersions) {
-                    fuzz::attempt([&] { (void)cni::result_to_json(result, to).dump(); });
+                    fuzz::attempt([&] { (void)util::dump_json(cni::result_to_json(result, to)); });
                 }
             });
         }
@@ -53,7 +54,7 @@ SPLITNET_FUZZ_TARGET(result) {
             delegate::RuntimeConf rt;
             rt.container_id = "fuzz";
             rt.ifname = "net1";
-            (void)delegate::add_network(invoker, net, rt).dump();
+            (void)util::dump_json(delegate::add_network(invoker, net, rt));
         });
     }
 }

@@ -26,7 +26,7 @@ SPLITNET_FUZZ_TARGET(state) {
         const auto again = store::state_to_json(state);
         fuzz::require(store::state_to_json(store::state_from_json(again)) == again,
                       "state_to_json(state_from_json(x)) is stable");
-        (void)again.dump(2);
+        (void)util::dump_json(again, 2);
     });
     const store::StateStore store(fuzz::scratch_dir());
     const store::StateKey key{"fuzz", "eth0"};
