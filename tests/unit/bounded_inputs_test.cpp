@@ -17,6 +17,7 @@
 #include "splitnet/store/state.hpp"
 #include "splitnet/util/json.hpp"
 #include "splitnet/verbs/dispatch.hpp"
+#include "testutil/fake_io.hpp"
 
 namespace splitnet::bounded_test {
 namespace {
@@ -210,14 +211,7 @@ protected:
 
     int run(const std::string& stdin_text) {
         out_.clear();
-        verbs::Io io;
-        io.getenv = [this](std::string_view key) -> std::optional<std::string> {
-            const auto it = env_.find(std::string(key));
-            return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
-        };
-        io.read_stdin = [stdin_text] { return stdin_text; };
-        io.write_stdout = [this](std::string_view data) { out_ += data; };
-        io.write_stderr = [](std::string_view) {};
+        const auto io = testutil::fake_io(env_, stdin_text, out_);
         verbs::Adapters adapters{invoker_, [](const config::MetaConf&) {
                                      return std::make_unique<verbs::InlineSource>();
                                  }};

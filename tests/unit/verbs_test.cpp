@@ -10,6 +10,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/verbs/dispatch.hpp"
+#include "testutil/fake_io.hpp"
 
 namespace splitnet::verbs {
 namespace {
@@ -79,14 +80,7 @@ protected:
     int run_verb(const std::string& verb, const std::string& stdin_text) {
         env_["CNI_COMMAND"] = verb;
         out_.clear();
-        Io io;
-        io.getenv = [this](std::string_view key) -> std::optional<std::string> {
-            const auto it = env_.find(std::string(key));
-            return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
-        };
-        io.read_stdin = [stdin_text] { return stdin_text; };
-        io.write_stdout = [this](std::string_view data) { out_ += data; };
-        io.write_stderr = [](std::string_view) {};
+        const auto io = testutil::fake_io(env_, stdin_text, out_);
         Adapters adapters{invoker_,
                           [](const config::MetaConf&) { return std::make_unique<InlineSource>(); }};
         return run(io, adapters);
