@@ -130,13 +130,13 @@ bool Installer::sync_auto_config() {
     }
     told_no_master_ = false;
     const std::string master_path = options_.autoconfig_dir + "/" + *master;
-    std::string problem;
-    const auto doc = util::try_parse_json_bounded(
-        read_required(master_path), {util::kMaxConfigBytes, util::kMaxJsonDepth}, &problem);
+    // The message carries no parser detail: the watch reports a master once per distinct message,
+    // and a file caught half-written would otherwise be reported twice.
+    const auto doc = util::try_parse_json_bounded(read_required(master_path),
+                                                  {util::kMaxConfigBytes, util::kMaxJsonDepth});
     if (!doc) {
-        throw cni::Error(
-            cni::ErrorCode::InvalidNetworkConfig,
-            fmt::format("install: master config {} is not valid JSON: {}", master_path, problem));
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                         fmt::format("install: master config {} is not valid JSON", master_path));
     }
     const auto config = generate_node_config(*doc, master_path, options_, kubeconfig_in_config_);
     const auto path = options_.cni_conf_dir + "/" + config.file_name;
