@@ -26,7 +26,7 @@ processes_of() {
     local pid
     for pid in $(ls /proc | grep -E '^[0-9]+$'); do
         alive "$pid" || continue
-        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "CNI_CONTAINERID=$1"; then
+        if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qx "CNI_CONTAINERID=$1"; then
             echo "$pid"
         fi
     done
