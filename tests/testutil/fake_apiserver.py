@@ -69,27 +69,41 @@ def make_certs(d):
 
 
 def fill_from_cache(cache, target):
-    """Copies certificates from `cache`, generating it first (atomic rename) when needed."""
+    """Copies certificates from `cache`, generating it first (atomic rename) when needed.
+
+    Test processes run in parallel and share the cache: a complete cache is never moved away
+    while fresh (only a stale one is), a generated one loses quietly to one already in place,
+    and a copy that finds a file gone (a stale cache replaced meanwhile) starts over."""
     import time
-    marker = os.path.join(cache, "server.crt")
-    if not os.path.exists(marker) or time.time() - os.path.getmtime(marker) > 86400:
-        parent = os.path.dirname(os.path.abspath(cache))
-        os.makedirs(parent, exist_ok=True)
-        fresh = tempfile.mkdtemp(prefix=".certs-", dir=parent)
-        make_certs(fresh)
-        old = fresh + ".old"
-        if os.path.exists(cache):
+
+    def fresh_enough():
+        marker = os.path.join(cache, "server.crt")
+        return os.path.exists(marker) and time.time() - os.path.getmtime(marker) <= 86400
+
+    for _ in range(5):
+        if not fresh_enough():
+            parent = os.path.dirname(os.path.abspath(cache))
+            os.makedirs(parent, exist_ok=True)
+            fresh = tempfile.mkdtemp(prefix=".certs-", dir=parent)
+            make_certs(fresh)
+            if os.path.exists(cache) and not fresh_enough():
+                old = fresh + ".old"
+                try:
+                    os.rename(cache, old)
+                    shutil.rmtree(old, ignore_errors=True)
+                except OSError:
+                    pass  # another process moved it first
             try:
-                os.rename(cache, old)
+                os.rename(fresh, cache)
             except OSError:
-                pass
+                shutil.rmtree(fresh, ignore_errors=True)  # another process won the race
         try:
-            os.rename(fresh, cache)
-        except OSError:
-            shutil.rmtree(fresh, ignore_errors=True)  # another process won the race
-        shutil.rmtree(old, ignore_errors=True)
-    for name in os.listdir(cache):
-        shutil.copy(os.path.join(cache, name), os.path.join(target, name))
+            for name in os.listdir(cache):
+                shutil.copy(os.path.join(cache, name), os.path.join(target, name))
+            return
+        except FileNotFoundError:
+            continue
+    raise RuntimeError("the certificate cache %s keeps changing" % cache)
 
 
 class State:
