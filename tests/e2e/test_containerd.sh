@@ -15,8 +15,9 @@
 #     counters at the gateway and at the node end of eth0; the cluster stays on eth0.
 #  3. After the container is removed, nothing is left: no netns, veth, macvlan, lease, splitnet
 #     state or lock file, libcni cache entry, container or task.
-# The host's /etc/cni, /opt/cni, /var/lib/cni, /run/containerd and /var/lib/containerd are
-# compared before and after: never changed.
+# The host's /etc/cni, /opt/cni, /var/lib/cni, /run/containerd and /var/lib/containerd are never
+# used: containerd's mount namespace has the test's dirs there, and nothing of the test lands in
+# the host's.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/egress_lib.sh"
 source "$(dirname "$0")/containerd_lib.sh"
@@ -28,19 +29,40 @@ fi
 [[ -x /bin/busybox ]] || { echo "SKIPPED: needs busybox-static (scripts/install-deps.sh)"; exit "$E2E_SKIP_CODE"; }
 e2e_require_plugins ptp host-local
 
-HOST_DIRS=(/etc/cni /opt/cni /var/lib/cni /run/containerd /var/lib/containerd /opt/containerd)
-# host_dirs_snapshot: every entry under the host's runtime dirs with size and mtime, or "absent".
-host_dirs_snapshot() {
+# The host's own runtime dirs. Other software on the machine may write to /etc/cni and friends
+# while this runs (podman's package ships /etc/cni/net.d/87-podman-bridge.conflist), so the test
+# asserts that its containerd never sees them, and that nothing of its own lands there.
+HOST_CNI_DIRS=(/etc/cni /opt/cni /var/lib/cni)
+HOST_CTRD_DIRS=(/run/containerd /var/lib/containerd /opt/containerd)
+host_ctrd_dirs_present() {
     local d
-    for d in "${HOST_DIRS[@]}"; do
-        if [[ -e $d ]]; then find "$d" -printf '%p %s %T@\n' | sort; else echo "$d absent"; fi
-    done
+    for d in "${HOST_CTRD_DIRS[@]}"; do [[ -e $d ]] && echo "$d"; done
+    return 0
 }
-HOST_BEFORE=$(host_dirs_snapshot)
+HOST_CTRD_BEFORE=$(host_ctrd_dirs_present)
+# ours_on_host: files of this test under the host's CNI and containerd dirs.
+ours_on_host() {
+    local d
+    for d in "${HOST_CNI_DIRS[@]}" "${HOST_CTRD_DIRS[@]}"; do
+        [[ -e $d ]] || continue
+        find "$d" \( -name '00-splitnet.conf*' -o -name '10-cluster.conflist' -o -name splitnet \
+            -o -name "*${E2E_NAME_PREFIX}*" -o -name '*splitnet-cni-network*' \) -print 2>/dev/null
+    done
+    return 0
+}
+# shellcheck disable=SC2317  # called through check
+# same_dir_in_ctrd PATH DIR: PATH, in containerd's mount namespace, is the test's DIR.
+same_dir_in_ctrd() {
+    [[ $(nsenter --target "$CTRD_PID" --mount stat -c '%d:%i' "$1") == "$(stat -c '%d:%i' "$2")" ]]
+}
 
 egress_topology
 ctrd_start "$NODE_NS" || exit 1
 pass "containerd runs in the node netns with its own root, state, socket and CNI dirs"
+check "its /etc/cni/net.d is the test's dir" same_dir_in_ctrd /etc/cni/net.d "$CTRD_CNI_CONF"
+check "its /opt/cni/bin is the test's dir" same_dir_in_ctrd /opt/cni/bin "$CTRD_CNI_BIN"
+check "its /var/lib/cni is the test's dir" same_dir_in_ctrd /var/lib/cni "$CTRD_CNI_CACHE"
+assert_eq "its /run is a tmpfs of its own" tmpfs "$(nsenter --target "$CTRD_PID" --mount stat -f -c %T /run)"
 
 # The node's /opt/cni/bin holds the reference plugins, as on a real node.
 for plugin in "$E2E_CNI_PLUGINS"/*; do ln -s "$plugin" "$CTRD_CNI_BIN/"; done
@@ -136,9 +158,10 @@ touch /x/ready
 i=0
 while [ ! -e /x/release ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
 exit 0'
+POD_ID=$(e2e_name pod1)
 reset_counters
 ctrd_ctr run --rm --cni --mount "type=bind,src=${XDIR},dst=/x,options=rbind:rw" \
-    "$BUSYBOX_IMAGE" pod1 sh -c "$POD_SCRIPT" </dev/null >"${E2E_TMP}/pod1.log" 2>&1 &
+    "$BUSYBOX_IMAGE" "$POD_ID" sh -c "$POD_SCRIPT" </dev/null >"${E2E_TMP}/pod1.log" 2>&1 &
 POD_RUN_PID=$!
 e2e_on_exit "touch ${XDIR}/release"
 # shellcheck disable=SC2317  # called through wait_for
@@ -151,7 +174,7 @@ if ! check "the container runs with splitnet's networking and reports" test -e "
     exit 1
 fi
 
-TASK_PID=$(ctrd_ctr task ls | awk '$1 == "pod1" {print $2}')
+TASK_PID=$(ctrd_ctr task ls | awk -v id="$POD_ID" '$1 == id {print $2}')
 check "the task is running" test -n "$TASK_PID" -a -e "/proc/${TASK_PID}/ns/net" || exit 1
 POD_NETNS_PATH=/proc/${TASK_PID}/ns/net
 POD_NETNS_ID=$(readlink "$POD_NETNS_PATH")
@@ -205,6 +228,7 @@ assert_eq "no splitnet state or lock file left" "" "$(find "$E2E_STATE" -type f 
 assert_eq "no libcni cache entry left" "" "$(find "$CTRD_CNI_CACHE" -type f 2>/dev/null)"
 ctrd_stop
 assert_eq "containerd stopped: no cgroup of its namespace left" "" "$(ctrd_cgroups)"
-assert_eq "the host's CNI and containerd dirs are unchanged" "$HOST_BEFORE" "$(host_dirs_snapshot)"
+assert_eq "nothing of the test landed in the host's CNI and containerd dirs" "" "$(ours_on_host)"
+assert_eq "the host's containerd dirs were not created" "$HOST_CTRD_BEFORE" "$(host_ctrd_dirs_present)"
 
 e2e_summary
