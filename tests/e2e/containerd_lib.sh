@@ -226,10 +226,14 @@ PY
 }
 
 # ctrd_splitnet_image OUT_DIR: splitnet's own image (amd64) from SPLITNET_BINARY; prints the
-# archive's path. scripts/image.sh when the tree has it, else the image it would build: the
-# binary alone, entrypoint /splitnet (deploy/Dockerfile).
+# archive's path. scripts/image.sh when the tree has it, else the image it builds: the binary
+# alone, entrypoint /splitnet (deploy/Dockerfile). A dynamically linked binary (the sanitizer
+# build) gets its shared libraries next to it, at their paths, so it runs in the image too.
 ctrd_splitnet_image() {
-    if [[ -x ${E2E_SOURCE_DIR}/scripts/image.sh ]]; then
+    local static=1 lib
+    [[ $(file -L "$SPLITNET_BINARY") == *"statically linked"* ||
+        $(file -L "$SPLITNET_BINARY") == *"static-pie linked"* ]] || static=0
+    if ((static)) && [[ -x ${E2E_SOURCE_DIR}/scripts/image.sh ]]; then
         "${E2E_SOURCE_DIR}/scripts/image.sh" --arch amd64 --binary "$SPLITNET_BINARY" --out "$1" >&2 \
             || return 1
         printf '%s' "$1/splitnet-amd64.tar"
@@ -238,6 +242,12 @@ ctrd_splitnet_image() {
     mkdir -p "$1/rootfs"
     cp "$SPLITNET_BINARY" "$1/rootfs/splitnet"
     chmod 0755 "$1/rootfs/splitnet"
+    if ((!static)); then
+        e2e_log "$SPLITNET_BINARY is dynamically linked: its libraries go into the test image"
+        for lib in $(ldd "$SPLITNET_BINARY" | grep -o '/[^ ]*'); do
+            cp -L --parents "$lib" "$1/rootfs/" || return 1
+        done
+    fi
     python3 "${E2E_SOURCE_DIR}/scripts/oci_image.py" --rootfs "$1/rootfs" --arch amd64 \
         --tag splitnet:e2e --entrypoint '["/splitnet"]' --cmd '["install", "--help"]' \
         --out "$1/splitnet-amd64.tar" || return 1
