@@ -270,3 +270,29 @@ netns_referenced() {
 
 # node_links_have_veth: a veth (ptp's host end) exists in NODE_NS.
 node_links_have_veth() { node_links | grep -q '^veth'; }
+
+# ctrd_image_file ARCHIVE PATH OUT: copies file PATH (e.g. /splitnet) out of the image archive's
+# layers (single-platform archives as scripts/oci_image.py writes them) to OUT.
+ctrd_image_file() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import gzip, io, json, sys, tarfile
+archive, wanted, out = sys.argv[1], sys.argv[2].lstrip("/"), sys.argv[3]
+with tarfile.open(archive) as t:
+    blob = lambda d: t.extractfile("blobs/sha256/" + d.split(":", 1)[1]).read()
+    index = json.load(t.extractfile("index.json"))
+    manifest = json.loads(blob(index["manifests"][0]["digest"]))
+    found = None
+    for layer in manifest["layers"]:
+        data = blob(layer["digest"])
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        with tarfile.open(fileobj=io.BytesIO(data)) as lt:
+            for m in lt.getmembers():
+                if m.name.lstrip("./") == wanted and m.isfile():
+                    found = lt.extractfile(m).read()
+if found is None:
+    sys.exit(f"{wanted} not in {archive}")
+with open(out, "wb") as f:
+    f.write(found)
+PY
+}

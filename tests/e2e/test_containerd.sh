@@ -6,7 +6,8 @@
 #     the node's /opt/cni/bin, /etc/cni/net.d and /etc/cni/multus bind-mounted under /host and
 #     the host network. The binary and the node config appear (generated from the master
 #     config); a second run installs the admin's node config with the VPN network
-#     (--multus-conf-file, mounted like a ConfigMap).
+#     (--multus-conf-file, mounted like a ConfigMap). The image is scripts/image.sh's (branch
+#     "image"; until it is merged, the same image written with scripts/oci_image.py directly).
 #  2. `ctr run --rm --cni` runs a busybox container (an image built here from busybox-static)
 #     whose networking is the installed splitnet with that config: eth0 from ptp + host-local,
 #     net1 a native macvlan with the VPN egress policy. Inside the running container the
@@ -97,8 +98,20 @@ INSTALL_ARGS=(--cni-bin-dir=/host/opt/cni/bin --cni-conf-dir=/host/etc/cni/net.d
 check_not "before the install, the node has no splitnet" test -e "$CTRD_CNI_BIN/splitnet"
 run_install install-auto "$SPLITNET_IMAGE" install-auto /splitnet install --once "${INSTALL_ARGS[@]}"
 assert_rc "the image's 'install --once' exits 0" 0
-check "the node's /opt/cni/bin/splitnet is the image's binary, byte for byte" \
-    cmp -s "$SPLITNET_BINARY" "$CTRD_CNI_BIN/splitnet"
+# scripts/image.sh strips the binary: compare with the image's own /splitnet, and make sure that
+# one is the build under test.
+ctrd_image_file "$SPLITNET_ARCHIVE" /splitnet "${E2E_TMP}/image-splitnet" || exit 1
+chmod 0755 "${E2E_TMP}/image-splitnet"
+check "the node's /opt/cni/bin/splitnet is the image's /splitnet, byte for byte" \
+    cmp -s "${E2E_TMP}/image-splitnet" "$CTRD_CNI_BIN/splitnet"
+# is_build_under_test FILE: FILE is SPLITNET_BINARY, or SPLITNET_BINARY stripped.
+# shellcheck disable=SC2317  # called through check
+is_build_under_test() {
+    cmp -s "$1" "$SPLITNET_BINARY" && return 0
+    strip --strip-all -o "${E2E_TMP}/stripped-splitnet" "$SPLITNET_BINARY" &&
+        cmp -s "$1" "${E2E_TMP}/stripped-splitnet"
+}
+check "... which is the build under test (stripped or not)" is_build_under_test "${E2E_TMP}/image-splitnet"
 assert_eq "... mode 0755" 755 "$(stat -c %a "$CTRD_CNI_BIN/splitnet")"
 NODE_CONF=$CTRD_CNI_CONF/00-splitnet.conflist
 check "the node config appears in /etc/cni/net.d, the master as its only delegate" \
