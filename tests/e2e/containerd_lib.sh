@@ -33,6 +33,13 @@ ctrd_available() {
     done
 }
 
+# ctrd_skip REASON: the suite is skipped (ctest: exit 77), before anything was created.
+ctrd_skip() {
+    echo "SKIPPED: $1 (scripts/install-deps.sh installs it)"
+    E2E_SUMMARY_DONE=1
+    exit "$E2E_SKIP_CODE"
+}
+
 # ctrd_write_config: containerd's config.toml, everything under CTRD_DIR.
 ctrd_write_config() {
     cat >"${CTRD_DIR}/config.toml" <<EOF

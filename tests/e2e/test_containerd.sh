@@ -23,11 +23,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/egress_lib.sh"
 source "$(dirname "$0")/containerd_lib.sh"
 e2e_init
-if ! missing=$(ctrd_available); then
-    echo "SKIPPED: needs Debian's containerd and runc (scripts/install-deps.sh): $missing"
-    exit "$E2E_SKIP_CODE"
-fi
-[[ -x /bin/busybox ]] || { echo "SKIPPED: needs busybox-static (scripts/install-deps.sh)"; exit "$E2E_SKIP_CODE"; }
+missing=$(ctrd_available) || ctrd_skip "needs Debian's containerd and runc: $missing"
+[[ -x /bin/busybox ]] || ctrd_skip "needs busybox-static (/bin/busybox)"
 e2e_require_plugins ptp host-local
 
 # The host's own runtime dirs. Other software on the machine may write to /etc/cni and friends
