@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # E2E_SUMMARY_DONE is read by lib.sh
 # A private containerd for the e2e suites: Debian's containerd + runc, started by the test and
 # killed by it, never the system's service and never the system's state. Source after lib.sh and
 # e2e_init.
