@@ -23,6 +23,7 @@
 # that one remounts /sys and hides the cgroup hierarchy runc needs.
 
 CTRD_DIR=
+CTRD_SNAPSHOTTER=${CTRD_SNAPSHOTTER:-}
 CTRD_NAMESPACE=
 CTRD_PID=
 
@@ -119,6 +120,12 @@ ctrd_start() {
     CTRD_CNI_CACHE=${CTRD_DIR}/cni-cache
     CTRD_CNI_MULTUS=${CTRD_DIR}/cni-multus
     mkdir -p "$CTRD_CNI_CONF" "$CTRD_CNI_BIN" "$CTRD_CNI_CACHE" "$CTRD_CNI_MULTUS" "${CTRD_DIR}/empty"
+    # overlayfs cannot have its upper dir on overlayfs (a CI job in a container): then the
+    # native snapshotter (full copies; the images here are a few MB).
+    if [[ -z ${CTRD_SNAPSHOTTER:-} ]]; then
+        CTRD_SNAPSHOTTER=overlayfs
+        [[ $(stat -f -c %T "$CTRD_DIR") == overlayfs ]] && CTRD_SNAPSHOTTER=native
+    fi
     ctrd_write_config
     ctrd_write_mount_setup
     # nsenter and unshare exec (no fork), so $! is containerd's pid.
@@ -140,9 +147,10 @@ ctrd_ready() {
     ctrd_ctr version >/dev/null 2>&1
 }
 
-# ctrd_ctr ARGS...: ctr against our containerd, inside its network and mount namespaces.
+# ctrd_ctr ARGS...: ctr against our containerd, inside its network and mount namespaces, with
+# the snapshotter ctrd_start chose.
 ctrd_ctr() {
-    nsenter --target "$CTRD_PID" --mount --net \
+    CONTAINERD_SNAPSHOTTER=$CTRD_SNAPSHOTTER nsenter --target "$CTRD_PID" --mount --net \
         ctr --address "$CTRD_SOCKET" --namespace "$CTRD_NAMESPACE" "$@"
 }
 
