@@ -9,6 +9,7 @@ PACKAGES=(
     libgtest-dev libgmock-dev libboost-dev libssl-dev libyaml-cpp-dev
     containernetworking-plugins golang-go golang-github-appc-cni-dev
     iproute2 nftables python3 openssl file clang-format
+    containerd runc busybox-static
     clang-14 libclang-rt-14-dev
 )
 
