@@ -123,8 +123,8 @@ done
 render --set metrics.enabled=false --set guard.enabled=false --set taint.key= \
     --set gatewayProbeInterval=30s --set logLevel=debug --set 'clusterCIDRs=null' \
     >"${E2E_TMP}/off.yaml"
-assert_eq "metrics off, guard off, taint off, probe 30s, log debug, no CIDRs" \
-    '["--multus-log-level=debug", "--metrics-bind-address=0", "--gateway-probe-interval=30s", "--guard-bypassed-pods=false", "--remove-taint="]' \
+assert_eq "metrics off, guard off, taint off (no flag), probe 30s, log debug, no CIDRs" \
+    '["--multus-log-level=debug", "--metrics-bind-address=0", "--gateway-probe-interval=30s", "--guard-bypassed-pods=false"]' \
     "$(q "${E2E_TMP}/off.yaml" "[a for a in ${DS}[\"containers\"][0][\"args\"] if a.split(\"=\")[0] in (\"--metrics-bind-address\", \"--gateway-probe-interval\", \"--guard-bypassed-pods\", \"--remove-taint\", \"--multus-log-level\", \"--cluster-cidrs\")]")"
 assert_eq "metrics off: no container port" 'false' \
     "$(q "${E2E_TMP}/off.yaml" "\"ports\" in ${DS}[\"containers\"][0]")"
