@@ -146,6 +146,18 @@ assert_eq "another release and namespace: names and namespaces follow, nothing s
     "$(q "${E2E_TMP}/ns.yaml" '[sorted({d["metadata"]["name"] for d in docs if d["kind"] != "CustomResourceDefinition"}), sorted({d["metadata"]["namespace"] for d in docs if "namespace" in d["metadata"]}), kind("ClusterRoleBinding")[0]["subjects"][0]["name"], kind("ClusterRoleBinding")[0]["subjects"][0]["namespace"], "kube-system" in str(docs)]')"
 counted python3 "$CHECK" rbac "${E2E_TMP}/ns.yaml"
 
+# An overlay that sets its own namespace moves everything, the binding's subject included.
+overlay_dir=${E2E_TMP}/overlay
+mkdir -p "$overlay_dir"
+printf 'namespace: net-system\nresources:\n  - %s\n' \
+    "$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
+        "${E2E_SOURCE_DIR}/deploy/kustomize" "$overlay_dir")" >"${overlay_dir}/kustomization.yaml"
+kubectl kustomize "$overlay_dir" -o "${E2E_TMP}/overlay.yaml" 2>"${E2E_TMP}/overlay.err"
+assert_eq "a kustomize overlay's namespace reaches every object and the binding's subject" \
+    '[["net-system"], "net-system", false]' \
+    "$(q "${E2E_TMP}/overlay.yaml" '[sorted({d["metadata"]["namespace"] for d in docs if "namespace" in d["metadata"]}), kind("ClusterRoleBinding")[0]["subjects"][0]["namespace"], "kube-system" in str(docs)]')"
+counted python3 "$CHECK" rbac "${E2E_TMP}/overlay.yaml"
+
 # §4 uninstall.enabled: `splitnet uninstall` with install's directory flags runs as an init
 # container on every node, then a pause container; no install loop is left to restore the files.
 render --set uninstall.enabled=true >"${E2E_TMP}/uninstall.yaml"
