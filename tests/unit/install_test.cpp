@@ -209,10 +209,6 @@ TEST(InstallKubeconfig, Ipv6HostsAndHostileTokensSurvive) {
     EXPECT_EQ(out.ca_pem, "");
 }
 
-constexpr std::array<std::string_view, 4> kFlagsOfOtherSlices = {
-    "--metrics-bind-address=", "--gateway-probe-interval=", "--guard-bypassed-pods=",
-    "--remove-taint="};
-
 // Every object of the kustomize base (deploy/kustomize), in the order its kustomization lists
 // the files. The Helm chart renders the same objects (tests/e2e/test_manifests.sh).
 std::vector<YAML::Node> kustomize_base() {
@@ -229,6 +225,10 @@ std::vector<YAML::Node> kustomize_base() {
 // Flags that other slices of issue 10 add to `splitnet install` (metrics, agent). The base
 // passes them already; this test leaves them out until their parsers are merged (then drop this
 // filter). tests/e2e/test_manifests.sh runs every argument through the built binary.
+constexpr std::array<std::string_view, 4> kFlagsOfOtherSlices = {
+    "--metrics-bind-address=", "--gateway-probe-interval=", "--guard-bypassed-pods=",
+    "--remove-taint="};
+
 bool added_by_another_slice(const std::string& arg) {
     return std::any_of(kFlagsOfOtherSlices.begin(), kFlagsOfOtherSlices.end(),
                        [&](std::string_view name) { return arg.rfind(name, 0) == 0; });
