@@ -167,6 +167,9 @@ counted python3 "$CHECK" sane "${E2E_TMP}/uninstall.yaml"
 assert_eq "uninstall: the init container runs splitnet uninstall; only pause runs after it" \
     '[["/splitnet", "uninstall"], ["pause"]]' \
     "$(q "${E2E_TMP}/uninstall.yaml" "[${DS}[\"initContainers\"][0][\"command\"], [c[\"name\"] for c in ${DS}[\"containers\"]]]")"
+assert_eq "uninstall: no host directory is mounted but the three it cleans" \
+    '["cni-bin", "cni-conf", "cni-multus-conf"]' \
+    "$(q "${E2E_TMP}/uninstall.yaml" "[v[\"name\"] for v in ${DS}[\"volumes\"]]")"
 assert_eq "uninstall takes exactly install's directory flags" \
     "$(q "${E2E_TMP}/chart.yaml" "[a for a in ${DS}[\"containers\"][0][\"args\"] if a.split(\"=\")[0] in (\"--cni-bin-dir\", \"--cni-conf-dir\", \"--multus-autoconfig-dir\", \"--multus-cni-conf-dir\", \"--multus-kubeconfig-file-host\")]")" \
     "$(q "${E2E_TMP}/uninstall.yaml" "${DS}[\"initContainers\"][0][\"args\"]")"
