@@ -11,7 +11,14 @@ PACKAGES=(
     iproute2 nftables python3 openssl file clang-format
     containerd runc busybox-static
     clang-14 libclang-rt-14-dev
+    golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml
 )
+# `kubectl kustomize` renders deploy/kustomize in tests/e2e/test_manifests.sh. Debian's
+# kubernetes-client ships /usr/bin/kubectl; a kubectl that is already there (another package,
+# a newer release) is used as it is, since the two packages cannot both own that file.
+if ! command -v kubectl >/dev/null; then
+    PACKAGES+=(kubernetes-client)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

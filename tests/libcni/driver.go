@@ -6,7 +6,8 @@
 //	libcni-driver add|check|del|validate|version [flags]
 //
 // The list comes from -conflist FILE, or cnitool-style from -netconfpath DIR
-// plus -name NET. Without -containerid the container ID is derived from the
+// plus -name NET; `add|check|del NETWORK NETNS-PATH` is cnitool's own command
+// line (see cnitoolArgs). Without -containerid the container ID is derived from the
 // netns path exactly as cnitool does, so ADD and DEL on one netns match up.
 //
 // On success: add prints the result (list version) as JSON; check and del
@@ -58,12 +59,49 @@ func parseArgs(s string) ([][2]string, error) {
 	return result, nil
 }
 
+// cnitoolArgs turns cnitool's command line into the driver's flags: cnitool is
+// not packaged in Debian (golang-github-appc-cni-dev has libcni without it),
+// and the README's manual-testing walkthrough uses this driver in its place.
+//
+//	add|check|del NETWORK NETNS-PATH
+//
+// with cnitool's environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH,
+// CNI_IFNAME (default eth0), CNI_ARGS and CAP_ARGS (a JSON object). As
+// cnitool, it keeps libcni's cache in libcni's default /var/lib/cni.
+func cnitoolArgs(args []string) ([]string, bool) {
+	if len(args) != 3 || strings.HasPrefix(args[1], "-") {
+		return nil, false
+	}
+	switch args[0] {
+	case "add", "check", "del":
+	default:
+		return nil, false
+	}
+	env := func(name, fallback string) string {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+		return fallback
+	}
+	return []string{
+		"-netconfpath", env("NETCONFPATH", "/etc/cni/net.d"), "-name", args[1],
+		"-netns", args[2], "-ifname", env("CNI_IFNAME", "eth0"),
+		"-args", os.Getenv("CNI_ARGS"), "-capargs", os.Getenv("CAP_ARGS"),
+		"-cachedir", "/var/lib/cni",
+	}, true
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: libcni-driver add|check|del|validate|version [flags]")
+		fmt.Fprintln(os.Stderr, "usage: libcni-driver add|check|del|validate|version [flags]\n"+
+			"       libcni-driver add|check|del NETWORK NETNS-PATH   (cnitool's command line)")
 		os.Exit(2)
 	}
 	verb := os.Args[1]
+	flagArgs := os.Args[2:]
+	if converted, ok := cnitoolArgs(os.Args[1:]); ok {
+		flagArgs = converted
+	}
 	fs := flag.NewFlagSet(verb, flag.ExitOnError)
 	conflist := fs.String("conflist", "", "conflist file")
 	netconfpath := fs.String("netconfpath", "", "cnitool-style config dir (with -name)")
@@ -77,7 +115,7 @@ func main() {
 	capArgs := fs.String("capargs", "", "capability args as a JSON object")
 	plugin := fs.String("plugin", "splitnet", "plugin type for the version verb")
 	timeout := fs.Duration("timeout", 120*time.Second, "overall timeout")
-	if err := fs.Parse(os.Args[2:]); err != nil {
+	if err := fs.Parse(flagArgs); err != nil {
 		fail(err)
 	}
 

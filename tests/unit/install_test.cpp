@@ -3,8 +3,10 @@
 // kubeconfig (read back by the plugin's own kubeconfig parser), and the shipped DaemonSet's
 // arguments and mounts. No root, no files written.
 #include <algorithm>
+#include <array>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -207,10 +209,34 @@ TEST(InstallKubeconfig, Ipv6HostsAndHostileTokensSurvive) {
     EXPECT_EQ(out.ca_pem, "");
 }
 
+// Every object of the kustomize base (deploy/kustomize), in the order its kustomization lists
+// the files. The Helm chart renders the same objects (tests/e2e/test_manifests.sh).
+std::vector<YAML::Node> kustomize_base() {
+    const std::string dir = std::string(SPLITNET_SOURCE_DIR) + "/deploy/kustomize/";
+    std::vector<YAML::Node> docs;
+    for (const auto& file : YAML::LoadFile(dir + "kustomization.yaml")["resources"]) {
+        for (const auto& doc : YAML::LoadAllFromFile(dir + file.as<std::string>())) {
+            docs.push_back(doc);
+        }
+    }
+    return docs;
+}
+
+// Flags that other slices of issue 10 add to `splitnet install` (metrics, agent). The base
+// passes them already; this test leaves them out until their parsers are merged (then drop this
+// filter). tests/e2e/test_manifests.sh runs every argument through the built binary.
+constexpr std::array<std::string_view, 4> kFlagsOfOtherSlices = {
+    "--metrics-bind-address=", "--gateway-probe-interval=", "--guard-bypassed-pods=",
+    "--remove-taint="};
+
+bool added_by_another_slice(const std::string& arg) {
+    return std::any_of(kFlagsOfOtherSlices.begin(), kFlagsOfOtherSlices.end(),
+                       [&](std::string_view name) { return arg.rfind(name, 0) == 0; });
+}
+
 // The shipped DaemonSet: its arguments parse, and every directory it writes is a host mount.
 TEST(InstallDaemonSet, ArgumentsParseAndTheirDirectoriesAreMounted) {
-    const auto docs =
-        YAML::LoadAllFromFile(std::string(SPLITNET_SOURCE_DIR) + "/deploy/splitnet-daemonset.yaml");
+    const auto docs = kustomize_base();
     const auto daemonset = std::find_if(docs.begin(), docs.end(), [](const YAML::Node& d) {
         return d["kind"].as<std::string>() == "DaemonSet";
     });
@@ -218,7 +244,9 @@ TEST(InstallDaemonSet, ArgumentsParseAndTheirDirectoriesAreMounted) {
     const auto pod = (*daemonset)["spec"]["template"]["spec"];
     const auto container = pod["containers"][0];
     EXPECT_EQ(container["command"][1].as<std::string>(), "install");
-    const auto options = parse_options(container["args"].as<std::vector<std::string>>());
+    auto args = container["args"].as<std::vector<std::string>>();
+    std::erase_if(args, added_by_another_slice);
+    const auto options = parse_options(args);
     std::vector<std::string> mounts;
     for (const auto& mount : container["volumeMounts"]) {
         mounts.push_back(mount["mountPath"].as<std::string>());
@@ -240,10 +268,9 @@ TEST(InstallDaemonSet, ArgumentsParseAndTheirDirectoriesAreMounted) {
 }
 
 // Issue 9: the shipped ClusterRole had "*" on k8s.cni.cncf.io and update on every pod. It must
-// grant exactly the calls the plugin makes: GET NAD, GET pod, PUT pods/status (nothing else).
+// grant exactly the calls the plugin and the node agent make (issue 10), nothing else.
 TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
-    const auto docs =
-        YAML::LoadAllFromFile(std::string(SPLITNET_SOURCE_DIR) + "/deploy/splitnet-daemonset.yaml");
+    const auto docs = kustomize_base();
     std::set<std::string> granted;  // "group|resource|verb"
     int roles = 0;
     for (const auto& doc : docs) {
@@ -270,7 +297,13 @@ TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
     const std::set<std::string> needed = {
         "k8s.cni.cncf.io|network-attachment-definitions|get",  // nad_resolver.cpp fetch_nad
         "|pods|get",                                           // pod_source.cpp, status writer
+        "|pods|list",                                          // agent guard (spec.nodeName)
+        "|pods|delete",                                        // agent guard
         "|pods/status|update",                                 // network_status_writer.cpp PUT
+        "|events|create",                                      // Events (plugin, agent)
+        "|events|patch",                                       // a repeated Event
+        "|nodes|get",                                          // agent taint
+        "|nodes|patch",                                        // agent taint
     };
     EXPECT_EQ(granted, needed);
 }
