@@ -6,7 +6,9 @@
 #   2. lintian: no error or warning (the deliberate /opt and static-binary tags are overridden);
 #   3. dpkg --root=<temp root> -i: files present, the installed binary answers VERSION (1.1.0),
 #      dpkg knows the package there and NOT on the host (dpkg database and /opt/cni/bin);
-#   4. dpkg --root -r, then -P: every file of the package gone, nothing left but dpkg's database.
+#   4. dpkg --root -r, then -P: every file of the package gone, nothing left but dpkg's database;
+#   5. cmake --install with DESTDIR: the binary in /opt/cni/bin whatever the prefix, the docs and
+#      examples under the prefix, nothing under /etc.
 # The host's dpkg database and /opt/cni/bin are never written: --root points dpkg at a private
 # root (its own var/lib/dpkg), and the test checks the host's entries before and after.
 # shellcheck disable=SC2153  # PKG and ROOT are set by e2e_tmpdir
@@ -48,8 +50,8 @@ assert_eq "control: package, version, architecture, section" \
     "$(printf 'Package: splitnet\nVersion: %s\nArchitecture: %s\nSection: net' "$VERSION" "$ARCH")" "$info"
 assert_eq "control: no Depends (static binary)" "" "$(dpkg-deb -f "$DEB" Depends)"
 contents=$(dpkg-deb -c "$DEB")
-assert_contains "the binary at /opt/cni/bin/splitnet, 0755 root" "$contents" \
-    "-rwxr-xr-x root/root"
+check "the binary at /opt/cni/bin/splitnet, 0755 root" \
+    grep -Eq '^-rwxr-xr-x root/root +[0-9]+ [0-9-]+ [0-9:]+ \./opt/cni/bin/splitnet$' <<<"$contents"
 check "only one file in /opt/cni/bin" \
     test "$(grep -c '\./opt/cni/bin/.' <<<"$contents")" = 1
 for f in copyright changelog.gz README.md install.md security.md \
@@ -107,5 +109,18 @@ assert_eq "after purge: no file outside dpkg's database" "" "$left"
 check_not "after purge: dpkg in the root no longer knows splitnet" \
     grep -q '^Status: install' <<<"$("${DPKG[@]}" -s splitnet 2>&1)"
 assert_eq "host dpkg database still unchanged for splitnet" "$HOST_DPKG_BEFORE" "$(host_dpkg_entry)"
+
+# --- 5. cmake --install into a staging root
+e2e_tmpdir STAGE
+if DESTDIR=$STAGE cmake --install "$BUILD_DIR" --prefix /usr/local >"$PKG/install.log" 2>&1; then
+    pass "cmake --install (DESTDIR, prefix /usr/local)"
+else
+    fail "cmake --install"
+    sed 's/^/#   /' "$PKG/install.log" >&2
+fi
+check "cmake --install: /opt/cni/bin/splitnet, executable" test -x "$STAGE/opt/cni/bin/splitnet"
+check "cmake --install: examples under the prefix" \
+    test -f "$STAGE/usr/local/share/doc/splitnet/examples/00-splitnet.conflist"
+check_not "cmake --install: nothing under /etc" test -e "$STAGE/etc"
 
 e2e_summary
