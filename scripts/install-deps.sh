@@ -43,24 +43,29 @@ installed() {
 }
 export DEBIAN_FRONTEND=noninteractive
 
-# The arm64 libyaml-cpp.a and headers, unpacked (not installed) into ARM64_ROOT; its pkg-config
-# file is pointed there. Redone only when the version differs from the host's libyaml-cpp-dev.
+# The arm64 libyaml-cpp.a, unpacked (not installed) into ARM64_ROOT; its pkg-config file's libdir
+# is pointed there. Redone only when the version differs from the host's libyaml-cpp-dev.
 arm64_yaml_cpp() {
     local want have dir deb
     want=$(dpkg-query -W -f='${Version}' "libyaml-cpp-dev:$HOST_ARCH" 2>/dev/null || true)
     have=$(cat "$ARM64_ROOT/libyaml-cpp-dev.version" 2>/dev/null || true)
-    [[ -n $want && $want == "$have" ]] && return 0
+    # The version file also records the layout: "2" = only libdir rewritten.
+    [[ -n $want ]] || { echo "install-deps: libyaml-cpp-dev is not installed" >&2; return 1; }
+    want="$want layout-2"
+    [[ $want == "$have" ]] && return 0
     echo "install-deps: unpacking libyaml-cpp-dev:arm64 $want into $ARM64_ROOT"
     dir=$(mktemp -d)
     # apt's download sandbox user must be able to write there.
     chmod 0755 "$dir"
-    (cd "$dir" && "${SUDO[@]}" apt-get download -qq "libyaml-cpp-dev:arm64=$want" 2>/dev/null) ||
-        { "${SUDO[@]}" apt-get update -qq && (cd "$dir" && "${SUDO[@]}" apt-get download -qq "libyaml-cpp-dev:arm64=$want"); }
+    (cd "$dir" && "${SUDO[@]}" apt-get download -qq "libyaml-cpp-dev:arm64=${want% *}" 2>/dev/null) ||
+        { "${SUDO[@]}" apt-get update -qq && (cd "$dir" && "${SUDO[@]}" apt-get download -qq "libyaml-cpp-dev:arm64=${want% *}"); }
     deb=$(echo "$dir"/libyaml-cpp-dev_*_arm64.deb)
     "${SUDO[@]}" rm -rf -- "$ARM64_ROOT"
     "${SUDO[@]}" mkdir -p "$ARM64_ROOT"
     "${SUDO[@]}" dpkg-deb -x "$deb" "$ARM64_ROOT"
-    "${SUDO[@]}" sed -i "s|^prefix=.*|prefix=$ARM64_ROOT/usr|" \
+    # Only the library moves: the headers are the host's libyaml-cpp-dev of the same version
+    # (architecture-independent), so the compile flags stay those of a native build.
+    "${SUDO[@]}" sed -i "s|^libdir=.*|libdir=$ARM64_ROOT/usr/lib/aarch64-linux-gnu|" \
         "$ARM64_ROOT/usr/lib/aarch64-linux-gnu/pkgconfig/yaml-cpp.pc"
     echo "$want" | "${SUDO[@]}" tee "$ARM64_ROOT/libyaml-cpp-dev.version" >/dev/null
     rm -rf -- "$dir"
