@@ -49,6 +49,8 @@ info=$(dpkg-deb -f "$DEB" Package Version Architecture Section)
 assert_eq "control: package, version, architecture, section" \
     "$(printf 'Package: splitnet\nVersion: %s\nArchitecture: %s\nSection: net' "$VERSION" "$ARCH")" "$info"
 assert_eq "control: no Depends (static binary)" "" "$(dpkg-deb -f "$DEB" Depends)"
+check_not "no maintainer scripts (nothing runs as root on install or removal)" \
+    grep -Eq '^ +[0-9]+ bytes, +[0-9]+ lines +\*? *(pre|post)(inst|rm)' <<<"$(dpkg-deb -I "$DEB")"
 contents=$(dpkg-deb -c "$DEB")
 check "the binary at /opt/cni/bin/splitnet, 0755 root" \
     grep -Eq '^-rwxr-xr-x root/root +[0-9]+ [0-9-]+ [0-9:]+ \./opt/cni/bin/splitnet$' <<<"$contents"
