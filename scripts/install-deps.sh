@@ -24,6 +24,7 @@ PACKAGES=(
 ARM64_PACKAGES=(
     g++-aarch64-linux-gnu qemu-user-static
     libnl-3-dev:arm64 libnl-route-3-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64 libssl-dev:arm64
+    libgtest-dev:arm64 libgmock-dev:arm64
 )
 ARM64_ROOT=${SPLITNET_ARM64_ROOT:-/var/cache/splitnet/arm64-root}
 
