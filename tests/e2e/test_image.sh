@@ -10,7 +10,9 @@
 #      entrypoint, cmd and labels;
 #   4. with SPLITNET_ARM64_BINARY (scripts/test.sh sets it after the cross build): the same for
 #      the arm64 archive, its binary run under qemu-user-static.
-# `ctr image import` + `ctr run` of the amd64 image is tests/e2e/test_containerd.sh.
+#   5. when tests/e2e/containerd_lib.sh is there (slice "containerd"): Debian's containerd, the
+#      test's own instance, imports each archive for its platform and finds every blob.
+# `ctr run` of the amd64 image as the DaemonSet runs it is tests/e2e/test_containerd.sh.
 # shellcheck disable=SC2317,SC2016  # helpers run through check(); the sh -c script is literal
 set -uo pipefail
 # shellcheck source=tests/e2e/lib.sh
@@ -98,6 +100,33 @@ if [[ -n ${SPLITNET_ARM64_BINARY:-} ]]; then
     podman_check "$ARCHIVE" arm64
 else
     e2e_log "SPLITNET_ARM64_BINARY not set: the arm64 archive is checked by scripts/test.sh's arm64 step"
+fi
+
+# --- ctr image import, into the test's own containerd (never the system's)
+CTRD_LIB=$E2E_SOURCE_DIR/tests/e2e/containerd_lib.sh
+if [[ -f $CTRD_LIB ]]; then
+    # shellcheck source=/dev/null
+    source "$CTRD_LIB"
+    if missing=$(ctrd_available); then
+        e2e_netns_add "$(e2e_name node)"
+        if check "a private containerd starts" ctrd_start "$(e2e_name node)"; then
+            for archive in "$OUT"/a/splitnet-amd64.tar "$OUT"/arm/splitnet-arm64.tar; do
+                [[ -f $archive ]] || continue
+                arch=${archive##*-}
+                arch=${arch%.tar}
+                check "ctr image import ($arch)" \
+                    quiet ctrd_ctr image import --platform "linux/$arch" "$archive"
+                assert_contains "ctr images check ($arch): complete" \
+                    "$(ctrd_ctr images check "name==$TAG" 2>&1)" "complete"
+                assert_contains "ctr image ls ($arch): the platform" \
+                    "$(ctrd_ctr image ls "name==$TAG" 2>&1)" "linux/$arch"
+            done
+        fi
+    else
+        e2e_log "no ctr check: $missing"
+    fi
+else
+    e2e_log "no ctr check: tests/e2e/containerd_lib.sh is not in this tree"
 fi
 
 e2e_summary
