@@ -5,12 +5,19 @@
 #   2. every ctest label (unit, privileged, e2e) against that build,
 #   3. ASan+UBSan build in build-asan/ and its unit + privileged tests (the e2e scripts too
 #      with SPLITNET_ASAN_E2E=1: they drive the binary like a runtime and take as long again),
-#   4. libFuzzer: every parser harness for FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
+#   4. libFuzzer: every parser harness for FUZZ_SECONDS (default 20) each (scripts/fuzz.sh),
+#   5. arm64: static cross build in build-arm64/ (Debian's aarch64 toolchain,
+#      cmake/aarch64-linux-gnu.cmake) of splitnet, unit_tests and fuzz_replay; `file` says ARM
+#      aarch64 + statically linked, VERSION under qemu-user-static lists 1.1.0, the unit tests and
+#      fuzz corpus replay under qemu (but tests/qemu_unsupported.txt), the arm64 image archive
+#      (tests/e2e/test_image.sh with SPLITNET_ARM64_BINARY) and the arm64 .deb's architecture.
+#      (The amd64 image and .deb are the e2e tests test_image.sh and test_package.sh.)
 # Keeps going after a failure so the summary shows everything; exits non-zero if anything failed.
 # Needs root for the privileged and e2e suites (re-runs itself with sudo when available).
 #
 # Environment: SPLITNET_JOBS (default: nproc), SPLITNET_SKIP_DEPS=1, SPLITNET_ASAN_E2E=0|1,
-#              SPLITNET_SKIP_ASAN=1, SPLITNET_SKIP_FUZZ=1, FUZZ_SECONDS (per fuzz harness).
+#              SPLITNET_SKIP_ASAN=1, SPLITNET_SKIP_FUZZ=1, FUZZ_SECONDS (per fuzz harness),
+#              SPLITNET_SKIP_ARM64=1 (no cross toolchain installed, no arm64 step).
 # shellcheck disable=SC2317  # functions run through step(); shellcheck loses track after `|| summary`
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -104,6 +111,58 @@ print(f"VERSION CPU time (user+sys per call, mean of 100): {total / 100 * 1000:.
         "$t_version" "$t_true"
 }
 
+# The arm64 binary, and the unit tests and fuzz corpus replay to run under qemu-user-static: the
+# library is built once for both, the test code is -O0 (measured under load: unit_tests 1m10s of
+# CPU, fuzz_replay 30 s, on top of the splitnet target's ~5 min). The privileged and e2e suites
+# need the real kernel's namespaces from an arm64 process and are not cross-run.
+build_arm64() {
+    configure_build build-arm64 -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" \
+        -DCMAKE_BUILD_TYPE=Release -DSPLITNET_STATIC=ON -DSPLITNET_BUILD_TESTS=ON &&
+        cmake --build build-arm64 -j "$JOBS" --target splitnet unit_tests fuzz_replay
+}
+
+# arm64_unit: every unit test and fuzz replay under qemu, but those qemu cannot run
+# (tests/qemu_unsupported.txt says which and why).
+arm64_unit() {
+    local exclude
+    exclude=$(grep -v '^#' tests/qemu_unsupported.txt | grep . | paste -sd'|')
+    run_ctest build-arm64 -L unit -E "$exclude"
+}
+
+arm64_static_check() {
+    local desc
+    desc=$(file -L build-arm64/splitnet)
+    echo "$desc"
+    [[ $desc == *"ARM aarch64"* ]] || { echo "build-arm64/splitnet is not an aarch64 binary" >&2; return 1; }
+    [[ $desc == *"statically linked"* || $desc == *"static-pie linked"* ]] ||
+        { echo "build-arm64/splitnet is not statically linked" >&2; return 1; }
+    echo "arm64 binary size: $(stat -c %s build-arm64/splitnet) bytes"
+}
+
+arm64_version() {
+    local out
+    out=$(echo '{"cniVersion":"1.1.0"}' | env -i CNI_COMMAND=VERSION qemu-aarch64-static build-arm64/splitnet) ||
+        { echo "VERSION under qemu failed" >&2; return 1; }
+    echo "VERSION (arm64, qemu): $out"
+    python3 -c 'import json, sys; assert "1.1.0" in json.loads(sys.argv[1])["supportedVersions"]' "$out"
+}
+
+arm64_deb() {
+    local dir deb arch desc status=1
+    dir=$(mktemp -d)
+    if cpack --config build-arm64/CPackConfig.cmake -B "$dir" >"$dir/cpack.log" 2>&1; then
+        deb=$(echo "$dir"/splitnet_*_arm64.deb)
+        arch=$(dpkg-deb -f "$deb" Architecture)
+        desc=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./opt/cni/bin/splitnet | file -b -)
+        echo "arm64 .deb: $(basename "$deb"), $(stat -c %s "$deb") bytes, Architecture: $arch; binary: $desc"
+        [[ $arch == arm64 && $desc == *"ARM aarch64"* ]] && status=0
+    else
+        cat "$dir/cpack.log" >&2
+    fi
+    rm -rf -- "$dir"
+    return "$status"
+}
+
 run_ctest() { # DIR [ctest args...]
     local dir=$1
     shift
@@ -149,6 +208,20 @@ if [[ ${SPLITNET_SKIP_FUZZ:-0} == 1 ]]; then
     skip "fuzz" "SPLITNET_SKIP_FUZZ=1"
 else
     step "fuzz (libFuzzer, ${FUZZ_SECONDS:-20} s per harness, build-fuzz/)" scripts/fuzz.sh
+fi
+
+if [[ ${SPLITNET_SKIP_ARM64:-0} == 1 ]]; then
+    skip "arm64 cross build" "SPLITNET_SKIP_ARM64=1"
+elif step "arm64 cross build (build-arm64/: splitnet, unit_tests, fuzz_replay)" build_arm64; then
+    step "arm64: file says ARM aarch64, statically linked" arm64_static_check
+    step "arm64: VERSION under qemu-user-static" arm64_version
+    step "arm64: unit tests + fuzz corpus replay under qemu-user-static" arm64_unit
+    step "arm64: image archive (test_image.sh with SPLITNET_ARM64_BINARY)" \
+        env SPLITNET_BINARY="$PWD/build/splitnet" SPLITNET_ARM64_BINARY="$PWD/build-arm64/splitnet" \
+        bash tests/e2e/test_image.sh
+    step "arm64: .deb (cpack, Architecture arm64, aarch64 binary)" arm64_deb
+else
+    skip "arm64 checks" "cross build failed"
 fi
 
 summary

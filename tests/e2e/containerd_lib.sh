@@ -243,7 +243,7 @@ PY
 
 # ctrd_splitnet_image OUT_DIR: splitnet's own image (amd64) from SPLITNET_BINARY; prints the
 # archive's path. scripts/image.sh when the tree has it, else the image it builds: the binary
-# alone, entrypoint /splitnet (deploy/Dockerfile). A dynamically linked binary (the sanitizer
+# alone, entrypoint /splitnet. A dynamically linked binary (the sanitizer
 # build) gets its shared libraries next to it, at their paths, so it runs in the image too.
 ctrd_splitnet_image() {
     local static=1 lib
