@@ -204,7 +204,8 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path, cons
             const bool retry = outcome.failure == TransportFailure::Refused ||
                                outcome.failure == TransportFailure::Reset;
             if (!retry) {
-                const char* hint = outcome.failure == TransportFailure::Timeout
+                // A call with a bound of its own timed out against that bound, not apiTimeout.
+                const char* hint = outcome.failure == TransportFailure::Timeout && !within
                                        ? " (timed out; raise apiTimeout if the API server is slow)"
                                        : "";
                 throw cni::Error(cni::ErrorCode::TryAgainLater,

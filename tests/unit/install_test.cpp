@@ -271,6 +271,7 @@ TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
         "k8s.cni.cncf.io|network-attachment-definitions|get",  // nad_resolver.cpp fetch_nad
         "|pods|get",                                           // pod_source.cpp, status writer
         "|pods/status|update",                                 // network_status_writer.cpp PUT
+        "|events|create",                                      // events.cpp post_event
     };
     EXPECT_EQ(granted, needed);
 }
