@@ -74,7 +74,7 @@ std::vector<plan::DelegateSpec> KubernetesSource::resolve_for_add(const config::
                          ref.namespace_, ref.name);
         }
     }
-    return k8s::resolve_delegates(conf, api, pod);
+    return k8s::resolve_delegates(conf, api, pod, &missing_network_);
 }
 
 std::vector<plan::DelegateSpec> KubernetesSource::resolve_fallback(const config::MetaConf& conf,
@@ -164,7 +164,9 @@ void KubernetesSource::after_add(const config::MetaConf& conf, const cni::Reques
 void KubernetesSource::add_failed(const config::MetaConf& conf, const cni::Request& request,
                                   const cni::Error& error) noexcept {
     try {
-        post_events(conf, request, {k8s::failed_add_event(error)});
+        post_events(conf, request,
+                    {missing_network_ ? k8s::no_network_found_event(*missing_network_)
+                                      : k8s::failed_add_event(error)});
     } catch (...) {
         // Building the Event failed (out of memory): the ADD's own error is what matters.
     }

@@ -33,7 +33,7 @@ std::string event_timestamp(system_clock::time_point when, bool micros) {
         std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch());
     auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
     const auto fraction = (since_epoch - seconds).count();
-    const std::time_t t = static_cast<std::time_t>(seconds.count());
+    const auto t = static_cast<std::time_t>(seconds.count());
     std::tm utc{};
     gmtime_r(&t, &utc);
     auto text = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.tm_year + 1900,
@@ -174,6 +174,12 @@ EventSpec failed_add_event(const cni::Error& error) {
     }
     return {EventType::Warning, std::string(kFailedAddInterfaceReason), std::string(kAddAction),
             std::move(message)};
+}
+
+EventSpec no_network_found_event(const MissingNetwork& missing) {
+    return {EventType::Warning, std::string(kNoNetworkFoundReason), std::string(kAddAction),
+            fmt::format("cannot find a network-attachment-definition ({}) in namespace ({}): {}",
+                        missing.name, missing.namespace_, missing.error)};
 }
 
 }  // namespace splitnet::k8s

@@ -4,8 +4,9 @@
 # server's core/v1 validation does and stores them under <data>/events/<ns>/):
 #   1. a successful ADD posts one AddedInterface Event per attachment, in Multus' message
 #      format, over the one TLS connection of the invocation;
-#   2. a failed ADD posts exactly one Warning (FailedAddInterface) naming the network, also for
-#      error text that is invalid UTF-8 or longer than an Event message may be;
+#   2. a failed ADD posts exactly one Warning naming the network (FailedAddInterface; Multus'
+#      NoNetworkFound for a NAD that does not exist), also for error text that is invalid UTF-8
+#      or longer than an Event message may be;
 #   3. the Events endpoint answering 403 or 500, or hanging: ADD still succeeds with the same
 #      result, bounded, with one log line;
 #   4. no Events without the API (no kubeconfig), for a pod the API does not know, on DEL or
@@ -180,14 +181,14 @@ assert_json "2a no AddedInterface for net-a, which was rolled back" \
     'all(e["reason"] != "AddedInterface" for e in r)' "$ev"
 assert_eq "2a nothing left in the pod (only lo)" lo "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
 
-# --- 2b. a missing NAD: one Warning naming it -------------------------------------------------
+# --- 2b. a missing NAD: one Warning NoNetworkFound in Multus' words ---------------------------
 new_case
-put_pod missing '{"k8s.v1.cni.cncf.io/networks":"net-gone"}'
+put_pod missing '{"k8s.v1.cni.cncf.io/networks":"net-a, net-gone"}'
 ev_run ADD missing "$CONF"
 assert_failed "2b ADD with a NAD that does not exist"
 assert_eq "2b exactly one Event posted" 1 "$(event_posts)"
-assert_json "2b a Warning naming net-gone" \
-    'len(r) == 1 and r[0]["type"] == "Warning" and "net-gone" in r[0]["message"]' "$(stored_events missing)"
+assert_json "2b a Warning NoNetworkFound naming net-gone, as Multus words it" \
+    'len(r) == 1 and r[0]["type"] == "Warning" and r[0]["reason"] == "NoNetworkFound" and r[0]["message"] == "cannot find a network-attachment-definition (net-gone) in namespace (media): network-attachment-definitions.k8s.cni.cncf.io \"net-gone\" not found"' "$(stored_events missing)"
 
 # --- 2c. error text that is invalid UTF-8, and error text far too long for an Event -----------
 new_case

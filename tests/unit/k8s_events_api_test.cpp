@@ -106,6 +106,40 @@ TEST(EventsApi, InvalidPodReferenceIsRefusedBeforeAnyRequest) {
     EXPECT_EQ(client->request_count(), 0U);
 }
 
+// What NoNetworkFound is based on: resolve_delegates names the NAD of the annotations it could
+// not read, and only that (a NAD that exists but is unusable is another failure).
+TEST(EventsApi, ResolverNamesTheNadItCouldNotRead) {
+    FakeApiServer server;
+    auto conf = events_conf_for(server);
+    conf.delegates = {json::parse(R"({"cniVersion":"1.0.0","name":"cbr0","type":"bridge"})")};
+    auto client = make_client(conf);
+    const auto config = R"({"cniVersion":"1.0.0","name":"x","type":"macvlan"})";
+    server.put_nad("media", "net-a",
+                   {{"apiVersion", "k8s.cni.cncf.io/v1"},
+                    {"kind", "NetworkAttachmentDefinition"},
+                    {"metadata", {{"name", "net-a"}, {"namespace", "media"}}},
+                    {"spec", {{"config", config}}}});
+    PodInfo pod{"media", "p", "u", {{"k8s.v1.cni.cncf.io/networks", "net-a, net-gone"}}, false};
+    std::optional<MissingNetwork> missing;
+    EXPECT_THROW(resolve_delegates(conf, client.get(), pod, &missing), cni::Error);
+    ASSERT_TRUE(missing.has_value());
+    EXPECT_EQ(missing->namespace_, "media");
+    EXPECT_EQ(missing->name, "net-gone");
+    EXPECT_EQ(missing->error,
+              R"(network-attachment-definitions.k8s.cni.cncf.io "net-gone" not found)");
+
+    // A NAD that is there but whose config is refused: not "no network found".
+    server.put_nad("media", "net-broken",
+                   {{"apiVersion", "k8s.cni.cncf.io/v1"},
+                    {"kind", "NetworkAttachmentDefinition"},
+                    {"metadata", {{"name", "net-broken"}, {"namespace", "media"}}},
+                    {"spec", {{"config", "{not json"}}}});
+    pod.annotations = {{"k8s.v1.cni.cncf.io/networks", "net-broken"}};
+    missing.reset();
+    EXPECT_THROW(resolve_delegates(conf, client.get(), pod, &missing), cni::Error);
+    EXPECT_FALSE(missing.has_value());
+}
+
 // The server holds the POST for 50 s; apiTimeout (60 s) would wait for it, the call's own bound
 // (300 ms) does not: post_event gives up while the server still holds the request, which it
 // logs only once it answers.

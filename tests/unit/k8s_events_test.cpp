@@ -186,5 +186,17 @@ TEST(FailedAddEvent, WarningWithTheErrorAndItsDetails) {
     EXPECT_EQ(failed_add_event(cni::Error(cni::ErrorCode::Internal, "boom")).message, "boom");
 }
 
+TEST(NoNetworkFoundEvent, WarningInMultusWords) {
+    const auto e = no_network_found_event(
+        {"media", "net-gone",
+         R"(network-attachment-definitions.k8s.cni.cncf.io "net-gone" not found)"});
+    EXPECT_EQ(e.type, EventType::Warning);
+    EXPECT_EQ(e.reason, "NoNetworkFound");
+    EXPECT_EQ(e.action, "ADD");
+    EXPECT_EQ(e.message,
+              "cannot find a network-attachment-definition (net-gone) in namespace (media): "
+              R"(network-attachment-definitions.k8s.cni.cncf.io "net-gone" not found)");
+}
+
 }  // namespace
 }  // namespace splitnet::k8s

@@ -7,6 +7,7 @@
 
 #include "splitnet/k8s/api_client.hpp"
 #include "splitnet/k8s/events.hpp"
+#include "splitnet/k8s/nad_resolver.hpp"
 #include "splitnet/k8s/pod_source.hpp"
 #include "splitnet/verbs/context.hpp"
 
@@ -35,7 +36,8 @@ public:
     /// network-status, then one AddedInterface Event per attachment (best effort).
     void after_add(const config::MetaConf& conf, const cni::Request& request,
                    const std::vector<store::AttachmentState>& attachments) override;
-    /// One Warning Event (best effort).
+    /// One Warning Event (best effort): NoNetworkFound when a NAD the pod selected could not be
+    /// read, else FailedAddInterface.
     void add_failed(const config::MetaConf& conf, const cni::Request& request,
                     const cni::Error& error) noexcept override;
 
@@ -56,6 +58,8 @@ private:
     /// The pod resolve_for_add read (nullopt: not read, or not found).
     std::optional<k8s::PodInfo> pod_;
     bool pod_not_found_ = false;
+    /// The NAD of the pod's annotations that resolve_for_add could not read, if that failed it.
+    std::optional<k8s::MissingNetwork> missing_network_;
     std::chrono::steady_clock::duration events_time_{};
 };
 

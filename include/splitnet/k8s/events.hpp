@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/k8s/nad_resolver.hpp"
 #include "splitnet/k8s/network_status.hpp"
 
 namespace splitnet::k8s {
@@ -89,6 +90,9 @@ void post_event(ApiClient& client, const EventPod& pod, const EventSpec& spec,
 inline constexpr std::string_view kAddedInterfaceReason = "AddedInterface";
 /// Reason of the one Warning Event after a failed ADD.
 inline constexpr std::string_view kFailedAddInterfaceReason = "FailedAddInterface";
+/// Reason of that Warning instead when the ADD failed because a NAD the pod selected could not be
+/// read (Multus' reason for it).
+inline constexpr std::string_view kNoNetworkFoundReason = "NoNetworkFound";
 /// action of both: the CNI verb.
 inline constexpr std::string_view kAddAction = "ADD";
 
@@ -107,5 +111,10 @@ std::vector<EventSpec> added_interface_events(const std::vector<AttachmentStatus
 /// The Warning Event of a failed ADD: the error's message (which names the network when one was
 /// being added) and its details, as the runtime's CNI error has them.
 EventSpec failed_add_event(const cni::Error& error);
+
+/// The Warning of an ADD that failed because `missing` could not be read, in Multus' words
+/// (pkg/k8sclient/k8sclient.go getKubernetesDelegate, v4.3.0): "cannot find a
+/// network-attachment-definition (<name>) in namespace (<ns>): <error>".
+EventSpec no_network_found_event(const MissingNetwork& missing);
 
 }  // namespace splitnet::k8s
