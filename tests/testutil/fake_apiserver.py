@@ -197,6 +197,9 @@ def make_handler(state):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # TCP_NODELAY, as the Go API server has: the headers and the body of a response are two
+        # writes, and with Nagle the body waited for the client's delayed ACK (~40 ms a request).
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *a):  # keep stderr quiet
             pass
