@@ -1,5 +1,8 @@
 #include "splitnet/app/kubernetes_source.hpp"
 
+#include <array>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
@@ -26,6 +29,22 @@ std::string config_name(const std::string& config) {
     return {};
 }
 
+// The node's name for Events (reportingInstance) when the pod GET did not say: the host name,
+// which is what kubelet registers the node as unless told otherwise.
+std::string host_name() {
+    std::array<char, 256> buf{};
+    if (::gethostname(buf.data(), buf.size() - 1) != 0) {
+        return {};
+    }
+    std::string name(buf.data());
+    for (auto& c : name) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');  // kubelet lowercases it too
+        }
+    }
+    return name;
+}
+
 }  // namespace
 
 KubernetesSource::KubernetesSource(std::unique_ptr<k8s::ApiClient> client)
@@ -46,6 +65,8 @@ std::vector<plan::DelegateSpec> KubernetesSource::resolve_for_add(const config::
     std::optional<k8s::PodInfo> pod;
     if (!ref.name.empty()) {
         pod = k8s::get_pod(api, conf, ref);
+        pod_ = pod;
+        pod_not_found_ = !pod && api != nullptr;
         if (!pod && api != nullptr) {
             // Multus (>= 4.2) answers a fake result without calling any delegate here; we still
             // attach the cluster network so the sandbox is usable, without secondaries.
@@ -53,7 +74,7 @@ std::vector<plan::DelegateSpec> KubernetesSource::resolve_for_add(const config::
                          ref.namespace_, ref.name);
         }
     }
-    return k8s::resolve_delegates(conf, api, pod);
+    return k8s::resolve_delegates(conf, api, pod, &missing_network_);
 }
 
 std::vector<plan::DelegateSpec> KubernetesSource::resolve_fallback(const config::MetaConf& conf,
@@ -128,6 +149,71 @@ void KubernetesSource::after_add(const config::MetaConf& conf, const cni::Reques
         }
     }
     k8s::write_network_status(*api, ref, k8s::network_status_value(statuses));
+    // After network-status: Events say the pod has its interfaces once everything it needs is
+    // written; a failure of the annotation fails ADD and gets the Warning instead.
+    std::vector<k8s::EventSpec> events;
+    try {
+        events = k8s::added_interface_events(statuses);
+    } catch (const cni::Error& e) {
+        spdlog::warn("no AddedInterface Events: {}", e.what());
+        return;
+    }
+    post_events(conf, request, events);
+}
+
+void KubernetesSource::add_failed(const config::MetaConf& conf, const cni::Request& request,
+                                  const cni::Error& error) noexcept {
+    try {
+        post_events(conf, request,
+                    {missing_network_ ? k8s::no_network_found_event(*missing_network_)
+                                      : k8s::failed_add_event(error)});
+    } catch (...) {
+        // Building the Event failed (out of memory): the ADD's own error is what matters.
+    }
+}
+
+void KubernetesSource::post_events(const config::MetaConf& conf, const cni::Request& request,
+                                   const std::vector<k8s::EventSpec>& events) noexcept {
+    if (events.empty() || pod_not_found_) {
+        return;
+    }
+    try {
+        const auto ref = plan::pod_ref_from_args(request.args);
+        if (ref.name.empty()) {
+            return;
+        }
+        auto* api = client(conf);
+        if (api == nullptr) {
+            return;  // no API access: no Events, as Multus
+        }
+        k8s::EventPod pod{ref.namespace_, ref.name, ref.uid};
+        std::string node;
+        if (pod_) {
+            pod.uid = pod.uid.empty() ? pod_->uid : pod.uid;
+            node = pod_->node_name;
+        }
+        if (node.empty()) {
+            node = host_name();
+        }
+        std::size_t posted = 0;
+        try {
+            for (const auto& event : events) {
+                const auto left =
+                    kEventsTimeLimit -
+                    std::chrono::duration_cast<std::chrono::milliseconds>(events_time_);
+                const auto start = std::chrono::steady_clock::now();
+                k8s::post_event(*api, pod, event, node,
+                                std::max(left, std::chrono::milliseconds(0)));
+                events_time_ += std::chrono::steady_clock::now() - start;
+                ++posted;
+            }
+        } catch (const cni::Error& e) {
+            spdlog::warn("Events about pod {}/{} not posted ({} of {} posted): {}", ref.namespace_,
+                         ref.name, posted, events.size(), e.what());
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("Events not posted: {}", e.what());
+    }
 }
 
 std::unique_ptr<verbs::NetworkSource> make_network_source(const config::MetaConf& /*conf*/) {

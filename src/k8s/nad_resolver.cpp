@@ -40,18 +40,37 @@ void check_reference(const std::string& ns, const std::string& name) {
 }
 
 /// Multus getKubernetesDelegate: NAD GET (+ empty-spec file fallback), name "ns/nad".
+/// `missing`, when given, learns which NAD could not be read before the error is thrown.
 plan::DelegateSpec kubernetes_delegate(ApiClient* client, const std::string& ns,
-                                       const std::string& name, const std::string& conf_dir) {
+                                       const std::string& name, const std::string& conf_dir,
+                                       std::optional<MissingNetwork>* missing = nullptr) {
     const std::string prefix =
         "getKubernetesDelegate: cannot find a network-attachment-definition (" + name +
         ") in namespace (" + ns + "): ";
+    const auto not_readable = [&](const std::string& why) {
+        if (missing != nullptr) {
+            *missing = MissingNetwork{ns, name, why};
+        }
+    };
     if (client == nullptr) {
-        fail(prefix + "no Kubernetes API access (set \"kubeconfig\" in the splitnet config)");
+        const std::string why =
+            "no Kubernetes API access (set \"kubeconfig\" in the splitnet config)";
+        not_readable(why);
+        fail(prefix + why);
     }
     check_reference(ns, name);
-    auto nad = fetch_nad(*client, ns, name);
+    std::optional<nlohmann::json> nad;
+    try {
+        nad = fetch_nad(*client, ns, name);
+    } catch (const cni::Error& e) {
+        not_readable(e.what());
+        throw;
+    }
     if (!nad) {
-        fail(prefix + "network-attachment-definitions.k8s.cni.cncf.io \"" + name + "\" not found");
+        const std::string why =
+            "network-attachment-definitions.k8s.cni.cncf.io \"" + name + "\" not found";
+        not_readable(why);
+        fail(prefix + why);
     }
     plan::DelegateSpec spec;
     spec.name = ns + "/" + name;
@@ -153,7 +172,8 @@ std::optional<nlohmann::json> fetch_nad(ApiClient& client, const std::string& ns
 }
 
 std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, ApiClient* client,
-                                                  const std::optional<PodInfo>& pod) {
+                                                  const std::optional<PodInfo>& pod,
+                                                  std::optional<MissingNetwork>* missing) {
     std::vector<plan::DelegateSpec> specs;
     if (!conf.cluster_network.empty()) {
         try {
@@ -205,8 +225,8 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
         if (!sels.empty()) {
             check_isolation(conf, *pod, sels[0], "tryLoadK8sPodDefaultNetwork");
             try {
-                auto spec =
-                    kubernetes_delegate(client, sels[0].namespace_, sels[0].name, conf.conf_dir);
+                auto spec = kubernetes_delegate(client, sels[0].namespace_, sels[0].name,
+                                                conf.conf_dir, missing);
                 spec.is_primary = true;
                 spec.selection = sels[0];
                 specs.front() = std::move(spec);
@@ -226,7 +246,8 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
     for (const auto& sel : selections) {
         check_isolation(conf, *pod, sel, "GetNetworkDelegates");
         try {
-            auto spec = kubernetes_delegate(client, sel.namespace_, sel.name, conf.conf_dir);
+            auto spec =
+                kubernetes_delegate(client, sel.namespace_, sel.name, conf.conf_dir, missing);
             spec.selection = sel;
             specs.push_back(std::move(spec));
         } catch (const cni::Error& e) {

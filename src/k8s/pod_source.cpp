@@ -52,6 +52,9 @@ PodInfo pod_from_body(const nlohmann::json& body, const plan::PodRef& ref) {
     pod.annotations = string_map(metadata.is_object() && metadata.contains("annotations")
                                      ? metadata["annotations"]
                                      : nlohmann::json());
+    if (const auto spec = body.find("spec"); spec != body.end()) {
+        pod.node_name = text_at(*spec, "nodeName");
+    }
     if (pod.namespace_.empty()) {
         pod.namespace_ = ref.namespace_;
     }

@@ -125,9 +125,7 @@ void clean_up_unfinished_add(Context& ctx, const store::StateKey& key) {
     ctx.store.remove(key, earlier->from_legacy_file);
 }
 
-}  // namespace
-
-json run_add(Context& ctx) {
+json add_pod_networks(Context& ctx) {
     wait_for_readiness(ctx.conf.readiness_indicator_file, ctx.conf.readiness_timeout);
     const auto key = request_key(ctx);
     const auto lock = ctx.store.lock(key);
@@ -247,6 +245,23 @@ json run_add(Context& ctx) {
     undo.dismiss();
     spdlog::info("added {} attachment(s)", state.attachments.size());
     return out;
+}
+
+}  // namespace
+
+json run_add(Context& ctx) {
+    // The source hears of a failure once add_pod_networks has rolled back (its Rollback ran while
+    // the exception left it) and released the lock, with the error the runtime is about to get.
+    try {
+        return add_pod_networks(ctx);
+    } catch (const cni::Error& e) {
+        ctx.source.add_failed(ctx.conf, ctx.request, e);
+        throw;
+    } catch (const std::exception& e) {
+        ctx.source.add_failed(ctx.conf, ctx.request,
+                              cni::Error(cni::ErrorCode::Internal, e.what()));
+        throw;
+    }
 }
 
 }  // namespace splitnet::verbs

@@ -25,7 +25,6 @@ RBAC_TABLE = {
     ("", "pods", "delete"),
     ("", "pods/status", "update"),
     ("", "events", "create"),
-    ("", "events", "patch"),
     ("", "nodes", "get"),
     ("", "nodes", "patch"),
 }

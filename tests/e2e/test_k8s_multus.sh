@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # e2e (issue 4): the built binary as a Multus drop-in against the TLS fixture API server.
 # The user-doc network (NAD unifi-vpn in namespace media, macvlan + static), annotation in the
-# JSON form with ips + mac -> net1; network-status written with 1 TLS handshake and
-# 1 pod GET + 1 NAD GET + GET/PUT status; then DEL with the API server down.
+# JSON form with ips + mac -> net1; network-status and Events written with 1 TLS handshake and
+# 1 pod GET + 1 NAD GET + GET/PUT status + 2 Event POSTs; then DEL with the API server down.
 # Everything runs inside two namespaces created here: "node" (plugin, API server, macvlan master)
 # and "pod"; both are deleted on EXIT.
 set -euo pipefail
@@ -98,8 +98,15 @@ reqs = [(e["method"], e["path"]) for e in log if "method" in e]
 assert reqs == [("GET", "/api/v1/namespaces/media/pods/sonarr"),
                 ("GET", "/apis/k8s.cni.cncf.io/v1/namespaces/media/network-attachment-definitions/unifi-vpn"),
                 ("GET", "/api/v1/namespaces/media/pods/sonarr"),
-                ("PUT", "/api/v1/namespaces/media/pods/sonarr/status")], reqs
+                ("PUT", "/api/v1/namespaces/media/pods/sonarr/status"),
+                ("POST", "/api/v1/namespaces/media/events"),
+                ("POST", "/api/v1/namespaces/media/events")], reqs
 assert sum(1 for e in log if e.get("event") == "handshake") == 1, log
+# The AddedInterface Events, as Multus words them (docs/observability.md#events).
+events = [json.loads(e["body"]) for e in log if e.get("method") == "POST"]
+assert [e["message"].split(" [")[0] for e in events] == ["Add eth0", "Add net1"], events
+assert events[1]["message"] == "Add net1 [198.51.100.20/24] from media/unifi-vpn", events[1]
+assert all(e["status"] == 201 for e in log if e.get("method") == "POST"), log
 PY
 
 # --- DEL with the API server down ----------------------------------------------------------

@@ -300,8 +300,7 @@ TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
         "|pods|list",                                          // agent guard (spec.nodeName)
         "|pods|delete",                                        // agent guard
         "|pods/status|update",                                 // network_status_writer.cpp PUT
-        "|events|create",                                      // Events (plugin, agent)
-        "|events|patch",                                       // a repeated Event
+        "|events|create",                                      // events.cpp post_event (plugin, agent)
         "|nodes|get",                                          // agent taint
         "|nodes|patch",                                        // agent taint
     };

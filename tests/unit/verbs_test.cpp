@@ -81,10 +81,53 @@ protected:
         env_["CNI_COMMAND"] = verb;
         out_.clear();
         const auto io = testutil::fake_io(env_, stdin_text, out_);
-        Adapters adapters{invoker_,
-                          [](const config::MetaConf&) { return std::make_unique<InlineSource>(); }};
+        Adapters adapters{invoker_, [this](const config::MetaConf&) {
+                              return std::make_unique<RecordingSource>(*this);
+                          }};
         return run(io, adapters);
     }
+
+    // The inline delegates, recording what ADD tells the source afterwards (where the Kubernetes
+    // source writes network-status and posts Events).
+    class RecordingSource final : public NetworkSource {
+    public:
+        explicit RecordingSource(VerbsTest& test) : test_(test) {}
+
+        std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
+                                                        const cni::Request& request) override {
+            return inline_.resolve_for_add(conf, request);
+        }
+
+        std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
+                                                         const cni::Request& request) override {
+            return inline_.resolve_fallback(conf, request);
+        }
+
+        void after_add(const config::MetaConf& /*conf*/, const cni::Request& /*request*/,
+                       const std::vector<store::AttachmentState>& attachments) override {
+            test_.after_add_calls.push_back(attachments.size());
+        }
+
+        void add_failed(const config::MetaConf& /*conf*/, const cni::Request& /*request*/,
+                        const cni::Error& error) noexcept override {
+            // What was rolled back by then: the DELs made so far and whether state is left.
+            test_.add_failed_calls.push_back(
+                {error, test_.sequence(cni::Verb::Del).size(), test_.state_exists()});
+        }
+
+    private:
+        VerbsTest& test_;
+        InlineSource inline_;
+    };
+
+    struct FailureReport {
+        cni::Error error;
+        std::size_t dels_before;
+        bool state_left;
+    };
+
+    std::vector<std::size_t> after_add_calls;
+    std::vector<FailureReport> add_failed_calls;
 
     std::vector<std::string> sequence(cni::Verb verb) const {
         std::vector<std::string> out;
@@ -203,6 +246,40 @@ TEST_F(VerbsTest, FailedSecondaryRollsBackInReverseAndKeepsTheCode) {
     // The same ADD then succeeds.
     invoker_.failures.clear();
     EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;
+}
+
+TEST_F(VerbsTest, FailedAddIsReportedToTheSourceOnceAfterItsRollback) {
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Add, std::string("tuning")),
+                              cni::Error(11U, "try later", "busy"));
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    ASSERT_EQ(add_failed_calls.size(), 1U);
+    const auto& report = add_failed_calls.front();
+    // The error the runtime gets (same code, message naming the network, details).
+    EXPECT_EQ(report.error.code(), 11U);
+    EXPECT_EQ(report.error.msg(), json::parse(out_)["msg"]);
+    EXPECT_EQ(report.error.details(), "busy");
+    // Reported after the rollback: all three DELs made, no state left.
+    EXPECT_EQ(report.dels_before, 3U);
+    EXPECT_FALSE(report.state_left);
+    EXPECT_TRUE(after_add_calls.empty());
+}
+
+TEST_F(VerbsTest, FailureBeforeAnyAttachmentIsReportedToo) {
+    // A second ADD of a finished attachment is refused before anything is done.
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    ASSERT_EQ(add_failed_calls.size(), 1U);
+    EXPECT_EQ(add_failed_calls.front().error.code(), 7U);
+}
+
+TEST_F(VerbsTest, SuccessfulAddIsReportedOnceAndNeverAsAFailure) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    EXPECT_EQ(after_add_calls, (std::vector<std::size_t>{2}));
+    EXPECT_TRUE(add_failed_calls.empty());
+    // DEL reports nothing.
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_TRUE(add_failed_calls.empty());
+    EXPECT_EQ(after_add_calls.size(), 1U);
 }
 
 TEST_F(VerbsTest, DelReplaysTheStoredPlanInReverseAndIsIdempotent) {

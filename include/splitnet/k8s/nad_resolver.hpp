@@ -23,6 +23,14 @@ std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
 std::optional<nlohmann::json> fetch_nad(ApiClient& client, const std::string& ns,
                                         const std::string& name);
 
+/// A NetworkAttachmentDefinition a pod's annotation selected that could not be read (no API
+/// access, not found, or the GET failed): what Multus reports as a NoNetworkFound Event.
+struct MissingNetwork {
+    std::string namespace_;
+    std::string name;
+    std::string error;  ///< why, e.g. network-attachment-definitions.k8s.cni.cncf.io "x" not found
+};
+
 /// The delegate list for ADD (or the DEL rebuild), in Multus order:
 /// 1. primary: clusterNetwork (NAD in multusNamespace, then a confDir file by name; or a path) —
 ///    else every inline `delegates` entry ([0] primary); the v1.multus-cni.io/default-network
@@ -32,8 +40,10 @@ std::optional<nlohmann::json> fetch_nad(ApiClient& client, const std::string& ns
 /// 3. the k8s.v1.cni.cncf.io/networks annotation in order (namespace isolation, one NAD GET each,
 ///    empty spec.config -> confDir), each with its Selection.
 /// Without a client, clusterNetwork/defaultNetworks resolve from files only, and a pod that asks
-/// for networks is an error. Throws cni::Error with Multus-like messages.
+/// for networks is an error. Throws cni::Error with Multus-like messages; when the reason is a NAD
+/// of the annotations that could not be read, `missing` (if given) says which, before the throw.
 std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, ApiClient* client,
-                                                  const std::optional<PodInfo>& pod);
+                                                  const std::optional<PodInfo>& pod,
+                                                  std::optional<MissingNetwork>* missing = nullptr);
 
 }  // namespace splitnet::k8s

@@ -20,6 +20,7 @@ struct PodInfo {
     std::string uid;
     nlohmann::json annotations = nlohmann::json::object();  ///< string -> string
     bool from_runtime = false;  ///< annotations came from runtimeConfig, no GET was made
+    std::string node_name{};    ///< spec.nodeName of a pod GET (untrusted; for Events only)
 };
 
 /// Pod annotations: from runtimeConfig "io.kubernetes.cri.pod-annotations" when the runtime passed

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/config/meta_conf.hpp"
 #include "splitnet/delegate/invoker.hpp"
@@ -41,9 +42,14 @@ public:
         return std::nullopt;
     }
 
-    /// Called once after every attachment was added (network-status annotation).
+    /// Called once after every attachment was added (network-status annotation, Events).
     virtual void after_add(const config::MetaConf& /*conf*/, const cni::Request& /*request*/,
                            const std::vector<store::AttachmentState>& /*attachments*/) {}
+
+    /// Called once when ADD failed, after its rollback, with the error the runtime gets
+    /// (a Warning Event). Best effort: must not throw.
+    virtual void add_failed(const config::MetaConf& /*conf*/, const cni::Request& /*request*/,
+                            const cni::Error& /*error*/) noexcept {}
 };
 
 /// Only the inline `delegates` of the meta config: [0] is the primary.
