@@ -33,7 +33,6 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/conf/00-splitnet.conflist
   ${PROJECT_SOURCE_DIR}/conf/10-splitnet-demo.conflist
   ${PROJECT_SOURCE_DIR}/conf/nad-unifi-vpn.yaml
-  ${PROJECT_SOURCE_DIR}/deploy/splitnet-daemonset.yaml
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # Debian's architecture name of the target, also when cross-building (dpkg would name the host).
