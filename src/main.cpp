@@ -1,6 +1,6 @@
 // splitnet: the CNI entry point. Without arguments (as every container runtime runs it) it is
-// the plugin; a subcommand (`install`, `verify`, `uninstall`, `help`, `version`) makes it a tool instead. Anything else
-// is refused with exit code 2, so that a typo never passes silently.
+// the plugin; a subcommand (`install`, `verify`, `uninstall`, `help`, `version`) makes it a tool
+// instead. Anything else is refused with exit code 2, so that a typo never passes silently.
 #include <string>
 #include <vector>
 

@@ -52,8 +52,8 @@ bool has_secondary_status(std::string_view value, bool& unreadable) {
     if (util::trim(value).empty()) {
         return false;
     }
-    const auto doc = util::try_parse_json_bounded(value, {util::kMaxApiBodyBytes,
-                                                          util::kMaxJsonDepth});
+    const auto doc =
+        util::try_parse_json_bounded(value, {util::kMaxApiBodyBytes, util::kMaxJsonDepth});
     if (!doc || !doc->is_array()) {
         unreadable = true;
         return false;
@@ -93,9 +93,8 @@ std::optional<BypassedPod> bypassed_pod(const json& pod) {
     out.pod.namespace_ = string_at(metadata, "namespace");
     out.pod.name = string_at(metadata, "name");
     out.pod.uid = string_at(metadata, "uid");
-    if (!k8s::is_dns1123_label(out.pod.namespace_) ||
-        !k8s::is_dns1123_subdomain(out.pod.name) || out.pod.uid.empty() ||
-        out.pod.uid.size() > 64) {
+    if (!k8s::is_dns1123_label(out.pod.namespace_) || !k8s::is_dns1123_subdomain(out.pod.name) ||
+        out.pod.uid.empty() || out.pod.uid.size() > 64) {
         return std::nullopt;
     }
     out.requested = util::clip(requested, 256);
@@ -129,8 +128,7 @@ std::string url_encode(std::string_view text) {
 
 std::string node_pods_path(std::string_view node, std::string_view continue_token) {
     std::string path = fmt::format("/api/v1/pods?fieldSelector={}&limit={}",
-                                   url_encode(fmt::format("spec.nodeName={}", node)),
-                                   kPodsPerPage);
+                                   url_encode(fmt::format("spec.nodeName={}", node)), kPodsPerPage);
     if (!continue_token.empty()) {
         path += "&continue=" + url_encode(continue_token);
     }

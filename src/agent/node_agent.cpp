@@ -107,7 +107,7 @@ void NodeAgent::remove_taint(k8s::ApiClient& client) {
         taint_done_ = true;
         return;
     }
-    const auto patched = client.patch(path, *patch);
+    const auto patched = client.json_patch(path, *patch);
     if (!is_success(patched.status)) {
         // 409/422: the taints changed since the read (the test op failed); the next tick reads
         // them again.
@@ -166,9 +166,10 @@ void NodeAgent::guard(k8s::ApiClient& client) {
             return;
         }
     }
-    spdlog::warn("node agent: node {} lists more than {} pages of pods; the rest waits for the "
-                 "next pass",
-                 node_, kMaxPages);
+    spdlog::warn(
+        "node agent: node {} lists more than {} pages of pods; the rest waits for the "
+        "next pass",
+        node_, kMaxPages);
 }
 
 }  // namespace splitnet::agent

@@ -4,8 +4,7 @@
 
 namespace splitnet::agent {
 
-std::optional<nlohmann::json> remove_taint_patch(const nlohmann::json& node,
-                                                 std::string_view key) {
+std::optional<nlohmann::json> remove_taint_patch(const nlohmann::json& node, std::string_view key) {
     if (!node.is_object()) {
         return std::nullopt;
     }

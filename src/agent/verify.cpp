@@ -106,8 +106,10 @@ std::string verify_usage() {
            "  --gateway=IP              the IPv4 (or IPv6) default via the VPN interface must use\n"
            "                            this gateway (default: any gateway)\n"
            "  --ipv6=block|vpn|any      block: no IPv6 default anywhere and the IPv6 kill switch\n"
-           "                            (egress ipv6 \"block\", the default); vpn: IPv6 default only\n"
-           "                            via the VPN interface (\"route\"); any: not checked (\"allow\")\n"
+           "                            (egress ipv6 \"block\", the default); vpn: IPv6 default "
+           "only\n"
+           "                            via the VPN interface (\"route\"); any: not checked "
+           "(\"allow\")\n"
            "  --help                    this text\n";
 }
 
@@ -157,11 +159,10 @@ std::vector<std::string> verify_problems(const VerifyOptions& options,
             const bool via_vpn = route.dev == vpn && vpn_default_expected;
             if (via_vpn && route.dst.is_default() && route.table == RouteEntry::kMainTable) {
                 if (gateway_applies && route.gateway != options.gateway) {
-                    problems.push_back(fmt::format("{} goes to {}, not to the VPN gateway {}",
-                                                   route.describe(),
-                                                   route.gateway ? route.gateway->address_text()
-                                                                 : std::string("no gateway"),
-                                                   options.gateway->address_text()));
+                    problems.push_back(fmt::format(
+                        "{} goes to {}, not to the VPN gateway {}", route.describe(),
+                        route.gateway ? route.gateway->address_text() : std::string("no gateway"),
+                        options.gateway->address_text()));
                 } else {
                     vpn_default = true;
                 }
@@ -175,9 +176,10 @@ std::vector<std::string> verify_problems(const VerifyOptions& options,
                     "{} sends {} traffic out via the cluster interface {}, past the VPN",
                     route.describe(), family_name(family), route.dev));
             } else if (family == 6 && options.ipv6 == Ipv6Expectation::Block) {
-                problems.push_back(fmt::format("{} routes IPv6 to the outside, which is to be "
-                                               "blocked",
-                                               route.describe()));
+                problems.push_back(
+                    fmt::format("{} routes IPv6 to the outside, which is to be "
+                                "blocked",
+                                route.describe()));
             } else {
                 problems.push_back(fmt::format("{} sends {} traffic out past the VPN interface {}",
                                                route.describe(), family_name(family), vpn));

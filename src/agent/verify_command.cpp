@@ -26,8 +26,8 @@ int run_verify(const std::vector<std::string>& args) {
     try {
         options = parse_verify_options(args);
     } catch (const cni::Error& e) {
-        static_cast<void>(std::fputs((std::string(e.what()) + "\n\n" + verify_usage()).c_str(),
-                                     stderr));
+        static_cast<void>(
+            std::fputs((std::string(e.what()) + "\n\n" + verify_usage()).c_str(), stderr));
         return app::kUsageExitCode;
     }
     if (options.help) {

@@ -335,8 +335,9 @@ int run_uninstall(const std::vector<std::string>& args) {
         return 0;
     }
     try {
-        Installer(options, [](std::string_view) { return std::optional<std::string>(); })
-            .uninstall();
+        Installer(options, [](std::string_view) {
+            return std::optional<std::string>();
+        }).uninstall();
         return 0;
     } catch (const cni::Error& e) {
         spdlog::error("uninstall: {}", e.what());

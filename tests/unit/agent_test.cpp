@@ -68,11 +68,10 @@ std::string joined(const std::vector<std::string>& problems) {
 
 void erase_routes(NetnsSnapshot& s, const char* dst, RouteKind kind) {
     const auto target = *attach::parse_prefix(dst);
-    s.routes.erase(std::remove_if(s.routes.begin(), s.routes.end(),
-                                  [&](const RouteEntry& r) {
-                                      return r.dst == target && r.kind == kind;
-                                  }),
-                   s.routes.end());
+    s.routes.erase(
+        std::remove_if(s.routes.begin(), s.routes.end(),
+                       [&](const RouteEntry& r) { return r.dst == target && r.kind == kind; }),
+        s.routes.end());
 }
 
 TEST(Verify, TheEgressPolicyPasses) {
@@ -160,13 +159,15 @@ TEST(Verify, Ipv6AsConfigured) {
     // block: any v6 default is a problem, even via net1.
     auto s = protected_pod();
     s.routes.push_back(route("::/0", "net1", "2001:db8:99::1", 10));
-    EXPECT_NE(joined(verify_problems({}, s)).find("routes IPv6 to the outside, which is to be "
-                                                  "blocked"),
+    EXPECT_NE(joined(verify_problems({}, s))
+                  .find("routes IPv6 to the outside, which is to be "
+                        "blocked"),
               std::string::npos);
     s = protected_pod();
     s.routes.push_back(route("::/0", "eth0", "fd00:42::1", 1024));
-    EXPECT_NE(joined(verify_problems({}, s)).find("sends IPv6 traffic out via the cluster "
-                                                  "interface eth0"),
+    EXPECT_NE(joined(verify_problems({}, s))
+                  .find("sends IPv6 traffic out via the cluster "
+                        "interface eth0"),
               std::string::npos);
     // vpn: the v6 default must be via net1.
     VerifyOptions vpn;
@@ -286,8 +287,7 @@ TEST(Guard, ListPagesAndPaths) {
               "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100");
     EXPECT_EQ(node_pods_path("node-a", "a b/c="),
               "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100&continue=a%20b%2Fc%3D");
-    EXPECT_EQ(delete_options("u-1"),
-              json::parse(R"({"kind":"DeleteOptions","apiVersion":"v1",
+    EXPECT_EQ(delete_options("u-1"), json::parse(R"({"kind":"DeleteOptions","apiVersion":"v1",
                               "preconditions":{"uid":"u-1"}})"));
 }
 

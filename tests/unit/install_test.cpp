@@ -84,9 +84,9 @@ TEST(InstallOptions, MistakesNameTheFlag) {
 
 TEST(InstallOptions, UsageListsEveryFlag) {
     const auto text = install::usage();
-    for (const char* flag : {"--cni-bin-dir", "--multus-conf-file", "--cleanup-config-on-exit",
-                             "--cluster-cidrs", "--once", "--skip-tls-verify",
-                             "--guard-bypassed-pods", "--remove-taint"}) {
+    for (const char* flag :
+         {"--cni-bin-dir", "--multus-conf-file", "--cleanup-config-on-exit", "--cluster-cidrs",
+          "--once", "--skip-tls-verify", "--guard-bypassed-pods", "--remove-taint"}) {
         EXPECT_NE(text.find(flag), std::string::npos) << flag;
     }
 }

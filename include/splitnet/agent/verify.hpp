@@ -19,8 +19,8 @@ enum class Ipv6Expectation {
 /// `splitnet verify` flags. The defaults fit the documented VPN NAD (conf/nad-unifi-vpn.yaml):
 /// net1, any gateway, IPv6 blocked, eth0 as the cluster interface.
 struct VerifyOptions {
-    std::string vpn_interface = "net1";      ///< --interface
-    std::string primary_interface = "eth0";  ///< --primary-interface
+    std::string vpn_interface = "net1";       ///< --interface
+    std::string primary_interface = "eth0";   ///< --primary-interface
     std::optional<attach::IpPrefix> gateway;  ///< --gateway: the VPN default must use it
     Ipv6Expectation ipv6 = Ipv6Expectation::Block;
     bool help = false;

@@ -44,6 +44,10 @@ public:
 
     ApiResponse get(std::string_view path);
     ApiResponse put(std::string_view path, const nlohmann::json& body);
+    /// DELETE with a body (DeleteOptions, e.g. preconditions).
+    ApiResponse del(std::string_view path, const nlohmann::json& body);
+    /// PATCH with an RFC 6902 JSON patch (application/json-patch+json).
+    ApiResponse json_patch(std::string_view path, const nlohmann::json& patch);
 
     [[nodiscard]] unsigned request_count() const noexcept;    ///< completed HTTP exchanges
     [[nodiscard]] unsigned handshake_count() const noexcept;  ///< TLS handshakes (connections)
