@@ -7,6 +7,7 @@
 #   Running pod that asks for networks and has no network-status (DeleteOptions with its uid),
 #   records a SplitnetBypassed Event on it first, and leaves the others alone: one splitnet set
 #   up, one still starting, one on another node, one without networks;
+# - a failed API call is logged and retried on the next tick;
 # - --guard-bypassed-pods=false lists and deletes nothing; no NODE_NAME: no API call at all.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/apiserver_lib.sh"
@@ -58,7 +59,9 @@ JSON
 
 token="e2e-token-$RANDOM$RANDOM"
 e2e_on_exit stop_fake_apiserver
-start_fake_apiserver "$API_NS" "$E2E_TMP" "$DATA" "$token" --certs-dir "$E2E_TMP/certs" || exit 1
+CONTROL=${E2E_TMP}/control.json
+start_fake_apiserver "$API_NS" "$E2E_TMP" "$DATA" "$token" --certs-dir "$E2E_TMP/certs" \
+    --control "$CONTROL" || exit 1
 PORT=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$E2E_TMP/ready")
 cp "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$E2E_TMP/ready")" "$SA/ca.crt"
 printf '%s' "$token" >"$SA/token"
@@ -114,12 +117,15 @@ stop_agent
 touch "$REQUESTS"
 assert_eq "... and made no API call" "0" "$(grep -c '"method"' "$REQUESTS")"
 
-# --- guard off, taint on -----------------------------------------------------------------------
+# --- guard off, taint on; the first read of the node fails ------------------------------------
+printf '%s' '{"faults": [{"status": 422, "count": 1, "match": "/api/v1/nodes/node-a"}]}' >"$CONTROL"
 start_agent "$E2E_TMP/agent1.log" NODE_NAME=node-a -- \
     --remove-taint=splitnet.io/agent-not-ready --guard-bypassed-pods=false
 check "the taint is removed" wait_for "taint" 30 taint_removed
 stop_agent
-assert_eq "... with one GET of the node" 1 "$(count GET /api/v1/nodes/node-a)"
+assert_eq "... on the next tick after a failed read: two GETs of the node" 2 \
+    "$(count GET /api/v1/nodes/node-a)"
+assert_eq "the failure was logged once" 1 "$(grep -c "cannot read node node-a" "$E2E_TMP/agent1.log")"
 assert_eq "... and one PATCH" 1 "$(count PATCH /api/v1/nodes/node-a)"
 check "the PATCH tests the taint it removes, and removes only it" python3 - "$(requests PATCH /api/v1/nodes/node-a)" <<'PY'
 import json, sys
