@@ -181,13 +181,15 @@ bool Installer::sync() {
     return sync_auto_config();
 }
 
+std::vector<std::string> Installer::config_names() const {
+    return options_.conf_file == "auto"
+               ? std::vector<std::string>{fmt::format("{}.conf", kConfBaseName),
+                                          fmt::format("{}.conflist", kConfBaseName)}
+               : std::vector<std::string>{fs::path(options_.conf_file).filename().string()};
+}
+
 void Installer::remove_config() const {
-    const std::vector<std::string> names =
-        options_.conf_file == "auto"
-            ? std::vector<std::string>{fmt::format("{}.conf", kConfBaseName),
-                                       fmt::format("{}.conflist", kConfBaseName)}
-            : std::vector<std::string>{fs::path(options_.conf_file).filename().string()};
-    for (const auto& name : names) {
+    for (const auto& name : config_names()) {
         remove_if_exists(options_.cni_conf_dir + "/" + name);
     }
     spdlog::info("removed the node config from {}", options_.cni_conf_dir);
@@ -196,6 +198,10 @@ void Installer::remove_config() const {
 void Installer::uninstall() const {
     remove_if_exists(options_.cni_bin_dir + "/" + kBinaryName);
     remove_config();
+    // Cilium with cni.exclusive=true renames the config it finds; those copies are ours too.
+    for (const auto& name : config_names()) {
+        remove_if_exists(options_.cni_conf_dir + "/" + name + ".cilium_bak");
+    }
     const std::string dir = options_.cni_conf_dir + "/" + kKubeconfigDir;
     remove_if_exists(dir + "/" + kKubeconfigName);
     // The directory is splitnet's; anything an admin put there stays, and so does the directory.
