@@ -1,5 +1,7 @@
 #include "splitnet/agent/guard.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "splitnet/k8s/annotation.hpp"
@@ -44,27 +46,25 @@ bool any_container_running(const json& status) {
     return false;
 }
 
-// True when the network-status annotation lists a non-default attachment. The value is
-// untrusted: parsed bounded; anything unparsable counts as "none" only if it is absent or
-// empty, else (something wrote it, maybe splitnet) the pod is left alone.
-bool has_secondary_status(std::string_view value, bool& unreadable) {
-    unreadable = false;
+enum class StatusVerdict { NoSecondary, HasSecondary, Unreadable };
+
+// Whether the network-status annotation lists a non-default attachment. The value is untrusted:
+// parsed bounded. Something that is not a JSON list was written by somebody (maybe splitnet, by
+// another version): Unreadable, and the guard leaves the pod alone.
+StatusVerdict judge_network_status(std::string_view value) {
     if (util::trim(value).empty()) {
-        return false;
+        return StatusVerdict::NoSecondary;
     }
     const auto doc =
         util::try_parse_json_bounded(value, {util::kMaxApiBodyBytes, util::kMaxJsonDepth});
     if (!doc || !doc->is_array()) {
-        unreadable = true;
-        return false;
+        return StatusVerdict::Unreadable;
     }
-    for (const auto& entry : *doc) {
+    const bool secondary = std::ranges::any_of(*doc, [](const json& entry) {
         const auto& is_default = member(entry, "default");
-        if (entry.is_object() && !(is_default.is_boolean() && is_default.get<bool>())) {
-            return true;
-        }
-    }
-    return false;
+        return entry.is_object() && !(is_default.is_boolean() && is_default.get<bool>());
+    });
+    return secondary ? StatusVerdict::HasSecondary : StatusVerdict::NoSecondary;
 }
 
 }  // namespace
@@ -84,9 +84,8 @@ std::optional<BypassedPod> bypassed_pod(const json& pod) {
         string_at(status, "phase") != "Running" || !any_container_running(status)) {
         return std::nullopt;
     }
-    bool unreadable = false;
-    if (has_secondary_status(string_at(annotations, k8s::kNetworkStatusAnnotation), unreadable) ||
-        unreadable) {
+    if (judge_network_status(string_at(annotations, k8s::kNetworkStatusAnnotation)) !=
+        StatusVerdict::NoSecondary) {
         return std::nullopt;
     }
     BypassedPod out;
