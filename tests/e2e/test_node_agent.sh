@@ -8,6 +8,7 @@
 #   records a SplitnetBypassed Event on it first, and leaves the others alone: one splitnet set
 #   up, one still starting, one on another node, one without networks;
 # - a failed API call is logged and retried on the next tick;
+# - nothing happens before the node config is in place;
 # - --guard-bypassed-pods=false lists and deletes nothing; no NODE_NAME: no API call at all.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/apiserver_lib.sh"
@@ -116,6 +117,20 @@ check "... once the config is written" wait_for "config" 30 test -e "$NETD/00-sp
 stop_agent
 touch "$REQUESTS"
 assert_eq "... and made no API call" "0" "$(grep -c '"method"' "$REQUESTS")"
+
+# --- no node config yet (no master config to wrap): neither duty runs ------------------------
+mkdir -p "$E2E_TMP/empty"
+start_agent "$E2E_TMP/agent-early.log" NODE_NAME=node-a -- \
+    --remove-taint=splitnet.io/agent-not-ready --multus-autoconfig-dir="$E2E_TMP/empty"
+check "without a master config the agent waits for one" \
+    wait_for "waiting" 30 grep -q "no master CNI config" "$E2E_TMP/agent-early.log"
+# The first tick follows the first sync at once, and SIGTERM is only taken between ticks: once
+# the agent has exited, that tick has run.
+stop_agent
+assert_eq "... and, the config not being in place, made no API call" "0" \
+    "$(grep -c '"method"' "$REQUESTS")"
+assert_eq "the taint is still there" \
+    "splitnet.io/agent-not-ready node.kubernetes.io/not-ready" "$(taint_keys)"
 
 # --- guard off, taint on; the first read of the node fails ------------------------------------
 printf '%s' '{"faults": [{"status": 422, "count": 1, "match": "/api/v1/nodes/node-a"}]}' >"$CONTROL"
