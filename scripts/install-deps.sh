@@ -8,7 +8,7 @@ PACKAGES=(
     libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
     libgtest-dev libgmock-dev libboost-dev libssl-dev libyaml-cpp-dev
     containernetworking-plugins golang-go golang-github-appc-cni-dev
-    iproute2 nftables python3 openssl file clang-format
+    iproute2 nftables python3 openssl file clang-format util-linux
     clang-14 libclang-rt-14-dev
 )
 
