@@ -79,7 +79,10 @@ std::optional<BypassedPod> bypassed_pod(const json& pod) {
         return std::nullopt;
     }
     const auto& host_network = member(spec, "hostNetwork");
-    if ((host_network.is_boolean() && host_network.get<bool>()) ||
+    // A mirror pod (the API's copy of a static pod) comes back at once when deleted, while the
+    // static pod itself, and its sandbox, stay: deleting it would only repeat every pass.
+    const bool mirror = !member(annotations, kMirrorPodAnnotation).is_null();
+    if (mirror || (host_network.is_boolean() && host_network.get<bool>()) ||
         !member(metadata, "deletionTimestamp").is_null() ||
         string_at(status, "phase") != "Running" || !any_container_running(status)) {
         return std::nullopt;

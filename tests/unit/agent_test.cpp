@@ -256,6 +256,8 @@ TEST(Guard, PodsThatAreLeftAlone) {
         // a sandbox being recreated: no container runs
         {"/status/containerStatuses/0/state", {{"waiting", json::object()}}},
         {"/spec/hostNetwork", true},
+        // a static pod's mirror: deleting it changes nothing on the node
+        {"/metadata/annotations/kubernetes.io~1config.mirror", "hash"},
         {"/metadata/deletionTimestamp", "2026-12-04T10:00:00Z"},
         // a name that cannot go into a REST path
         {"/metadata/name", "../nodes/x"},

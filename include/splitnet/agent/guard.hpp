@@ -25,7 +25,7 @@ struct BypassedPod {
 
 /// Pure: whether one pod of the node's pod list was started without splitnet. All of:
 /// - it asks for networks (a non-empty k8s.v1.cni.cncf.io/networks annotation) and is not
-///   hostNetwork, not being deleted, in phase Running;
+///   hostNetwork, not a mirror pod (a static pod's), not being deleted, in phase Running;
 /// - at least one of its containers is running: the kubelet starts containers only after the
 ///   sandbox's CNI ADD returned, and stops them all before it sets up a new sandbox, so the
 ///   current sandbox's ADD has finished (an ADD still in progress never qualifies);
@@ -53,6 +53,8 @@ nlohmann::json delete_options(std::string_view uid);
 std::string url_encode(std::string_view text);
 
 inline constexpr std::string_view kBypassedReason = "SplitnetBypassed";
+/// Set by the kubelet on the API's copy of a static pod.
+inline constexpr std::string_view kMirrorPodAnnotation = "kubernetes.io/config.mirror";
 inline constexpr int kPodsPerPage = 100;
 
 }  // namespace splitnet::agent
