@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "splitnet/agent/node_agent.hpp"
+#include "splitnet/agent/api_duties.hpp"
 #include "splitnet/app/command_line.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
@@ -265,20 +265,20 @@ int run(const Options& options, const cni::Getenv& getenv) {
     }
     const bool watch = !options.skip_config_watch;
     // The node agent's API duties (taint, bypassed-pod guard) run after each sync.
-    agent::NodeAgent node_agent(
+    agent::ApiDuties api_duties(
         {options.guard_bypassed_pods, options.remove_taint, options.service_account_dir}, getenv);
     bool in_place = configured;
-    node_agent.tick(in_place);
+    api_duties.tick(in_place);
     std::string last_error;
     while (!wait_for_stop(stop_signals, options.watch_interval)) {
         if (!watch) {
-            node_agent.tick(in_place);
+            api_duties.tick(in_place);
             continue;
         }
         try {
             in_place = installer.sync();
             last_error.clear();
-            node_agent.tick(in_place);
+            api_duties.tick(in_place);
         } catch (const cni::Error& e) {
             // Keep running: the next change (a fixed master config) is picked up. Said once
             // per distinct error, not every interval.

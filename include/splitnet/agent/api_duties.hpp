@@ -13,7 +13,7 @@ class ApiClient;
 namespace splitnet::agent {
 
 /// What the node agent's API-side duties need from `splitnet install`'s flags.
-struct AgentOptions {
+struct ApiDutiesOptions {
     bool guard_bypassed_pods = true;  ///< --guard-bypassed-pods
     std::string remove_taint;         ///< --remove-taint (empty: none)
     std::string service_account_dir;  ///< --service-account-dir
@@ -27,14 +27,14 @@ struct AgentOptions {
 /// API is reached with the pod's in-cluster service account. Without either, both duties are
 /// off (said once in the log). Failures are logged (once per distinct message) and retried on a
 /// later tick; they never stop the installer.
-class NodeAgent {
+class ApiDuties {
 public:
-    NodeAgent(AgentOptions options, cni::Getenv getenv);
-    ~NodeAgent();
-    NodeAgent(const NodeAgent&) = delete;
-    NodeAgent& operator=(const NodeAgent&) = delete;
-    NodeAgent(NodeAgent&&) = delete;
-    NodeAgent& operator=(NodeAgent&&) = delete;
+    ApiDuties(ApiDutiesOptions options, cni::Getenv getenv);
+    ~ApiDuties();
+    ApiDuties(const ApiDuties&) = delete;
+    ApiDuties& operator=(const ApiDuties&) = delete;
+    ApiDuties(ApiDuties&&) = delete;
+    ApiDuties& operator=(ApiDuties&&) = delete;
 
     /// One tick, after the installer's sync. `configured`: the node config is in place. Nothing
     /// happens before it is: a pod deleted while the config is missing would only come back
@@ -47,7 +47,7 @@ private:
     void guard(k8s::ApiClient& client);
     void report(const std::string& problem);
 
-    AgentOptions options_;
+    ApiDutiesOptions options_;
     cni::Getenv getenv_;
     std::string node_;
     bool active_ = false;

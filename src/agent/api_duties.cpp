@@ -1,4 +1,4 @@
-#include "splitnet/agent/node_agent.hpp"
+#include "splitnet/agent/api_duties.hpp"
 
 #include <utility>
 
@@ -28,7 +28,7 @@ bool is_success(unsigned status) {
 
 }  // namespace
 
-NodeAgent::NodeAgent(AgentOptions options, cni::Getenv getenv)
+ApiDuties::ApiDuties(ApiDutiesOptions options, cni::Getenv getenv)
     : options_(std::move(options)), getenv_(std::move(getenv)) {
     if (!options_.guard_bypassed_pods && options_.remove_taint.empty()) {
         return;
@@ -53,23 +53,23 @@ NodeAgent::NodeAgent(AgentOptions options, cni::Getenv getenv)
                  options_.remove_taint.empty() ? std::string("none") : options_.remove_taint);
 }
 
-NodeAgent::~NodeAgent() = default;
+ApiDuties::~ApiDuties() = default;
 
-std::unique_ptr<k8s::ApiClient> NodeAgent::connect() {
+std::unique_ptr<k8s::ApiClient> ApiDuties::connect() {
     k8s::ApiOptions api;
     api.budget = kTickBudget;
     return std::make_unique<k8s::ApiClient>(
         k8s::in_cluster_access(getenv_, options_.service_account_dir), api);
 }
 
-void NodeAgent::report(const std::string& problem) {
+void ApiDuties::report(const std::string& problem) {
     if (problem != last_problem_) {
         spdlog::error("node agent: {} (retrying)", problem);
         last_problem_ = problem;
     }
 }
 
-void NodeAgent::tick(bool configured) {
+void ApiDuties::tick(bool configured) {
     if (!active_ || !configured) {
         return;
     }
@@ -93,7 +93,7 @@ void NodeAgent::tick(bool configured) {
     }
 }
 
-void NodeAgent::remove_taint(k8s::ApiClient& client) {
+void ApiDuties::remove_taint(k8s::ApiClient& client) {
     const auto path = node_path(node_);
     const auto node = client.get(path);
     if (!is_success(node.status)) {
@@ -120,7 +120,7 @@ void NodeAgent::remove_taint(k8s::ApiClient& client) {
     taint_done_ = true;
 }
 
-void NodeAgent::guard(k8s::ApiClient& client) {
+void ApiDuties::guard(k8s::ApiClient& client) {
     std::string token;
     for (int page = 0; page < kMaxPages; ++page) {
         const auto list = client.get(node_pods_path(node_, token));
