@@ -15,7 +15,7 @@ PACKAGES=(
     libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
     libgtest-dev libgmock-dev libboost-dev libssl-dev libyaml-cpp-dev
     containernetworking-plugins golang-go golang-github-appc-cni-dev
-    iproute2 nftables python3 openssl file clang-format
+    iproute2 nftables python3 openssl file clang-format util-linux
     containerd runc busybox-static
     clang-14 libclang-rt-14-dev
     golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml

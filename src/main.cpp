@@ -1,9 +1,10 @@
 // splitnet: the CNI entry point. Without arguments (as every container runtime runs it) it is
-// the plugin; a subcommand (`install`, `help`, `version`) makes it a tool instead. Anything else
-// is refused with exit code 2, so that a typo never passes silently.
+// the plugin; a subcommand (`install`, `verify`, `uninstall`, `help`, `version`) makes it a tool
+// instead. Anything else is refused with exit code 2, so that a typo never passes silently.
 #include <string>
 #include <vector>
 
+#include "splitnet/agent/verify_command.hpp"
 #include "splitnet/app/command_line.hpp"
 #include "splitnet/app/process_io.hpp"
 #include "splitnet/app/wiring.hpp"
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
             }
         case app::Subcommand::Install:
             return splitnet::install::run_install(line.args, io.getenv);
+        case app::Subcommand::Verify:
+            return splitnet::agent::run_verify(line.args);
+        case app::Subcommand::Uninstall:
+            return splitnet::install::run_uninstall(line.args);
         case app::Subcommand::Help:
             io.write_stdout(app::usage_text());
             return 0;

@@ -11,8 +11,11 @@ CommandLine parse_command_line(const std::vector<std::string>& argv) {
     }
     const std::string_view first = argv.front();
     const std::vector<std::string> rest(argv.begin() + 1, argv.end());
-    if (first == "install") {
-        line.subcommand = Subcommand::Install;
+    // Subcommands with flags of their own: those are parsed (strictly) by their module.
+    if (first == "install" || first == "verify" || first == "uninstall") {
+        line.subcommand = first == "install"  ? Subcommand::Install
+                          : first == "verify" ? Subcommand::Verify
+                                              : Subcommand::Uninstall;
         line.args = rest;
         return line;
     }
@@ -44,6 +47,11 @@ std::string usage_text() {
            "subcommands:\n"
            "  install [flags]   install splitnet on this node and keep its config current\n"
            "                    (`splitnet install --help` lists the flags)\n"
+           "  verify [flags]    check that this pod's netns has the VPN attachment and its\n"
+           "                    fail-closed egress policy; exit 1 naming what is missing\n"
+           "                    (an init container; `splitnet verify --help`)\n"
+           "  uninstall [flags] remove what install wrote (binary, node config, kubeconfig);\n"
+           "                    takes install's directory flags (`splitnet uninstall --help`)\n"
            "  version           print the version and the CNI versions supported\n"
            "  help              print this text\n";
 }

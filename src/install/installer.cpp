@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "splitnet/agent/api_duties.hpp"
 #include "splitnet/app/command_line.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
@@ -180,16 +181,38 @@ bool Installer::sync() {
     return sync_auto_config();
 }
 
+std::vector<std::string> Installer::config_names() const {
+    return options_.conf_file == "auto"
+               ? std::vector<std::string>{fmt::format("{}.conf", kConfBaseName),
+                                          fmt::format("{}.conflist", kConfBaseName)}
+               : std::vector<std::string>{fs::path(options_.conf_file).filename().string()};
+}
+
 void Installer::remove_config() const {
-    const std::vector<std::string> names =
-        options_.conf_file == "auto"
-            ? std::vector<std::string>{fmt::format("{}.conf", kConfBaseName),
-                                       fmt::format("{}.conflist", kConfBaseName)}
-            : std::vector<std::string>{fs::path(options_.conf_file).filename().string()};
-    for (const auto& name : names) {
+    for (const auto& name : config_names()) {
         remove_if_exists(options_.cni_conf_dir + "/" + name);
     }
     spdlog::info("removed the node config from {}", options_.cni_conf_dir);
+}
+
+void Installer::uninstall() const {
+    remove_if_exists(options_.cni_bin_dir + "/" + kBinaryName);
+    remove_config();
+    // Cilium with cni.exclusive=true renames the config it finds; those copies are ours too.
+    for (const auto& name : config_names()) {
+        remove_if_exists(options_.cni_conf_dir + "/" + name + ".cilium_bak");
+    }
+    const std::string dir = options_.cni_conf_dir + "/" + kKubeconfigDir;
+    remove_if_exists(dir + "/" + kKubeconfigName);
+    // The directory is splitnet's; anything an admin put there stays, and so does the directory.
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+        if (errno != ENOTEMPTY && errno != EEXIST) {
+            util::io_error("remove", dir, errno);
+        }
+        spdlog::warn("{} is not empty: left in place", dir);
+    }
+    spdlog::info("uninstalled: removed {}/{}, the node config and {}/{}", options_.cni_bin_dir,
+                 kBinaryName, dir, kKubeconfigName);
 }
 
 namespace {
@@ -241,14 +264,21 @@ int run(const Options& options, const cni::Getenv& getenv) {
         return 0;
     }
     const bool watch = !options.skip_config_watch;
+    // The node agent's API duties (taint, bypassed-pod guard) run after each sync.
+    agent::ApiDuties api_duties(
+        {options.guard_bypassed_pods, options.remove_taint, options.service_account_dir}, getenv);
+    bool in_place = configured;
+    api_duties.tick(in_place);
     std::string last_error;
-    while (!wait_for_stop(stop_signals, watch ? options.watch_interval : std::chrono::hours(1))) {
+    while (!wait_for_stop(stop_signals, options.watch_interval)) {
         if (!watch) {
+            api_duties.tick(in_place);
             continue;
         }
         try {
-            installer.sync();
+            in_place = installer.sync();
             last_error.clear();
+            api_duties.tick(in_place);
         } catch (const cni::Error& e) {
             // Keep running: the next change (a fixed master config) is picked up. Said once
             // per distinct error, not every interval.
@@ -285,6 +315,38 @@ int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv)
         return run(options, getenv);
     } catch (const cni::Error& e) {
         spdlog::error("{}", e.what());
+        return 1;
+    }
+}
+
+int run_uninstall(const std::vector<std::string>& args) {
+    spdlog::set_level(spdlog::level::info);
+    Options options;
+    try {
+        options = parse_options(args);
+    } catch (const cni::Error& e) {
+        spdlog::error("uninstall: {}", e.what());
+        return app::kUsageExitCode;
+    }
+    if (options.help) {
+        static_cast<void>(std::fputs(
+            ("usage: splitnet uninstall [flags]\n"
+             "Removes what `splitnet install` wrote: <cni-bin-dir>/splitnet, the node config in\n"
+             "<cni-conf-dir> and <cni-conf-dir>/splitnet.d/splitnet.kubeconfig (and the directory\n"
+             "when empty). The master config is left alone. Idempotent. It takes install's flags;\n"
+             "only the directory and file flags matter:\n\n" +
+             usage())
+                .c_str(),
+            stderr));
+        return 0;
+    }
+    try {
+        Installer(options, [](std::string_view) {
+            return std::optional<std::string>();
+        }).uninstall();
+        return 0;
+    } catch (const cni::Error& e) {
+        spdlog::error("uninstall: {}", e.what());
         return 1;
     }
 }

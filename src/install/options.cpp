@@ -115,6 +115,11 @@ const std::vector<Flag>& flags() {
              }
              o.watch_interval = std::chrono::milliseconds(ms);
          }},
+        boolean("guard-bypassed-pods", &Options::guard_bypassed_pods,
+                "delete this node's pods that request networks but were started without "
+                "splitnet (default true; needs NODE_NAME and API access)"),
+        text("remove-taint", &Options::remove_taint,
+             "remove this taint key from the node (NODE_NAME) once the node config is in place"),
         boolean("help", &Options::help, "print this list"),
     };
     return table;

@@ -145,6 +145,14 @@ ApiResponse ApiClient::put(std::string_view path, const nlohmann::json& body) {
     return call("PUT", path, util::dump_json(body));
 }
 
+ApiResponse ApiClient::del(std::string_view path, const nlohmann::json& body) {
+    return call("DELETE", path, util::dump_json(body));
+}
+
+ApiResponse ApiClient::json_patch(std::string_view path, const nlohmann::json& patch) {
+    return call("PATCH", path, util::dump_json(patch));
+}
+
 ApiResponse ApiClient::post(std::string_view path, const nlohmann::json& body,
                             std::optional<milliseconds> within) {
     return call("POST", path, util::dump_json(body), within);
@@ -155,7 +163,9 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path, cons
     HeaderList headers = {{"Accept", "application/json"},
                           {"User-Agent", "splitnet/" SPLITNET_VERSION}};
     if (!body.empty()) {
-        headers.emplace_back("Content-Type", "application/json");
+        // A PATCH is only ever a JSON patch here (json_patch).
+        headers.emplace_back(
+            "Content-Type", method == "PATCH" ? "application/json-patch+json" : "application/json");
     }
     if (!access_.token.empty()) {
         headers.emplace_back("Authorization", "Bearer " + access_.token);

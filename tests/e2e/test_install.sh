@@ -4,7 +4,8 @@
 # 0755; node config and kubeconfig 0600; nothing rewritten when nothing changed), its refusals
 # (no master, a broken master: exit 1, nothing written), and the watch loop: a changed master
 # config, one that turns invalid and is fixed, a rotated token, Cilium renaming the config
-# (cni.exclusive) and SIGTERM with --cleanup-config-on-exit. The plugin running the generated
+# (cni.exclusive) and SIGTERM with --cleanup-config-on-exit; `splitnet uninstall` (everything
+# install wrote goes, the master config stays, idempotent). The plugin running the generated
 # config is in test_libcni.sh.
 source "$(dirname "$0")/lib.sh"
 e2e_init
@@ -131,5 +132,41 @@ assert_eq "SIGTERM: the watcher exits 0" 0 "$?"
 check_not "--cleanup-config-on-exit removed the config" test -e "${NETD}/00-splitnet.conf"
 check "... and kept the kubeconfig (pods being torn down still need it)" test -e "$KUBECONFIG_FILE"
 assert_eq "the watcher printed nothing on stdout" "" "$(cat "${E2E_TMP}/watch.out")"
+
+# --- uninstall ---------------------------------------------------------------------------------
+run_install --once
+assert_rc "install again before uninstalling" 0
+# run_uninstall ARGS...: splitnet uninstall with the scratch node's directory flags; sets SN_RC.
+run_uninstall() {
+    "$SPLITNET_BINARY" uninstall --cni-bin-dir="$BIN" --cni-conf-dir="$NETD" \
+        --multus-autoconfig-dir="$NETD" --multus-cni-conf-dir="${NODE}/etc/cni/multus/net.d" \
+        "$@" >"${E2E_TMP}/uninstall.out" 2>"${E2E_TMP}/uninstall.log"
+    SN_RC=$?
+}
+master_before=$(cat "$NETD/05-cilium.conflist")
+run_uninstall
+assert_rc "uninstall" 0
+check_not "the binary is gone" test -e "$BIN/splitnet"
+check_not "the node config is gone" test -e "${NETD}/00-splitnet.conf"
+check_not "... (either spelling)" test -e "$CONF"
+check_not "the kubeconfig is gone" test -e "$KUBECONFIG_FILE"
+check_not "... and its directory" test -e "${NETD}/splitnet.d"
+assert_eq "the master config is untouched" "$master_before" "$(cat "$NETD/05-cilium.conflist")"
+assert_eq "nothing else is left in the conf dir (Cilium's .cilium_bak copy of ours included)" \
+    "05-cilium.conflist" "$(ls -A "$NETD")"
+run_uninstall
+assert_rc "uninstall again (idempotent)" 0
+run_install --once
+mkdir -p "${NETD}/splitnet.d" && printf 'x' >"${NETD}/splitnet.d/admin-notes"
+run_uninstall
+assert_rc "uninstall with a foreign file in splitnet.d" 0
+check "... keeps that file" test -e "${NETD}/splitnet.d/admin-notes"
+check_not "... but removes the kubeconfig" test -e "$KUBECONFIG_FILE"
+run_uninstall --bogus
+assert_rc "uninstall with an unknown flag: usage error" 2
+"$SPLITNET_BINARY" uninstall --help >/dev/null 2>"${E2E_TMP}/uninstall.help"
+help_rc=$?
+assert_eq "uninstall --help exits 0" 0 "$help_rc"
+assert_contains "... and explains it" "$(cat "${E2E_TMP}/uninstall.help")" "usage: splitnet uninstall"
 
 e2e_summary

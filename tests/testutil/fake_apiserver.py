@@ -9,6 +9,14 @@ paths:
     <data>/events/<ns>/<name>.json POST /api/v1/namespaces/<ns>/events (201; 409 when the name
                                    exists; 422 when the API server's core/v1 Event validation
                                    refuses it); GET of the same path lists them
+The node agent's calls (see respond_agent):
+    GET    /api/v1/pods?fieldSelector=spec.nodeName=<node>[&limit=N&continue=T]  (every pod file
+           whose spec.nodeName matches; continue tokens are offsets)
+    DELETE /api/v1/namespaces/<ns>/pods/<name>  (body: DeleteOptions; 409 when
+           preconditions.uid differs; removes the file)
+    <data>/nodes/<name>.json  GET /api/v1/nodes/<name>, PATCH with application/json-patch+json
+           (test/add/remove/replace; a failed test gives 422 and changes nothing; 415 for any
+           other content type)
 Missing objects give 404 Status objects. A status PUT stores metadata.annotations, bumps
 metadata.resourceVersion (written back to the file) and answers 409 when the body's
 resourceVersion is stale.
@@ -40,11 +48,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_REASON = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-                 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
-                 503: "ServiceUnavailable"}
+                 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
+                 500: "InternalError", 503: "ServiceUnavailable"}
 
 
 def run(*cmd):
@@ -163,6 +172,45 @@ def status_object(code, message, details=None):
     return obj
 
 
+def apply_json_patch(doc, ops):
+    """RFC 6902 test/add/remove/replace on a copy of `doc`; raises ValueError when an op fails."""
+    doc = json.loads(json.dumps(doc))
+
+    def parent_of(path):
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in path.split("/")[1:]]
+        if not tokens:
+            raise ValueError("empty path")
+        node = doc
+        for t in tokens[:-1]:
+            node = node[int(t)] if isinstance(node, list) else node[t]
+        last = tokens[-1]
+        if isinstance(node, list):
+            last = len(node) if last == "-" else int(last)
+        return node, last
+
+    for op in ops:
+        try:
+            node, key = parent_of(op["path"])
+            kind = op["op"]
+            if kind == "test":
+                if node[key] != op["value"]:
+                    raise ValueError("test operation failed at %s" % op["path"])
+            elif kind == "remove":
+                del node[key]
+            elif kind == "add":
+                if isinstance(node, list):
+                    node.insert(key, op["value"])
+                else:
+                    node[key] = op["value"]
+            elif kind == "replace":
+                node[key] = op["value"]
+            else:
+                raise ValueError("unsupported op " + kind)
+        except (KeyError, IndexError, TypeError) as e:
+            raise ValueError("%s %s: %s" % (op.get("op"), op.get("path"), e))
+    return doc
+
+
 def event_problems(event, ns):
     """What the API server's validation (legacyValidateEvent for core/v1, plus metadata) says
     about an Event created in namespace `ns`; [] when it is accepted."""
@@ -217,6 +265,79 @@ def make_handler(state):
             self.end_headers()
             self.wfile.write(body)
 
+        def respond_agent(self, method, body):
+            """The node agent's paths (pod list, pod delete, node get/patch); None otherwise."""
+            url = urllib.parse.urlsplit(self.path)
+            parts = url.path.strip("/").split("/")
+            query = urllib.parse.parse_qs(url.query)
+            if method == "GET" and parts == ["api", "v1", "pods"]:
+                node = None
+                for selector in query.get("fieldSelector", []):
+                    for term in selector.split(","):
+                        if term.startswith("spec.nodeName="):
+                            node = term.split("=", 1)[1]
+                items = []
+                with state.lock:
+                    pods_dir = os.path.join(args.data, "pods")
+                    for ns in sorted(os.listdir(pods_dir)) if os.path.isdir(pods_dir) else []:
+                        for name in sorted(os.listdir(os.path.join(pods_dir, ns))):
+                            if not name.endswith(".json"):
+                                continue
+                            with open(os.path.join(pods_dir, ns, name)) as f:
+                                pod = json.load(f)
+                            if node is None or pod.get("spec", {}).get("nodeName") == node:
+                                items.append(pod)
+                start = int(query.get("continue", ["0"])[0])
+                limit = int(query.get("limit", ["0"])[0]) or len(items)
+                page = items[start:start + limit]
+                meta = {"resourceVersion": "1"}
+                if start + limit < len(items):
+                    meta["continue"] = str(start + limit)
+                return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": meta,
+                             "items": page}
+            if method == "DELETE" and len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] \
+                    and parts[4] == "pods":
+                path = os.path.join(args.data, "pods", parts[3], parts[5] + ".json")
+                options = json.loads(body) if body else {}
+                with state.lock:
+                    if not os.path.exists(path):
+                        return 404, status_object(404, 'pods "%s" not found' % parts[5])
+                    with open(path) as f:
+                        pod = json.load(f)
+                    want = (options.get("preconditions") or {}).get("uid")
+                    have = pod.get("metadata", {}).get("uid")
+                    if want is not None and want != have:
+                        return 409, status_object(
+                            409, "Precondition failed: UID in precondition: %s, UID in object "
+                                 "meta: %s" % (want, have))
+                    os.remove(path)
+                return 200, pod
+            if len(parts) == 4 and parts[:3] == ["api", "v1", "nodes"]:
+                path = os.path.join(args.data, "nodes", parts[3] + ".json")
+                with state.lock:
+                    if not os.path.exists(path):
+                        return 404, status_object(404, 'nodes "%s" not found' % parts[3])
+                    with open(path) as f:
+                        node = json.load(f)
+                    if method == "GET":
+                        return 200, node
+                    if method != "PATCH":
+                        return 405, status_object(405, "method not allowed")
+                    if self.headers.get("Content-Type") != "application/json-patch+json":
+                        return 415, status_object(415, "unsupported patch type")
+                    try:
+                        node = apply_json_patch(node, json.loads(body))
+                    except ValueError as e:
+                        return 422, status_object(422, "the server rejected our request: %s" % e)
+                    meta = node.setdefault("metadata", {})
+                    meta["resourceVersion"] = str(int(meta.get("resourceVersion", "1")) + 1)
+                    tmp = path + ".tmp"
+                    with open(tmp, "w") as f:
+                        json.dump(node, f, indent=2)
+                    os.replace(tmp, path)
+                    return 200, node
+            return None
+
         def route(self):
             parts = self.path.split("?")[0].strip("/").split("/")
             if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods":
@@ -253,6 +374,10 @@ def make_handler(state):
                 return fault, status_object(fault, "injected fault %d" % fault)
             if args.token and self.headers.get("Authorization") != "Bearer " + args.token:
                 return 401, status_object(401, "Unauthorized")
+            agent = self.respond_agent(method, body)
+            if agent is not None:
+                return agent
+
             kind, ns, name, status_sub = self.route()
             if kind is None:
                 return 404, status_object(404, "the server could not find the requested resource")
@@ -341,6 +466,9 @@ def make_handler(state):
 
         def do_POST(self):
             self.handle_any("POST")
+
+        def do_DELETE(self):
+            self.handle_any("DELETE")
 
     return Handler
 

@@ -17,6 +17,15 @@ TEST(CommandLine, InstallKeepsItsFlagsForTheInstaller) {
     EXPECT_EQ(line.args, (std::vector<std::string>{"--once", "--bogus"}));
 }
 
+TEST(CommandLine, VerifyAndUninstallKeepTheirFlags) {
+    auto line = parse_command_line({"verify", "--interface", "net2", "--help"});
+    EXPECT_EQ(line.subcommand, Subcommand::Verify);
+    EXPECT_EQ(line.args, (std::vector<std::string>{"--interface", "net2", "--help"}));
+    line = parse_command_line({"uninstall", "--cni-bin-dir=/x"});
+    EXPECT_EQ(line.subcommand, Subcommand::Uninstall);
+    EXPECT_EQ(line.args, (std::vector<std::string>{"--cni-bin-dir=/x"}));
+}
+
 TEST(CommandLine, HelpAndVersionSpellings) {
     for (const char* spelling : {"help", "--help", "-h"}) {
         EXPECT_EQ(parse_command_line({spelling}).subcommand, Subcommand::Help) << spelling;
@@ -27,8 +36,8 @@ TEST(CommandLine, HelpAndVersionSpellings) {
 }
 
 TEST(CommandLine, UnknownSubcommandIsInvalidAndNamed) {
-    // `verify` is not (yet) a subcommand: an init container running it must fail, not pass.
-    for (const char* word : {"verify", "instal", "--once", "ADD", ""}) {
+    // A misspelt subcommand in an init container must fail, not run the plugin (which passes).
+    for (const char* word : {"verif", "Verify", "instal", "uninstal", "--once", "ADD", ""}) {
         const auto line = parse_command_line({word});
         EXPECT_EQ(line.subcommand, Subcommand::Invalid) << word;
         EXPECT_NE(line.problem.find(word), std::string::npos) << line.problem;
@@ -43,7 +52,7 @@ TEST(CommandLine, HelpAndVersionTakeNoArguments) {
 
 TEST(CommandLine, UsageListsEverySubcommand) {
     const auto text = usage_text();
-    for (const char* sub : {"install", "version", "help"}) {
+    for (const char* sub : {"install", "verify", "uninstall", "version", "help"}) {
         EXPECT_NE(text.find(sub), std::string::npos) << sub;
     }
 }

@@ -43,6 +43,17 @@ TEST(InstallOptions, DefaultsAreMultusThinEntrypointDefaults) {
     EXPECT_FALSE(o.cleanup_config_on_exit);
     EXPECT_FALSE(o.once);
     EXPECT_EQ(o.kubeconfig_host_path, "");  // derived: see Options
+    EXPECT_TRUE(o.guard_bypassed_pods);
+    EXPECT_EQ(o.remove_taint, "");
+}
+
+TEST(InstallOptions, NodeAgentFlags) {
+    const auto o = parse_options(
+        {"--guard-bypassed-pods=false", "--remove-taint", "splitnet.io/agent-not-ready"});
+    EXPECT_FALSE(o.guard_bypassed_pods);
+    EXPECT_EQ(o.remove_taint, "splitnet.io/agent-not-ready");
+    EXPECT_NE(flag_error({"--guard-bypassed-pods=off"}).find("expected true or false"),
+              std::string::npos);
 }
 
 TEST(InstallOptions, ValuesAndBooleansInEveryGoFlagSpelling) {
@@ -75,8 +86,9 @@ TEST(InstallOptions, MistakesNameTheFlag) {
 
 TEST(InstallOptions, UsageListsEveryFlag) {
     const auto text = install::usage();
-    for (const char* flag : {"--cni-bin-dir", "--multus-conf-file", "--cleanup-config-on-exit",
-                             "--cluster-cidrs", "--once", "--skip-tls-verify"}) {
+    for (const char* flag :
+         {"--cni-bin-dir", "--multus-conf-file", "--cleanup-config-on-exit", "--cluster-cidrs",
+          "--once", "--skip-tls-verify", "--guard-bypassed-pods", "--remove-taint"}) {
         EXPECT_NE(text.find(flag), std::string::npos) << flag;
     }
 }

@@ -9,11 +9,13 @@ namespace splitnet::app {
 /// What the process was asked to be. A container runtime runs the plugin with no argument at
 /// all (libcni passes only argv[0]); every other use names a subcommand.
 enum class Subcommand {
-    Plugin,   ///< no argument: one CNI invocation (env + stdin)
-    Install,  ///< `install [flags]`: the node installer; its flags are parsed by install/
-    Help,     ///< `help`, `--help`, `-h`: usage on stdout, exit 0
-    Version,  ///< `version`, `--version`: the version on stdout, exit 0
-    Invalid,  ///< anything else: usage on stderr, exit 2
+    Plugin,     ///< no argument: one CNI invocation (env + stdin)
+    Install,    ///< `install [flags]`: the node agent; its flags are parsed by install/
+    Verify,     ///< `verify [flags]`: the pod's init-container check (agent/)
+    Uninstall,  ///< `uninstall [flags]`: removes what install wrote (install/)
+    Help,       ///< `help`, `--help`, `-h`: usage on stdout, exit 0
+    Version,    ///< `version`, `--version`: the version on stdout, exit 0
+    Invalid,    ///< anything else: usage on stderr, exit 2
 };
 
 struct CommandLine {

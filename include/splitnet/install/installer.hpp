@@ -31,7 +31,15 @@ public:
     /// same), so pods that are being torn down can still reach the API.
     void remove_config() const;
 
+    /// Removes what install wrote: <cni-bin-dir>/splitnet, the node config (as remove_config,
+    /// and the *.cilium_bak copies Cilium's cni.exclusive renamed it to),
+    /// the kubeconfig and its splitnet.d directory (kept, with a warning, when something else is
+    /// in it). The master config is not touched. Idempotent: what is gone already is fine.
+    void uninstall() const;
+
 private:
+    /// The node config's possible file names (both spellings with --multus-conf-file=auto).
+    std::vector<std::string> config_names() const;
     void sync_kubeconfig();
     bool sync_auto_config();
     void sync_copied_config() const;
@@ -48,5 +56,9 @@ private:
 /// every --watch-interval-ms until SIGTERM or SIGINT, removing the config on the way out with
 /// --cleanup-config-on-exit. Logs to stderr; returns the process exit status.
 int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv);
+
+/// `splitnet uninstall ARGS...`: install's flags (only the directories and --multus-conf-file
+/// matter), then Installer::uninstall. 0 when done, 1 on an I/O error, 2 on a usage error.
+int run_uninstall(const std::vector<std::string>& args);
 
 }  // namespace splitnet::install

@@ -34,6 +34,9 @@ struct Options {
     std::vector<std::string> cluster_cidrs;  ///< --cluster-cidrs: the egress "cluster" preset
     std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
     std::chrono::milliseconds watch_interval{std::chrono::seconds(1)};
+    /// --remove-taint: a taint key removed from this node (env NODE_NAME) once the node config
+    /// is in place (the chart's default: splitnet.io/agent-not-ready). Empty: none.
+    std::string remove_taint;
 
     // Booleans last: the struct packs without holes.
     bool force_cni_version = false;
@@ -45,6 +48,7 @@ struct Options {
     bool skip_config_watch = false;
     bool rename_conf_file = false;
     bool skip_tls_verify = false;
+    bool guard_bypassed_pods = true;  ///< splitnet's own: the bypassed-pod guard (agent/)
     bool once = false;  ///< splitnet's own: install, then exit (init containers, node images)
     bool help = false;
 };

@@ -45,6 +45,10 @@ public:
 
     ApiResponse get(std::string_view path);
     ApiResponse put(std::string_view path, const nlohmann::json& body);
+    /// DELETE with a body (DeleteOptions, e.g. preconditions).
+    ApiResponse del(std::string_view path, const nlohmann::json& body);
+    /// PATCH with an RFC 6902 JSON patch (application/json-patch+json).
+    ApiResponse json_patch(std::string_view path, const nlohmann::json& patch);
     /// `within`: a bound of its own for this call (retries included) inside the budget, for
     /// best-effort calls (Events) that must not use up what is left of it.
     ApiResponse post(std::string_view path, const nlohmann::json& body,

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The node agent's API duties in `splitnet install`'s watch loop (issue 10, item 4), against
+# the TLS API stand-in (tests/testutil/fake_apiserver.py) with the in-cluster service account:
+# - --remove-taint removes exactly its taint from the node (a JSON patch that tests each taint
+#   it removes), leaving the other taints;
+# - the bypassed-pod guard lists this node's pods (fieldSelector, paged), deletes only the
+#   Running pod that asks for networks and has no network-status (DeleteOptions with its uid),
+#   records a SplitnetBypassed Event on it first, and leaves the others alone: one splitnet set
+#   up, one still starting, one on another node, one without networks;
+# - a failed API call is logged and retried on the next tick;
+# - nothing happens before the node config is in place;
+# - --guard-bypassed-pods=false lists and deletes nothing; no NODE_NAME: no API call at all.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/apiserver_lib.sh"
+e2e_init
+
+API_NS=$(e2e_name api)
+e2e_netns_add "$API_NS"
+DATA=${E2E_TMP}/data
+NODE=${E2E_TMP}/node
+NETD=${NODE}/etc/cni/net.d
+SA=${E2E_TMP}/serviceaccount
+mkdir -p "$DATA/nodes" "$NETD" "$SA"
+printf '%s\n' '{"cniVersion":"1.0.0","name":"cilium","plugins":[{"type":"cilium-cni"}]}' \
+    >"$NETD/05-cilium.conflist"
+
+# put_pod NS NAME NODE PHASE CONTAINER_STATE NETWORKS [NETWORK_STATUS]
+put_pod() {
+    mkdir -p "$DATA/pods/$1"
+    python3 - "$DATA/pods/$1/$2.json" "$@" <<'PY'
+import json, sys
+path, ns, name, node, phase, state, networks = sys.argv[1:8]
+status = sys.argv[8] if len(sys.argv) > 8 else ""
+annotations = {}
+if networks:
+    annotations["k8s.v1.cni.cncf.io/networks"] = networks
+if status:
+    annotations["k8s.v1.cni.cncf.io/network-status"] = status
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": name, "namespace": ns, "uid": "uid-" + name, "resourceVersion": "1",
+                    "annotations": annotations},
+       "spec": {"nodeName": node, "containers": [{"name": "app", "image": "x"}]},
+       "status": {"phase": phase,
+                  "containerStatuses": [{"name": "app", "state": {state: {}}}]}}
+json.dump(pod, open(path, "w"))
+PY
+}
+STATUS_OK='[{"name":"cilium","interface":"eth0","default":true},{"name":"media/vpn","interface":"net1"}]'
+# 120 plain pods first (two pages of 100), so the bypassed one is on the second page.
+for i in $(seq -w 1 120); do put_pod aaa "plain-$i" node-a Running running ""; done
+put_pod media handled node-a Running running vpn "$STATUS_OK"
+put_pod media starting node-a Pending waiting vpn
+put_pod media elsewhere node-b Running running vpn
+put_pod zz bypassed node-a Running running vpn
+cat >"$DATA/nodes/node-a.json" <<'JSON'
+{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a", "resourceVersion": "7"},
+ "spec": {"taints": [{"key": "splitnet.io/agent-not-ready", "effect": "NoSchedule"},
+                     {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}]}}
+JSON
+
+token="e2e-token-$RANDOM$RANDOM"
+e2e_on_exit stop_fake_apiserver
+CONTROL=${E2E_TMP}/control.json
+start_fake_apiserver "$API_NS" "$E2E_TMP" "$DATA" "$token" --certs-dir "$E2E_TMP/certs" \
+    --control "$CONTROL" || exit 1
+PORT=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$E2E_TMP/ready")
+cp "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$E2E_TMP/ready")" "$SA/ca.crt"
+printf '%s' "$token" >"$SA/token"
+REQUESTS=${E2E_TMP}/requests.log
+
+AGENT_PID=
+# start_agent LOG [ENV...] -- [FLAG...]: `splitnet install` (watch loop) in the API netns with
+# the in-cluster env pointing at the stand-in.
+start_agent() {
+    local log=$1 envs=()
+    shift
+    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    shift
+    ip netns exec "$API_NS" env KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$PORT" \
+        "${envs[@]}" "$SPLITNET_BINARY" install --cni-bin-dir="$NODE/opt/cni/bin" \
+        --cni-conf-dir="$NETD" --multus-autoconfig-dir="$NETD" \
+        --multus-cni-conf-dir="$NODE/etc/cni/multus/net.d" --service-account-dir="$SA" \
+        --skip-multus-binary-copy --watch-interval-ms=50 "$@" >/dev/null 2>"$log" &
+    AGENT_PID=$!
+}
+stop_agent() {
+    kill -TERM "$AGENT_PID"
+    wait "$AGENT_PID"
+    assert_eq "the agent exits 0 on SIGTERM" 0 "$?"
+}
+# shellcheck disable=SC2016  # expanded when the cleanup runs
+e2e_on_exit '[[ -n $AGENT_PID ]] && kill $AGENT_PID 2>/dev/null'
+
+# requests METHOD PATH_PREFIX: the logged requests (JSON lines) with that method and path prefix.
+requests() {
+    python3 - "$REQUESTS" "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("method") == sys.argv[2] and r.get("path", "").startswith(sys.argv[3]):
+        print(json.dumps(r))
+PY
+}
+count() { requests "$1" "$2" | grep -c . || true; }
+# shellcheck disable=SC2317  # called through wait_for
+pod_gone() { [[ ! -e $DATA/pods/$1/$2.json ]]; }
+# shellcheck disable=SC2317
+taint_keys() { python3 -c 'import json,sys; print(" ".join(t["key"] for t in json.load(open(sys.argv[1]))["spec"].get("taints", [])))' "$DATA/nodes/node-a.json"; }
+# shellcheck disable=SC2317
+taint_removed() { [[ $(taint_keys) == node.kubernetes.io/not-ready ]]; }
+
+# --- no NODE_NAME: the duties are off, said once, no API call --------------------------------
+start_agent "$E2E_TMP/agent0.log" -- --remove-taint=splitnet.io/agent-not-ready
+check "without NODE_NAME the agent says the guard and the taint are off" \
+    wait_for "warning" 30 grep -q "NODE_NAME is not set" "$E2E_TMP/agent0.log"
+check "... once the config is written" wait_for "config" 30 test -e "$NETD/00-splitnet.conflist"
+stop_agent
+touch "$REQUESTS"
+assert_eq "... and made no API call" "0" "$(grep -c '"method"' "$REQUESTS")"
+
+# --- no node config yet (no master config to wrap): neither duty runs ------------------------
+mkdir -p "$E2E_TMP/empty"
+start_agent "$E2E_TMP/agent-early.log" NODE_NAME=node-a -- \
+    --remove-taint=splitnet.io/agent-not-ready --multus-autoconfig-dir="$E2E_TMP/empty"
+check "without a master config the agent waits for one" \
+    wait_for "waiting" 30 grep -q "no master CNI config" "$E2E_TMP/agent-early.log"
+# The first tick follows the first sync at once, and SIGTERM is only taken between ticks: once
+# the agent has exited, that tick has run.
+stop_agent
+assert_eq "... and, the config not being in place, made no API call" "0" \
+    "$(grep -c '"method"' "$REQUESTS")"
+assert_eq "the taint is still there" \
+    "splitnet.io/agent-not-ready node.kubernetes.io/not-ready" "$(taint_keys)"
+
+# --- guard off, taint on; the first read of the node fails ------------------------------------
+printf '%s' '{"faults": [{"status": 422, "count": 1, "match": "/api/v1/nodes/node-a"}]}' >"$CONTROL"
+start_agent "$E2E_TMP/agent1.log" NODE_NAME=node-a -- \
+    --remove-taint=splitnet.io/agent-not-ready --guard-bypassed-pods=false
+check "the taint is removed" wait_for "taint" 30 taint_removed
+stop_agent
+assert_eq "... on the next tick after a failed read: two GETs of the node" 2 \
+    "$(count GET /api/v1/nodes/node-a)"
+assert_eq "the failure was logged once" 1 "$(grep -c "cannot read node node-a" "$E2E_TMP/agent1.log")"
+assert_eq "... and one PATCH" 1 "$(count PATCH /api/v1/nodes/node-a)"
+check "the PATCH tests the taint it removes, and removes only it" python3 - "$(requests PATCH /api/v1/nodes/node-a)" <<'PY'
+import json, sys
+body = json.loads(json.loads(sys.argv[1])["body"])
+assert body == [{"op": "test", "path": "/spec/taints/0",
+                 "value": {"key": "splitnet.io/agent-not-ready", "effect": "NoSchedule"}},
+                {"op": "remove", "path": "/spec/taints/0"}], body
+PY
+assert_eq "the other taint stays" "node.kubernetes.io/not-ready" "$(taint_keys)"
+assert_eq "--guard-bypassed-pods=false: no pod list" 0 "$(count GET /api/v1/pods)"
+assert_eq "... and no delete" 0 "$(count DELETE /api/v1/)"
+check "the bypassed pod is still there" test -e "$DATA/pods/zz/bypassed.json"
+
+# --- guard on (the default); the taint is gone already ----------------------------------------
+: >"$REQUESTS"
+start_agent "$E2E_TMP/agent2.log" NODE_NAME=node-a -- --remove-taint=splitnet.io/agent-not-ready
+check "the bypassed pod is deleted" wait_for "delete" 30 pod_gone zz bypassed
+stop_agent
+assert_eq "exactly one DELETE" 1 "$(count DELETE /api/v1/)"
+check "... of zz/bypassed with its uid as precondition" python3 - "$(requests DELETE /api/v1/)" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["path"] == "/api/v1/namespaces/zz/pods/bypassed", r["path"]
+body = json.loads(r["body"])
+assert body["kind"] == "DeleteOptions" and body["preconditions"] == {"uid": "uid-bypassed"}, body
+PY
+check "the pods were listed by node, page by page (limit 100, then the continue token)" \
+    python3 - "$(requests GET /api/v1/pods)" <<'PY'
+import json, sys
+paths = [json.loads(line)["path"] for line in sys.argv[1].splitlines()]
+assert paths[:2] == ["/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100",
+                     "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100&continue=100"], paths
+PY
+for kept in media/handled media/starting media/elsewhere aaa/plain-001; do
+    check "$kept is left alone" test -e "$DATA/pods/${kept}.json"
+done
+assert_eq "the node is not patched again (no taint left)" 0 "$(count PATCH /api/v1/nodes/)"
+check "a SplitnetBypassed Event was recorded on the pod before the delete" python3 - "$REQUESTS" <<'PY'
+import json, sys
+log = [json.loads(l) for l in open(sys.argv[1]) if '"method"' in l]
+posts = [i for i, r in enumerate(log) if r["method"] == "POST" and r["path"].endswith("/events")]
+deletes = [i for i, r in enumerate(log) if r["method"] == "DELETE"]
+assert len(posts) == 1 and posts[0] < deletes[0], (posts, deletes)
+r = log[posts[0]]
+assert r["path"] == "/api/v1/namespaces/zz/events" and r["status"] == 201, r
+event = json.loads(r["body"])
+assert event["reason"] == "SplitnetBypassed" and event["type"] == "Warning", event
+assert event["involvedObject"]["name"] == "bypassed", event
+assert event["involvedObject"]["uid"] == "uid-bypassed", event
+assert "without splitnet" in event["message"], event
+PY
+assert_contains "the agent logged the deletion" "$(cat "$E2E_TMP/agent2.log")" \
+    "deleted pod zz/bypassed (uid uid-bypassed)"
+
+e2e_summary
