@@ -10,6 +10,7 @@ PACKAGES=(
     containernetworking-plugins golang-go golang-github-appc-cni-dev
     iproute2 nftables python3 openssl file clang-format
     clang-14 libclang-rt-14-dev
+    prometheus
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "splitnet/agent/node_agent.hpp"
 #include "splitnet/app/command_line.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
@@ -153,6 +154,7 @@ bool Installer::sync_auto_config() {
     }
     remove_if_exists(options_.cni_conf_dir + "/" + sibling_config_name(config.file_name));
     last_master_ = *master;
+    config_path_ = path;
     if (options_.rename_conf_file) {
         if (::rename(master_path.c_str(), (master_path + ".old").c_str()) != 0) {
             util::io_error("rename", master_path, errno);
@@ -168,6 +170,7 @@ void Installer::sync_copied_config() const {
                          kSecretMode)) {
         spdlog::info("copied {} to {}/{}", options_.conf_file, options_.cni_conf_dir, name);
     }
+    config_path_ = options_.cni_conf_dir + "/" + name;
 }
 
 bool Installer::sync() {
@@ -213,6 +216,19 @@ bool wait_for_stop(const sigset_t& stop_signals, std::chrono::milliseconds inter
     }
 }
 
+// The metrics endpoint and the gateway watch, on threads of their own (after SIGTERM/SIGINT are
+// blocked, so the threads inherit the mask and the signals reach the loop's sigtimedwait).
+std::unique_ptr<agent::NodeAgent> start_node_agent(const Options& options,
+                                                   const cni::Getenv& getenv) {
+    agent::AgentOptions agent_options;
+    if (options.metrics_bind_address != "0") {
+        agent_options.metrics_address = agent::parse_bind_address(options.metrics_bind_address);
+    }
+    agent_options.probe_interval = options.gateway_probe_interval;
+    agent_options.node_name = getenv("NODE_NAME").value_or("");
+    return std::make_unique<agent::NodeAgent>(std::move(agent_options), nullptr);
+}
+
 int run(const Options& options, const cni::Getenv& getenv) {
     // Blocked before anything else, so a SIGTERM during the first sync is not lost.
     sigset_t stop_signals;
@@ -240,6 +256,9 @@ int run(const Options& options, const cni::Getenv& getenv) {
         }
         return 0;
     }
+    const auto node_agent = start_node_agent(options, getenv);
+    node_agent->report_sync(configured, configured ? "" : "no master CNI config yet",
+                            installer.node_config_path());
     const bool watch = !options.skip_config_watch;
     std::string last_error;
     while (!wait_for_stop(stop_signals, watch ? options.watch_interval : std::chrono::hours(1))) {
@@ -247,9 +266,12 @@ int run(const Options& options, const cni::Getenv& getenv) {
             continue;
         }
         try {
-            installer.sync();
+            const bool synced = installer.sync();
+            node_agent->report_sync(synced, synced ? "" : "no master CNI config yet",
+                                    installer.node_config_path());
             last_error.clear();
         } catch (const cni::Error& e) {
+            node_agent->report_sync(false, e.what(), installer.node_config_path());
             // Keep running: the next change (a fixed master config) is picked up. Said once
             // per distinct error, not every interval.
             if (e.what() != last_error) {

@@ -31,6 +31,10 @@ public:
     /// same), so pods that are being torn down can still reach the API.
     void remove_config() const;
 
+    /// The node config file written (or found unchanged) by the last successful sync; empty
+    /// before one.
+    [[nodiscard]] const std::string& node_config_path() const noexcept { return config_path_; }
+
 private:
     void sync_kubeconfig();
     bool sync_auto_config();
@@ -40,6 +44,7 @@ private:
     cni::Getenv getenv_;
     std::optional<std::string> last_master_;  ///< file name of the master embedded last
     std::string kubeconfig_in_config_;        ///< the "kubeconfig" written into the config
+    std::string config_path_;                 ///< see node_config_path()
     bool told_no_master_ = false;
     bool told_no_service_account_ = false;
 };

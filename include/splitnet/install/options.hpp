@@ -34,6 +34,10 @@ struct Options {
     std::vector<std::string> cluster_cidrs;  ///< --cluster-cidrs: the egress "cluster" preset
     std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
     std::chrono::milliseconds watch_interval{std::chrono::seconds(1)};
+    /// --metrics-bind-address: HOST:PORT of /metrics and /healthz, "0" for none.
+    std::string metrics_bind_address = "127.0.0.1:9234";
+    /// --gateway-probe-interval: how often every egress pod's VPN gateway is probed.
+    std::chrono::milliseconds gateway_probe_interval{std::chrono::seconds(10)};
 
     // Booleans last: the struct packs without holes.
     bool force_cni_version = false;
