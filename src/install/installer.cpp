@@ -164,7 +164,7 @@ bool Installer::sync_auto_config() {
     return true;
 }
 
-void Installer::sync_copied_config() const {
+void Installer::sync_copied_config() {
     const auto name = fs::path(options_.conf_file).filename().string();
     if (write_if_changed(options_.cni_conf_dir, name, read_required(options_.conf_file),
                          kSecretMode)) {

@@ -103,12 +103,27 @@ check "an oversized request head is refused (400, or the connection closed): got
 SN_CNI_ARGS="IgnoreUnknown=true;K8S_POD_NAMESPACE=apps;K8S_POD_NAME=web-1;K8S_POD_UID=u-1"
 run_splitnet ADD "$CONF"
 assert_rc "ADD of an egress pod" 0 || exit 1
+pod_routes() { ip -n "$POD_NS" route show table all; }
+ROUTES_AFTER_ADD=$(pod_routes)
 
 e2e_tmpdir PROM_DIR
+# The chart's alerts (charts/splitnet/templates/prometheusrule.yaml), as Helm renders them.
+python3 - "${E2E_SOURCE_DIR}/charts/splitnet/templates/prometheusrule.yaml" >"${PROM_DIR}/rules.yml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+body = text.split("\nspec:\n", 1)[1].rsplit("{{- end }}", 1)[0]
+body = re.sub(r"\{\{`(.*?)`\}\}", lambda m: m.group(1), body)
+print("\n".join(line[2:] for line in body.splitlines() if not line.lstrip().startswith("#")))
+PY
+PROMTOOL=$(dirname "$PROMETHEUS")/promtool
+if [[ -x $PROMTOOL ]]; then
+    check "promtool accepts the chart's alert rules" "$PROMTOOL" check rules "${PROM_DIR}/rules.yml"
+fi
 cat >"${PROM_DIR}/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: ["${PROM_DIR}/rules.yml"]
 scrape_configs:
   - job_name: splitnet
     static_configs:
@@ -145,6 +160,8 @@ check "the first probe that saw it down started within two probe intervals of th
     "$down_at" "$since" "$PROBE_INTERVAL_S"
 assert_eq "kill switch engaged (net1 lost its carrier)" 1 \
     "$(prom_value "splitnet_egress_kill_switch_engaged${POD_SEL}")"
+check "the chart's SplitnetVPNGatewayDown alert is pending for the pod" \
+    wait_for alert 60 prom_equals 'ALERTS{alertname="SplitnetVPNGatewayDown",alertstate="pending",pod="web-1"}' 1
 agent_said() { grep -q "$1" "${E2E_TMP}/agent.log"; }
 check "an unreachable event for pod apps/web-1" \
     wait_for event 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn does not answer'
@@ -156,6 +173,7 @@ check "gateway reachable reads 1 again" \
 check "a recovered event for pod apps/web-1" \
     wait_for event 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn answers ARP on net1 again'
 assert_eq "kill switch released" 0 "$(prom_value "splitnet_egress_kill_switch_engaged${POD_SEL}")"
+assert_eq "the watch changed none of the pod's routes" "$ROUTES_AFTER_ADD" "$(pod_routes)"
 
 # --- DEL: the pod's series go, the DEL is counted -------------------------------------------------
 run_splitnet DEL "$CONF"

@@ -38,7 +38,7 @@ public:
 private:
     void sync_kubeconfig();
     bool sync_auto_config();
-    void sync_copied_config() const;
+    void sync_copied_config();
 
     Options options_;
     cni::Getenv getenv_;
