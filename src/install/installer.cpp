@@ -18,6 +18,7 @@
 #include "splitnet/cni/request.hpp"
 #include "splitnet/install/node_config.hpp"
 #include "splitnet/install/service_account.hpp"
+#include "splitnet/log/logging.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -289,7 +290,7 @@ int run(const Options& options, const cni::Getenv& getenv) {
 }  // namespace
 
 int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv) {
-    spdlog::set_level(spdlog::level::info);
+    log::init_stderr_threaded();  // the node agent's threads log too
     Options options;
     try {
         options = parse_options(args);
