@@ -99,18 +99,19 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
             return out;
         }
         try {
-            net::Netlink nl(netns->get());
-            out.kill_switch_engaged = kill_switch_engaged(net::list_routes(nl, AF_INET));
-        } catch (const cni::Error& e) {
-            out.problem = e.what();
-        }
-        try {
             // The socket is bound to net1 inside the pod netns (a packet socket on its
             // ifindex); arp_resolve enters the netns with RAII on this thread only to create
             // it. net1 missing or down is an unreachable gateway.
             out.reachable =
                 net::arp_resolve(netns->get(), target.ifname, target.source, target.gateway, probe_)
                     .has_value();
+        } catch (const cni::Error& e) {
+            out.problem = e.what();
+        }
+        // After the probe: the routes as the probe found the link.
+        try {
+            net::Netlink nl(netns->get());
+            out.kill_switch_engaged = kill_switch_engaged(net::list_routes(nl, AF_INET));
         } catch (const cni::Error& e) {
             out.problem = e.what();
         }
