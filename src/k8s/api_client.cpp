@@ -145,8 +145,13 @@ ApiResponse ApiClient::put(std::string_view path, const nlohmann::json& body) {
     return call("PUT", path, util::dump_json(body));
 }
 
-ApiResponse ApiClient::call(std::string_view method, std::string_view path,
-                            const std::string& body) {
+ApiResponse ApiClient::post(std::string_view path, const nlohmann::json& body,
+                            std::optional<milliseconds> within) {
+    return call("POST", path, util::dump_json(body), within);
+}
+
+ApiResponse ApiClient::call(std::string_view method, std::string_view path, const std::string& body,
+                            std::optional<milliseconds> within) {
     HeaderList headers = {{"Accept", "application/json"},
                           {"User-Agent", "splitnet/" SPLITNET_VERSION}};
     if (!body.empty()) {
@@ -161,11 +166,27 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
     const std::string target = access_.path_prefix + std::string(path);
     const std::string what = std::string(method) + " " + server() + std::string(path);
 
+    // The time left for this call: the invocation's budget, and `within` when given.
+    const auto spent_before = spent_;
+    const auto left_for_call = [&] {
+        const auto left = budget_left();
+        if (!within) {
+            return left;
+        }
+        const auto own = *within - duration_cast<milliseconds>(spent_ - spent_before);
+        return std::max(std::min(left, own), milliseconds(0));
+    };
     milliseconds backoff = options_.initial_backoff;
     std::string last_problem = "no attempt was made";
     for (int attempt = 1;; ++attempt) {
-        const auto left = budget_left();
+        const auto left = left_for_call();
         if (left <= milliseconds(0)) {
+            if (within && budget_left() > milliseconds(0)) {
+                throw cni::Error(
+                    cni::ErrorCode::TryAgainLater,
+                    fmt::format("Kubernetes API: {} did not succeed within its {} ms: {}", what,
+                                within->count(), last_problem));
+            }
             throw cni::Error(cni::ErrorCode::TryAgainLater,
                              fmt::format("Kubernetes API: {} did not succeed within apiTimeout "
                                          "({} ms for all API calls of this invocation): {}",
@@ -213,17 +234,19 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path,
                                  "Kubernetes API: " + what + " returned 403 Forbidden (" +
                                      status_message(response) + "): grant the identity of " +
                                      access_.source +
-                                     " RBAC get on pods and network-attachment-definitions and "
-                                     "update on pods/status (Multus' ClusterRole)");
+                                     " RBAC get on pods and network-attachment-definitions, "
+                                     "update on pods/status and create on events (Multus' "
+                                     "ClusterRole)");
             }
             if (!retryable_status(status)) {
                 return response;
             }
             last_problem = "HTTP " + std::to_string(status) + " " + status_message(response);
-            wait = std::max(wait, parse_retry_after(outcome.response->retry_after, budget_left()));
+            wait =
+                std::max(wait, parse_retry_after(outcome.response->retry_after, left_for_call()));
             spdlog::debug("{}: attempt {} got {}, retrying", what, attempt, last_problem);
         }
-        wait = std::min(wait, budget_left());
+        wait = std::min(wait, left_for_call());
         if (wait > milliseconds(0)) {
             std::this_thread::sleep_for(wait);
             spent_ += wait;

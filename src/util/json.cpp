@@ -65,4 +65,10 @@ std::string dump_json(const nlohmann::json& doc, int indent) {
     return doc.dump(indent, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string valid_utf8(std::string_view text) {
+    // dump_json's own replacement, so that both agree byte for byte; the quoted string it prints
+    // is read back (it cannot fail: dump_json only writes valid JSON).
+    return nlohmann::json::parse(dump_json(nlohmann::json(std::string(text)))).get<std::string>();
+}
+
 }  // namespace splitnet::util

@@ -6,6 +6,9 @@ paths:
     <data>/pods/<ns>/<name>.json   GET /api/v1/namespaces/<ns>/pods/<name>
                                    PUT /api/v1/namespaces/<ns>/pods/<name>/status
     <data>/nads/<ns>/<name>.json   GET /apis/k8s.cni.cncf.io/v1/namespaces/<ns>/network-attachment-definitions/<name>
+    <data>/events/<ns>/<name>.json POST /api/v1/namespaces/<ns>/events (201; 409 when the name
+                                   exists; 422 when the API server's core/v1 Event validation
+                                   refuses it); GET of the same path lists them
 Missing objects give 404 Status objects. A status PUT stores metadata.annotations, bumps
 metadata.resourceVersion (written back to the file) and answers 409 when the body's
 resourceVersion is stale.
@@ -20,7 +23,8 @@ each TLS handshake as {"event":"handshake","conn":N}.
 Faults: --control FILE (JSON, re-read on each request, counters written back):
     {"faults": [{"status": 503, "count": 2, "match": "/pods/"}], "delay_ms": 0,
      "close_after_response": false, "retry_after": "120"}
-("retry_after": a Retry-After header sent with every injected fault)
+("retry_after": a Retry-After header sent with every injected fault; a fault with "hang_ms": N
+holds the request N ms before answering, i.e. an API server that hangs)
 or the same from the CLI: --fault STATUS:COUNT[:MATCH] (repeatable), --delay-ms N,
 --no-listen (print a port where nothing listens: connections are refused),
 --close-connections (answer with "Connection: close").
@@ -39,7 +43,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_REASON = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-                 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+                 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
+                 503: "ServiceUnavailable"}
 
 
 def run(*cmd):
@@ -131,7 +136,8 @@ class State:
         return json.loads(text) if text else {}
 
     def take_fault(self, path):
-        """Returns (status, delay_ms, close) for this request, consuming a fault counter."""
+        """Returns (fault, delay_ms, close) for this request, consuming a fault counter; fault is
+        the matching fault object (a copy) or None."""
         with self.lock:
             ctl = self.control()
             delay = ctl.get("delay_ms", self.args.delay_ms)
@@ -145,7 +151,7 @@ class State:
                             with open(tmp, "w") as f:
                                 json.dump(ctl, f)
                             os.replace(tmp, self.args.control)
-                        return fault["status"], delay, close
+                        return dict(fault), delay, close
             return None, delay, close
 
 
@@ -155,6 +161,35 @@ def status_object(code, message, details=None):
     if details:
         obj["details"] = details
     return obj
+
+
+def event_problems(event, ns):
+    """What the API server's validation (legacyValidateEvent for core/v1, plus metadata) says
+    about an Event created in namespace `ns`; [] when it is accepted."""
+    problems = []
+    meta = event.get("metadata") or {}
+    involved = event.get("involvedObject") or {}
+    if not meta.get("name"):
+        problems.append("metadata.name: Required value")
+    elif len(meta["name"]) > 253:
+        problems.append("metadata.name: Invalid value: must be no more than 253 characters")
+    if meta.get("namespace", ns) != ns:
+        problems.append("metadata.namespace: Invalid value: does not match the namespace")
+    if event.get("eventTime"):
+        if not involved.get("namespace") and ns not in ("default", "kube-system"):
+            problems.append("involvedObject.namespace: Invalid value: does not match event.namespace")
+        for field, limit in (("reportingComponent", 0), ("reportingInstance", 128),
+                             ("action", 128), ("reason", 128)):
+            value = event.get(field) or ""
+            if not value:
+                problems.append(field + ": Required value")
+            elif limit and len(value.encode()) > limit:
+                problems.append("%s: Too long: must have at most %d bytes" % (field, limit))
+        if len((event.get("message") or "").encode()) > 1024:
+            problems.append("message: Too long: must have at most 1024 bytes")
+    elif involved.get("namespace", "") not in ("", ns):
+        problems.append("involvedObject.namespace: Invalid value: does not match event.namespace")
+    return problems
 
 
 def make_handler(state):
@@ -186,6 +221,8 @@ def make_handler(state):
             if (len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and
                     parts[4] == "pods" and parts[6] == "status"):
                 return "pod", parts[3], parts[5], True
+            if len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "events":
+                return "events", parts[3], None, False
             if (len(parts) == 7 and parts[:4] == ["apis", "k8s.cni.cncf.io", "v1", "namespaces"]
                     and parts[5] == "network-attachment-definitions"):
                 return "nad", parts[4], parts[6], False
@@ -195,7 +232,10 @@ def make_handler(state):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else ""
             fault, delay_ms, close = state.take_fault(self.path)
-            code, obj = self.respond(method, body, fault)
+            if fault and fault.get("hang_ms"):
+                # An API server that accepted the request and does not answer (yet).
+                threading.Event().wait(fault["hang_ms"] / 1000.0)
+            code, obj = self.respond(method, body, fault["status"] if fault else None)
             state.log({"method": method, "path": self.path, "body": body, "status": code,
                        "conn": getattr(self.connection, "splitnet_conn", 0),
                        "auth": self.headers.get("Authorization", ""),
@@ -213,6 +253,8 @@ def make_handler(state):
             kind, ns, name, status_sub = self.route()
             if kind is None:
                 return 404, status_object(404, "the server could not find the requested resource")
+            if kind == "events":
+                return self.respond_events(method, body, ns)
             sub = "pods" if kind == "pod" else "nads"
             resource = "pods" if kind == "pod" else \
                 "network-attachment-definitions.k8s.cni.cncf.io"
@@ -247,6 +289,43 @@ def make_handler(state):
                     os.replace(tmp, path)
                     return 200, stored
             return 405, status_object(405, "method not allowed")
+
+        def respond_events(self, method, body, ns):
+            folder = os.path.join(args.data, "events", ns)
+            if method == "GET":
+                with state.lock:
+                    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+                    items = []
+                    for name in names:
+                        with open(os.path.join(folder, name)) as f:
+                            items.append(json.load(f))
+                return 200, {"kind": "EventList", "apiVersion": "v1", "metadata": {},
+                             "items": items}
+            if method != "POST":
+                return 405, status_object(405, "method not allowed")
+            try:
+                event = json.loads(body)
+            except ValueError:
+                return 400, status_object(400, "invalid JSON body")
+            if not isinstance(event, dict):
+                return 400, status_object(400, "the body is not an object")
+            problems = event_problems(event, ns)
+            name = (event.get("metadata") or {}).get("name", "")
+            if problems:
+                return 422, status_object(422, 'Event "%s" is invalid: %s' %
+                                          (name, ", ".join(problems)))
+            path = os.path.join(folder, name + ".json")
+            with state.lock:
+                if os.path.exists(path):
+                    return 409, status_object(409, 'events "%s" already exists' % name)
+                os.makedirs(folder, exist_ok=True)
+                event.setdefault("metadata", {})["namespace"] = ns
+                event["metadata"]["resourceVersion"] = "1"
+                tmp = path + ".tmp"
+                with open(tmp, "w") as f:
+                    json.dump(event, f, indent=2)
+                os.replace(tmp, path)
+            return 201, event
 
         def do_GET(self):
             self.handle_any("GET")

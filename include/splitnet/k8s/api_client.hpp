@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,10 @@ public:
 
     ApiResponse get(std::string_view path);
     ApiResponse put(std::string_view path, const nlohmann::json& body);
+    /// `within`: a bound of its own for this call (retries included) inside the budget, for
+    /// best-effort calls (Events) that must not use up what is left of it.
+    ApiResponse post(std::string_view path, const nlohmann::json& body,
+                     std::optional<std::chrono::milliseconds> within = std::nullopt);
 
     [[nodiscard]] unsigned request_count() const noexcept;    ///< completed HTTP exchanges
     [[nodiscard]] unsigned handshake_count() const noexcept;  ///< TLS handshakes (connections)
@@ -51,7 +56,8 @@ public:
     [[nodiscard]] std::string server() const;
 
 private:
-    ApiResponse call(std::string_view method, std::string_view path, const std::string& body);
+    ApiResponse call(std::string_view method, std::string_view path, const std::string& body,
+                     std::optional<std::chrono::milliseconds> within = std::nullopt);
 
     ClusterAccess access_;
     ApiOptions options_;

@@ -92,4 +92,8 @@ Json parse_json_bounded(std::string_view text, std::string_view what, const Json
 /// its strings (environment values, plugin output) become U+FFFD instead of an exception.
 std::string dump_json(const nlohmann::json& doc, int indent = -1);
 
+/// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD, exactly as dump_json
+/// would print it: for measuring and clipping untrusted text before it goes into a document.
+std::string valid_utf8(std::string_view text);
+
 }  // namespace splitnet::util
