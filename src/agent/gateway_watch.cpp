@@ -187,17 +187,19 @@ void GatewayWatch::probe_round(const std::vector<EgressTarget>& targets) {
         std::erase_if(told_,
                       [this](const auto& entry) { return !statuses_.contains(entry.first); });
     }
+    std::vector<GatewayEvent> events;
     for (const auto& [index, transition] : transitions) {
         const auto& target = targets[index];
-        const auto message = transition_message(target, transition);
+        auto message = transition_message(target, transition);
         if (transition == GatewayTransition::Unreachable) {
             spdlog::warn("pod {}/{}: {}", target.pod.namespace_, target.pod.name, message);
         } else {
             spdlog::info("pod {}/{}: {}", target.pod.namespace_, target.pod.name, message);
         }
-        if (sink_) {
-            sink_(target, transition, message);
-        }
+        events.push_back({target, transition, std::move(message)});
+    }
+    if (sink_ && !events.empty()) {
+        sink_(events);
     }
 }
 

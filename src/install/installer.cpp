@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "splitnet/agent/gateway_events.hpp"
 #include "splitnet/agent/node_agent.hpp"
 #include "splitnet/app/command_line.hpp"
 #include "splitnet/cni/error.hpp"
@@ -227,7 +228,12 @@ std::unique_ptr<agent::NodeAgent> start_node_agent(const Options& options,
     }
     agent_options.probe_interval = options.gateway_probe_interval;
     agent_options.node_name = getenv("NODE_NAME").value_or("");
-    return std::make_unique<agent::NodeAgent>(std::move(agent_options), nullptr);
+    auto sink =
+        agent::make_api_event_sink(getenv, options.service_account_dir, agent_options.node_name);
+    if (!sink) {
+        spdlog::info("gateway watch: no in-cluster API access; transitions are logged only");
+    }
+    return std::make_unique<agent::NodeAgent>(std::move(agent_options), std::move(sink));
 }
 
 int run(const Options& options, const cni::Getenv& getenv) {

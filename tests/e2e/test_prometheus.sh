@@ -8,6 +8,7 @@
 # shellcheck disable=SC2317  # functions called through wait_for / e2e_on_exit
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/egress_lib.sh"
+source "$(dirname "$0")/apiserver_lib.sh"
 e2e_init
 e2e_require_plugins ptp host-local
 PROMETHEUS=${PROMETHEUS:-$(command -v prometheus || echo /usr/bin/prometheus)}
@@ -33,6 +34,7 @@ stop_processes() {
     AGENT_PID=
 }
 e2e_on_exit stop_processes
+e2e_on_exit stop_fake_apiserver
 
 # http_get PATH_OR_URL: GET inside the node netns; prints "<status> <body>".
 http_get() {
@@ -66,13 +68,38 @@ PY
 prom_equals() { [[ $(prom_value "$1") == "$2" ]]; }
 healthz_ok() { [[ $(http_get "http://${METRICS_ADDR}/healthz") == "200 ok" ]]; }
 
+# --- the API stand-in (Events land in API_DATA/events/<ns>/) -----------------------------------
+e2e_tmpdir API_WORK
+mkdir -p "${API_WORK}/data" "${API_WORK}/sa"
+API_TOKEN="e2e-agent-token-${RANDOM}"
+start_fake_apiserver "$NODE_NS" "$API_WORK" "${API_WORK}/data" "$API_TOKEN" || exit 1
+API_PORT=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "${API_WORK}/ready")
+cp "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "${API_WORK}/ready")" \
+    "${API_WORK}/sa/ca.crt"
+printf '%s' "$API_TOKEN" >"${API_WORK}/sa/token"
+
+# events_with REASON: Events about apps/web-1 with this reason that the API server stored.
+events_with() {
+    python3 - "${API_WORK}/data/events/apps" "$1" <<'PY'
+import glob, json, os, sys
+n = 0
+for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
+    e = json.load(open(f))
+    if e.get("reason") == sys.argv[2] and e["involvedObject"]["name"] == "web-1":
+        n += 1
+print(n)
+PY
+}
+has_event() { (($(events_with "$1") >= 1)); }
+
 # --- the node agent ---------------------------------------------------------------------------
 EGRESS='{"keep":["cluster"],"probeGateway":"warn"}'
 CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
 mkdir -p "${E2E_TMP}/etc" "${E2E_TMP}/netd" "${E2E_TMP}/bin" "${E2E_TMP}/multusd"
 printf '%s' "$CONF" >"${E2E_TMP}/etc/00-splitnet.conf"
 ip netns exec "$NODE_NS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NODE_NAME=e2e-node \
-    "$SPLITNET_BINARY" install --multus-conf-file="${E2E_TMP}/etc/00-splitnet.conf" \
+    KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$API_PORT" \
+    "$SPLITNET_BINARY" install --service-account-dir="${API_WORK}/sa" --multus-conf-file="${E2E_TMP}/etc/00-splitnet.conf" \
     --cni-conf-dir="${E2E_TMP}/netd" --cni-bin-dir="${E2E_TMP}/bin" \
     --multus-cni-conf-dir="${E2E_TMP}/multusd" --skip-multus-binary-copy \
     --metrics-bind-address="$METRICS_ADDR" --gateway-probe-interval="${PROBE_INTERVAL_S}s" \
@@ -165,15 +192,21 @@ assert_eq "kill switch engaged (net1 lost its carrier)" 1 \
 check "the chart's SplitnetVPNGatewayDown alert is pending for the pod" \
     wait_for alert 60 prom_equals 'ALERTS{alertname="SplitnetVPNGatewayDown",alertstate="pending",pod="web-1"}' 1
 agent_said() { grep -q "$1" "${E2E_TMP}/agent.log"; }
-check "an unreachable event for pod apps/web-1" \
-    wait_for event 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn does not answer'
+check "the agent logs the transition for pod apps/web-1" \
+    wait_for log 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn does not answer'
+check "the API server recorded a SplitnetGatewayUnreachable Event on apps/web-1" \
+    wait_for event 60 has_event SplitnetGatewayUnreachable
 
 # --- and comes back -------------------------------------------------------------------------------
 ip -n "$GW_NS" link set gw0 up
 check "gateway reachable reads 1 again" \
     wait_for recovered 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL}" 1
-check "a recovered event for pod apps/web-1" \
-    wait_for event 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn answers ARP on net1 again'
+check "the agent logs the recovery" \
+    wait_for log 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn answers ARP on net1 again'
+check "the API server recorded a SplitnetGatewayRecovered Event on apps/web-1" \
+    wait_for event 60 has_event SplitnetGatewayRecovered
+assert_eq "one Event per transition" "1 1" \
+    "$(events_with SplitnetGatewayUnreachable) $(events_with SplitnetGatewayRecovered)"
 check "kill switch released" \
     wait_for released 60 prom_equals "splitnet_egress_kill_switch_engaged${POD_SEL}" 0
 assert_eq "the watch changed none of the pod's routes" "$ROUTES_AFTER_ADD" "$(pod_routes)"
@@ -188,5 +221,6 @@ check "the DEL is counted" \
 check "the agent stayed healthy" healthz_ok
 
 stop_processes
-assert_eq "no agent or Prometheus left in the node netns" "" "$(ip netns pids "$NODE_NS")"
+stop_fake_apiserver
+assert_eq "no agent, Prometheus or API server left in the node netns" "" "$(ip netns pids "$NODE_NS")"
 e2e_summary

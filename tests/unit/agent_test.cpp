@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "splitnet/agent/gateway_events.hpp"
 #include "splitnet/agent/gateway_watch.hpp"
 #include "splitnet/agent/metrics_server.hpp"
 #include "splitnet/agent/metrics_text.hpp"
@@ -162,6 +163,22 @@ TEST(GatewayWatch, TransitionsAreReportedOnce) {
     EXPECT_EQ(gateway_transition(false, false), std::nullopt);
     EXPECT_EQ(gateway_transition(false, true), GatewayTransition::Recovered);
     EXPECT_EQ(gateway_transition(true, true), std::nullopt);
+}
+
+TEST(GatewayWatch, TransitionsBecomeWarningAndNormalEvents) {
+    GatewayEvent event;
+    event.message = "VPN gateway 192.168.99.1 of network vpn does not answer ARP on net1";
+    const auto down = gateway_event_spec(event);
+    EXPECT_EQ(down.type, k8s::EventType::Warning);
+    EXPECT_EQ(down.reason, "SplitnetGatewayUnreachable");
+    EXPECT_EQ(down.message, event.message);
+    event.transition = GatewayTransition::Recovered;
+    const auto up = gateway_event_spec(event);
+    EXPECT_EQ(up.type, k8s::EventType::Normal);
+    EXPECT_EQ(up.reason, "SplitnetGatewayRecovered");
+    // Without the in-cluster environment there is no API sink (the log is all there is).
+    EXPECT_FALSE(make_api_event_sink([](std::string_view) { return std::nullopt; }, "/nonexistent",
+                                     "node-a"));
 }
 
 net::RouteInfo default_route(std::uint32_t metric, net::RouteType type, unsigned flags = 0) {
