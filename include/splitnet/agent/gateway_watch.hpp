@@ -23,10 +23,16 @@ enum class GatewayTransition { Unreachable, Recovered };
 std::optional<GatewayTransition> gateway_transition(std::optional<bool> previously_reachable,
                                                     bool reachable);
 
-/// Receives transitions (Kubernetes Events in production, a log line at least). Called from
-/// the watch thread; must not throw (failures are its own to log).
-using GatewayEventSink =
-    std::function<void(const EgressTarget&, GatewayTransition, const std::string& message)>;
+/// One transition of one pod's gateway, with the message for the pod's owner.
+struct GatewayEvent {
+    EgressTarget target;
+    GatewayTransition transition = GatewayTransition::Unreachable;
+    std::string message;
+};
+
+/// Receives the transitions of one round (Kubernetes Events in production; the watch logs each
+/// one itself). Called from the watch thread; must not throw (failures are its own to log).
+using GatewayEventSink = std::function<void(const std::vector<GatewayEvent>&)>;
 
 /// The outcome of one probe of one egress attachment.
 struct GatewayStatus {
