@@ -36,6 +36,16 @@ from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net  # noqa: E402
 METRICS = "127.0.0.1:9234"
 
 
+class EgressPod(load.Pod):
+    """load.Pod with a Kubernetes identity, so the agent's series carry namespace and pod."""
+
+    def env(self, command):
+        e = super().env(command)
+        e["CNI_ARGS"] = (f"IgnoreUnknown=true;K8S_POD_NAMESPACE=bench;"
+                         f"K8S_POD_NAME=egress-{self.index};K8S_POD_UID=uid-{self.index}")
+        return e
+
+
 def scrape():
     with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=30) as r:
         return r.read().decode()
@@ -89,6 +99,7 @@ def measure(pid, intervals, interval_s, label, report):
            f"gateways reachable {reachable}, unreachable {unreachable}; VmRSS "
            f"{status_kib(pid, 'VmRSS')} KiB, VmHWM {status_kib(pid, 'VmHWM')} KiB; "
            f"scrape {len(text)} bytes")
+    return text
 
 
 def main():
@@ -99,6 +110,7 @@ def main():
     ap.add_argument("--intervals", type=int, default=20)
     ap.add_argument("--interval", default="1s", help="--gateway-probe-interval")
     ap.add_argument("--parallel", type=int, default=8, help="ADDs/DELs at a time")
+    ap.add_argument("--scrape-out", help="write the last scrape with the gateway down here")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
@@ -124,7 +136,7 @@ def main():
         node.setup()
         runner = load.Runner(compile_c(tmp, "launcher", LAUNCHER_C), splitnet, 120)
         deadline = time.monotonic() + 3600
-        pods = [load.Pod(node, i) for i in range(args.pods)]
+        pods = [EgressPod(node, i) for i in range(args.pods)]
         with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
                 list(pool.map(lambda p: load.bounded(deadline, load.add_pod, node, runner, stats,
@@ -150,7 +162,10 @@ def main():
         wait_rounds(1, 120)
         measure(agent.pid, args.intervals, interval_s, "gateway up", report)
         load.run_cmd("ip", "-n", node.gw, "link", "set", "gw0", "down")
-        measure(agent.pid, args.intervals, interval_s, "gateway down", report)
+        text = measure(agent.pid, args.intervals, interval_s, "gateway down", report)
+        if args.scrape_out:
+            with open(args.scrape_out, "w") as f:
+                f.write(text)
         load.run_cmd("ip", "-n", node.gw, "link", "set", "gw0", "up")
     finally:
         if agent:
