@@ -151,11 +151,11 @@ def main():
         conf = os.path.join(etc, "00-splitnet.conf")
         with open(conf, "wb") as f:
             f.write(pods[0].conf)
-        for d in ("netd", "bin", "multusd"):
+        for d in ("agent-netd", "agent-bin", "agent-multusd"):
             os.mkdir(os.path.join(tmp, d))
         cmd = [splitnet, "install", f"--multus-conf-file={conf}",
-               f"--cni-conf-dir={tmp}/netd", f"--cni-bin-dir={tmp}/bin",
-               f"--multus-cni-conf-dir={tmp}/multusd", "--skip-multus-binary-copy",
+               f"--cni-conf-dir={tmp}/agent-netd", f"--cni-bin-dir={tmp}/agent-bin",
+               f"--multus-cni-conf-dir={tmp}/agent-multusd", "--skip-multus-binary-copy",
                f"--metrics-bind-address={METRICS}", f"--gateway-probe-interval={args.interval}"]
         report("agent: " + " ".join(cmd))
         agent = subprocess.Popen(cmd, stderr=open(os.path.join(tmp, "agent.log"), "wb"))
