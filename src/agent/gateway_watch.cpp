@@ -108,7 +108,19 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
         } catch (const cni::Error& e) {
             out.problem = e.what();
         }
-        // After the probe: the routes as the probe found the link.
+        if (target.probe_target) {
+            // Through the tunnel: a TCP handshake on a socket bound to net1 (never eth0).
+            try {
+                out.target_reachable = net::tcp_connect_probe(
+                    netns->get(), target.ifname,
+                    *net::parse_ip(target.probe_target->address.address_text()),
+                    target.probe_target->port, kTargetTimeout);
+            } catch (const cni::Error& e) {
+                out.target_reachable = false;
+                out.problem = e.what();
+            }
+        }
+        // After the probes: the routes as the probes found the link.
         try {
             net::Netlink nl(netns->get());
             out.kill_switch_engaged = kill_switch_engaged(net::list_routes(nl, AF_INET));
@@ -171,6 +183,7 @@ void GatewayWatch::probe_round(const std::vector<EgressTarget>& targets) {
             status.target = targets[i];
             status.reachable = probed.reachable;
             status.kill_switch_engaged = probed.kill_switch_engaged;
+            status.target_reachable = probed.target_reachable;
             status.probed_at_unix_seconds = probed.started_unix;
             status.probe_seconds = probed.seconds;
             ++status.probes;

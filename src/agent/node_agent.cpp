@@ -291,6 +291,18 @@ std::string NodeAgent::metrics_text() {
                "Probes of the gateway since the agent started.",
                [](const GatewayStatus& s) { return static_cast<double>(s.probes); });
 
+    out.family("splitnet_egress_probe_target_reachable", MetricType::Gauge,
+               "1 when egress.probeTarget answered a TCP connect through the tunnel (a socket "
+               "bound to the egress interface in the pod's netns); only for networks that set it.");
+    for (const auto& status : statuses) {
+        if (status.target_reachable && status.target.probe_target) {
+            auto labels = target_labels(status.target);
+            labels.emplace_back("target", attach::to_string(*status.target.probe_target));
+            out.sample("splitnet_egress_probe_target_reachable", labels,
+                       *status.target_reachable ? 1 : 0);
+        }
+    }
+
     out.family("splitnet_cni_operations_total", MetricType::Counter,
                "CNI verbs run by the plugin on this node since the agent started, by verb and "
                "result.");

@@ -85,6 +85,7 @@ std::optional<EgressTarget> egress_target_of(const store::State& state,
     target.ifname = entry.attachment.ifname;
     target.source = *source;
     target.gateway = *gateway;
+    target.probe_target = egress->probe_target;
     return target;
 }
 

@@ -93,7 +93,20 @@ PY
 has_event() { (($(events_with "$1") >= 1)); }
 
 # --- the node agent ---------------------------------------------------------------------------
-EGRESS='{"keep":["cluster"],"probeGateway":"warn"}'
+# probeTarget: a TCP service on the "internet" side, reached only through the VPN gateway.
+EGRESS='{"keep":["cluster"],"probeGateway":"warn","probeTarget":"tcp://'"$INET4"':443"}'
+ns_exec "$INET_NS" python3 - "$INET4" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 443))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.close()
+PY
+TARGET_PID=$!
+e2e_on_exit "kill $TARGET_PID"
 CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
 mkdir -p "${E2E_TMP}/etc" "${E2E_TMP}/netd" "${E2E_TMP}/bin" "${E2E_TMP}/multusd"
 printf '%s' "$CONF" >"${E2E_TMP}/etc/00-splitnet.conf"
@@ -168,6 +181,10 @@ check "Prometheus scrapes the agent (up == 1)" wait_for up 120 prom_equals 'up{j
     { tail -n 20 "${PROM_DIR}/prometheus.log" >&2; exit 1; }
 check "gateway reachable reads 1 for the egress pod" \
     wait_for reachable 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL}" 1
+check "the probe target answers through the tunnel" \
+    wait_for target 60 prom_equals "splitnet_egress_probe_target_reachable{pod=\"web-1\",target=\"tcp://${INET4}:443\"}" 1
+check "... its SYNs went through the gateway (gateway-side counter)" \
+    test "$(counter "$GW_NS" "gw_${INET4//./_}")" -ge 1
 assert_eq "kill switch not engaged" 0 "$(prom_value "splitnet_egress_kill_switch_engaged${POD_SEL}")"
 assert_eq "the ADD is counted" 1 \
     "$(prom_value 'splitnet_cni_operations_total{verb="ADD",result="success"}')"
@@ -189,6 +206,8 @@ check "the first probe that saw it down started within two probe intervals of th
     "$down_at" "$since" "$PROBE_INTERVAL_S"
 assert_eq "kill switch engaged (net1 lost its carrier)" 1 \
     "$(prom_value "splitnet_egress_kill_switch_engaged${POD_SEL}")"
+check "the probe target reads 0 with the tunnel down" \
+    wait_for target 60 prom_equals "splitnet_egress_probe_target_reachable{pod=\"web-1\"}" 0
 check "the chart's SplitnetVPNGatewayDown alert is pending for the pod" \
     wait_for alert 60 prom_equals 'ALERTS{alertname="SplitnetVPNGatewayDown",alertstate="pending",pod="web-1"}' 1
 agent_said() { grep -q "$1" "${E2E_TMP}/agent.log"; }
@@ -210,6 +229,7 @@ assert_eq "one Event per transition" "1 1" \
 check "kill switch released" \
     wait_for released 60 prom_equals "splitnet_egress_kill_switch_engaged${POD_SEL}" 0
 assert_eq "the watch changed none of the pod's routes" "$ROUTES_AFTER_ADD" "$(pod_routes)"
+assert_eq "no probe to the internet ever left via eth0 (node-side counter)" 0 "$(counter "$NODE_NS" leak4)"
 
 # --- DEL: the pod's series go, the DEL is counted -------------------------------------------------
 run_splitnet DEL "$CONF"

@@ -249,6 +249,13 @@ TEST(NodeAttachments, FindsEgressTargetsAndKinds) {
         egress_state(R"("egress":{"gateway":"192.168.99.2"},)", store::Phase::Added));
     ASSERT_EQ(explicit_gw.egress.size(), 1U);
     EXPECT_EQ(net::to_string(explicit_gw.egress[0].gateway), "192.168.99.2");
+    EXPECT_FALSE(explicit_gw.egress[0].probe_target);
+
+    const auto with_target = summarize_state(
+        egress_state(R"("egress":{"probeTarget":"tcp://203.0.113.10:443"},)", store::Phase::Added));
+    ASSERT_EQ(with_target.egress.size(), 1U);
+    ASSERT_TRUE(with_target.egress[0].probe_target);
+    EXPECT_EQ(attach::to_string(*with_target.egress[0].probe_target), "tcp://203.0.113.10:443");
 }
 
 TEST(NodeAttachments, NoEgressBlockOrUnfinishedAddMeansNoProbe) {

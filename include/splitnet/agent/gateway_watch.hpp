@@ -39,6 +39,7 @@ struct GatewayStatus {
     EgressTarget target;
     bool reachable = false;
     bool kill_switch_engaged = false;
+    std::optional<bool> target_reachable;  ///< egress.probeTarget answered (when configured)
     double probed_at_unix_seconds = 0;     ///< when the probe started
     double probe_seconds = 0;              ///< how long it took
     double status_since_unix_seconds = 0;  ///< start of the first probe with this reachability
@@ -52,6 +53,9 @@ struct GatewayStatus {
 class GatewayWatch {
 public:
     GatewayWatch(net::ProbeOptions probe, GatewayEventSink sink);
+
+    /// Bound of the TCP connect to egress.probeTarget.
+    static constexpr std::chrono::seconds kTargetTimeout{2};
 
     /// One round over `targets`, on up to kMaxProbeThreads threads of its own (setns is per
     /// thread, and an unreachable gateway costs the probe's whole bound). Blocks until done.
@@ -67,6 +71,7 @@ private:
         bool netns_gone = false;
         bool reachable = false;
         bool kill_switch_engaged = false;
+        std::optional<bool> target_reachable;
         double started_unix = 0;
         double seconds = 0;
         std::string problem;  ///< why the probe could not run, for the log

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/net/ip.hpp"
 #include "splitnet/plan/plan.hpp"
 #include "splitnet/store/state.hpp"
@@ -25,6 +26,7 @@ struct EgressTarget {
     std::string ifname;   ///< the pod-side interface (net1)
     net::IpAddr source;   ///< net1's IPv4 address (the ARP sender)
     net::IpAddr gateway;  ///< the IPv4 VPN gateway
+    std::optional<attach::ProbeTarget> probe_target;  ///< egress.probeTarget, if any
 };
 
 /// What one state file says about the node.
