@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -23,6 +24,7 @@ using tcp = asio::ip::tcp;
 
 constexpr std::size_t kMaxRequestHeadBytes = 8192;
 constexpr auto kConnectionTimeout = std::chrono::seconds(10);
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 // One connection: read one request, write one answer, close.
 class Session : public std::enable_shared_from_this<Session> {
@@ -164,11 +166,16 @@ struct MetricsServer::Impl {
 
     void accept() {
         acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-            if (!ec) {
-                std::make_shared<Session>(std::move(socket), handler)->start();
-            } else if (ec == asio::error::operation_aborted) {
+            if (ec == asio::error::operation_aborted) {
                 return;
             }
+            if (ec) {
+                // Out of fds or memory: try again a little later instead of spinning.
+                retry.expires_after(kAcceptRetry);
+                retry.async_wait([this](beast::error_code) { accept(); });
+                return;
+            }
+            std::make_shared<Session>(std::move(socket), handler)->start();
             accept();
         });
     }
@@ -176,6 +183,7 @@ struct MetricsServer::Impl {
     HttpHandler handler;
     asio::io_context io{1};
     tcp::acceptor acceptor;
+    asio::steady_timer retry{io};
     std::jthread thread;
 };
 

@@ -27,9 +27,9 @@ struct BindAddress {
 
 std::optional<BindAddress> parse_bind_address(std::string_view text);
 
-/// A deliberately small HTTP/1.1 server for /metrics and /healthz: one thread of its own, one
-/// connection at a time (Prometheus scrapes are sequential), GET and HEAD only, request head
-/// and body bounded (8 KiB, no body), every connection closed after one answer and cut after
+/// A deliberately small HTTP/1.1 server for /metrics and /healthz: one thread of its own
+/// (asynchronous, so a client that stalls holds nobody else), GET and HEAD only, the request head
+/// bounded (8 KiB) and no body read, every connection closed after one answer and cut after
 /// 10 s, so no client can hold it or the agent's watch loop.
 class MetricsServer {
 public:
