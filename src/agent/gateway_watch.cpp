@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/net/address.hpp"
+#include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/netns.hpp"
 
@@ -24,14 +26,35 @@ double unix_now() {
 }
 
 std::string transition_message(const EgressTarget& target, GatewayTransition transition) {
+    const char* protocol = target.gateway.is_v4() ? "ARP" : "NDP";
     if (transition == GatewayTransition::Unreachable) {
         return fmt::format(
-            "VPN gateway {} of network {} does not answer ARP on {}: the pod's internet traffic "
+            "VPN gateway {} of network {} does not answer {} on {}: the pod's internet traffic "
             "is cut off (the egress policy keeps it off eth0); check the gateway",
-            net::to_string(target.gateway), target.network, target.ifname);
+            net::to_string(target.gateway), target.network, protocol, target.ifname);
     }
-    return fmt::format("VPN gateway {} of network {} answers ARP on {} again",
-                       net::to_string(target.gateway), target.network, target.ifname);
+    return fmt::format("VPN gateway {} of network {} answers {} on {} again",
+                       net::to_string(target.gateway), target.network, protocol, target.ifname);
+}
+
+// True while net1's IPv6 source address is still tentative (an NDP probe could not be sent
+// from it yet); false when it is usable, or when net1 or the address is gone (the probe then
+// fails and says so).
+bool source_tentative(int netns_fd, const EgressTarget& target) {
+    try {
+        net::Netlink nl(netns_fd);
+        const auto link = net::find_link(nl, target.ifname);
+        if (!link) {
+            return false;
+        }
+        for (const auto& address : net::list_addresses(nl, link->index, AF_INET6)) {
+            if (address.local.addr == target.source) {
+                return address.tentative();
+            }
+        }
+    } catch (const cni::Error&) {
+    }
+    return false;
 }
 
 bool netns_exists(const std::string& path) {
@@ -56,7 +79,8 @@ std::optional<GatewayTransition> gateway_transition(std::optional<bool> previous
 }
 
 std::string target_id(const EgressTarget& target) {
-    return fmt::format("{}@{}/{}", target.key.container_id, target.key.ifname, target.ifname);
+    return fmt::format("{}@{}/{}/{}", target.key.container_id, target.key.ifname, target.ifname,
+                       net::to_string(target.gateway));
 }
 
 bool kill_switch_engaged(const std::vector<net::RouteInfo>& main_routes) {
@@ -98,13 +122,20 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
             out.netns_gone = true;
             return out;
         }
+        const bool v4 = target.gateway.is_v4();
+        if (!v4 && source_tentative(netns->get(), target)) {
+            out.not_ready = true;  // DAD still runs (after ADD, or after net1's carrier returned)
+            return out;
+        }
         try {
-            // The socket is bound to net1 inside the pod netns (a packet socket on its
-            // ifindex); arp_resolve enters the netns with RAII on this thread only to create
-            // it. net1 missing or down is an unreachable gateway.
-            out.reachable =
-                net::arp_resolve(netns->get(), target.ifname, target.source, target.gateway, probe_)
-                    .has_value();
+            // The socket is bound to net1 inside the pod netns (a packet socket on its ifindex
+            // for ARP, SO_BINDTODEVICE for NDP); the probe enters the netns with RAII on this
+            // thread only to create it. net1 missing or down is an unreachable gateway.
+            out.reachable = (v4 ? net::arp_resolve(netns->get(), target.ifname, target.source,
+                                                   target.gateway, probe_)
+                                : net::ndp_resolve(netns->get(), target.ifname, target.source,
+                                                   target.gateway, probe_))
+                                .has_value();
         } catch (const cni::Error& e) {
             out.problem = e.what();
         }
@@ -123,7 +154,8 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
         // After the probes: the routes as the probes found the link.
         try {
             net::Netlink nl(netns->get());
-            out.kill_switch_engaged = kill_switch_engaged(net::list_routes(nl, AF_INET));
+            out.kill_switch_engaged =
+                kill_switch_engaged(net::list_routes(nl, v4 ? AF_INET : AF_INET6));
         } catch (const cni::Error& e) {
             out.problem = e.what();
         }
@@ -167,6 +199,12 @@ void GatewayWatch::probe_round(const std::vector<EgressTarget>& targets) {
             }
             const auto id = target_id(targets[i]);
             const auto previous = statuses_.find(id);
+            if (probed.not_ready) {
+                if (previous != statuses_.end()) {
+                    next_statuses.emplace(id, previous->second);  // as last seen
+                }
+                continue;
+            }
             std::optional<bool> was_reachable;
             GatewayStatus status;
             status.status_since_unix_seconds = probed.started_unix;

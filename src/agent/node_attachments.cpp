@@ -1,5 +1,7 @@
 #include "splitnet/agent/node_attachments.hpp"
 
+#include <sys/socket.h>
+
 #include "splitnet/attach/egress_config.hpp"
 #include "splitnet/attach/native_invoker.hpp"
 #include "splitnet/cni/error.hpp"
@@ -27,66 +29,82 @@ std::string type_of(const json& plugin) {
     return it != plugin.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::optional<net::IpAddr> v4_address_of(std::string_view cidr) {
-    const auto net = net::parse_cidr(cidr);
-    if (!net || !net->addr.is_v4()) {
-        return std::nullopt;
-    }
-    return net->addr;
-}
-
 std::optional<net::IpAddr> to_ip(const attach::IpPrefix& prefix) {
     return net::parse_ip(prefix.address_text());
 }
 
-std::optional<EgressTarget> egress_target_of(const store::State& state,
-                                             const store::AttachmentState& entry,
-                                             const json& plugin) {
+// The address of `family` on net1 and the gateway to probe (the block's, else IPAM's).
+struct Addressing {
+    std::optional<net::IpAddr> source;
+    std::optional<net::IpAddr> gateway;
+};
+
+Addressing addressing_of(const cni::Result& result, int family,
+                         const std::optional<attach::IpPrefix>& configured_gateway) {
+    Addressing out;
+    if (configured_gateway) {
+        out.gateway = to_ip(*configured_gateway);
+    }
+    for (const auto& ip : result.ips) {
+        const auto net = net::parse_cidr(ip.address);
+        if (!net || net->addr.family != family) {
+            continue;
+        }
+        if (!out.source) {
+            out.source = net->addr;
+        }
+        if (!out.gateway && !ip.gateway.empty()) {
+            out.gateway = net::parse_ip(ip.gateway);
+        }
+    }
+    if (out.gateway && out.gateway->family != family) {
+        out.gateway.reset();
+    }
+    return out;
+}
+
+std::vector<EgressTarget> egress_targets_of(const store::State& state,
+                                            const store::AttachmentState& entry,
+                                            const json& plugin) {
     std::optional<attach::EgressConfig> egress;
     try {
         egress = attach::parse_egress_config(plugin);
     } catch (const cni::Error&) {
-        return std::nullopt;  // the ADD refused it; nothing to watch
+        return {};  // the ADD refused it; nothing to watch
     }
     if (!egress || entry.result.is_null()) {
-        return std::nullopt;
+        return {};
     }
     cni::Result result;
     try {
         result = cni::parse_result(entry.result, state.cni_version);
     } catch (const cni::Error&) {
-        return std::nullopt;
+        return {};
     }
-    std::optional<net::IpAddr> source;
-    std::optional<net::IpAddr> gateway;
-    if (egress->gateway4) {
-        gateway = to_ip(*egress->gateway4);
-    }
-    for (const auto& ip : result.ips) {
-        const auto address = v4_address_of(ip.address);
-        if (!address) {
-            continue;
+    std::vector<EgressTarget> out;
+    const auto add = [&](const Addressing& addressing, bool with_probe_target) {
+        if (!addressing.source || !addressing.gateway) {
+            return;
         }
-        if (!source) {
-            source = address;
+        EgressTarget target;
+        target.key = state.key();
+        target.pod = plan::pod_ref_from_args(entry.attachment.cni_args);
+        target.netns = state.netns;
+        target.network = entry.attachment.network;
+        target.ifname = entry.attachment.ifname;
+        target.source = *addressing.source;
+        target.gateway = *addressing.gateway;
+        if (with_probe_target) {
+            target.probe_target = egress->probe_target;
         }
-        if (!gateway && !ip.gateway.empty()) {
-            gateway = net::parse_ip(ip.gateway);
-        }
+        out.push_back(std::move(target));
+    };
+    add(addressing_of(result, AF_INET, egress->gateway4), true);
+    // An IPv6 gateway carries traffic only under "ipv6": "route".
+    if (egress->ipv6 == attach::Ipv6Policy::Route) {
+        add(addressing_of(result, AF_INET6, egress->gateway6), false);
     }
-    if (!source || !gateway || !gateway->is_v4()) {
-        return std::nullopt;
-    }
-    EgressTarget target;
-    target.key = state.key();
-    target.pod = plan::pod_ref_from_args(entry.attachment.cni_args);
-    target.netns = state.netns;
-    target.network = entry.attachment.network;
-    target.ifname = entry.attachment.ifname;
-    target.source = *source;
-    target.gateway = *gateway;
-    target.probe_target = egress->probe_target;
-    return target;
+    return out;
 }
 
 }  // namespace
@@ -106,8 +124,8 @@ NodeAttachments summarize_state(const store::State& state) {
         const bool native = attach::is_native_type(type_of(plugin));
         out.attachments.push_back({entry.attachment.network, native ? "native" : "delegated"});
         if (native && !entry.attachment.is_primary) {
-            if (auto target = egress_target_of(state, entry, plugin)) {
-                out.egress.push_back(std::move(*target));
+            for (auto& target : egress_targets_of(state, entry, plugin)) {
+                out.egress.push_back(std::move(target));
             }
         }
     }

@@ -78,23 +78,30 @@ cp "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "${
     "${API_WORK}/sa/ca.crt"
 printf '%s' "$API_TOKEN" >"${API_WORK}/sa/token"
 
-# events_with REASON: Events about apps/web-1 with this reason that the API server stored.
+# events_with REASON [TEXT]: Events about apps/web-1 with this reason (and TEXT in the message)
+# that the API server stored.
 events_with() {
-    python3 - "${API_WORK}/data/events/apps" "$1" <<'PY'
+    python3 - "${API_WORK}/data/events/apps" "$1" "${2:-}" <<'PY'
 import glob, json, os, sys
 n = 0
 for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
     e = json.load(open(f))
-    if e.get("reason") == sys.argv[2] and e["involvedObject"]["name"] == "web-1":
+    if (e.get("reason") == sys.argv[2] and e["involvedObject"]["name"] == "web-1"
+            and sys.argv[3] in e.get("message", "")):
         n += 1
 print(n)
 PY
 }
 has_event() { (($(events_with "$1") >= 1)); }
+has_event6() { (($(events_with SplitnetGatewayRecovered 'answers NDP') >= 1)); }
 
 # --- the node agent ---------------------------------------------------------------------------
 # probeTarget: a TCP service on the "internet" side, reached only through the VPN gateway.
-EGRESS='{"keep":["cluster"],"probeGateway":"warn","probeTarget":"tcp://'"$INET4"':443"}'
+# Dual stack with "ipv6": "route": the IPv4 gateway is probed with ARP, the IPv6 one with NDP.
+EGRESS='{"keep":["cluster"],"ipv6":"route","gateway":["192.168.99.1","2001:db8:99::1"],"probeGateway":"warn","probeTarget":"tcp://'"$INET4"':443"}'
+VPN_CONF='{"cniVersion":"1.0.0","name":"vpn","type":"macvlan","master":"'"${MASTER}"'","mode":"bridge",
+ "ipam":{"type":"static","addresses":[{"address":"192.168.99.99/24","gateway":"192.168.99.1"},
+   {"address":"2001:db8:99::99/64"}]},"egress":'"$EGRESS"'}'
 ns_exec "$INET_NS" python3 - "$INET4" <<'PY' &
 import socket, sys
 s = socket.socket()
@@ -107,7 +114,7 @@ while True:
 PY
 TARGET_PID=$!
 e2e_on_exit "kill $TARGET_PID"
-CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
+CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$VPN_CONF")
 mkdir -p "${E2E_TMP}/etc" "${E2E_TMP}/netd" "${E2E_TMP}/bin" "${E2E_TMP}/multusd"
 printf '%s' "$CONF" >"${E2E_TMP}/etc/00-splitnet.conf"
 ip netns exec "$NODE_NS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NODE_NAME=e2e-node \
@@ -177,10 +184,13 @@ ip netns exec "$NODE_NS" "$PROMETHEUS" --config.file="${PROM_DIR}/prometheus.yml
 PROM_PID=$!
 
 POD_SEL='{namespace="apps",pod="web-1",network="vpn",interface="net1",gateway="192.168.99.1"}'
+POD_SEL6='{namespace="apps",pod="web-1",network="vpn",interface="net1",gateway="2001:db8:99::1"}'
 check "Prometheus scrapes the agent (up == 1)" wait_for up 120 prom_equals 'up{job="splitnet"}' 1 ||
     { tail -n 20 "${PROM_DIR}/prometheus.log" >&2; exit 1; }
 check "gateway reachable reads 1 for the egress pod" \
     wait_for reachable 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL}" 1
+check "the IPv6 gateway reads 1 too (NDP, once net1's address is past DAD)" \
+    wait_for reachable6 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL6}" 1
 check "the probe target answers through the tunnel" \
     wait_for target 60 prom_equals "splitnet_egress_probe_target_reachable{pod=\"web-1\",target=\"tcp://${INET4}:443\"}" 1
 check "... its SYNs went through the gateway (gateway-side counter)" \
@@ -196,6 +206,8 @@ assert_eq "... eth0 is delegated" 1 "$(prom_value 'splitnet_attachments{network=
 assert_eq "build info names the node" 1 "$(prom_value 'splitnet_build_info{node="e2e-node"}')"
 
 # --- the gateway goes down ----------------------------------------------------------------------
+# A link set down loses its IPv6 addresses unless told to keep them: the gateway keeps its own.
+ns_exec "$GW_NS" sysctl -qw net.ipv6.conf.gw0.keep_addr_on_down=1
 down_at=$(date +%s.%N)
 ip -n "$GW_NS" link set gw0 down
 check "gateway reachable reads 0 after the gateway went down" \
@@ -206,6 +218,8 @@ check "the first probe that saw it down started within two probe intervals of th
     "$down_at" "$since" "$PROBE_INTERVAL_S"
 assert_eq "kill switch engaged (net1 lost its carrier)" 1 \
     "$(prom_value "splitnet_egress_kill_switch_engaged${POD_SEL}")"
+check "the IPv6 gateway reads 0 too" \
+    wait_for unreachable6 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL6}" 0
 check "the probe target reads 0 with the tunnel down" \
     wait_for target 60 prom_equals "splitnet_egress_probe_target_reachable{pod=\"web-1\"}" 0
 check "the chart's SplitnetVPNGatewayDown alert is pending for the pod" \
@@ -220,12 +234,16 @@ check "the API server recorded a SplitnetGatewayUnreachable Event on apps/web-1"
 ip -n "$GW_NS" link set gw0 up
 check "gateway reachable reads 1 again" \
     wait_for recovered 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL}" 1
+check "the IPv6 gateway reads 1 again" \
+    wait_for recovered6 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL6}" 1
 check "the agent logs the recovery" \
     wait_for log 30 agent_said 'pod apps/web-1: VPN gateway 192.168.99.1 of network vpn answers ARP on net1 again'
 check "the API server recorded a SplitnetGatewayRecovered Event on apps/web-1" \
     wait_for event 60 has_event SplitnetGatewayRecovered
-assert_eq "one Event per transition" "1 1" \
-    "$(events_with SplitnetGatewayUnreachable) $(events_with SplitnetGatewayRecovered)"
+check "the API server recorded the IPv6 gateway's Events (NDP)" \
+    wait_for event6 60 has_event6
+assert_eq "one Event per gateway and transition" "1 1 1 1" \
+    "$(events_with SplitnetGatewayUnreachable '192.168.99.1 ') $(events_with SplitnetGatewayRecovered '192.168.99.1 ') $(events_with SplitnetGatewayUnreachable '2001:db8:99::1 ') $(events_with SplitnetGatewayRecovered '2001:db8:99::1 ')"
 check "kill switch released" \
     wait_for released 60 prom_equals "splitnet_egress_kill_switch_engaged${POD_SEL}" 0
 assert_eq "the watch changed none of the pod's routes" "$ROUTES_AFTER_ADD" "$(pod_routes)"
@@ -234,8 +252,8 @@ assert_eq "no probe to the internet ever left via eth0 (node-side counter)" 0 "$
 # --- DEL: the pod's series go, the DEL is counted -------------------------------------------------
 run_splitnet DEL "$CONF"
 assert_rc "DEL of the egress pod" 0
-check "the pod's gateway series is gone after DEL" \
-    wait_for gone 60 prom_equals "splitnet_egress_gateway_reachable${POD_SEL}" none
+check "the pod's gateway series are gone after DEL" \
+    wait_for gone 60 prom_equals "splitnet_egress_gateway_reachable{pod=\"web-1\"}" none
 check "the DEL is counted" \
     wait_for del 60 prom_equals 'splitnet_cni_operations_total{verb="DEL",result="success"}' 1
 check "the agent stayed healthy" healthz_ok

@@ -258,6 +258,24 @@ TEST(NodeAttachments, FindsEgressTargetsAndKinds) {
     EXPECT_EQ(attach::to_string(*with_target.egress[0].probe_target), "tcp://203.0.113.10:443");
 }
 
+TEST(NodeAttachments, AnIpv6GatewayIsATargetOnlyUnderIpv6Route) {
+    auto state =
+        egress_state(R"("egress":{"ipv6":"route","gateway":["192.168.99.1","2001:db8:99::1"]},)",
+                     store::Phase::Added);
+    state.attachments[1].result = json::parse(
+        R"({"cniVersion":"1.0.0","ips":[{"address":"192.168.99.99/24","gateway":"192.168.99.1"},
+            {"address":"2001:db8:99::99/64"}]})");
+    const auto summary = summarize_state(state);
+    ASSERT_EQ(summary.egress.size(), 2U);
+    EXPECT_EQ(net::to_string(summary.egress[1].gateway), "2001:db8:99::1");
+    EXPECT_EQ(net::to_string(summary.egress[1].source), "2001:db8:99::99");
+    EXPECT_NE(target_id(summary.egress[0]), target_id(summary.egress[1]));
+
+    auto blocked = egress_state(R"("egress":{"ipv6":"block"},)", store::Phase::Added);
+    blocked.attachments[1].result = state.attachments[1].result;
+    EXPECT_EQ(summarize_state(blocked).egress.size(), 1U);
+}
+
 TEST(NodeAttachments, NoEgressBlockOrUnfinishedAddMeansNoProbe) {
     EXPECT_TRUE(summarize_state(egress_state("", store::Phase::Added)).egress.empty());
     EXPECT_EQ(summarize_state(egress_state("", store::Phase::Added)).attachments.size(), 2U);

@@ -47,9 +47,10 @@ struct GatewayStatus {
 };
 
 /// Probes every egress attachment's gateway from inside its pod netns through its egress
-/// interface: ARP for the IPv4 gateway (net::arp_resolve, a socket bound to that interface, so
-/// nothing leaves via eth0 and no route is touched), plus whether the kill switch is what
-/// carries the pod's IPv4 default now. Pods whose netns is gone are dropped silently.
+/// interface: ARP for an IPv4 gateway (net::arp_resolve), NDP for an IPv6 one (net::ndp_resolve,
+/// skipped while net1's address is tentative), each on a socket bound to that interface, so
+/// nothing leaves via eth0 and no route is touched; plus whether the kill switch is what carries
+/// the pod's default of that family now. Pods whose netns is gone are dropped silently.
 class GatewayWatch {
 public:
     GatewayWatch(net::ProbeOptions probe, GatewayEventSink sink);
@@ -69,6 +70,7 @@ public:
 private:
     struct Probed {
         bool netns_gone = false;
+        bool not_ready = false;  ///< IPv6 source still tentative: not probed this round
         bool reachable = false;
         bool kill_switch_engaged = false;
         std::optional<bool> target_reachable;

@@ -24,8 +24,8 @@ struct EgressTarget {
     std::string netns;    ///< CNI_NETNS as the runtime passed it
     std::string network;  ///< the egress network's name
     std::string ifname;   ///< the pod-side interface (net1)
-    net::IpAddr source;   ///< net1's IPv4 address (the ARP sender)
-    net::IpAddr gateway;  ///< the IPv4 VPN gateway
+    net::IpAddr source;   ///< net1 address of the gateway family (ARP sender, NDP source)
+    net::IpAddr gateway;  ///< the VPN gateway (IPv4: ARP, IPv6: NDP)
     std::optional<attach::ProbeTarget> probe_target;  ///< egress.probeTarget, if any
 };
 
@@ -36,8 +36,9 @@ struct NodeAttachments {
 };
 
 /// Reads a finished ADD's state (phase Added; others yield nothing): every attachment with its
-/// kind, and every native attachment with an `egress` block whose IPv4 gateway and net1
-/// address are known (from the block, else from the attachment's own result). A network whose
+/// kind, and for every native attachment with an `egress` block one target per gateway whose
+/// net1 address of the same family is known (IPv4; IPv6 too under "ipv6": "route"), the gateway
+/// from the block, else from the attachment's own result. A network whose
 /// config no longer parses is counted but not probed. Pure.
 NodeAttachments summarize_state(const store::State& state);
 
