@@ -271,12 +271,12 @@ std::string NodeAgent::metrics_text() {
         }
     };
     per_target("splitnet_egress_gateway_reachable", MetricType::Gauge,
-               "1 when the pod's VPN gateway answered ARP on the egress interface at the last "
-               "probe, from inside the pod's netns.",
+               "1 when the pod's VPN gateway answered ARP (IPv4) or NDP (IPv6) on the egress "
+               "interface at the last probe, from inside the pod's netns.",
                [](const GatewayStatus& s) { return s.reachable ? 1.0 : 0.0; });
     per_target("splitnet_egress_kill_switch_engaged", MetricType::Gauge,
-               "1 when the pod's IPv4 default is the kill switch (no usable route via the VPN "
-               "gateway): the pod has no internet.",
+               "1 when the pod's default route of the gateway's family is the kill switch (no "
+               "usable route via the VPN gateway): no internet over that family.",
                [](const GatewayStatus& s) { return s.kill_switch_engaged ? 1.0 : 0.0; });
     per_target("splitnet_egress_gateway_last_probe_timestamp_seconds", MetricType::Gauge,
                "Unix time at which the last probe of the gateway started.",
