@@ -182,6 +182,8 @@ class Node:
                     state += 1
                 elif n.endswith(".lock"):
                     locks += 1
+                elif n.startswith("outcomes.log"):
+                    pass  # the node agent's metrics input, bounded (agent/outcome_log.hpp)
                 else:
                     other += 1
         ipam = leases = 0

@@ -19,6 +19,7 @@ PACKAGES=(
     containerd runc busybox-static
     clang-14 libclang-rt-14-dev
     golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml
+    prometheus
     # Images and the .deb: the archive and package checks (tests/e2e/test_image.sh, test_package.sh).
     podman lintian
 )

@@ -16,8 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 5> kKnownKeys = {"gateway", "keep", "ipv6", "probeGateway",
-                                                        "probeConflict"};
+constexpr std::array<std::string_view, 6> kKnownKeys = {
+    "gateway", "keep", "ipv6", "probeGateway", "probeConflict", "probeTarget"};
 
 [[noreturn]] void fail(const std::string& key, const std::string& what) {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
@@ -34,7 +34,7 @@ void reject_unknown_keys(const json& block) {
             }
         }
         fail("egress", fmt::format("unknown key \"{}\" (known keys: gateway, keep, ipv6, "
-                                   "probeGateway, probeConflict)",
+                                   "probeGateway, probeConflict, probeTarget)",
                                    key));
     }
 }
@@ -199,6 +199,53 @@ void read_primary_result(const json& result, SplitnetContext& out) {
 
 }  // namespace
 
+std::optional<ProbeTarget> parse_probe_target(std::string_view text) {
+    constexpr std::string_view kScheme = "tcp://";
+    if (!text.starts_with(kScheme)) {
+        return std::nullopt;
+    }
+    text.remove_prefix(kScheme.size());
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with('[')) {
+        const auto close = text.find("]:");
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.find(':');
+        if (colon == std::string_view::npos) {
+            return std::nullopt;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    const auto address = parse_address(host);
+    if (!address || (address->family == 6) != text.starts_with('[') || port.empty() ||
+        port.size() > 5 || port.front() == '0') {
+        return std::nullopt;
+    }
+    unsigned value = 0;
+    for (const char c : port) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535) {
+        return std::nullopt;
+    }
+    return ProbeTarget{*address, static_cast<std::uint16_t>(value)};
+}
+
+std::string to_string(const ProbeTarget& target) {
+    return target.address.family == 6
+               ? fmt::format("tcp://[{}]:{}", target.address.address_text(), target.port)
+               : fmt::format("tcp://{}:{}", target.address.address_text(), target.port);
+}
+
 std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
     const auto it = plugin_conf.find(kEgressKey);
     if (it == plugin_conf.end() || it->is_null()) {
@@ -227,6 +274,20 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
             fail("egress.probeConflict", fmt::format("must be true or false, got {}", v->dump()));
         }
         out.probe_conflict = v->get<bool>();
+    }
+    if (const auto v = block.find("probeTarget"); v != block.end()) {
+        const auto& text = expect_string(*v, "egress.probeTarget");
+        out.probe_target = parse_probe_target(text);
+        if (!out.probe_target) {
+            fail("egress.probeTarget",
+                 fmt::format("{} is not tcp://ADDRESS:PORT, e.g. \"tcp://1.1.1.1:443\" (an IP "
+                             "address, never a host name)",
+                             quoted(*v)));
+        }
+        if (out.probe_target->address.family == 6 && block.value("ipv6", "") != "route") {
+            fail("egress.probeTarget", fmt::format(R"(an IPv6 target ({}) needs "ipv6": "route")",
+                                                   to_string(*out.probe_target)));
+        }
     }
     if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
         fail("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",

@@ -13,11 +13,14 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/agent/api_duties.hpp"
+#include "splitnet/agent/gateway_events.hpp"
+#include "splitnet/agent/node_agent.hpp"
 #include "splitnet/app/command_line.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/request.hpp"
 #include "splitnet/install/node_config.hpp"
 #include "splitnet/install/service_account.hpp"
+#include "splitnet/log/logging.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -154,6 +157,7 @@ bool Installer::sync_auto_config() {
     }
     remove_if_exists(options_.cni_conf_dir + "/" + sibling_config_name(config.file_name));
     last_master_ = *master;
+    config_path_ = path;
     if (options_.rename_conf_file) {
         if (::rename(master_path.c_str(), (master_path + ".old").c_str()) != 0) {
             util::io_error("rename", master_path, errno);
@@ -163,12 +167,13 @@ bool Installer::sync_auto_config() {
     return true;
 }
 
-void Installer::sync_copied_config() const {
+void Installer::sync_copied_config() {
     const auto name = fs::path(options_.conf_file).filename().string();
     if (write_if_changed(options_.cni_conf_dir, name, read_required(options_.conf_file),
                          kSecretMode)) {
         spdlog::info("copied {} to {}/{}", options_.conf_file, options_.cni_conf_dir, name);
     }
+    config_path_ = options_.cni_conf_dir + "/" + name;
 }
 
 bool Installer::sync() {
@@ -236,6 +241,24 @@ bool wait_for_stop(const sigset_t& stop_signals, std::chrono::milliseconds inter
     }
 }
 
+// The metrics endpoint and the gateway watch, on threads of their own (after SIGTERM/SIGINT are
+// blocked, so the threads inherit the mask and the signals reach the loop's sigtimedwait).
+std::unique_ptr<agent::NodeAgent> start_node_agent(const Options& options,
+                                                   const cni::Getenv& getenv) {
+    agent::AgentOptions agent_options;
+    if (options.metrics_bind_address != "0") {
+        agent_options.metrics_address = agent::parse_bind_address(options.metrics_bind_address);
+    }
+    agent_options.probe_interval = options.gateway_probe_interval;
+    agent_options.node_name = getenv("NODE_NAME").value_or("");
+    auto sink =
+        agent::make_api_event_sink(getenv, options.service_account_dir, agent_options.node_name);
+    if (!sink) {
+        spdlog::info("gateway watch: no in-cluster API access; transitions are logged only");
+    }
+    return std::make_unique<agent::NodeAgent>(std::move(agent_options), std::move(sink));
+}
+
 int run(const Options& options, const cni::Getenv& getenv) {
     // Blocked before anything else, so a SIGTERM during the first sync is not lost.
     sigset_t stop_signals;
@@ -263,6 +286,9 @@ int run(const Options& options, const cni::Getenv& getenv) {
         }
         return 0;
     }
+    const auto node_agent = start_node_agent(options, getenv);
+    node_agent->report_sync(configured, configured ? "" : "no master CNI config yet",
+                            installer.node_config_path());
     const bool watch = !options.skip_config_watch;
     // The node agent's API duties (taint, bypassed-pod guard) run after each sync.
     agent::ApiDuties api_duties(
@@ -276,10 +302,14 @@ int run(const Options& options, const cni::Getenv& getenv) {
             continue;
         }
         try {
-            in_place = installer.sync();
+            const bool synced = installer.sync();
+            in_place = synced;
+            node_agent->report_sync(synced, synced ? "" : "no master CNI config yet",
+                                    installer.node_config_path());
             last_error.clear();
             api_duties.tick(in_place);
         } catch (const cni::Error& e) {
+            node_agent->report_sync(false, e.what(), installer.node_config_path());
             // Keep running: the next change (a fixed master config) is picked up. Said once
             // per distinct error, not every interval.
             if (e.what() != last_error) {
@@ -297,7 +327,7 @@ int run(const Options& options, const cni::Getenv& getenv) {
 }  // namespace
 
 int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv) {
-    spdlog::set_level(spdlog::level::info);
+    log::init_stderr_threaded();  // the node agent's threads log too
     Options options;
     try {
         options = parse_options(args);

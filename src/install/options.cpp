@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "splitnet/agent/metrics_server.hpp"
+#include "splitnet/agent/node_agent.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/net/ip.hpp"
 #include "splitnet/util/text.hpp"
@@ -120,6 +122,30 @@ const std::vector<Flag>& flags() {
                 "splitnet (default true; needs NODE_NAME and API access)"),
         text("remove-taint", &Options::remove_taint,
              "remove this taint key from the node (NODE_NAME) once the node config is in place"),
+        {"metrics-bind-address",
+         "HOST:PORT (an IP address) of the node agent's /metrics and /healthz, 0 turns them off "
+         "(default 127.0.0.1:9234)",
+         false,
+         [](Options& o, const std::string& v) {
+             if (v != "0" && !agent::parse_bind_address(v)) {
+                 bad_flag("metrics-bind-address",
+                          fmt::format("expected IP:PORT, [IPv6]:PORT or 0, got \"{}\"", v));
+             }
+             o.metrics_bind_address = v;
+         }},
+        {"gateway-probe-interval",
+         "how often every egress pod's VPN gateway is probed, e.g. 10s, 500ms, 1m (default 10s)",
+         false,
+         [](Options& o, const std::string& v) {
+             const auto interval = agent::parse_duration(v);
+             if (!interval || *interval < std::chrono::milliseconds(100) ||
+                 *interval > std::chrono::hours(1)) {
+                 bad_flag(
+                     "gateway-probe-interval",
+                     fmt::format("expected a duration in [100ms, 1h] such as 10s, got \"{}\"", v));
+             }
+             o.gateway_probe_interval = *interval;
+         }},
         boolean("help", &Options::help, "print this list"),
     };
     return table;

@@ -72,6 +72,10 @@ void init_stderr() {
     install({std::make_shared<spdlog::sinks::stderr_sink_st>()}, spdlog::level::warn);
 }
 
+void init_stderr_threaded() {
+    install({std::make_shared<spdlog::sinks::stderr_sink_mt>()}, spdlog::level::info);
+}
+
 void configure(const Options& options) {
     std::vector<spdlog::sink_ptr> sinks;
     if (options.to_stderr) {

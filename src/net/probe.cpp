@@ -250,4 +250,63 @@ std::optional<MacAddr> ndp_resolve(int netns_fd, std::string_view ifname, const 
         [&](auto packet) { return neighbour_advert_for(packet, target); }, false);
 }
 
+bool tcp_connect_probe(int netns_fd, std::string_view ifname, const IpAddr& address,
+                       std::uint16_t port, std::chrono::milliseconds timeout) {
+    util::UniqueFd fd;
+    {
+        NetnsGuard guard(netns_fd);
+        fd.reset(::socket(address.is_v4() ? AF_INET : AF_INET6,
+                          SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (!fd.valid()) {
+            fail_errno("probe: socket(SOCK_STREAM)");
+        }
+        ifreq req{};
+        fill_ifreq(req, ifname);
+        if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, req.ifr_name,
+                         static_cast<socklen_t>(ifname.size())) != 0) {
+            fail_errno(fmt::format("probe: bind TCP socket to \"{}\"", ifname));
+        }
+    }
+    sockaddr_storage to{};
+    socklen_t to_len = 0;
+    if (address.is_v4()) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&to);
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        std::memcpy(&v4->sin_addr, address.bytes.data(), 4);
+        to_len = sizeof(sockaddr_in);
+    } else {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&to);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        std::memcpy(&v6->sin6_addr, address.bytes.data(), 16);
+        to_len = sizeof(sockaddr_in6);
+    }
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), to_len) == 0) {
+        return true;
+    }
+    if (errno != EINPROGRESS) {
+        return false;  // no route via the interface (the kill switch), refused, ...
+    }
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        pollfd pfd{fd.get(), POLLOUT, 0};
+        const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            return false;
+        }
+        int error = 0;
+        socklen_t len = sizeof(error);
+        return ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0;
+    }
+}
+
 }  // namespace splitnet::net

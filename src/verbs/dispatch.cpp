@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "splitnet/agent/outcome_log.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
 #include "splitnet/config/meta_conf.hpp"
@@ -70,31 +71,57 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
     auto conf = config::parse_meta_conf(request.config);
     version_for_errors = conf.cni_version;
     log::configure({conf.log_level, conf.log_file, conf.log_to_stderr});
-    check_config(conf, request.verb);
-    check_netns(request, io.getenv);
+    // ADD/DEL/CHECK outcomes go to the node agent's metrics (agent/outcome_log.hpp); the line is
+    // appended after the verb, best effort, whatever happened.
+    const bool recorded = request.verb == cni::Verb::Add || request.verb == cni::Verb::Del ||
+                          request.verb == cni::Verb::Check;
+    const auto started = std::chrono::steady_clock::now();
+    const auto record = [&](int code) {
+        if (recorded) {
+            agent::append_outcome(
+                conf.cni_dir,
+                {std::string(cni::verb_name(request.verb)), code == 0, code,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                     .count()});
+        }
+    };
+    try {
+        check_config(conf, request.verb);
+        check_netns(request, io.getenv);
 
-    store::StateStore store(conf.cni_dir);
-    auto source = adapters.make_source(conf);
-    Context ctx{request, conf, adapters.invoker, *source, store};
-    switch (request.verb) {
-        case cni::Verb::Add:
-            io.write_stdout(util::dump_json(run_add(ctx)));
-            break;
-        case cni::Verb::Del:
-            run_del(ctx);
-            break;
-        case cni::Verb::Check:
-            run_check(ctx);
-            break;
-        case cni::Verb::Status:
-            run_status(ctx);
-            break;
-        case cni::Verb::Gc:
-            run_gc(ctx);
-            break;
-        case cni::Verb::Version:
-            break;
+        store::StateStore store(conf.cni_dir);
+        auto source = adapters.make_source(conf);
+        Context ctx{request, conf, adapters.invoker, *source, store};
+        switch (request.verb) {
+            case cni::Verb::Add: {
+                const auto result = util::dump_json(run_add(ctx));
+                record(0);
+                io.write_stdout(result);
+                return 0;
+            }
+            case cni::Verb::Del:
+                run_del(ctx);
+                break;
+            case cni::Verb::Check:
+                run_check(ctx);
+                break;
+            case cni::Verb::Status:
+                run_status(ctx);
+                break;
+            case cni::Verb::Gc:
+                run_gc(ctx);
+                break;
+            case cni::Verb::Version:
+                break;
+        }
+    } catch (const cni::Error& e) {
+        record(static_cast<int>(e.code()));
+        throw;
+    } catch (...) {
+        record(static_cast<int>(cni::ErrorCode::Internal));
+        throw;
     }
+    record(0);
     return 0;
 }
 

@@ -10,10 +10,16 @@ e2e_setup_node_pod
 E2E_META_BINDIR=$E2E_PLUGINS
 OK_CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-ok primary)")
 
-# assert_no_side_effects LABEL: the fakes were not called and nothing was written.
+# assert_no_side_effects LABEL: the fakes were not called and nothing was written. The one
+# exception is the node agent's outcome log (fixed name, fixed format: verb, result, code,
+# seconds; nothing from the request), which counts the refused verb: its lines are checked.
 assert_no_side_effects() {
     assert_eq "[$1] no delegate was called" "" "$(cat "${E2E_TMP}/spy.log" 2>/dev/null)"
-    assert_eq "[$1] nothing written under cniDir" "" "$(find "$E2E_STATE" -type f ! -name '*.lock' 2>/dev/null)"
+    assert_eq "[$1] nothing written under cniDir" "" \
+        "$(find "$E2E_STATE" -type f ! -name '*.lock' ! -name outcomes.log 2>/dev/null)"
+    assert_eq "[$1] the outcome log holds only its own fixed-format lines" "" \
+        "$(grep -a -v -E '^v1 (ADD|DEL|CHECK) (ok 0|error [0-9]+) [0-9]+\.[0-9]{6}$' \
+            "$E2E_STATE/outcomes.log" 2>/dev/null)"
     rm -f "${E2E_TMP}/spy.log"
 }
 

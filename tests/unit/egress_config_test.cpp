@@ -60,13 +60,35 @@ TEST(EgressConfig, FullBlock) {
     EXPECT_FALSE(conf->probe_conflict);
 }
 
+TEST(EgressConfig, ProbeTargetIsATcpAddressAndPort) {
+    const auto conf = parse_egress_config(with_egress({{"probeTarget", "tcp://1.1.1.1:443"}}));
+    ASSERT_TRUE(conf && conf->probe_target);
+    EXPECT_EQ(to_string(*conf->probe_target), "tcp://1.1.1.1:443");
+    EXPECT_EQ(to_string(*parse_probe_target("tcp://[2001:db8::1]:8443")),
+              "tcp://[2001:db8::1]:8443");
+    for (const char* bad :
+         {"1.1.1.1:443", "tcp://one.one.one.one:443", "tcp://1.1.1.1", "tcp://1.1.1.1:0",
+          "tcp://1.1.1.1:65536", "tcp://1.1.1.1:044", "tcp://1.1.1.1:44x", "udp://1.1.1.1:53",
+          "tcp://2001:db8::1:443", "tcp://[1.1.1.1]:443", "tcp://1.1.1.1/32:443"}) {
+        EXPECT_FALSE(parse_probe_target(bad)) << bad;
+    }
+    EXPECT_EQ(error_of(with_egress({{"probeTarget", "tcp://vpn.example:443"}})),
+              "egress.probeTarget: \"tcp://vpn.example:443\" is not tcp://ADDRESS:PORT, e.g. "
+              "\"tcp://1.1.1.1:443\" (an IP address, never a host name)");
+    EXPECT_EQ(
+        error_of(with_egress({{"probeTarget", "tcp://[2001:db8::1]:443"}})),
+        R"(egress.probeTarget: an IPv6 target (tcp://[2001:db8::1]:443) needs "ipv6": "route")");
+    // Absent by default: nothing is probed through the tunnel.
+    EXPECT_FALSE(parse_egress_config(with_egress(json::object()))->probe_target);
+}
+
 TEST(EgressConfig, ExactErrorsNameTheKey) {
     EXPECT_EQ(error_of(json{{"egress", "yes"}}), "egress: must be an object, got \"yes\"");
     EXPECT_EQ(error_of(with_egress({{"probegateway", "warn"}})),
               R"(egress: unknown key "probegateway" (did you mean "probeGateway"?))");
     EXPECT_EQ(error_of(with_egress({{"gateways", "1.2.3.4"}})),
               "egress: unknown key \"gateways\" (known keys: gateway, keep, ipv6, probeGateway, "
-              "probeConflict)");
+              "probeConflict, probeTarget)");
     EXPECT_EQ(error_of(with_egress({{"gateway", "192.168.99"}})),
               "egress.gateway: \"192.168.99\" is not an IP address");
     EXPECT_EQ(error_of(with_egress({{"gateway", 5}})), "egress.gateway: must be a string, got 5");

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "splitnet/agent/outcome_log.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/verbs/dispatch.hpp"
@@ -149,7 +150,10 @@ protected:
         std::vector<std::string> names;
         if (fs::exists(dir_ / "state")) {
             for (const auto& entry : fs::directory_iterator(dir_ / "state")) {
-                names.push_back(entry.path().filename());
+                // The node agent's outcome log is metrics, not state (outcome_log.hpp).
+                if (entry.path().filename() != agent::kOutcomeLogName) {
+                    names.push_back(entry.path().filename());
+                }
             }
         }
         std::sort(names.begin(), names.end());
@@ -467,6 +471,27 @@ TEST_F(VerbsTest, RetriedAddWithoutDelFirstRemovesTheLeftovers) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"tuning@net1", "macvlan@net1"}));
     EXPECT_EQ(load_state()->attachments.size(), 2U);
+}
+
+TEST_F(VerbsTest, EveryAddDelAndCheckLeavesOneOutcomeLineForTheAgent) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    EXPECT_EQ(run_verb("ADD", conf()), 1);  // refused: already added (code 7)
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    std::ifstream log(dir_ / "state" / agent::kOutcomeLogName);
+    std::vector<agent::Outcome> lines;
+    for (std::string line; std::getline(log, line);) {
+        const auto outcome = agent::parse_outcome_line(line);
+        ASSERT_TRUE(outcome) << line;
+        lines.push_back(*outcome);
+    }
+    ASSERT_EQ(lines.size(), 3U);
+    EXPECT_EQ(lines[0].verb, "ADD");
+    EXPECT_TRUE(lines[0].success);
+    EXPECT_EQ(lines[1].verb, "ADD");
+    EXPECT_FALSE(lines[1].success);
+    EXPECT_EQ(lines[1].code, 7);
+    EXPECT_EQ(lines[2].verb, "DEL");
+    EXPECT_TRUE(lines[2].success);
 }
 
 TEST_F(VerbsTest, DelLeavesNoFileBehind) {

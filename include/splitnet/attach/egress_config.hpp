@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +22,21 @@ struct KeepEntry {
     IpPrefix cidr;  ///< only for Kind::Cidr
 };
 
+/// `probeTarget`: a TCP endpoint behind the VPN that the node agent connects to through net1,
+/// to show that the tunnel itself carries traffic (the ADD path does not use it).
+struct ProbeTarget {
+    IpPrefix address;  ///< full-length address
+    std::uint16_t port = 0;
+    bool operator==(const ProbeTarget&) const = default;
+};
+
+/// "tcp://1.1.1.1:443" or "tcp://[2001:db8::1]:443" (an address, never a name); nullopt
+/// otherwise. Pure.
+std::optional<ProbeTarget> parse_probe_target(std::string_view text);
+
+/// "tcp://1.1.1.1:443".
+std::string to_string(const ProbeTarget& target);
+
 /// The `egress` block of a macvlan network config, as written (defaults applied, nothing
 /// resolved against the pod yet).
 struct EgressConfig {
@@ -29,6 +46,7 @@ struct EgressConfig {
     Ipv6Policy ipv6 = Ipv6Policy::Block;
     GatewayProbe probe_gateway = GatewayProbe::Warn;
     bool probe_conflict = true;
+    std::optional<ProbeTarget> probe_target;
 };
 
 /// What the meta plugin tells a native attachment about the pod (top-level key

@@ -37,17 +37,22 @@ public:
     /// in it). The master config is not touched. Idempotent: what is gone already is fine.
     void uninstall() const;
 
+    /// The node config file written (or found unchanged) by the last successful sync; empty
+    /// before one.
+    [[nodiscard]] const std::string& node_config_path() const noexcept { return config_path_; }
+
 private:
     /// The node config's possible file names (both spellings with --multus-conf-file=auto).
     std::vector<std::string> config_names() const;
     void sync_kubeconfig();
     bool sync_auto_config();
-    void sync_copied_config() const;
+    void sync_copied_config();
 
     Options options_;
     cni::Getenv getenv_;
     std::optional<std::string> last_master_;  ///< file name of the master embedded last
     std::string kubeconfig_in_config_;        ///< the "kubeconfig" written into the config
+    std::string config_path_;                 ///< see node_config_path()
     bool told_no_master_ = false;
     bool told_no_service_account_ = false;
 };

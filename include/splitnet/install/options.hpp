@@ -37,6 +37,10 @@ struct Options {
     /// --remove-taint: a taint key removed from this node (env NODE_NAME) once the node config
     /// is in place (the chart's default: splitnet.io/agent-not-ready). Empty: none.
     std::string remove_taint;
+    /// --metrics-bind-address: HOST:PORT of /metrics and /healthz, "0" for none.
+    std::string metrics_bind_address = "127.0.0.1:9234";
+    /// --gateway-probe-interval: how often every egress pod's VPN gateway is probed.
+    std::chrono::milliseconds gateway_probe_interval{std::chrono::seconds(10)};
 
     // Booleans last: the struct packs without holes.
     bool force_cni_version = false;

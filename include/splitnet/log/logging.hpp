@@ -9,6 +9,10 @@ namespace splitnet::log {
 /// mains); until then spdlog has no default logger at all, so nothing can reach stdout.
 void init_stderr();
 
+/// As init_stderr, with a sink that locks per line: for `splitnet install`, whose node agent
+/// logs from threads of its own. Call before any thread starts.
+void init_stderr_threaded();
+
 struct Options {
     std::string level = "warn";  ///< debug|verbose|info|warn|error|panic (Multus names accepted)
     std::string file;            ///< optional log file, appended

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -32,5 +33,12 @@ std::optional<MacAddr> arp_resolve(int netns_fd, std::string_view ifname, const 
 /// advertisement for `target` came within the bound.
 std::optional<MacAddr> ndp_resolve(int netns_fd, std::string_view ifname, const IpAddr& source,
                                    const IpAddr& target, const ProbeOptions& options = {});
+
+/// TCP connect to `address`:`port` from inside the netns `netns_fd`, on a socket bound to
+/// `ifname` (SO_BINDTODEVICE: only routes via that interface are used, whatever else the
+/// pod's table says), within `timeout`. True when the handshake completed; the connection is
+/// closed at once. Throws cni::Error naming the socket operation that failed before the connect.
+bool tcp_connect_probe(int netns_fd, std::string_view ifname, const IpAddr& address,
+                       std::uint16_t port, std::chrono::milliseconds timeout);
 
 }  // namespace splitnet::net
