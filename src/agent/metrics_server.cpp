@@ -1,6 +1,5 @@
 #include "splitnet/agent/metrics_server.hpp"
 
-#include <charconv>
 #include <chrono>
 #include <thread>
 
@@ -13,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::agent {
 namespace {
@@ -95,35 +95,16 @@ private:
 }  // namespace
 
 std::optional<BindAddress> parse_bind_address(std::string_view text) {
-    std::string_view host;
-    std::string_view port;
-    if (text.starts_with('[')) {
-        const auto close = text.find("]:");
-        if (close == std::string_view::npos) {
-            return std::nullopt;
-        }
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos || text.find(':') != colon) {
-            return std::nullopt;
-        }
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    BindAddress out;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
-    if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size()) {
+    const auto split = util::split_host_port(text);
+    if (!split) {
         return std::nullopt;
     }
     beast::error_code bad;
-    asio::ip::make_address(std::string(host), bad);
-    if (bad) {
+    const auto address = asio::ip::make_address(std::string(split->host), bad);
+    if (bad || address.is_v6() != split->bracketed) {
         return std::nullopt;  // an address, never a name: nothing to resolve
     }
-    out.host = std::string(host);
-    return out;
+    return BindAddress{std::string(split->host), split->port};
 }
 
 struct MetricsServer::Impl {

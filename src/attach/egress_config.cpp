@@ -204,40 +204,15 @@ std::optional<ProbeTarget> parse_probe_target(std::string_view text) {
     if (!text.starts_with(kScheme)) {
         return std::nullopt;
     }
-    text.remove_prefix(kScheme.size());
-    std::string_view host;
-    std::string_view port;
-    if (text.starts_with('[')) {
-        const auto close = text.find("]:");
-        if (close == std::string_view::npos) {
-            return std::nullopt;
-        }
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        const auto colon = text.find(':');
-        if (colon == std::string_view::npos) {
-            return std::nullopt;
-        }
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    const auto address = parse_address(host);
-    if (!address || (address->family == 6) != text.starts_with('[') || port.empty() ||
-        port.size() > 5 || port.front() == '0') {
+    const auto split = util::split_host_port(text.substr(kScheme.size()));
+    if (!split) {
         return std::nullopt;
     }
-    unsigned value = 0;
-    for (const char c : port) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value == 0 || value > 65535) {
+    const auto address = parse_address(split->host);
+    if (!address || (address->family == 6) != split->bracketed) {
         return std::nullopt;
     }
-    return ProbeTarget{*address, static_cast<std::uint16_t>(value)};
+    return ProbeTarget{*address, split->port};
 }
 
 std::string to_string(const ProbeTarget& target) {

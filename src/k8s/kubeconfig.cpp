@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <optional>
 #include <system_error>
 
@@ -13,6 +12,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
+#include "splitnet/util/text.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -123,19 +123,10 @@ void parse_server_url(std::string_view url, ClusterAccess& access) {
     if (access.host.empty()) {
         fail("Kubernetes API server URL \"" + std::string(url) + "\" has no valid host:port");
     }
-    if (!is_valid_port(access.port)) {
+    if (!util::parse_port(access.port)) {
         fail("Kubernetes API server URL \"" + std::string(url) + "\": port \"" + access.port +
              "\" is not a number from 1 to 65535");
     }
-}
-
-bool is_valid_port(std::string_view text) {
-    unsigned value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    // Digits only (from_chars would also stop at a sign or a space), no overflow, in range: a
-    // silent truncation to 16 bits turned 102315 into a connection to port 36779.
-    return !text.empty() && ec == std::errc() && ptr == end && value >= 1 && value <= 65535;
 }
 
 namespace {
@@ -268,7 +259,7 @@ ClusterAccess in_cluster_access(const cni::Getenv& getenv, const std::string& sa
     access.source = "in-cluster config";
     access.host = *getenv("KUBERNETES_SERVICE_HOST");
     access.port = *getenv("KUBERNETES_SERVICE_PORT");
-    if (!is_valid_port(access.port)) {
+    if (!util::parse_port(access.port)) {
         fail("in-cluster configuration: KUBERNETES_SERVICE_PORT \"" + access.port +
              "\" is not a number from 1 to 65535");
     }

@@ -1,6 +1,7 @@
 #include "splitnet/util/text.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -62,6 +63,45 @@ std::string clip(std::string_view text, std::size_t limit) {
         return std::string(text);
     }
     return fmt::format("{}... ({} bytes)", utf8_prefix(text, limit), text.size());
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+    unsigned value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    // No leading zero: "044" is not read as 44 (nor as octal 36) but refused.
+    if (text.empty() || text.front() == '0' || ec != std::errc() || ptr != end || value > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+std::optional<HostPort> split_host_port(std::string_view text) {
+    HostPort out;
+    std::string_view port;
+    if (text.starts_with('[')) {
+        const auto close = text.find("]:");
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        out.host = text.substr(1, close - 1);
+        out.bracketed = true;
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.find(':');
+        if (colon == std::string_view::npos ||
+            text.find(':', colon + 1) != std::string_view::npos) {
+            return std::nullopt;
+        }
+        out.host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    const auto number = parse_port(port);
+    if (out.host.empty() || !number) {
+        return std::nullopt;
+    }
+    out.port = *number;
+    return out;
 }
 
 }  // namespace splitnet::util

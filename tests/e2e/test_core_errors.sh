@@ -78,19 +78,26 @@ assert_rc "no CNI_COMMAND" 0
 assert_eq "no CNI_COMMAND: stdout is empty" "" "$(cat "$SN_OUT")"
 check "no CNI_COMMAND: an about text on stderr" grep -q '[[:alnum:]]' "$SN_ERR"
 
-# --- the command line is strict: a typo (say, an init container's `splitnet verify`) must fail ---
+# --- the command line is strict: a typo (say, an init container's `splitnet verfiy`) must fail ---
 run_cli() { # ARGS...: run the binary with arguments and no CNI environment; sets SN_RC
     SN_OUT=${E2E_TMP}/cli.stdout
     SN_ERR=${E2E_TMP}/cli.stderr
     env -i "$SPLITNET_BINARY" "$@" </dev/null >"$SN_OUT" 2>"$SN_ERR"
     SN_RC=$?
 }
-for args in 'verify' 'instal' '--bogus' 'help extra'; do
+for args in 'verfiy' 'instal' '--bogus' 'help extra'; do
     # shellcheck disable=SC2086  # split on purpose: each case is a whole argument list
     run_cli $args
     assert_rc "unknown command line '$args': usage error" 2
     assert_eq "... stdout stays empty" "" "$(cat "$SN_OUT")"
     check "... usage on stderr lists the subcommands" grep -q '^  install' "$SN_ERR"
+done
+# The subcommands' own flags are strict too.
+for args in 'verify --bogus' 'verify extra' 'uninstall --bogus' 'uninstall extra'; do
+    # shellcheck disable=SC2086  # split on purpose: each case is a whole argument list
+    run_cli $args
+    assert_rc "unknown argument '$args': usage error" 2
+    assert_eq "... stdout stays empty" "" "$(cat "$SN_OUT")"
 done
 run_cli help
 assert_rc "help" 0

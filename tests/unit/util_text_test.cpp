@@ -38,5 +38,31 @@ TEST(Text, VersionDocumentListsEverySupportedVersion) {
     EXPECT_EQ(doc["supportedVersions"].front(), "0.1.0");
 }
 
+TEST(Text, PortIsDecimalFrom1To65535WithoutLeadingZero) {
+    EXPECT_EQ(parse_port("1"), 1);
+    EXPECT_EQ(parse_port("65535"), 65535);
+    for (const char* bad : {"", "0", "65536", "102315", "044", "-1", "+443", " 443", "443 ",
+                            "0x1bb", "44x", "99999999999999999999"}) {
+        EXPECT_FALSE(parse_port(bad)) << bad;
+    }
+}
+
+TEST(Text, HostPortSplitsOneColonOrBracketedIpv6) {
+    const auto v4 = split_host_port("127.0.0.1:9234");
+    ASSERT_TRUE(v4);
+    EXPECT_EQ(v4->host, "127.0.0.1");
+    EXPECT_EQ(v4->port, 9234);
+    EXPECT_FALSE(v4->bracketed);
+    const auto v6 = split_host_port("[2001:db8::1]:443");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "2001:db8::1");
+    EXPECT_EQ(v6->port, 443);
+    EXPECT_TRUE(v6->bracketed);
+    for (const char* bad : {"127.0.0.1", ":80", "[]:80", "2001:db8::1:443", "[::1]", "[::1]80",
+                            "a:b:80", "host:0", "host:"}) {
+        EXPECT_FALSE(split_host_port(bad)) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace splitnet::util

@@ -30,9 +30,6 @@ struct ClusterAccess {
 /// The port must be a decimal number from 1 to 65535.
 void parse_server_url(std::string_view url, ClusterAccess& access);
 
-/// A TCP port: decimal digits only, 1 to 65535.
-bool is_valid_port(std::string_view text);
-
 /// Parses kubeconfig YAML (current-context -> cluster + user). Relative file paths are resolved
 /// against `base_dir` as client-go does. Throws cni::Error naming the missing piece, and (as
 /// client-go) when insecure-skip-tls-verify comes with a certificate authority.

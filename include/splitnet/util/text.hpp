@@ -3,6 +3,8 @@
 // Small text helpers shared by the config, IPAM, annotation and exec parsers.
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,5 +34,20 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
 /// `text` itself when it has at most `limit` bytes, else its utf8_prefix of `limit` bytes followed
 /// by "... (<size> bytes)": for quoting plugin output in error messages.
 std::string clip(std::string_view text, std::size_t limit);
+
+/// A TCP/UDP port written in decimal: digits only (no sign, space, "0x" or leading zero),
+/// 1-65535, else
+/// nullopt. A silent truncation to 16 bits once turned 102315 into a connection to port 36779.
+std::optional<std::uint16_t> parse_port(std::string_view text);
+
+/// "HOST:PORT", or "[HOST]:PORT" for an IPv6 address, split; nullopt when the form is wrong or
+/// the port is not parse_port's. An unbracketed HOST has no colon. The caller checks HOST.
+struct HostPort {
+    std::string_view host;
+    std::uint16_t port = 0;
+    bool bracketed = false;  ///< written as [HOST]
+};
+
+std::optional<HostPort> split_host_port(std::string_view text);
 
 }  // namespace splitnet::util
