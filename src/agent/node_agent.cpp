@@ -70,6 +70,9 @@ std::string cni_dir_of_node_config(const std::string& content) {
 
 NodeAgent::NodeAgent(AgentOptions options, GatewayEventSink sink)
     : options_(std::move(options)), watch_(options_.probe, std::move(sink)) {
+    if (options_.cluster_dns) {
+        dns_ = std::make_unique<DnsSplit>(DnsSplitOptions{.cluster_dns = *options_.cluster_dns});
+    }
     if (options_.metrics_address) {
         server_ = std::make_unique<MetricsServer>(
             *options_.metrics_address, [this](std::string_view target) { return handle(target); });
@@ -86,6 +89,7 @@ NodeAgent::~NodeAgent() {
         watcher_.join();
     }
     server_.reset();
+    dns_.reset();
 }
 
 void NodeAgent::report_sync(bool ok, const std::string& problem,
@@ -156,6 +160,7 @@ void NodeAgent::watch_once() {
 
     std::map<std::pair<std::string, std::string>, double> attachments;
     std::vector<EgressTarget> targets;
+    std::vector<DnsTarget> dns_targets;
     if (!cni_dir.empty()) {
         const store::StateStore store(cni_dir);
         try {
@@ -192,6 +197,9 @@ void NodeAgent::watch_once() {
                 for (auto& t : summary.egress) {
                     targets.push_back(std::move(t));
                 }
+                for (auto& t : summary.dns) {
+                    dns_targets.push_back(std::move(t));
+                }
             }
         } catch (const cni::Error& e) {
             problem = e.what();
@@ -211,6 +219,10 @@ void NodeAgent::watch_once() {
         }
     }
     poll_outcomes();
+    // Before the gateway probes: a restarted agent answers DNS again as soon as it can.
+    if (dns_ && !cni_dir.empty() && problem.empty()) {
+        dns_->sync(dns_targets);
+    }
 
     const auto started = std::chrono::steady_clock::now();
     watch_.probe_round(targets);

@@ -64,4 +64,14 @@ std::string clip(std::string_view text, std::size_t limit) {
     return fmt::format("{}... ({} bytes)", utf8_prefix(text, limit), text.size());
 }
 
+std::string ascii_lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return out;
+}
+
 }  // namespace splitnet::util

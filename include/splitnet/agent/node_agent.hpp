@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "splitnet/agent/dns_split.hpp"
 #include "splitnet/agent/gateway_watch.hpp"
 #include "splitnet/agent/metrics_server.hpp"
 #include "splitnet/agent/metrics_text.hpp"
@@ -23,6 +24,8 @@ struct AgentOptions {
     std::chrono::milliseconds probe_interval{std::chrono::seconds(10)};
     std::string node_name;  ///< from NODE_NAME; a label of splitnet_build_info
     net::ProbeOptions probe{3, std::chrono::milliseconds(300)};
+    /// --cluster-dns: turns the DNS split on (egress.dns pods are served on this address).
+    std::optional<net::IpAddr> cluster_dns;
 };
 
 /// Parses a Go-style duration of one unit: "10s", "500ms", "2m", "1h". nullopt otherwise. Pure.
@@ -81,6 +84,7 @@ private:
     std::uint64_t rounds_ = 0;
     double last_round_seconds_ = 0;
 
+    std::unique_ptr<DnsSplit> dns_;  ///< nullopt without --cluster-dns
     std::unique_ptr<MetricsServer> server_;
     std::jthread watcher_;
 };

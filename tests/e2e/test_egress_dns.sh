@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# DNS through the VPN without breaking cluster names (issue 14). A pod with egress.dns resolves
+# through its cluster DNS Service IP as always; the plugin put that address on the pod's lo and
+# the node agent (`splitnet install --cluster-dns`) answers there from a socket in the pod's
+# netns: cluster names go to the "cluster DNS" in the node netns, every other name through net1
+# and the VPN gateway to the "VPN resolver" in the internet netns. Asserted with the servers'
+# own query logs and nft counters: zero DNS packets for other names via eth0 or the node, fail
+# closed while the agent is down, and service again when it is back, without a new ADD.
+# shellcheck disable=SC2317  # functions called through wait_for / e2e_on_exit
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/egress_lib.sh"
+e2e_init
+egress_topology
+
+DNS_DIR=$(dirname "$0")/dns
+CLUSTER_DNS=10.43.0.10
+VPN_RESOLVER=203.0.113.53
+CLUSTER_NAME=qbittorrent.media.svc.cluster.local
+OTHER_NAME=tracker.example
+CLUSTER_LOG=${E2E_TMP}/cluster-dns.log
+VPN_LOG=${E2E_TMP}/vpn-resolver.log
+AGENT_LOG=${E2E_TMP}/agent.log
+touch "$CLUSTER_LOG" "$VPN_LOG"
+
+# --- the servers -------------------------------------------------------------------------------
+ip -n "$NODE_NS" addr add "$CLUSTER_DNS"/32 dev lo
+ip -n "$INET_NS" addr add "$VPN_RESOLVER"/32 dev lo
+ns_exec "$NODE_NS" python3 "$DNS_DIR/dns_server.py" "$CLUSTER_DNS" "$CLUSTER_LOG" 10.43.7.7 cluster.local &
+e2e_on_exit "kill $!"
+ns_exec "$INET_NS" python3 "$DNS_DIR/dns_server.py" "$VPN_RESOLVER" "$VPN_LOG" 203.0.113.80 &
+e2e_on_exit "kill $!"
+# DNS counters next to egress_lib's: queries a pod sends through eth0 (arriving from a veth),
+# queries leaving the node netns for anything but the cluster DNS, and queries on the VPN segment.
+ns_exec "$NODE_NS" nft -f - <<EOF2 || exit 1
+table inet e2e {
+  counter dns_via_eth0 { }
+  counter dns_node_other { }
+  chain dns_pre {
+    type filter hook prerouting priority -300; policy accept;
+    iifname "veth*" meta l4proto { udp, tcp } th dport 53 counter name dns_via_eth0
+  }
+  chain dns_out {
+    type filter hook output priority -300; policy accept;
+    meta l4proto { udp, tcp } th dport 53 ip daddr != $CLUSTER_DNS counter name dns_node_other
+  }
+}
+EOF2
+ns_exec "$GW_NS" nft -f - <<EOF2 || exit 1
+table inet e2e {
+  counter dns_vpn { }
+  chain dns_pre {
+    type filter hook prerouting priority -300; policy accept;
+    iifname "gw0" ip daddr $VPN_RESOLVER meta l4proto { udp, tcp } th dport 53 counter name dns_vpn
+  }
+}
+EOF2
+server_up() { ns_exec "$1" python3 "$DNS_DIR/dns_query.py" "$2" udp "$3" 2 >/dev/null; }
+check "the cluster DNS answers in the node netns" wait_for cluster-dns 30 server_up "$NODE_NS" "$CLUSTER_DNS" "$CLUSTER_NAME"
+check "the VPN resolver answers in the internet netns" wait_for vpn-resolver 30 server_up "$INET_NS" "$VPN_RESOLVER" "$OTHER_NAME"
+: >"$CLUSTER_LOG"
+: >"$VPN_LOG"
+
+# --- ADD: the cluster DNS Service IP on the pod's lo -------------------------------------------
+EGRESS='{"keep":["cluster"],"probeGateway":"require","dns":{"servers":["'"$VPN_RESOLVER"'"],"clusterDomain":"cluster.local"}}'
+META=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
+CONF=$(printf '%s' "$META" | python3 -c 'import json,sys; c=json.load(sys.stdin); c["clusterDNS"]="'"$CLUSTER_DNS"'"; print(json.dumps(c))')
+
+run_splitnet ADD "$META"
+assert_failed "ADD with egress.dns but no clusterDNS in the node config fails"
+assert_contains "... saying what to set" "$(cat "$SN_OUT")" "--cluster-dns"
+check "... and leaves nothing behind" pod_is_empty
+
+run_splitnet ADD "$CONF"
+assert_rc "ADD with egress.dns" 0 || { sn_dump; exit 1; }
+cp "$SN_OUT" "${E2E_TMP}/add.json"
+assert_contains "the cluster DNS Service IP is on the pod's lo" \
+    "$(ip -n "$POD_NS" -4 addr show dev lo)" "inet ${CLUSTER_DNS}/32"
+run_splitnet CHECK "$(with_prev "$CONF" "${E2E_TMP}/add.json")"
+assert_rc "CHECK with egress.dns" 0
+pod_query() { ns_exec "$POD_NS" python3 "$DNS_DIR/dns_query.py" "$CLUSTER_DNS" "$@"; }
+check_not "no agent yet: the cluster name fails (nothing listens in the pod)" pod_query udp "$CLUSTER_NAME" 2
+check_not "no agent yet: the other name fails" pod_query udp "$OTHER_NAME" 2
+
+# --- the node agent ----------------------------------------------------------------------------
+mkdir -p "${E2E_TMP}/etc" "${E2E_TMP}/netd" "${E2E_TMP}/bin" "${E2E_TMP}/multusd" "${E2E_TMP}/sa"
+printf '%s' "$CONF" >"${E2E_TMP}/etc/00-splitnet.conf"
+AGENT_PID=
+start_agent() {
+    ip netns exec "$NODE_NS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        "$SPLITNET_BINARY" install --service-account-dir="${E2E_TMP}/sa" \
+        --multus-conf-file="${E2E_TMP}/etc/00-splitnet.conf" --cni-conf-dir="${E2E_TMP}/netd" \
+        --cni-bin-dir="${E2E_TMP}/bin" --multus-cni-conf-dir="${E2E_TMP}/multusd" \
+        --skip-multus-binary-copy --guard-bypassed-pods=false --metrics-bind-address=0 \
+        --gateway-probe-interval=1s --cluster-dns="$CLUSTER_DNS" 2>>"$AGENT_LOG" &
+    AGENT_PID=$!
+}
+stop_agent() {
+    [[ -n $AGENT_PID ]] || return 0
+    kill -TERM "$AGENT_PID" 2>/dev/null
+    wait "$AGENT_PID" 2>/dev/null
+    AGENT_PID=
+}
+e2e_on_exit stop_agent
+start_agent
+answers() { [[ $(pod_query udp "$1" 2 2>/dev/null) == "$2" ]]; }
+check "the pod resolves $CLUSTER_NAME (cluster DNS)" \
+    wait_for cluster-name 60 answers "$CLUSTER_NAME" 10.43.7.7 || { cat "$AGENT_LOG" >&2; exit 1; }
+reset_counters
+check "the pod resolves $OTHER_NAME (VPN resolver)" answers "$OTHER_NAME" 203.0.113.80
+assert_eq "over TCP, two pipelined queries on one connection, ids and framing kept" \
+    "10.43.7.7 203.0.113.80" "$(pod_query tcp "$CLUSTER_NAME" "$OTHER_NAME")"
+check "busybox nslookup (another resolver) gets both" \
+    ns_exec "$POD_NS" busybox nslookup -type=a "$OTHER_NAME" "$CLUSTER_DNS"
+
+assert_eq "the VPN resolver saw $OTHER_NAME only from the gateway's NAT address" \
+    "198.51.100.1" "$(awk -v n="$OTHER_NAME" '$3 == n { print $2 }' "$VPN_LOG" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "the VPN segment carried the queries (gateway counter)" test "$(counter "$GW_NS" dns_vpn)" -ge 3
+assert_eq "the cluster DNS never saw $OTHER_NAME" "" "$(grep -F " $OTHER_NAME" "$CLUSTER_LOG")"
+assert_eq "the VPN resolver never saw a cluster name" "" "$(grep -F "cluster.local" "$VPN_LOG")"
+assert_eq "zero DNS packets via eth0" 0 "$(counter "$NODE_NS" dns_via_eth0)"
+assert_eq "zero DNS packets from the node to anything but the cluster DNS" 0 "$(counter "$NODE_NS" dns_node_other)"
+
+check "malformed queries are dropped, not answered" pod_query garbage
+check "... and the agent still answers afterwards" answers "$CLUSTER_NAME" 10.43.7.7
+
+# --- fail closed: agent down -------------------------------------------------------------------
+stop_agent
+reset_counters
+vpn_before=$(wc -l <"$VPN_LOG")
+cluster_before=$(wc -l <"$CLUSTER_LOG")
+check_not "agent down: the cluster name fails" pod_query udp "$CLUSTER_NAME" 2
+check_not "agent down: the other name fails" pod_query udp "$OTHER_NAME" 2
+check_not "agent down: TCP fails too" pod_query tcp "$CLUSTER_NAME" "$OTHER_NAME"
+assert_eq "agent down: zero DNS packets via eth0" 0 "$(counter "$NODE_NS" dns_via_eth0)"
+assert_eq "agent down: zero DNS packets from the node" 0 "$(counter "$NODE_NS" dns_node_other)"
+assert_eq "agent down: nothing reached the VPN resolver" "$vpn_before" "$(wc -l <"$VPN_LOG")"
+assert_eq "agent down: nothing reached the cluster DNS" "$cluster_before" "$(wc -l <"$CLUSTER_LOG")"
+
+# --- agent back: both work again, without a new ADD --------------------------------------------
+start_agent
+check "agent back: the cluster name resolves again" \
+    wait_for cluster-again 60 answers "$CLUSTER_NAME" 10.43.7.7
+check "agent back: the other name resolves again" answers "$OTHER_NAME" 203.0.113.80
+
+# --- DEL: the address goes, and the agent lets go of the pod -----------------------------------
+run_splitnet DEL "$(with_prev "$CONF" "${E2E_TMP}/add.json")"
+assert_rc "DEL" 0
+assert_eq "DEL: the cluster DNS Service IP is off the pod's lo" "" \
+    "$(ip -n "$POD_NS" -4 addr show dev lo | grep -F "$CLUSTER_DNS")"
+agent_let_go() { grep -q "stopped serving ${POD_NETNS}" "$AGENT_LOG"; }
+check "DEL: the agent closes the pod's sockets" wait_for let-go 60 agent_let_go
+pod_sockets() { ip netns exec "$POD_NS" ss -Hln "( sport = :53 )" | wc -l; }
+assert_eq "DEL: nothing listens on :53 in the pod any more" 0 "$(pod_sockets)"
+stop_agent
+
+e2e_summary
