@@ -96,15 +96,20 @@ bool readable_before(int fd, Clock::time_point deadline) {
     }
 }
 
-bool read_exactly(int fd, std::uint8_t* out, std::size_t size) {
+// Reads `size` bytes before the deadline: a client that drips bytes cannot hold the pod's
+// thread longer than that.
+bool read_exactly(int fd, std::uint8_t* out, std::size_t size, Clock::time_point deadline) {
     std::size_t done = 0;
     while (done < size) {
-        const auto n = ::recv(fd, out + done, size - done, 0);
+        if (!readable_before(fd, deadline)) {
+            return false;
+        }
+        const auto n = ::recv(fd, out + done, size - done, MSG_DONTWAIT);
         if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
+            if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
                 continue;
             }
-            return false;  // EOF, error or SO_RCVTIMEO
+            return false;  // EOF or error
         }
         done += static_cast<std::size_t>(n);
     }
@@ -128,9 +133,9 @@ bool write_all(int fd, std::span<const std::uint8_t> bytes) {
 
 // One DNS message with its two-byte length (RFC 1035 4.2.2); nullopt on EOF, timeout or a
 // length over kMaxDnsMessage.
-std::optional<Bytes> read_framed(int fd) {
+std::optional<Bytes> read_framed(int fd, Clock::time_point deadline) {
     std::array<std::uint8_t, 2> prefix{};
-    if (!read_exactly(fd, prefix.data(), prefix.size())) {
+    if (!read_exactly(fd, prefix.data(), prefix.size(), deadline)) {
         return std::nullopt;
     }
     const std::size_t length = (static_cast<std::size_t>(prefix[0]) << 8U) | prefix[1];
@@ -138,7 +143,7 @@ std::optional<Bytes> read_framed(int fd) {
         return std::nullopt;
     }
     Bytes message(length);
-    if (!read_exactly(fd, message.data(), length)) {
+    if (!read_exactly(fd, message.data(), length, deadline)) {
         return std::nullopt;
     }
     return message;
@@ -153,17 +158,31 @@ bool write_framed(int fd, std::span<const std::uint8_t> message) {
     return write_all(fd, framed);
 }
 
-/// A socket in the pod's netns (`netns_fd` >= 0) or in the thread's own, the node's (-1).
-util::UniqueFd socket_in(int netns_fd, int family, int type) {
-    if (netns_fd < 0) {
+/// Where an upstream query is sent from: the node's netns (this thread's own), or the pod's
+/// netns bound to its egress interface, so that the query leaves through net1 whatever `keep`
+/// says about the server's address.
+struct Origin {
+    int netns_fd = -1;   ///< -1: the node's netns
+    std::string device;  ///< with netns_fd: the egress interface
+};
+
+util::UniqueFd socket_in(const Origin& origin, int family, int type) {
+    if (origin.netns_fd < 0) {
         return make_socket(family, type);
     }
-    return net::in_netns(netns_fd, [&] { return make_socket(family, type); });
+    return net::in_netns(origin.netns_fd, [&] {
+        auto fd = make_socket(family, type);
+        if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, origin.device.c_str(),
+                         static_cast<socklen_t>(origin.device.size())) != 0) {
+            fail_errno(fmt::format("SO_BINDTODEVICE {}", origin.device));
+        }
+        return fd;
+    });
 }
 
-std::optional<Bytes> ask_udp(int netns_fd, const net::IpAddr& server, const Bytes& query,
+std::optional<Bytes> ask_udp(const Origin& origin, const net::IpAddr& server, const Bytes& query,
                              std::uint16_t id, std::chrono::milliseconds timeout) {
-    const auto fd = socket_in(netns_fd, server.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM);
+    const auto fd = socket_in(origin, server.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM);
     const auto address = socket_address(server, kDnsPort);
     // connect(): the kernel then hands this socket only datagrams from `server`.
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) !=
@@ -191,9 +210,9 @@ std::optional<Bytes> ask_udp(int netns_fd, const net::IpAddr& server, const Byte
     return std::nullopt;
 }
 
-std::optional<Bytes> ask_tcp(int netns_fd, const net::IpAddr& server, const Bytes& query,
+std::optional<Bytes> ask_tcp(const Origin& origin, const net::IpAddr& server, const Bytes& query,
                              std::uint16_t id, std::chrono::milliseconds timeout) {
-    const auto fd = socket_in(netns_fd, server.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM);
+    const auto fd = socket_in(origin, server.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM);
     set_timeouts(fd.get(), timeout);  // connect() honours SO_SNDTIMEO
     const auto address = socket_address(server, kDnsPort);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) !=
@@ -201,12 +220,17 @@ std::optional<Bytes> ask_tcp(int netns_fd, const net::IpAddr& server, const Byte
         !write_framed(fd.get(), query)) {
         return std::nullopt;
     }
-    auto reply = read_framed(fd.get());
+    auto reply = read_framed(fd.get(), Clock::now() + timeout);
     if (!reply || !is_reply_to(*reply, id)) {
         return std::nullopt;
     }
     return reply;
 }
+
+}  // namespace
+
+// Named, not anonymous: a member of DnsSplit::PodServer, which has external linkage.
+namespace dns_split_detail {
 
 class TokenBucket {
 public:
@@ -232,7 +256,7 @@ private:
     Clock::time_point last_;
 };
 
-}  // namespace
+}  // namespace dns_split_detail
 
 class DnsSplit::PodServer {
 public:
@@ -323,13 +347,13 @@ private:
         const bool cluster = in_domain(*question, target_.cluster_domain);
         // Cluster names: from the node's netns (this thread's), as the pod's query would have
         // gone. Every other name: from the pod's netns, so out through its egress policy.
-        const int netns = cluster ? -1 : netns_.get();
+        const Origin origin = cluster ? Origin{} : Origin{netns_.get(), target_.ifname};
         const std::vector<net::IpAddr> cluster_server = {options_.cluster_dns};
         const auto& servers = cluster ? cluster_server : target_.servers;
         for (const auto& server : servers) {
             auto reply =
-                tcp ? ask_tcp(netns, server, query, question->id, options_.upstream_timeout)
-                    : ask_udp(netns, server, query, question->id, options_.upstream_timeout);
+                tcp ? ask_tcp(origin, server, query, question->id, options_.upstream_timeout)
+                    : ask_udp(origin, server, query, question->id, options_.upstream_timeout);
             if (reply) {
                 ++(cluster ? counters_.cluster_answered : counters_.vpn_answered);
                 spdlog::debug("dns split: {} {} via {}", target_.netns, printable_name(*question),
@@ -372,7 +396,8 @@ private:
         ::fcntl(client.get(), F_SETFL, flags & ~O_NONBLOCK);
         set_timeouts(client.get(), options_.upstream_timeout);
         for (unsigned i = 0; i < options_.max_tcp_queries; ++i) {
-            const auto query = read_framed(client.get());
+            // Each query must arrive whole within a timeout of its own.
+            const auto query = read_framed(client.get(), Clock::now() + options_.upstream_timeout);
             if (!query) {
                 return;
             }
@@ -390,7 +415,7 @@ private:
     util::UniqueFd stop_;
     util::UniqueFd udp_;
     util::UniqueFd tcp_;
-    TokenBucket bucket_;
+    dns_split_detail::TokenBucket bucket_;
     std::jthread thread_;  ///< last: joined before the fds above close
 };
 

@@ -122,6 +122,7 @@ std::optional<DnsTarget> dns_target_of(const store::State& state,
     target.key = state.key();
     target.netns = state.netns;
     target.network = entry.attachment.network;
+    target.ifname = entry.attachment.ifname;
     target.cluster_domain = egress->dns->cluster_domain;
     for (const auto& server : egress->dns->servers) {
         if (const auto ip = to_ip(server)) {

@@ -20,6 +20,7 @@ struct DnsTarget {
     store::StateKey key;               ///< the runtime's attachment (container ID, CNI_IFNAME)
     std::string netns;                 ///< CNI_NETNS as the runtime passed it
     std::string network;               ///< the egress network's name (logs)
+    std::string ifname;                ///< the egress interface (net1): VPN queries are bound to it
     std::vector<net::IpAddr> servers;  ///< egress.dns.servers: reached from the pod's netns
     std::string cluster_domain;        ///< egress.dns.clusterDomain, lower case
     bool operator==(const DnsTarget&) const = default;
