@@ -63,7 +63,8 @@ check "the VPN resolver answers in the internet netns" wait_for vpn-resolver 30 
 # --- ADD: the cluster DNS Service IP on the pod's lo -------------------------------------------
 EGRESS='{"keep":["cluster"],"probeGateway":"require","dns":{"servers":["'"$VPN_RESOLVER"'"],"clusterDomain":"cluster.local"}}'
 META=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
-CONF=$(printf '%s' "$META" | python3 -c 'import json,sys; c=json.load(sys.stdin); c["clusterDNS"]="'"$CLUSTER_DNS"'"; print(json.dumps(c))')
+with_cluster_dns() { python3 -c 'import json,sys; c=json.load(sys.stdin); c["clusterDNS"]="'"$CLUSTER_DNS"'"; print(json.dumps(c))'; }
+CONF=$(printf '%s' "$META" | with_cluster_dns)
 
 run_splitnet ADD "$META"
 assert_failed "ADD with egress.dns but no clusterDNS in the node config fails"
@@ -87,7 +88,9 @@ pod_query() { ns_exec "$POD_NS" python3 "$DNS_DIR/dns_query.py" "$CLUSTER_DNS" "
 check_not "no agent yet: the cluster name fails (nothing listens in the pod)" pod_query udp "$CLUSTER_NAME" 2
 check_not "no agent yet: the other name fails" pod_query udp "$OTHER_NAME" 2
 
-# --- the node agent ----------------------------------------------------------------------------
+# --- the node agent ---------------------------------------------------------------------------
+# --gateway-probe-interval=1h: the agent's periodic round never comes during this test, so every
+# start and stop of a pod's DNS below is the agent following the state directory (inotify).-
 mkdir -p "${E2E_TMP}/etc" "${E2E_TMP}/netd" "${E2E_TMP}/bin" "${E2E_TMP}/multusd" "${E2E_TMP}/sa"
 printf '%s' "$CONF" >"${E2E_TMP}/etc/00-splitnet.conf"
 AGENT_PID=
@@ -97,7 +100,7 @@ start_agent() {
         --multus-conf-file="${E2E_TMP}/etc/00-splitnet.conf" --cni-conf-dir="${E2E_TMP}/netd" \
         --cni-bin-dir="${E2E_TMP}/bin" --multus-cni-conf-dir="${E2E_TMP}/multusd" \
         --skip-multus-binary-copy --guard-bypassed-pods=false --metrics-bind-address=0 \
-        --gateway-probe-interval=1s --cluster-dns="$CLUSTER_DNS" 2>>"$AGENT_LOG" &
+        --gateway-probe-interval=1h --cluster-dns="$CLUSTER_DNS" 2>>"$AGENT_LOG" &
     AGENT_PID=$!
 }
 stop_agent() {
@@ -153,6 +156,25 @@ start_agent
 check "agent back: the cluster name resolves again" \
     wait_for cluster-again 60 answers "$CLUSTER_NAME" 10.43.7.7
 check "agent back: the other name resolves again" answers "$OTHER_NAME" 203.0.113.80
+
+# --- a pod ADDed while the agent runs is served without waiting for a round -------------------
+POD1=("$POD_NS" "$POD_NETNS" "$SN_CONTAINERID")
+POD_NS=$(e2e_name pod2)
+POD_NETNS=/var/run/netns/${POD_NS}
+SN_CONTAINERID=$(e2e_name cid2)
+e2e_netns_add "$POD_NS"
+CONF2=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.98/24 "$EGRESS")" | with_cluster_dns)
+run_splitnet ADD "$CONF2"
+assert_rc "second pod: ADD while the agent runs" 0 || sn_dump
+cp "$SN_OUT" "${E2E_TMP}/add2.json"
+check "second pod: the other name resolves (served on the state change, no probe round)" \
+    wait_for pod2-other 60 answers "$OTHER_NAME" 203.0.113.80
+check "second pod: the cluster name resolves" answers "$CLUSTER_NAME" 10.43.7.7
+run_splitnet DEL "$(with_prev "$CONF2" "${E2E_TMP}/add2.json")"
+assert_rc "second pod: DEL" 0
+POD_NS=${POD1[0]}
+POD_NETNS=${POD1[1]}
+SN_CONTAINERID=${POD1[2]}
 
 # --- DEL: the address goes, and the agent lets go of the pod -----------------------------------
 run_splitnet DEL "$(with_prev "$CONF" "${E2E_TMP}/add.json")"

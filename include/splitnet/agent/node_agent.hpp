@@ -15,6 +15,7 @@
 #include "splitnet/agent/metrics_server.hpp"
 #include "splitnet/agent/metrics_text.hpp"
 #include "splitnet/agent/outcome_log.hpp"
+#include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::agent {
 
@@ -61,6 +62,8 @@ private:
     void watch_loop(const std::stop_token& stop);
     void watch_once();
     void poll_outcomes();
+    void dns_loop(const std::stop_token& stop);
+    void wake_dns();
     HttpAnswer handle(std::string_view target);
 
     struct VerbMetrics {
@@ -84,7 +87,9 @@ private:
     std::uint64_t rounds_ = 0;
     double last_round_seconds_ = 0;
 
-    std::unique_ptr<DnsSplit> dns_;  ///< nullopt without --cluster-dns
+    std::unique_ptr<DnsSplit> dns_;  ///< null without --cluster-dns
+    util::UniqueFd dns_wake_;        ///< eventfd: a new cniDir, or stop
+    std::jthread dns_thread_;        ///< follows the state for dns_ (see dns_loop)
     std::unique_ptr<MetricsServer> server_;
     std::jthread watcher_;
 };
