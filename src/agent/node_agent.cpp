@@ -355,6 +355,25 @@ std::string NodeAgent::metrics_text() {
                "How long the last round over all egress pods took.");
     out.sample("splitnet_gateway_probe_round_duration_seconds", {}, last_round_seconds_);
 
+    if (dns_) {
+        const auto& c = dns_->counters();
+        out.family(
+            "splitnet_dns_pods_served", MetricType::Gauge,
+            "Pods with egress.dns whose DNS the agent answers (sockets in the pod's netns).");
+        out.sample("splitnet_dns_pods_served", {}, static_cast<double>(dns_->pods_served()));
+        out.family("splitnet_dns_queries_total", MetricType::Counter,
+                   "DNS queries of egress.dns pods: answered via the cluster DNS or the VPN, "
+                   "failed (no upstream answered in time), dropped (malformed or over the rate).");
+        out.sample("splitnet_dns_queries_total", {{"result", "cluster"}},
+                   static_cast<double>(c.cluster_answered.load()));
+        out.sample("splitnet_dns_queries_total", {{"result", "vpn"}},
+                   static_cast<double>(c.vpn_answered.load()));
+        out.sample("splitnet_dns_queries_total", {{"result", "failed"}},
+                   static_cast<double>(c.failed.load()));
+        out.sample("splitnet_dns_queries_total", {{"result", "dropped"}},
+                   static_cast<double>(c.dropped.load()));
+    }
+
     const auto per_target = [&](const char* name, MetricType type, const char* help,
                                 const auto& value_of) {
         out.family(name, type, help);

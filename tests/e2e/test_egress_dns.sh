@@ -99,7 +99,7 @@ start_agent() {
         "$SPLITNET_BINARY" install --service-account-dir="${E2E_TMP}/sa" \
         --multus-conf-file="${E2E_TMP}/etc/00-splitnet.conf" --cni-conf-dir="${E2E_TMP}/netd" \
         --cni-bin-dir="${E2E_TMP}/bin" --multus-cni-conf-dir="${E2E_TMP}/multusd" \
-        --skip-multus-binary-copy --guard-bypassed-pods=false --metrics-bind-address=0 \
+        --skip-multus-binary-copy --guard-bypassed-pods=false --metrics-bind-address=127.0.0.1:9234 \
         --gateway-probe-interval=1h --cluster-dns="$CLUSTER_DNS" 2>>"$AGENT_LOG" &
     AGENT_PID=$!
 }
@@ -135,7 +135,23 @@ assert_eq "zero DNS packets from the node to anything but the cluster DNS" 0 "$(
 
 assert_eq "the agent listens on UDP and TCP ${CLUSTER_DNS}:53 in the pod" 2 \
     "$(pod_port53 | grep -c "${CLUSTER_DNS}:53")"
+# metric NAME_WITH_LABELS: its value on the agent's /metrics (node netns loopback), or "none".
+metric() {
+    ns_exec "$NODE_NS" python3 - "$1" <<'PY'
+import re, sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:9234/metrics", timeout=10).read().decode()
+m = re.search("^" + re.escape(sys.argv[1]) + r" (\S+)$", text, re.M)
+print(m.group(1) if m else "none")
+PY
+}
+metric_at_least() { local v; v=$(metric "$1"); [[ $v != none ]] && (($(printf '%.0f' "$v") >= $2)); }
+assert_eq "metrics: one pod served" 1 "$(metric splitnet_dns_pods_served)"
+check "metrics: queries answered via the VPN are counted" metric_at_least 'splitnet_dns_queries_total{result="vpn"}' 3
+check "metrics: ... and via the cluster DNS" metric_at_least 'splitnet_dns_queries_total{result="cluster"}' 3
+assert_eq "metrics: nothing dropped yet" 0 "$(metric 'splitnet_dns_queries_total{result="dropped"}')"
 check "malformed queries are dropped, not answered" pod_query garbage
+check "metrics: the 7 malformed queries are counted as dropped" \
+    wait_for dropped 30 metric_at_least 'splitnet_dns_queries_total{result="dropped"}' 7
 check "... and the agent still answers afterwards" answers "$CLUSTER_NAME" 10.43.7.7
 
 # --- fail closed: agent down -------------------------------------------------------------------
