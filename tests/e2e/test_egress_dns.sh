@@ -71,6 +71,19 @@ assert_failed "ADD with egress.dns but no clusterDNS in the node config fails"
 assert_contains "... saying what to set" "$(cat "$SN_OUT")" "--cluster-dns"
 check "... and leaves nothing behind" pod_is_empty
 
+# Kill-safe: a SIGKILL right after the address went on lo (the step after the egress policy);
+# the state written before net1 existed lets the DEL take it off again.
+MAIN_CID=$SN_CONTAINERID
+SN_CONTAINERID=$(e2e_name killed)
+run_splitnet ADD "$CONF" SPLITNET_TEST_KILL_AT=native-egress
+assert_eq "SIGKILL after the egress step" 137 "$SN_RC"
+assert_contains "... the address was on lo" "$(ip -n "$POD_NS" -4 addr show dev lo)" "inet ${CLUSTER_DNS}/32"
+run_splitnet DEL "$CONF"
+assert_rc "DEL after the kill" 0
+assert_eq "... took the address off lo" "" "$(ip -n "$POD_NS" -4 addr show dev lo | grep -F "$CLUSTER_DNS")"
+check "... and left nothing else" pod_is_empty
+SN_CONTAINERID=$MAIN_CID
+
 run_splitnet ADD "$CONF"
 assert_rc "ADD with egress.dns" 0 || { sn_dump; exit 1; }
 cp "$SN_OUT" "${E2E_TMP}/add.json"
