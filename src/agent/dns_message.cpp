@@ -66,9 +66,9 @@ std::optional<DnsQuestion> parse_dns_query(std::span<const std::uint8_t> message
     return out;
 }
 
-bool is_reply_to(std::span<const std::uint8_t> reply, std::uint16_t id) {
-    return reply.size() >= kHeaderBytes && reply.size() <= kMaxDnsMessage &&
-           (reply[2] & kQrBit) != 0 && read16(reply, 0) == id;
+bool is_reply_to(std::span<const std::uint8_t> reply, std::uint16_t id, std::size_t max_size) {
+    return reply.size() >= kHeaderBytes && reply.size() <= max_size && (reply[2] & kQrBit) != 0 &&
+           read16(reply, 0) == id;
 }
 
 bool in_domain(const DnsQuestion& question, std::string_view domain) {

@@ -132,14 +132,14 @@ bool write_all(int fd, std::span<const std::uint8_t> bytes) {
 }
 
 // One DNS message with its two-byte length (RFC 1035 4.2.2); nullopt on EOF, timeout or a
-// length over kMaxDnsMessage.
-std::optional<Bytes> read_framed(int fd, Clock::time_point deadline) {
+// length over `max_size`.
+std::optional<Bytes> read_framed(int fd, Clock::time_point deadline, std::size_t max_size) {
     std::array<std::uint8_t, 2> prefix{};
     if (!read_exactly(fd, prefix.data(), prefix.size(), deadline)) {
         return std::nullopt;
     }
     const std::size_t length = (static_cast<std::size_t>(prefix[0]) << 8U) | prefix[1];
-    if (length == 0 || length > kMaxDnsMessage) {
+    if (length == 0 || length > max_size) {
         return std::nullopt;
     }
     Bytes message(length);
@@ -220,8 +220,8 @@ std::optional<Bytes> ask_tcp(const Origin& origin, const net::IpAddr& server, co
         !write_framed(fd.get(), query)) {
         return std::nullopt;
     }
-    auto reply = read_framed(fd.get(), Clock::now() + timeout);
-    if (!reply || !is_reply_to(*reply, id)) {
+    auto reply = read_framed(fd.get(), Clock::now() + timeout, kMaxDnsTcpMessage);
+    if (!reply || !is_reply_to(*reply, id, kMaxDnsTcpMessage)) {
         return std::nullopt;
     }
     return reply;
@@ -397,7 +397,8 @@ private:
         set_timeouts(client.get(), options_.upstream_timeout);
         for (unsigned i = 0; i < options_.max_tcp_queries; ++i) {
             // Each query must arrive whole within a timeout of its own.
-            const auto query = read_framed(client.get(), Clock::now() + options_.upstream_timeout);
+            const auto query =
+                read_framed(client.get(), Clock::now() + options_.upstream_timeout, kMaxDnsMessage);
             if (!query) {
                 return;
             }

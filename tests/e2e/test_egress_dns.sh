@@ -133,6 +133,8 @@ reset_counters
 check "the pod resolves $OTHER_NAME (VPN resolver)" wait_for other-name 60 answers "$OTHER_NAME" 203.0.113.80
 tcp_answers() { [[ $(pod_query tcp "$CLUSTER_NAME" "$OTHER_NAME" 2>/dev/null) == "10.43.7.7 203.0.113.80" ]]; }
 check "over TCP, two pipelined queries on one connection, ids and framing kept" wait_for tcp 60 tcp_answers
+big_answers() { [[ $(pod_query tcp "big.$OTHER_NAME" "$OTHER_NAME" 2>/dev/null) == "203.0.113.80 203.0.113.80" ]]; }
+check "over TCP, a 6 KiB reply (more than UDP's 4096) is relayed whole" wait_for big 60 big_answers
 nslookup_gets() {
     ns_exec "$POD_NS" busybox nslookup -type=a "$1" "$CLUSTER_DNS" | grep -qx "Address: $2"
 }

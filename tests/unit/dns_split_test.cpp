@@ -151,6 +151,9 @@ TEST(DnsMessage, RepliesMatchTheirQuery) {
     EXPECT_FALSE(agent::is_reply_to(reply, 0xabce));
     EXPECT_FALSE(agent::is_reply_to(query({"a"}), 0xabcd));  // QR clear
     EXPECT_FALSE(agent::is_reply_to(std::span(reply).first(11), 0xabcd));
+    reply.resize(agent::kMaxDnsMessage + 1);
+    EXPECT_FALSE(agent::is_reply_to(reply, 0xabcd));  // too big for UDP
+    EXPECT_TRUE(agent::is_reply_to(reply, 0xabcd, agent::kMaxDnsTcpMessage));
 }
 
 }  // namespace

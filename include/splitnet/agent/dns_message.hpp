@@ -13,6 +13,9 @@ namespace splitnet::agent {
 /// The largest DNS message the DNS split accepts from a pod or relays back (EDNS0's usual
 /// ceiling; a bigger UDP query is dropped, a bigger TCP one closes the connection).
 inline constexpr std::size_t kMaxDnsMessage = 4096;
+/// The largest reply relayed over TCP: what the two-byte length can say (a reply too big for
+/// UDP is exactly what a client retries over TCP for).
+inline constexpr std::size_t kMaxDnsTcpMessage = 65535;
 
 /// The one question of a standard query, as the DNS split needs it to choose a path.
 struct DnsQuestion {
@@ -31,8 +34,9 @@ struct DnsQuestion {
 std::optional<DnsQuestion> parse_dns_query(std::span<const std::uint8_t> message);
 
 /// True when `reply` can be relayed as the answer to query `id`: a whole header, QR set, the
-/// same id, at most kMaxDnsMessage bytes. Pure.
-bool is_reply_to(std::span<const std::uint8_t> reply, std::uint16_t id);
+/// same id, at most `max_size` bytes. Pure.
+bool is_reply_to(std::span<const std::uint8_t> reply, std::uint16_t id,
+                 std::size_t max_size = kMaxDnsMessage);
 
 /// True when the question's name is `domain` or lies under it, compared label by label (a
 /// label holding a dot never matches across labels). `domain` is lower case without a trailing

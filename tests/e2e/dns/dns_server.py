@@ -2,8 +2,9 @@
 """A tiny authoritative DNS server for the e2e tests (stdlib only), UDP and TCP on ADDRESS:53.
 
 dns_server.py ADDRESS LOG ANSWER [SUFFIX]
-Answers every A query whose name ends in SUFFIX (all names without one) with ANSWER, others
-with NXDOMAIN. Each query is logged to LOG as one line: "<proto> <source address> <name>".
+Answers every A query whose name ends in SUFFIX (all names without one) with ANSWER (a name
+starting with "big." with 400 copies of it: a 6 KiB reply, only sent over TCP, as a real server
+would truncate it over UDP), others with NXDOMAIN. Each query is logged to LOG as one line: "<proto> <source address> <name>".
 """
 import socket
 import struct
@@ -36,7 +37,10 @@ def reply(query, proto, source):
     if qtype != 1:
         return struct.pack("!HHHHHH", qid, 0x8180, 1, 0, 0, 0) + question
     rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 30, 4) + socket.inet_aton(answer)
-    return struct.pack("!HHHHHH", qid, 0x8580, 1, 1, 0, 0) + question + rr
+    count = 400 if name.startswith("big.") else 1
+    if count > 1 and proto == "udp":
+        return struct.pack("!HHHHHH", qid, 0x8780, 1, 0, 0, 0) + question  # TC: ask over TCP
+    return struct.pack("!HHHHHH", qid, 0x8580, 1, count, 0, 0) + question + rr * count
 
 
 def serve_udp():
