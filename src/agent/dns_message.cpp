@@ -41,7 +41,10 @@ std::optional<DnsQuestion> parse_dns_query(std::span<const std::uint8_t> message
             return std::nullopt;
         }
         const std::uint8_t length = message[at++];
-        ++name_bytes;
+        ++name_bytes;  // the root label's zero octet counts too (RFC 1035 3.1: 255 in all)
+        if (name_bytes > kMaxName) {
+            return std::nullopt;
+        }
         if (length == 0) {
             break;
         }

@@ -133,6 +133,9 @@ TEST(DnsMessage, DropsMalformedQueries) {
                                       std::string(63, 'c'), std::string(63, 'd')})));  // name > 255
     EXPECT_TRUE(agent::parse_dns_query(query(
         {std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'), std::string(61, 'd')})));
+    // 256 octets with the root label (found by the dns_query fuzz harness).
+    EXPECT_FALSE(agent::parse_dns_query(query(
+        {std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'), std::string(62, 'd')})));
     auto pointer = query({});
     pointer[12] = 0xc0;
     pointer.insert(pointer.begin() + 13, 0x0c);
