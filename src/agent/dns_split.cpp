@@ -33,9 +33,10 @@ using Bytes = std::vector<std::uint8_t>;
 constexpr std::uint16_t kDnsPort = 53;
 constexpr int kListenBacklog = 64;
 
-[[noreturn]] void fail_errno(const std::string& what) {
+// `err` is read by the caller right after the failing call, before any message is built.
+[[noreturn]] void fail_errno(int err, const std::string& what) {
     throw cni::Error(cni::ErrorCode::Internal,
-                     fmt::format("dns split: {}: {}", what, net::errno_text(errno)));
+                     fmt::format("dns split: {}: {}", what, net::errno_text(err)));
 }
 
 struct SocketAddress {
@@ -64,7 +65,7 @@ SocketAddress socket_address(const net::IpAddr& ip, std::uint16_t port) {
 util::UniqueFd make_socket(int family, int type) {
     util::UniqueFd fd(::socket(family, type | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
-        fail_errno("socket");
+        fail_errno(errno, "socket");
     }
     return fd;
 }
@@ -174,7 +175,8 @@ util::UniqueFd socket_in(const Origin& origin, int family, int type) {
         auto fd = make_socket(family, type);
         if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, origin.device.c_str(),
                          static_cast<socklen_t>(origin.device.size())) != 0) {
-            fail_errno(fmt::format("SO_BINDTODEVICE {}", origin.device));
+            const int err = errno;
+            fail_errno(err, fmt::format("SO_BINDTODEVICE {}", origin.device));
         }
         return fd;
     });
@@ -268,7 +270,7 @@ public:
           stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
           bucket_(options.queries_per_second, options.burst) {
         if (stop_.get() < 0) {
-            fail_errno("eventfd");
+            fail_errno(errno, "eventfd");
         }
         const int family = options_.cluster_dns.is_v4() ? AF_INET : AF_INET6;
         const auto address = socket_address(options_.cluster_dns, kDnsPort);
@@ -284,12 +286,13 @@ public:
         for (const int fd : {udp_.get(), tcp_.get()}) {
             if (::bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) !=
                 0) {
-                fail_errno(fmt::format("bind {}:53 in {}", net::to_string(options_.cluster_dns),
-                                       target_.netns));
+                const int err = errno;
+                fail_errno(err, fmt::format("bind {}:53 in {}",
+                                            net::to_string(options_.cluster_dns), target_.netns));
             }
         }
         if (::listen(tcp_.get(), kListenBacklog) != 0) {
-            fail_errno("listen");
+            fail_errno(errno, "listen");
         }
         thread_ = std::jthread([this] { serve(); });
     }
@@ -351,9 +354,16 @@ private:
         const std::vector<net::IpAddr> cluster_server = {options_.cluster_dns};
         const auto& servers = cluster ? cluster_server : target_.servers;
         for (const auto& server : servers) {
-            auto reply =
-                tcp ? ask_tcp(origin, server, query, question->id, options_.upstream_timeout)
-                    : ask_udp(origin, server, query, question->id, options_.upstream_timeout);
+            std::optional<Bytes> reply;
+            try {
+                reply =
+                    tcp ? ask_tcp(origin, server, query, question->id, options_.upstream_timeout)
+                        : ask_udp(origin, server, query, question->id, options_.upstream_timeout);
+            } catch (const cni::Error& e) {
+                // E.g. net1 is gone (the kill switch holds): that query fails, at debug level
+                // only, since a pod could otherwise fill the log at its query rate.
+                spdlog::debug("dns split: {}: {}", target_.netns, e.what());
+            }
             if (reply) {
                 ++(cluster ? counters_.cluster_answered : counters_.vpn_answered);
                 spdlog::debug("dns split: {} {} via {}", target_.netns, printable_name(*question),

@@ -171,6 +171,21 @@ check "metrics: the 7 malformed queries are counted as dropped" \
     wait_for dropped 30 metric_at_least 'splitnet_dns_queries_total{result="dropped"}' 7
 check "... and the agent still answers afterwards" wait_for still 60 answers "$CLUSTER_NAME" 10.43.7.7
 
+# --- fail closed: the VPN gateway down --------------------------------------------------------
+ip -n "$GW_NS" link set gw0 down
+reset_counters
+vpn_before=$(wc -l <"$VPN_LOG")
+check_not "gateway down: the other name fails (no fallback)" pod_query udp "$OTHER_NAME" 5
+check_not "gateway down: ... over TCP too" pod_query tcp "$OTHER_NAME" "$OTHER_NAME"
+check "gateway down: the cluster name still resolves" wait_for gw-down-cluster 60 answers "$CLUSTER_NAME" 10.43.7.7
+assert_eq "gateway down: zero DNS packets via eth0" 0 "$(counter "$NODE_NS" dns_via_eth0)"
+assert_eq "gateway down: zero DNS packets from the node but to the cluster DNS" 0 "$(counter "$NODE_NS" dns_node_other)"
+assert_eq "gateway down: nothing reached the VPN resolver" "$vpn_before" "$(wc -l <"$VPN_LOG")"
+assert_eq "gateway down: the cluster DNS never saw the other name" "" "$(grep -F " $OTHER_NAME" "$CLUSTER_LOG")"
+check "gateway down: the failures are counted" metric_at_least 'splitnet_dns_queries_total{result="failed"}' 1
+ip -n "$GW_NS" link set gw0 up
+check "gateway back: the other name resolves again" wait_for gw-up 60 answers "$OTHER_NAME" 203.0.113.80
+
 # --- fail closed: agent down -------------------------------------------------------------------
 stop_agent
 reset_counters
