@@ -263,7 +263,8 @@ void NodeAgent::watch_once() {
 void NodeAgent::wake_dns() {
     if (dns_wake_.get() >= 0) {
         const std::uint64_t one = 1;
-        (void)!::write(dns_wake_.get(), &one, sizeof(one));
+        // An eventfd write fails only when its counter would overflow: never for a few writes.
+        [[maybe_unused]] const auto written = ::write(dns_wake_.get(), &one, sizeof(one));
     }
 }
 
