@@ -182,7 +182,7 @@ assert_eq "gateway down: zero DNS packets via eth0" 0 "$(counter "$NODE_NS" dns_
 assert_eq "gateway down: zero DNS packets from the node but to the cluster DNS" 0 "$(counter "$NODE_NS" dns_node_other)"
 assert_eq "gateway down: nothing reached the VPN resolver" "$vpn_before" "$(wc -l <"$VPN_LOG")"
 assert_eq "gateway down: the cluster DNS never saw the other name" "" "$(grep -F " $OTHER_NAME" "$CLUSTER_LOG")"
-check "gateway down: the failures are counted" metric_at_least 'splitnet_dns_queries_total{result="failed"}' 1
+check "gateway down: the failures are counted" wait_for failed-count 30 metric_at_least 'splitnet_dns_queries_total{result="failed"}' 1
 ip -n "$GW_NS" link set gw0 up
 check "gateway back: the other name resolves again" wait_for gw-up 60 answers "$OTHER_NAME" 203.0.113.80
 
