@@ -182,34 +182,19 @@ util::UniqueFd socket_in(const Origin& origin, int family, int type) {
     });
 }
 
-std::optional<Bytes> ask_udp(const Origin& origin, const net::IpAddr& server, const Bytes& query,
-                             std::uint16_t id, std::chrono::milliseconds timeout) {
-    const auto fd = socket_in(origin, server.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM);
+// A connected UDP socket that has sent `query` to `server` (connect(): the kernel then hands it
+// only datagrams from `server`); nullopt when that fails at once.
+std::optional<util::UniqueFd> send_udp(const Origin& origin, const net::IpAddr& server,
+                                       const Bytes& query) {
+    auto fd = socket_in(origin, server.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM);
     const auto address = socket_address(server, kDnsPort);
-    // connect(): the kernel then hands this socket only datagrams from `server`.
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) !=
             0 ||
-        ::send(fd.get(), query.data(), query.size(), 0) != static_cast<ssize_t>(query.size())) {
+        ::send(fd.get(), query.data(), query.size(), MSG_DONTWAIT) !=
+            static_cast<ssize_t>(query.size())) {
         return std::nullopt;
     }
-    const auto deadline = Clock::now() + timeout;
-    Bytes reply(kMaxDnsMessage + 1);
-    while (readable_before(fd.get(), deadline)) {
-        const auto n = ::recv(fd.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                continue;
-            }
-            return std::nullopt;  // e.g. ECONNREFUSED from an ICMP port unreachable
-        }
-        const auto size = static_cast<std::size_t>(n);
-        if (size <= kMaxDnsMessage && is_reply_to(std::span(reply).first(size), id)) {
-            reply.resize(size);
-            return reply;
-        }
-        // A stray or oversized datagram: keep waiting for the real answer.
-    }
-    return std::nullopt;
+    return fd;
 }
 
 std::optional<Bytes> ask_tcp(const Origin& origin, const net::IpAddr& server, const Bytes& query,
@@ -314,12 +299,90 @@ public:
     [[nodiscard]] const DnsTarget& target() const { return target_; }
 
 private:
+    /// A UDP query waiting for its upstream: the pod's thread never blocks on one, so a silent
+    /// VPN resolver does not hold up the pod's cluster lookups.
+    struct Pending {
+        util::UniqueFd upstream;
+        Bytes query;
+        sockaddr_storage peer{};
+        socklen_t peer_length = 0;
+        std::uint16_t id = 0;
+        bool cluster = false;
+        std::size_t next_server = 0;
+        Clock::time_point deadline;
+        bool done = false;
+    };
+
+    static constexpr std::size_t kMaxPending = 64;
+
+    [[nodiscard]] const std::vector<net::IpAddr>& servers_for(bool cluster) const {
+        return cluster ? cluster_server_ : target_.servers;
+    }
+
+    // Sends the query to the next server that takes it; false (and counted) when none is left.
+    bool send_next(Pending& p) {
+        const auto& servers = servers_for(p.cluster);
+        const Origin origin = p.cluster ? Origin{} : Origin{netns_.get(), target_.ifname};
+        while (p.next_server < servers.size()) {
+            const auto& server = servers[p.next_server++];
+            try {
+                if (auto fd = send_udp(origin, server, p.query)) {
+                    p.upstream = std::move(*fd);
+                    p.deadline = Clock::now() + options_.upstream_timeout;
+                    return true;
+                }
+            } catch (const cni::Error& e) {
+                // E.g. net1 is gone (the kill switch holds): debug only, since a pod could
+                // otherwise fill the log at its query rate.
+                spdlog::debug("dns split: {}: {}", target_.netns, e.what());
+            }
+        }
+        ++counters_.failed;
+        p.done = true;
+        return false;
+    }
+
+    void read_upstream(Pending& p) {
+        Bytes reply(kMaxDnsMessage + 1);
+        while (!p.done) {
+            const auto n =
+                ::recv(p.upstream.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_TRUNC);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno != EAGAIN) {
+                    send_next(p);  // e.g. ECONNREFUSED from an ICMP port unreachable
+                }
+                return;
+            }
+            const auto size = static_cast<std::size_t>(n);
+            if (size <= kMaxDnsMessage && is_reply_to(std::span(reply).first(size), p.id)) {
+                ::sendto(udp_.get(), reply.data(), size, MSG_DONTWAIT,
+                         reinterpret_cast<const sockaddr*>(&p.peer), p.peer_length);
+                ++(p.cluster ? counters_.cluster_answered : counters_.vpn_answered);
+                p.done = true;
+            }
+            // Otherwise a stray or oversized datagram: keep waiting for the real answer.
+        }
+    }
+
     void serve() {
+        std::vector<Pending> pending;
+        std::vector<pollfd> fds;
         while (true) {
-            std::array<pollfd, 3> fds = {pollfd{stop_.get(), POLLIN, 0},
-                                         pollfd{udp_.get(), POLLIN, 0},
-                                         pollfd{tcp_.get(), POLLIN, 0}};
-            if (::poll(fds.data(), fds.size(), -1) < 0) {
+            fds.assign({pollfd{stop_.get(), POLLIN, 0}, pollfd{udp_.get(), POLLIN, 0},
+                        pollfd{tcp_.get(), POLLIN, 0}});
+            int timeout_ms = -1;
+            const auto now = Clock::now();
+            for (const auto& p : pending) {
+                fds.push_back(pollfd{p.upstream.get(), POLLIN, 0});
+                const auto left =
+                    std::chrono::ceil<std::chrono::milliseconds>(p.deadline - now).count();
+                const int ms = static_cast<int>(std::max<long long>(0, left));
+                timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+            }
+            if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
                 if (errno == EINTR) {
                     continue;
                 }
@@ -330,8 +393,20 @@ private:
                 return;
             }
             try {
+                for (std::size_t i = 0; i < pending.size(); ++i) {
+                    if (fds[3 + i].revents != 0) {
+                        read_upstream(pending[i]);
+                    }
+                }
+                const auto after = Clock::now();
+                for (auto& p : pending) {
+                    if (!p.done && after >= p.deadline) {
+                        send_next(p);
+                    }
+                }
+                std::erase_if(pending, [](const Pending& p) { return p.done; });
                 if (fds[1].revents != 0) {
-                    serve_udp();
+                    accept_udp(pending);
                 }
                 if (fds[2].revents != 0) {
                     serve_tcp();
@@ -342,7 +417,38 @@ private:
         }
     }
 
-    std::optional<Bytes> resolve(const Bytes& query, bool tcp) {
+    // One query from the pod: dropped, or on its way upstream (answered from serve()).
+    void accept_udp(std::vector<Pending>& pending) {
+        Pending p;
+        p.query.resize(kMaxDnsMessage + 1);
+        p.peer_length = sizeof(p.peer);
+        const auto n =
+            ::recvfrom(udp_.get(), p.query.data(), p.query.size(), MSG_DONTWAIT | MSG_TRUNC,
+                       reinterpret_cast<sockaddr*>(&p.peer), &p.peer_length);
+        if (n < 0) {
+            return;
+        }
+        const auto size = static_cast<std::size_t>(n);
+        std::optional<DnsQuestion> question;
+        if (size <= kMaxDnsMessage) {
+            p.query.resize(size);
+            question = parse_dns_query(p.query);
+        }
+        if (!question || pending.size() >= kMaxPending || !bucket_.take()) {
+            ++counters_.dropped;
+            return;
+        }
+        p.id = question->id;
+        p.cluster = in_domain(*question, target_.cluster_domain);
+        spdlog::debug("dns split: {} {} via {}", target_.netns, printable_name(*question),
+                      p.cluster ? "the cluster DNS" : "the VPN");
+        if (send_next(p)) {
+            pending.push_back(std::move(p));
+        }
+    }
+
+    // A TCP query, answered in line (TCP is the rare fallback; each step has its deadline).
+    std::optional<Bytes> resolve_tcp(const Bytes& query) {
         const auto question = parse_dns_query(query);
         if (!question || !bucket_.take()) {
             ++counters_.dropped;
@@ -352,14 +458,10 @@ private:
         // Cluster names: from the node's netns (this thread's), as the pod's query would have
         // gone. Every other name: from the pod's netns, so out through its egress policy.
         const Origin origin = cluster ? Origin{} : Origin{netns_.get(), target_.ifname};
-        const std::vector<net::IpAddr> cluster_server = {options_.cluster_dns};
-        const auto& servers = cluster ? cluster_server : target_.servers;
-        for (const auto& server : servers) {
+        for (const auto& server : servers_for(cluster)) {
             std::optional<Bytes> reply;
             try {
-                reply =
-                    tcp ? ask_tcp(origin, server, query, question->id, options_.upstream_timeout)
-                        : ask_udp(origin, server, query, question->id, options_.upstream_timeout);
+                reply = ask_tcp(origin, server, query, question->id, options_.upstream_timeout);
             } catch (const cni::Error& e) {
                 // E.g. net1 is gone (the kill switch holds): that query fails, at debug level
                 // only, since a pod could otherwise fill the log at its query rate.
@@ -374,26 +476,6 @@ private:
         }
         ++counters_.failed;
         return std::nullopt;
-    }
-
-    void serve_udp() {
-        Bytes query(kMaxDnsMessage + 1);
-        sockaddr_storage peer{};
-        socklen_t peer_length = sizeof(peer);
-        const auto n = ::recvfrom(udp_.get(), query.data(), query.size(), MSG_DONTWAIT | MSG_TRUNC,
-                                  reinterpret_cast<sockaddr*>(&peer), &peer_length);
-        if (n < 0) {
-            return;
-        }
-        if (static_cast<std::size_t>(n) > kMaxDnsMessage) {
-            ++counters_.dropped;
-            return;
-        }
-        query.resize(static_cast<std::size_t>(n));
-        if (const auto reply = resolve(query, false)) {
-            ::sendto(udp_.get(), reply->data(), reply->size(), MSG_DONTWAIT,
-                     reinterpret_cast<const sockaddr*>(&peer), peer_length);
-        }
     }
 
     void serve_tcp() {
@@ -413,7 +495,7 @@ private:
             if (!query) {
                 return;
             }
-            const auto reply = resolve(*query, true);
+            const auto reply = resolve_tcp(*query);
             if (!reply || !write_framed(client.get(), *reply)) {
                 return;
             }
@@ -422,6 +504,7 @@ private:
 
     DnsTarget target_;
     const DnsSplitOptions& options_;
+    std::vector<net::IpAddr> cluster_server_{options_.cluster_dns};
     DnsSplitCounters& counters_;
     util::UniqueFd netns_;
     util::UniqueFd stop_;
