@@ -25,7 +25,7 @@ MAX_LEN=${FUZZ_MAX_LEN:-131072}
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${SPLITNET_JOBS:-$(nproc)}
 ALL=(annotation api_body cni_args delegate_config kubeconfig meta_conf multus_cache native_config
-    plan result state)
+    plan result state dns_query)
 read -r -a HARNESSES <<<"${FUZZ_HARNESSES:-${ALL[*]}}"
 
 if [[ ${FUZZ_SKIP_BUILD:-0} != 1 ]]; then

@@ -1,12 +1,20 @@
 #include "splitnet/agent/node_agent.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstdint>
+#include <poll.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/config/meta_conf.hpp"
+#include "splitnet/net/sys_error.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -15,12 +23,66 @@ namespace {
 
 using nlohmann::json;
 
+struct StateScan {
+    std::map<std::pair<std::string, std::string>, double> attachments;  ///< (network, kind)
+    std::vector<EgressTarget> egress;
+    std::vector<DnsTarget> dns;
+    std::string problem;  ///< the directory could not be listed
+};
+
 Labels target_labels(const EgressTarget& target) {
     return {{"namespace", target.pod.namespace_},
             {"pod", target.pod.name},
             {"network", target.network},
             {"interface", target.ifname},
             {"gateway", net::to_string(target.gateway)}};
+}
+
+// What the state files of cniDir say about the node, read without the plugin's locks.
+StateScan scan_states(const std::string& cni_dir) {
+    StateScan out;
+    const store::StateStore store(cni_dir);
+    try {
+        for (const auto& key : store.list()) {
+            // Read without the lock and without load()'s repair (renaming a corrupt file
+            // aside is the plugin's business): files are replaced atomically, so a read sees
+            // one whole version; one that vanished meanwhile is a DEL that finished.
+            const auto path = fmt::format("{}/{}@{}.json", cni_dir, key.container_id, key.ifname);
+            std::optional<std::string> content;
+            try {
+                content =
+                    util::read_file_if_exists(path, util::Symlinks::Refuse, util::kMaxResultBytes);
+            } catch (const cni::Error&) {
+                continue;
+            }
+            if (!content) {
+                continue;
+            }
+            const auto doc = util::try_parse_json_bounded(
+                *content, {util::kMaxResultBytes, util::kMaxComposedJsonDepth});
+            if (!doc) {
+                continue;
+            }
+            NodeAttachments summary;
+            try {
+                summary = summarize_state(store::state_from_json(*doc));
+            } catch (const std::exception&) {
+                continue;
+            }
+            for (const auto& a : summary.attachments) {
+                out.attachments[{a.network, a.kind}] += 1;
+            }
+            for (auto& t : summary.egress) {
+                out.egress.push_back(std::move(t));
+            }
+            for (auto& t : summary.dns) {
+                out.dns.push_back(std::move(t));
+            }
+        }
+    } catch (const cni::Error& e) {
+        out.problem = e.what();
+    }
+    return out;
 }
 
 }  // namespace
@@ -70,6 +132,11 @@ std::string cni_dir_of_node_config(const std::string& content) {
 
 NodeAgent::NodeAgent(AgentOptions options, GatewayEventSink sink)
     : options_(std::move(options)), watch_(options_.probe, std::move(sink)) {
+    if (options_.cluster_dns) {
+        dns_ = std::make_unique<DnsSplit>(DnsSplitOptions{.cluster_dns = *options_.cluster_dns});
+        dns_wake_ = util::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        dns_thread_ = std::jthread([this](const std::stop_token& stop) { dns_loop(stop); });
+    }
     if (options_.metrics_address) {
         server_ = std::make_unique<MetricsServer>(
             *options_.metrics_address, [this](std::string_view target) { return handle(target); });
@@ -80,12 +147,18 @@ NodeAgent::NodeAgent(AgentOptions options, GatewayEventSink sink)
 }
 
 NodeAgent::~NodeAgent() {
+    if (dns_thread_.joinable()) {
+        dns_thread_.request_stop();
+        wake_dns();
+        dns_thread_.join();
+    }
     watcher_.request_stop();
     wake_.notify_all();
     if (watcher_.joinable()) {
         watcher_.join();
     }
     server_.reset();
+    dns_.reset();
 }
 
 void NodeAgent::report_sync(bool ok, const std::string& problem,
@@ -154,49 +227,15 @@ void NodeAgent::watch_once() {
         problem = e.what();
     }
 
-    std::map<std::pair<std::string, std::string>, double> attachments;
-    std::vector<EgressTarget> targets;
+    StateScan scan;
     if (!cni_dir.empty()) {
-        const store::StateStore store(cni_dir);
-        try {
-            for (const auto& key : store.list()) {
-                // Read without the lock and without load()'s repair (renaming a corrupt file
-                // aside is the plugin's business): files are replaced atomically, so a read sees
-                // one whole version; one that vanished meanwhile is a DEL that finished.
-                const auto path =
-                    fmt::format("{}/{}@{}.json", cni_dir, key.container_id, key.ifname);
-                std::optional<std::string> content;
-                try {
-                    content = util::read_file_if_exists(path, util::Symlinks::Refuse,
-                                                        util::kMaxResultBytes);
-                } catch (const cni::Error&) {
-                    continue;
-                }
-                if (!content) {
-                    continue;
-                }
-                const auto doc = util::try_parse_json_bounded(
-                    *content, {util::kMaxResultBytes, util::kMaxComposedJsonDepth});
-                if (!doc) {
-                    continue;
-                }
-                NodeAttachments summary;
-                try {
-                    summary = summarize_state(store::state_from_json(*doc));
-                } catch (const std::exception&) {
-                    continue;
-                }
-                for (const auto& a : summary.attachments) {
-                    attachments[{a.network, a.kind}] += 1;
-                }
-                for (auto& t : summary.egress) {
-                    targets.push_back(std::move(t));
-                }
-            }
-        } catch (const cni::Error& e) {
-            problem = e.what();
+        scan = scan_states(cni_dir);
+        if (problem.empty()) {
+            problem = scan.problem;
         }
     }
+    auto& attachments = scan.attachments;
+    auto& targets = scan.egress;
 
     {
         const std::lock_guard lock(mutex_);
@@ -208,6 +247,7 @@ void NodeAgent::watch_once() {
         if (!cni_dir.empty() && cni_dir != cni_dir_) {
             cni_dir_ = cni_dir;
             outcomes_ = std::make_unique<OutcomeTail>(cni_dir + "/" + kOutcomeLogName);
+            wake_dns();  // it has waited for the state directory
         }
     }
     poll_outcomes();
@@ -218,6 +258,59 @@ void NodeAgent::watch_once() {
     ++rounds_;
     last_round_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+void NodeAgent::wake_dns() {
+    if (dns_wake_.get() >= 0) {
+        const std::uint64_t one = 1;
+        // An eventfd write fails only when its counter would overflow: never for a few writes.
+        [[maybe_unused]] const auto written = ::write(dns_wake_.get(), &one, sizeof(one));
+    }
+}
+
+// The DNS split follows the node's state on a thread of its own: a state file that appears,
+// changes or goes (inotify on cniDir) starts or stops a pod's DNS at once, not at the next
+// probe round, so a new pod's first query finds the agent listening. The probe interval is the
+// fallback when inotify is unavailable or misses an event.
+void NodeAgent::dns_loop(const std::stop_token& stop) {
+    std::string watched;
+    util::UniqueFd inotify;
+    while (!stop.stop_requested()) {
+        std::string cni_dir;
+        {
+            const std::lock_guard lock(mutex_);
+            cni_dir = cni_dir_;
+        }
+        if (!cni_dir.empty()) {
+            if (cni_dir != watched) {
+                inotify = util::UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+                if (inotify.get() >= 0 && ::inotify_add_watch(inotify.get(), cni_dir.c_str(),
+                                                              IN_MOVED_TO | IN_MOVED_FROM |
+                                                                  IN_CLOSE_WRITE | IN_DELETE) < 0) {
+                    spdlog::warn("dns split: cannot watch {}: {}; following it every {} ms",
+                                 cni_dir, net::errno_text(errno), options_.probe_interval.count());
+                    inotify.reset();
+                }
+                watched = cni_dir;
+            }
+            try {
+                const auto scan = scan_states(cni_dir);
+                if (scan.problem.empty()) {
+                    dns_->sync(scan.dns);
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("dns split: {}", e.what());
+            }
+        }
+        std::array<pollfd, 2> fds = {pollfd{dns_wake_.get(), POLLIN, 0},
+                                     pollfd{inotify.get(), POLLIN, 0}};
+        ::poll(fds.data(), fds.size(), static_cast<int>(options_.probe_interval.count()));
+        std::array<char, 4096> drain{};
+        while (::read(dns_wake_.get(), drain.data(), sizeof(std::uint64_t)) > 0) {
+        }
+        while (inotify.get() >= 0 && ::read(inotify.get(), drain.data(), drain.size()) > 0) {
+        }
+    }
 }
 
 void NodeAgent::poll_outcomes() {
@@ -262,6 +355,25 @@ std::string NodeAgent::metrics_text() {
     out.family("splitnet_gateway_probe_round_duration_seconds", MetricType::Gauge,
                "How long the last round over all egress pods took.");
     out.sample("splitnet_gateway_probe_round_duration_seconds", {}, last_round_seconds_);
+
+    if (dns_) {
+        const auto& c = dns_->counters();
+        out.family(
+            "splitnet_dns_pods_served", MetricType::Gauge,
+            "Pods with egress.dns whose DNS the agent answers (sockets in the pod's netns).");
+        out.sample("splitnet_dns_pods_served", {}, static_cast<double>(dns_->pods_served()));
+        out.family("splitnet_dns_queries_total", MetricType::Counter,
+                   "DNS queries of egress.dns pods: answered via the cluster DNS or the VPN, "
+                   "failed (no upstream answered in time), dropped (malformed or over the rate).");
+        out.sample("splitnet_dns_queries_total", {{"result", "cluster"}},
+                   static_cast<double>(c.cluster_answered.load()));
+        out.sample("splitnet_dns_queries_total", {{"result", "vpn"}},
+                   static_cast<double>(c.vpn_answered.load()));
+        out.sample("splitnet_dns_queries_total", {{"result", "failed"}},
+                   static_cast<double>(c.failed.load()));
+        out.sample("splitnet_dns_queries_total", {{"result", "dropped"}},
+                   static_cast<double>(c.dropped.load()));
+    }
 
     const auto per_target = [&](const char* name, MetricType type, const char* help,
                                 const auto& value_of) {

@@ -107,6 +107,31 @@ std::vector<EgressTarget> egress_targets_of(const store::State& state,
     return out;
 }
 
+std::optional<DnsTarget> dns_target_of(const store::State& state,
+                                       const store::AttachmentState& entry, const json& plugin) {
+    std::optional<attach::EgressConfig> egress;
+    try {
+        egress = attach::parse_egress_config(plugin);
+    } catch (const cni::Error&) {
+        return std::nullopt;
+    }
+    if (!egress || !egress->dns) {
+        return std::nullopt;
+    }
+    DnsTarget target;
+    target.key = state.key();
+    target.netns = state.netns;
+    target.network = entry.attachment.network;
+    target.ifname = entry.attachment.ifname;
+    target.cluster_domain = egress->dns->cluster_domain;
+    for (const auto& server : egress->dns->servers) {
+        if (const auto ip = to_ip(server)) {
+            target.servers.push_back(*ip);
+        }
+    }
+    return target;
+}
+
 }  // namespace
 
 NodeAttachments summarize_state(const store::State& state) {
@@ -126,6 +151,9 @@ NodeAttachments summarize_state(const store::State& state) {
         if (native && !entry.attachment.is_primary) {
             for (auto& target : egress_targets_of(state, entry, plugin)) {
                 out.egress.push_back(std::move(target));
+            }
+            if (auto dns = dns_target_of(state, entry, plugin)) {
+                out.dns.push_back(std::move(*dns));
             }
         }
     }

@@ -14,6 +14,7 @@
 #include "splitnet/attach/egress_plan.hpp"
 #include "splitnet/attach/egress_resolve.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/netns.hpp"
@@ -111,6 +112,32 @@ void probe_gateway(const ResolvedEgress& policy, const EgressTarget& target,
     spdlog::warn("{} (probeGateway is \"warn\": continuing)", message);
 }
 
+/// egress.dns: the cluster DNS Service address that goes on the pod's lo (nullopt without
+/// egress.dns). It comes from the node config through splitnetContext, never from the NAD.
+std::optional<net::IpNet> dns_local_address(const nlohmann::json& conf) {
+    const auto config = parse_egress_config(conf);
+    if (!config || !config->dns) {
+        return std::nullopt;
+    }
+    const auto context = parse_splitnet_context(conf);
+    if (!context.cluster_dns) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                         "egress.dns: the node has no cluster DNS Service IP configured; run "
+                         "`splitnet install --cluster-dns=IP` (node config key \"clusterDNS\")");
+    }
+    const auto ip = net::parse_ip(context.cluster_dns->address_text());
+    return net::IpNet{*ip, ip->is_v4() ? 32 : 128};
+}
+
+/// The pod's lo, up: the runtime normally brings it up, a bare netns has it down.
+int loopback_up(net::Netlink& nl) {
+    const auto lo = net::get_link(nl, "lo");
+    if (!lo.is_up()) {
+        net::set_link_up(nl, lo.index);
+    }
+    return lo.index;
+}
+
 void delete_ours(net::Netlink& nl) {
     for (const auto& r : routes_to_delete(observe_routes(nl))) {
         try {
@@ -128,6 +155,7 @@ void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
     if (!policy) {
         return;
     }
+    (void)dns_local_address(conf);  // config errors before any address exists
     const auto v4 = fmt::format("net/ipv4/conf/{}/", target.ifname);
     std::vector<std::pair<std::string, std::string>> sysctls = {
         // Loose: replies from the internet come in on net1 and cluster traffic on eth0; strict
@@ -198,6 +226,15 @@ void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
     for (const auto& r : plan.add_last) {
         install_route(nl, r);
     }
+    if (const auto dns = dns_local_address(conf)) {
+        // Queries to the cluster DNS Service now stay in the pod's netns, where the node agent
+        // answers (or, when it is down, nothing does: fail closed). The attachment's state,
+        // written before net1 existed, already holds the config that says so: DEL (and a
+        // retried ADD) take the address off again.
+        net::AddressOptions options;
+        options.exist_ok = true;
+        net::add_address(nl, loopback_up(nl), *dns, options);
+    }
     undo.dismiss();
     spdlog::debug("egress: {} routes added, {} removed on {}",
                   plan.add_first.size() + plan.add_last.size(), plan.remove.size(), target.ifname);
@@ -217,6 +254,19 @@ void check(const nlohmann::json& conf, const EgressTarget& target) {
         }
     };
     expect_sysctl(fmt::format("net/ipv4/conf/{}/rp_filter", target.ifname), "2");
+    if (const auto dns = dns_local_address(conf)) {
+        const auto lo = net::find_link(nl, "lo");
+        bool present = false;
+        if (lo) {
+            for (const auto& a : net::list_addresses(nl, lo->index, dns->addr.family)) {
+                present = present || (a.local.addr == dns->addr && a.local.prefix == dns->prefix);
+            }
+        }
+        if (!present || !lo->is_up()) {
+            problems.push_back(
+                fmt::format("egress.dns: {} is not on the pod's lo (up)", net::to_string(*dns)));
+        }
+    }
     if (policy->ipv6 != Ipv6Policy::Allow) {
         expect_sysctl(fmt::format("net/ipv6/conf/{}/accept_ra", target.ifname), "0");
         expect_sysctl(fmt::format("net/ipv6/conf/{}/autoconf", target.ifname), "0");
@@ -241,6 +291,16 @@ void del(const nlohmann::json& conf, int netns_fd) {
         delete_ours(nl);
     } catch (const std::exception& e) {
         spdlog::warn("egress: removing the egress routes failed: {}", e.what());
+    }
+    try {
+        if (const auto dns = dns_local_address(conf)) {
+            net::Netlink nl(netns_fd);
+            if (const auto lo = net::find_link(nl, "lo")) {
+                net::delete_address(nl, lo->index, *dns);
+            }
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("egress: removing the DNS address from lo failed: {}", e.what());
     }
 }
 

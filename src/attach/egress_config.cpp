@@ -16,8 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 6> kKnownKeys = {
-    "gateway", "keep", "ipv6", "probeGateway", "probeConflict", "probeTarget"};
+constexpr std::array<std::string_view, 7> kKnownKeys = {
+    "gateway", "keep", "ipv6", "probeGateway", "probeConflict", "probeTarget", "dns"};
 
 [[noreturn]] void fail(const std::string& key, const std::string& what) {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
@@ -34,7 +34,7 @@ void reject_unknown_keys(const json& block) {
             }
         }
         fail("egress", fmt::format("unknown key \"{}\" (known keys: gateway, keep, ipv6, "
-                                   "probeGateway, probeConflict, probeTarget)",
+                                   "probeGateway, probeConflict, probeTarget, dns)",
                                    key));
     }
 }
@@ -145,6 +145,51 @@ GatewayProbe parse_probe_gateway(const json& value) {
          fmt::format(R"("{}" is not one of "off", "warn", "require")", text));
 }
 
+DnsSplit parse_dns(const json& value) {
+    if (!value.is_object()) {
+        fail("egress.dns",
+             fmt::format(R"(must be an object such as {{"servers": ["192.0.2.53"]}}, )"
+                         "got {}",
+                         quoted(value)));
+    }
+    for (const auto& [key, unused] : value.items()) {
+        if (key != "servers" && key != "clusterDomain") {
+            fail("egress.dns",
+                 fmt::format(R"(unknown key "{}" (known keys: servers, clusterDomain))",
+                             util::clip(key, 64)));
+        }
+    }
+    DnsSplit out;
+    const auto servers = value.find("servers");
+    if (servers == value.end() || !servers->is_array() || servers->empty() ||
+        servers->size() > kMaxDnsServers) {
+        fail("egress.dns.servers",
+             fmt::format("must be a list of 1 to {} resolver IP addresses reached through the "
+                         "VPN, e.g. [\"192.0.2.53\"]",
+                         kMaxDnsServers));
+    }
+    for (std::size_t i = 0; i < servers->size(); ++i) {
+        const auto key = fmt::format("egress.dns.servers[{}]", i);
+        const auto& text = expect_string((*servers)[i], key);
+        const auto address = parse_address(text);
+        if (!address) {
+            fail(key, fmt::format("{} is not an IP address (a host name cannot be resolved "
+                                  "before DNS works)",
+                                  quoted((*servers)[i])));
+        }
+        out.servers.push_back(*address);
+    }
+    if (const auto domain = value.find("clusterDomain"); domain != value.end()) {
+        auto text = util::ascii_lower(expect_string(*domain, "egress.dns.clusterDomain"));
+        if (!is_dns_name(text)) {
+            fail("egress.dns.clusterDomain",
+                 fmt::format("{} is not a DNS name such as \"cluster.local\"", quoted(*domain)));
+        }
+        out.cluster_domain = std::move(text);
+    }
+    return out;
+}
+
 IpPrefix parse_context_prefix(const json& value, const std::string& key, bool allow_bare) {
     const auto& text = expect_string(value, key);
     const auto prefix = parse_prefix(text, allow_bare);
@@ -221,6 +266,35 @@ std::string to_string(const ProbeTarget& target) {
                : fmt::format("tcp://{}:{}", target.address.address_text(), target.port);
 }
 
+bool is_dns_name(std::string_view text) {
+    constexpr std::size_t kMaxName = 253;
+    constexpr std::size_t kMaxLabel = 63;
+    if (text.empty() || text.size() > kMaxName) {
+        return false;
+    }
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto end = text.find('.', start);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const auto label = text.substr(start, end - start);
+        if (label.empty() || label.size() > kMaxLabel || label.front() == '-' ||
+            label.back() == '-') {
+            return false;
+        }
+        for (const char c : label) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-';
+            if (!ok) {
+                return false;
+            }
+        }
+        start = end + 1;
+    }
+    return true;
+}
+
 std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
     const auto it = plugin_conf.find(kEgressKey);
     if (it == plugin_conf.end() || it->is_null()) {
@@ -264,6 +338,16 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
                                                    to_string(*out.probe_target)));
         }
     }
+    if (const auto v = block.find("dns"); v != block.end() && !v->is_null()) {
+        out.dns = parse_dns(*v);
+        for (std::size_t i = 0; i < out.dns->servers.size(); ++i) {
+            if (out.dns->servers[i].family == 6 && out.ipv6 != Ipv6Policy::Route) {
+                fail(fmt::format("egress.dns.servers[{}]", i),
+                     fmt::format(R"(an IPv6 resolver ({}) needs "ipv6": "route")",
+                                 out.dns->servers[i].address_text()));
+            }
+        }
+    }
     if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
         fail("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",
                                            out.gateway6->address_text()));
@@ -296,6 +380,13 @@ SplitnetContext parse_splitnet_context(const json& plugin_conf) {
             add_unique(out.cluster_cidrs,
                        parse_context_prefix(
                            (*v)[i], fmt::format("splitnetContext.clusterCIDRs[{}]", i), false));
+        }
+    }
+    if (const auto v = ctx.find("clusterDNS"); v != ctx.end() && !v->is_null()) {
+        const auto& text = expect_string(*v, "splitnetContext.clusterDNS");
+        out.cluster_dns = parse_address(text);
+        if (!out.cluster_dns) {
+            fail("splitnetContext.clusterDNS", fmt::format("\"{}\" is not an IP address", text));
         }
     }
     if (const auto v = ctx.find("primaryResult"); v != ctx.end() && !v->is_null()) {

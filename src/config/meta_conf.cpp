@@ -162,6 +162,7 @@ MetaConf parse_meta_conf(std::string_view bytes) {
     read_seconds(doc, "delegateTimeout", conf.delegate_timeout);
     read_seconds(doc, "apiTimeout", conf.api_timeout);
     read_strings(doc, "clusterCIDRs", conf.cluster_cidrs);
+    read_string(doc, "clusterDNS", conf.cluster_dns);
     read_bool(doc, "strictAnnotations", conf.strict_annotations);
     read_bool(doc, "disableNative", conf.disable_native);
     if (const auto* rc = find_key(doc, "runtimeConfig"); rc != nullptr && rc->is_object()) {

@@ -21,6 +21,7 @@
 #include "splitnet/install/node_config.hpp"
 #include "splitnet/install/service_account.hpp"
 #include "splitnet/log/logging.hpp"
+#include "splitnet/net/ip.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -250,6 +251,9 @@ std::unique_ptr<agent::NodeAgent> start_node_agent(const Options& options,
         agent_options.metrics_address = agent::parse_bind_address(options.metrics_bind_address);
     }
     agent_options.probe_interval = options.gateway_probe_interval;
+    if (!options.cluster_dns.empty()) {
+        agent_options.cluster_dns = net::parse_ip(options.cluster_dns);
+    }
     agent_options.node_name = getenv("NODE_NAME").value_or("");
     auto sink =
         agent::make_api_event_sink(getenv, options.service_account_dir, agent_options.node_name);

@@ -126,6 +126,9 @@ NodeConfig generate_node_config(const json& master, const std::string& master_na
     if (!options.readiness_indicator_file.empty()) {
         plugin["readinessindicatorfile"] = options.readiness_indicator_file;
     }
+    if (!options.cluster_dns.empty()) {
+        plugin["clusterDNS"] = options.cluster_dns;
+    }
     if (!options.cluster_cidrs.empty()) {
         plugin["clusterCIDRs"] = options.cluster_cidrs;
     }

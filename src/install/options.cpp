@@ -104,6 +104,16 @@ const std::vector<Flag>& flags() {
          [](Options& o, const std::string& v) {
              o.cluster_cidrs = parse_cidrs("cluster-cidrs", v);
          }},
+        {"cluster-dns",
+         "the cluster DNS Service IP (e.g. 10.43.0.10), written as \"clusterDNS\": egress.dns "
+         "answers on it inside the pod and forwards cluster names to it",
+         false,
+         [](Options& o, const std::string& v) {
+             if (!net::parse_ip(v)) {
+                 bad_flag("cluster-dns", fmt::format("expected an IP address, got \"{}\"", v));
+             }
+             o.cluster_dns = v;
+         }},
         text("service-account-dir", &Options::service_account_dir,
              "where the service account token and ca.crt are read"),
         boolean("once", &Options::once, "install, then exit (init containers, node images)"),

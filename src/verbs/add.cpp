@@ -22,7 +22,8 @@ using nlohmann::json;
 
 // DEL of one attachment during rollback or DEL; errors are the caller's to judge.
 void del_attachment(Context& ctx, const store::AttachmentState& state) {
-    const auto net = attachment_network(state.attachment, ctx.conf);
+    auto net = attachment_network(state.attachment, ctx.conf);
+    add_egress_context(net, ctx, {});  // egress.dns: which address DEL takes off the pod's lo
     const auto rt = attachment_runtime(state.attachment, ctx);
     json prev;
     if (!state.result.is_null()) {
@@ -43,6 +44,9 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
             continue;
         }
         json context = {{"clusterCIDRs", ctx.conf.cluster_cidrs}};
+        if (!ctx.conf.cluster_dns.empty()) {
+            context["clusterDNS"] = ctx.conf.cluster_dns;
+        }
         if (!done.empty() && done.front().attachment.is_primary) {
             context["primaryIfname"] = done.front().attachment.ifname;
             context["primaryResult"] = done.front().result;

@@ -191,6 +191,45 @@ TEST_F(EgressApplyTest, ConfigErrorsSurfaceBeforeAddresses) {
     EXPECT_EQ(pod("ip -4 addr show dev net1"), "");
 }
 
+TEST_F(EgressApplyTest, DnsAddressOnLoIsAddedCheckedAndRemoved) {
+    auto conf = conf_with({{"dns", {{"servers", json::array({"192.0.2.53"})}}}});
+    conf["splitnetContext"]["clusterDNS"] = "10.43.0.10";
+    const auto lo_addresses = [&] {
+        return pod("ip -4 -o addr show dev lo | grep -o \"inet [^ ]*\"");
+    };
+    add(conf);
+    EXPECT_EQ(lo_addresses(), "inet 127.0.0.1/8\ninet 10.43.0.10/32\n");
+    // Local delivery: the pod's queries to the Service IP never reach eth0's route.
+    EXPECT_EQ(pod("ip route get 10.43.0.10 | head -1"),
+              "local 10.43.0.10 dev lo src 10.43.0.10 uid 0 \n");
+    EXPECT_NO_THROW(egress_check(conf.dump(), target_));
+    pod("ip addr del 10.43.0.10/32 dev lo");
+    try {
+        egress_check(conf.dump(), target_);
+        ADD_FAILURE() << "CHECK passed without the address";
+    } catch (const cni::Error& e) {
+        EXPECT_NE(e.msg().find("egress.dns: 10.43.0.10/32 is not on the pod's lo"),
+                  std::string::npos)
+            << e.msg();
+    }
+    EXPECT_NO_THROW(egress_after_routes(conf.dump(), target_));  // a retried ADD puts it back
+    EXPECT_EQ(lo_addresses(), "inet 127.0.0.1/8\ninet 10.43.0.10/32\n");
+    egress_del(conf.dump(), pod_fd());
+    EXPECT_EQ(lo_addresses(), "inet 127.0.0.1/8\n");
+}
+
+TEST_F(EgressApplyTest, DnsWithoutTheNodesClusterDnsFailsBeforeAddresses) {
+    const auto conf = conf_with({{"dns", {{"servers", json::array({"192.0.2.53"})}}}});
+    try {
+        egress_before_addresses(conf.dump(), target_);
+        ADD_FAILURE() << "accepted egress.dns without clusterDNS";
+    } catch (const cni::Error& e) {
+        EXPECT_EQ(e.code(), static_cast<unsigned>(cni::ErrorCode::InvalidNetworkConfig));
+        EXPECT_NE(e.msg().find("--cluster-dns"), std::string::npos) << e.msg();
+    }
+    EXPECT_EQ(pod("ip -4 addr show dev net1"), "");
+}
+
 TEST_F(EgressApplyTest, NoBlockNoEffect) {
     const json conf = {{"type", "macvlan"}};
     egress_before_addresses(conf.dump(), target_);

@@ -286,6 +286,27 @@ TEST(NodeAttachments, NoEgressBlockOrUnfinishedAddMeansNoProbe) {
                     .egress.empty());
 }
 
+TEST(NodeAttachments, EgressDnsYieldsADnsTarget) {
+    const auto summary = summarize_state(egress_state(
+        R"("egress":{"dns":{"servers":["192.0.2.53","198.51.100.53"],"clusterDomain":"K8s.Lan"}},)",
+        store::Phase::Added));
+    ASSERT_EQ(summary.dns.size(), 1U);
+    const auto& dns = summary.dns[0];
+    EXPECT_EQ(dns.netns, "/var/run/netns/pod");
+    EXPECT_EQ(dns.ifname, "net1");
+    EXPECT_EQ(dns.network, "apps/vpn");
+    ASSERT_EQ(dns.servers.size(), 2U);
+    EXPECT_EQ(net::to_string(dns.servers[1]), "198.51.100.53");
+    EXPECT_EQ(dns.cluster_domain, "k8s.lan");
+    EXPECT_TRUE(summarize_state(egress_state(R"("egress":{},)", store::Phase::Added)).dns.empty());
+    EXPECT_TRUE(
+        summarize_state(egress_state(R"("egress":{"dns":{"servers":["x"]}},)", store::Phase::Added))
+            .dns.empty());
+    EXPECT_TRUE(summarize_state(egress_state(R"("egress":{"dns":{"servers":["192.0.2.53"]}},)",
+                                             store::Phase::Adding))
+                    .dns.empty());
+}
+
 TEST(NodeAgent, CniDirComesFromTheNodeConfig) {
     EXPECT_EQ(
         cni_dir_of_node_config(

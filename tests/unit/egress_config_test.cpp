@@ -88,7 +88,7 @@ TEST(EgressConfig, ExactErrorsNameTheKey) {
               R"(egress: unknown key "probegateway" (did you mean "probeGateway"?))");
     EXPECT_EQ(error_of(with_egress({{"gateways", "1.2.3.4"}})),
               "egress: unknown key \"gateways\" (known keys: gateway, keep, ipv6, probeGateway, "
-              "probeConflict, probeTarget)");
+              "probeConflict, probeTarget, dns)");
     EXPECT_EQ(error_of(with_egress({{"gateway", "192.168.99"}})),
               "egress.gateway: \"192.168.99\" is not an IP address");
     EXPECT_EQ(error_of(with_egress({{"gateway", 5}})), "egress.gateway: must be a string, got 5");

@@ -10,10 +10,12 @@
 #include <thread>
 #include <vector>
 
+#include "splitnet/agent/dns_split.hpp"
 #include "splitnet/agent/gateway_watch.hpp"
 #include "splitnet/agent/metrics_server.hpp"
 #include "splitnet/agent/metrics_text.hpp"
 #include "splitnet/agent/outcome_log.hpp"
+#include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::agent {
 
@@ -23,6 +25,8 @@ struct AgentOptions {
     std::chrono::milliseconds probe_interval{std::chrono::seconds(10)};
     std::string node_name;  ///< from NODE_NAME; a label of splitnet_build_info
     net::ProbeOptions probe{3, std::chrono::milliseconds(300)};
+    /// --cluster-dns: turns the DNS split on (egress.dns pods are served on this address).
+    std::optional<net::IpAddr> cluster_dns;
 };
 
 /// Parses a Go-style duration of one unit: "10s", "500ms", "2m", "1h". nullopt otherwise. Pure.
@@ -58,6 +62,8 @@ private:
     void watch_loop(const std::stop_token& stop);
     void watch_once();
     void poll_outcomes();
+    void dns_loop(const std::stop_token& stop);
+    void wake_dns();
     HttpAnswer handle(std::string_view target);
 
     struct VerbMetrics {
@@ -81,6 +87,9 @@ private:
     std::uint64_t rounds_ = 0;
     double last_round_seconds_ = 0;
 
+    std::unique_ptr<DnsSplit> dns_;  ///< null without --cluster-dns
+    util::UniqueFd dns_wake_;        ///< eventfd: a new cniDir, or stop
+    std::jthread dns_thread_;        ///< follows the state for dns_ (see dns_loop)
     std::unique_ptr<MetricsServer> server_;
     std::jthread watcher_;
 };

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "splitnet/agent/dns_split.hpp"
 #include "splitnet/attach/egress_config.hpp"
 #include "splitnet/net/ip.hpp"
 #include "splitnet/plan/plan.hpp"
@@ -33,13 +34,15 @@ struct EgressTarget {
 struct NodeAttachments {
     std::vector<AttachmentSummary> attachments;
     std::vector<EgressTarget> egress;
+    std::vector<DnsTarget> dns;  ///< egress attachments with egress.dns
 };
 
 /// Reads a finished ADD's state (phase Added; others yield nothing): every attachment with its
 /// kind, and for every native attachment with an `egress` block one target per gateway whose
 /// net1 address of the same family is known (IPv4; IPv6 too under "ipv6": "route"), the gateway
 /// from the block, else from the attachment's own result. A network whose
-/// config no longer parses is counted but not probed. Pure.
+/// config no longer parses is counted but not probed. Every native egress attachment with
+/// egress.dns also yields a DnsTarget. Pure.
 NodeAttachments summarize_state(const store::State& state);
 
 }  // namespace splitnet::agent

@@ -37,6 +37,20 @@ std::optional<ProbeTarget> parse_probe_target(std::string_view text);
 /// "tcp://1.1.1.1:443".
 std::string to_string(const ProbeTarget& target);
 
+/// `egress.dns`: the pod's DNS split (cluster names to the cluster DNS from the node, every other
+/// name to `servers` through the pod's egress interface). Untrusted NAD input: addresses only.
+struct DnsSplit {
+    std::vector<IpPrefix> servers;  ///< 1..kMaxDnsServers full-length addresses, in order
+    std::string cluster_domain = "cluster.local";  ///< lower case, no trailing dot
+    bool operator==(const DnsSplit&) const = default;
+};
+
+inline constexpr std::size_t kMaxDnsServers = 3;
+
+/// True when `text` is a DNS name of letters, digits and hyphens (labels 1..63, no leading or
+/// trailing hyphen, at most 253 characters, no trailing dot). Pure.
+bool is_dns_name(std::string_view text);
+
 /// The `egress` block of a macvlan network config, as written (defaults applied, nothing
 /// resolved against the pod yet).
 struct EgressConfig {
@@ -47,6 +61,7 @@ struct EgressConfig {
     GatewayProbe probe_gateway = GatewayProbe::Warn;
     bool probe_conflict = true;
     std::optional<ProbeTarget> probe_target;
+    std::optional<DnsSplit> dns;
 };
 
 /// What the meta plugin tells a native attachment about the pod (top-level key
@@ -57,6 +72,9 @@ struct SplitnetContext {
     /// clusterCIDRs of the meta config, then the subnets of the primary's ips and the
     /// non-default route destinations of its result (networks, in that order).
     std::vector<IpPrefix> cluster_cidrs;
+    /// The cluster DNS Service address from the node config ("clusterDNS", trusted): the
+    /// address egress.dns puts on the pod's lo. Never taken from a NAD.
+    std::optional<IpPrefix> cluster_dns;
 };
 
 inline constexpr const char* kEgressKey = "egress";

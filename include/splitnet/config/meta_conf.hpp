@@ -46,6 +46,9 @@ struct MetaConf {
     std::chrono::milliseconds delegate_timeout{std::chrono::seconds(60)};
     std::chrono::milliseconds api_timeout{std::chrono::seconds(10)};  ///< bound on the API phase
     std::vector<std::string> cluster_cidrs;  ///< for egress keep: "cluster"
+    /// The cluster DNS Service IP ("clusterDNS"): where egress.dns answers in the pod. Trusted,
+    /// node-level; a NAD cannot set it.
+    std::string cluster_dns;
     bool strict_annotations = false;
     bool disable_native = false;  ///< exec every plugin, even macvlan (reference behaviour)
 

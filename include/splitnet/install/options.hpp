@@ -32,6 +32,9 @@ struct Options {
     std::string additional_bin_dir;
     // splitnet's own.
     std::vector<std::string> cluster_cidrs;  ///< --cluster-cidrs: the egress "cluster" preset
+    /// --cluster-dns: the cluster DNS Service IP, written as "clusterDNS" (egress.dns) and where
+    /// the agent's DNS split forwards cluster names. Empty: egress.dns is refused at ADD.
+    std::string cluster_dns;
     std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
     std::chrono::milliseconds watch_interval{std::chrono::seconds(1)};
     /// --remove-taint: a taint key removed from this node (env NODE_NAME) once the node config

@@ -19,6 +19,9 @@ std::string_view trim(std::string_view text);
 /// Multus match them.
 bool iequals(std::string_view a, std::string_view b);
 
+/// `text` with ASCII A-Z lowered; every other byte unchanged (DNS names compare this way).
+std::string ascii_lower(std::string_view text);
+
 /// The pieces between `separator`s, untrimmed, empty ones included: "a,,b" gives "a", "", "b"
 /// and "" gives one empty piece (callers decide what an empty piece means).
 std::vector<std::string_view> split(std::string_view text, char separator);
