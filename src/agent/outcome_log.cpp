@@ -89,7 +89,7 @@ void append_outcome(const std::string& cni_dir, const Outcome& outcome) noexcept
         }
         // One write of less than PIPE_BUF bytes with O_APPEND: whole, never interleaved. A
         // short or failed write loses the line, which is all a metric may cost.
-        static_cast<void>(::write(fd.get(), line.data(), line.size()));
+        [[maybe_unused]] const ssize_t written = ::write(fd.get(), line.data(), line.size());
     } catch (...) {
         // Out of memory formatting one line: drop it.
     }
