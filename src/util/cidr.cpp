@@ -1,9 +1,9 @@
 #include "splitnet/util/cidr.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <cstring>
+
+#include <arpa/inet.h>
 
 namespace splitnet::util {
 

@@ -1,8 +1,8 @@
 #include "splitnet/util/rollback.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <exception>
+
+#include <spdlog/spdlog.h>
 
 namespace splitnet::util {
 

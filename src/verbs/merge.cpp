@@ -93,7 +93,8 @@ std::vector<cni::Result> split_result(const cni::Result& merged,
         const bool indexed = ip.interface && *ip.interface >= 0 &&
                              *ip.interface < static_cast<int>(owner.size()) &&
                              owner[static_cast<std::size_t>(*ip.interface)] >= 0;
-        const auto k = indexed ? static_cast<std::size_t>(owner[static_cast<std::size_t>(*ip.interface)]) : 0;
+        const auto k =
+            indexed ? static_cast<std::size_t>(owner[static_cast<std::size_t>(*ip.interface)]) : 0;
         auto copy = ip;
         if (indexed) {
             copy.interface = local_index[static_cast<std::size_t>(*ip.interface)];

@@ -36,7 +36,11 @@ SPLITNET_FUZZ_TARGET(plan) {
     const auto attachments = plan::build_plan(specs, conf, request, true);
 
     // ADD writes the plan to the state file before the first side effect.
-    store::State state{"fuzz", "1.0.0", "/var/run/netns/fuzz", {}};
+    store::State state;
+    state.container_id = "fuzz";
+    state.ifname = "eth0";
+    state.cni_version = "1.0.0";
+    state.netns = "/var/run/netns/fuzz";
     for (const auto& attachment : attachments) {
         state.attachments.push_back({attachment, nullptr});
     }

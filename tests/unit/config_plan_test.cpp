@@ -66,7 +66,8 @@ TEST(NetworkConfig, ConfVersusConflist) {
 TEST(NetworkConfig, BuildsPluginConfigLikeLibcni) {
     const auto net = delegate::parse_network_config(
         R"({"name":"vpn","cniVersion":"1.0.0","plugins":[{"type":"macvlan","capabilities":{"mac":true,"ips":false}}]})");
-    const json caps = {{"mac", "02:00:00:00:00:09"}, {"ips", json::array({"10.0.0.2/24"})},
+    const json caps = {{"mac", "02:00:00:00:00:09"},
+                       {"ips", json::array({"10.0.0.2/24"})},
                        {"portMappings", json::array()}};
     const json prev = {{"cniVersion", "1.0.0"}};
     const auto out = json::parse(delegate::build_plugin_config(net, net.plugins[0], caps, &prev));
@@ -74,7 +75,8 @@ TEST(NetworkConfig, BuildsPluginConfigLikeLibcni) {
     EXPECT_EQ(out["cniVersion"], "1.0.0");
     EXPECT_EQ(out["runtimeConfig"], (json{{"mac", "02:00:00:00:00:09"}}));
     EXPECT_EQ(out["prevResult"], prev);
-    const auto bare = json::parse(delegate::build_plugin_config(net, net.plugins[0], json::object(), nullptr));
+    const auto bare =
+        json::parse(delegate::build_plugin_config(net, net.plugins[0], json::object(), nullptr));
     EXPECT_FALSE(bare.contains("runtimeConfig"));
     EXPECT_FALSE(bare.contains("prevResult"));
 }
@@ -109,13 +111,15 @@ TEST(Plan, CniArgsAndRuntimeConfigPerAttachment) {
     selection.mac = "02:4b:7c:d2:a1:f3";
     selection.cni_args = {{"foo", "bar"}};
     plan::DelegateSpec primary{"cluster", R"({"name":"cluster","type":"ptp"})", true, {}};
-    plan::DelegateSpec vpn{"network/vpn",
-                           R"({"name":"vpn","plugins":[{"type":"macvlan","args":{"cni":{"foo":"x","k":1}}},{"type":"sbr"}]})",
-                           false, selection};
+    plan::DelegateSpec vpn{
+        "network/vpn",
+        R"({"name":"vpn","plugins":[{"type":"macvlan","args":{"cni":{"foo":"x","k":1}}},{"type":"sbr"}]})",
+        false, selection};
     auto conf = config::parse_meta_conf(
         R"({"cniVersion":"1.0.0","name":"n","runtimeConfig":{"portMappings":[],"io.kubernetes.cri.pod-annotations":{}}})");
     const auto request = add_request(
-        "IgnoreUnknown=1;K8S_POD_NAMESPACE=media;K8S_POD_NAME=qbt;K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=u1");
+        "IgnoreUnknown=1;K8S_POD_NAMESPACE=media;K8S_POD_NAME=qbt;K8S_POD_INFRA_CONTAINER_ID=c1;"
+        "K8S_POD_UID=u1");
     const auto attachments = plan::build_plan({primary, vpn}, conf, request, true);
     EXPECT_EQ(attachments[0].cni_args,
               "IgnoreUnknown=true;K8S_POD_NAMESPACE=media;K8S_POD_NAME=qbt;"

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "splitnet/verbs/merge.hpp"
+
+#include <gtest/gtest.h>
 
 namespace splitnet::verbs {
 namespace {
@@ -36,10 +36,10 @@ TEST(Merge, ReindexesIpsToTheirOwnInterfaces) {
 }
 
 TEST(Merge, IndexlessIpsPointAtTheAttachmentsSandboxInterface) {
-    const auto ipam_like = json::parse(
-        R"({"cniVersion":"1.0.0","ips":[{"address":"198.51.100.7/24"}]})");
-    const auto merged = merge_results({{"eth0", primary_result()}, {"net1", ipam_like}},
-                                      "/run/netns/p", "1.0.0");
+    const auto ipam_like =
+        json::parse(R"({"cniVersion":"1.0.0","ips":[{"address":"198.51.100.7/24"}]})");
+    const auto merged =
+        merge_results({{"eth0", primary_result()}, {"net1", ipam_like}}, "/run/netns/p", "1.0.0");
     ASSERT_EQ(merged.interfaces.size(), 3U);
     EXPECT_EQ(merged.interfaces[2].name, "net1");
     EXPECT_EQ(merged.interfaces[2].sandbox, "/run/netns/p");

@@ -1,7 +1,8 @@
+#include "splitnet/cni/result.hpp"
+
 #include <gtest/gtest.h>
 
 #include "splitnet/cni/error.hpp"
-#include "splitnet/cni/result.hpp"
 #include "splitnet/cni/version.hpp"
 
 namespace splitnet::cni {
@@ -82,9 +83,9 @@ TEST(Result, RejectsGarbage) {
     EXPECT_THROW(parse_result(json::array(), "1.0.0"), Error);
     EXPECT_THROW(parse_result(json::parse(R"({"cniVersion":"9.9.9"})"), "1.0.0"), Error);
     EXPECT_THROW(parse_result(json::parse(R"({"cniVersion":"1.0.0","ips":{}})"), "1.0.0"), Error);
-    EXPECT_THROW(parse_result(json::parse(R"({"cniVersion":"1.0.0","ips":[{"address":5}]})"),
-                              "1.0.0"),
-                 Error);
+    EXPECT_THROW(
+        parse_result(json::parse(R"({"cniVersion":"1.0.0","ips":[{"address":5}]})"), "1.0.0"),
+        Error);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
-
 #include "splitnet/util/rollback.hpp"
 
 #include <stdexcept>
+
+#include <gtest/gtest.h>
 
 namespace splitnet::util {
 namespace {

@@ -40,6 +40,7 @@ struct Dns {
     std::string domain;
     std::vector<std::string> search;
     std::vector<std::string> options;
+
     [[nodiscard]] bool empty() const {
         return nameservers.empty() && domain.empty() && search.empty() && options.empty();
     }

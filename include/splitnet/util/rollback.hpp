@@ -10,6 +10,7 @@ namespace splitnet::util {
 class Rollback {
 public:
     explicit Rollback(std::function<void()> undo) : undo_(std::move(undo)) {}
+
     ~Rollback();
     Rollback(const Rollback&) = delete;
     Rollback& operator=(const Rollback&) = delete;
