@@ -250,44 +250,27 @@ sn_dump() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# JSON (python3; jq is not a dependency)
+# JSON (python3; jq is not a dependency): named predicates and extractors in predicates.py
 
-# json_python MODE FILE EXPR: json_eval (MODE print) and json_test (MODE test) in one Python
-# script: parse FILE as `r` (the mode's status for "not one JSON document": 1 / 2), then
-# evaluate EXPR over it.
-json_python() {
-    python3 - "$@" <<'EOF'
-import json, sys
-mode, path, expr = sys.argv[1:4]
-try:
-    with open(path) as f:
-        r = json.load(f)
-except Exception as e:
-    print(f"not one JSON document: {e}", file=sys.stderr)
-    sys.exit(1 if mode == "print" else 2)
-if mode == "print":
-    v = eval(expr, {"json": json, "r": r})
-    print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))
-    sys.exit(0)
-try:
-    ok = eval(expr, {"json": json, "r": r})
-except Exception as e:
-    print(f"expression failed: {type(e).__name__}: {e}", file=sys.stderr)
-    sys.exit(3)
-sys.exit(0 if ok else 1)
-EOF
-}
+E2E_PREDICATES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/predicates.py"
 
-# json_eval FILE EXPR: print the value of a Python expression over `r` (parsed FILE). Strings
-# print raw, other values as compact JSON. Exit status 1 when FILE is not one JSON document.
-json_eval() { json_python print "$1" "$2"; }
+# pred NAME FILE ARG...: run one predicate of predicates.py over FILE: exit 0 when it holds, 1
+# (with what was expected and what was found on stderr) when not, 2 on a bad FILE or arguments.
+# Extractors (value, error-text, length, ...) print what they extract.
+pred() { python3 "$E2E_PREDICATES" "$@"; }
 
-# json_test FILE EXPR: exit 0 when EXPR over `r` (parsed FILE) is truthy; 1 when falsy, 2 when
-# FILE is not one JSON document, 3 when EXPR raised.
-json_test() { json_python test "$1" "$2"; }
+# json_value FILE POINTER: the value at a JSON Pointer ("/msg", "/plugins/0/type"); strings raw,
+# other values as compact JSON. Exit status 1 when it is not there, 2 when FILE is not JSON.
+json_value() { pred value "$1" "$2"; }
+
+# error_text FILE: a CNI error's msg and details, joined by a space.
+error_text() { pred error-text "$1"; }
+
+# U+FFFD (the replacement character) as UTF-8 bytes, whatever the locale.
+U_FFFD=$'\xef\xbf\xbd'
 
 # is_one_json FILE: exactly one JSON document (whitespace around it allowed, nothing else).
-is_one_json() { json_test "$1" 'True' 2>/dev/null; }
+is_one_json() { pred one-json "$1" 2>/dev/null; }
 
 # pod_addr_json [NS]: `ip -j addr` of the pod netns into a file, printing its path.
 pod_addr_json() {
@@ -357,11 +340,11 @@ assert_rc() {
 # assert_failed DESC: the last run failed cleanly: exit status 1..125 (no signal, no timeout)
 # and stdout is exactly one CNI error object.
 assert_failed() {
-    if ((SN_RC > 0 && SN_RC < 126)) && json_test "$SN_OUT" \
-        'isinstance(r, dict) and isinstance(r.get("code"), int) and r["code"] > 0 and isinstance(r.get("msg"), str) and r["msg"] != ""'; then
-        pass "$1 (exit ${SN_RC}, code $(json_eval "$SN_OUT" 'r["code"]'))"
+    local err
+    if ((SN_RC > 0 && SN_RC < 126)) && err=$(pred cni-error "$SN_OUT" 2>&1); then
+        pass "$1 (exit ${SN_RC}, code $(json_value "$SN_OUT" /code))"
     else
-        fail "$1: expected a clean failure with one CNI error object on stdout"
+        fail "$1: expected a clean failure with one CNI error object on stdout${err:+ ($err)}"
         sn_dump
         return 1
     fi
@@ -369,24 +352,25 @@ assert_failed() {
 
 # assert_error_code DESC CODE: clean failure with this CNI error code.
 assert_error_code() {
-    local desc=$1 code=$2
-    if ((SN_RC > 0 && SN_RC < 126)) && json_test "$SN_OUT" "r.get('code') == ${code}"; then
+    local desc=$1 code=$2 err
+    if ((SN_RC > 0 && SN_RC < 126)) && err=$(pred error-code "$SN_OUT" "$code" 2>&1); then
         pass "$desc (code $code)"
     else
-        fail "$desc: expected non-zero exit and error code $code"
+        fail "$desc: expected non-zero exit and error code $code${err:+ ($err)}"
         sn_dump
         return 1
     fi
 }
 
-# assert_json DESC EXPR [FILE]: EXPR over `r` (default: last stdout) is truthy.
-assert_json() {
-    local desc=$1 expr=$2 file=${3:-$SN_OUT}
-    local err
-    if err=$(json_test "$file" "$expr" 2>&1); then
+# assert_pred DESC NAME FILE ARG...: predicate NAME of predicates.py holds over FILE; on failure
+# the message says what was expected and what was found.
+assert_pred() {
+    local desc=$1 file=$3 err
+    shift
+    if err=$(pred "$@" 2>&1); then
         pass "$desc"
     else
-        fail "$desc: [$expr] is false ${err:+($err)}"
+        fail "$desc: ${err}"
         echo "#   document: $(head -c 1500 "$file")" >&2
         return 1
     fi

@@ -111,10 +111,11 @@ is_build_under_test() {
 check "... which is the build under test (stripped or not)" is_build_under_test "${E2E_TMP}/image-splitnet"
 assert_eq "... mode 0755" 755 "$(stat -c %a "$CTRD_CNI_BIN/splitnet")"
 NODE_CONF=$CTRD_CNI_CONF/00-splitnet.conflist
-check "the node config appears in /etc/cni/net.d, the master as its only delegate" \
-    json_test "$NODE_CONF" "r['plugins'][0]['type'] == 'splitnet' and \
-        r['plugins'][0]['delegates'] == [json.loads('''$MASTER_JSON''')] and \
-        r['plugins'][0]['clusterCIDRs'] == ['10.42.0.0/16', '10.43.0.0/16']"
+assert_pred "the node config appears in /etc/cni/net.d, a splitnet plugin ..." \
+    value-is "$NODE_CONF" /plugins/0/type '"splitnet"'
+assert_pred "... with the master as its only delegate ..." value-is "$NODE_CONF" /plugins/0/delegates "[$MASTER_JSON]"
+assert_pred "... and the cluster CIDRs" \
+    value-is "$NODE_CONF" /plugins/0/clusterCIDRs '["10.42.0.0/16", "10.43.0.0/16"]'
 check "the confDir for NAD files exists on the node" test -d "$CTRD_CNI_MULTUS/net.d"
 assert_eq "the install container is gone" "" "$(ctrd_ctr container ls -q)"
 
@@ -193,7 +194,7 @@ in_pod() { nsenter --net="$POD_NETNS_PATH" "$@"; }
 assert_eq "the container has lo, eth0 and net1" "eth0 lo net1" \
     "$(in_pod ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ' | sed 's/ $//')"
 in_pod ip -d -j link show net1 >"${E2E_TMP}/net1.json"
-check "net1 is a macvlan" json_test "${E2E_TMP}/net1.json" "r[0]['linkinfo']['info_kind'] == 'macvlan'"
+assert_pred "net1 is a macvlan" value-is "${E2E_TMP}/net1.json" /0/linkinfo/info_kind '"macvlan"'
 assert_contains "net1 has the VPN address" "$(in_pod ip -4 -o addr show dev net1)" "192.168.99.99/24"
 assert_contains "eth0 has a host-local address of the cluster network" \
     "$(in_pod ip -4 -o addr show dev eth0)" "10.42.0."

@@ -7,36 +7,26 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_setup_node_pod
 
-# Python predicates over the merged result `r` (POD_NETNS passed in through the expression).
-sandbox_names() { echo "sorted(i['name'] for i in r['interfaces'] if i.get('sandbox'))"; }
-ip_owner() { # ADDRESS_PREFIX: the interface name that the IP starting with it points at
-    echo "[r['interfaces'][ip['interface']]['name'] for ip in r['ips'] if ip['address'].startswith('$1')]"
-}
-
 # assert_merged VERSION: the last stdout is the merged result for eth0 + net1 + net2.
 assert_merged() {
     local v=$1
     check "[$v] stdout is exactly one JSON document" is_one_json "$SN_OUT"
-    assert_json "[$v] result cniVersion is $v" "r['cniVersion'] == '$v'"
-    assert_json "[$v] sandbox interfaces are eth0, net1, net2" \
-        "$(sandbox_names) == ['eth0', 'net1', 'net2']"
-    assert_json "[$v] every sandbox interface has sandbox=$POD_NETNS" \
-        "all(i['sandbox'] == '$POD_NETNS' for i in r['interfaces'] if i.get('sandbox'))"
-    assert_json "[$v] every ips[].interface is in range and points into the sandbox" \
-        "all(0 <= ip['interface'] < len(r['interfaces']) and r['interfaces'][ip['interface']].get('sandbox') == '$POD_NETNS' for ip in r['ips'])"
-    assert_json "[$v] exactly three IPs" "len(r['ips']) == 3"
-    assert_json "[$v] host-local IP points at eth0" "$(ip_owner 10.42.0.) == ['eth0']"
-    assert_json "[$v] static 10.10.20.5/24 points at net1" "$(ip_owner 10.10.20.5/24) == ['net1']"
-    assert_json "[$v] static 192.0.2.5/24 points at net2" "$(ip_owner 192.0.2.5/24) == ['net2']"
-    assert_json "[$v] eth0's IP comes first (containerd takes pod IPs from it)" \
-        "r['interfaces'][r['ips'][0]['interface']]['name'] == 'eth0'"
-    assert_json "[$v] net1 keeps its gateway 10.10.20.1" \
-        "[ip.get('gateway') for ip in r['ips'] if ip['address'] == '10.10.20.5/24'] == ['10.10.20.1']"
-    assert_json "[$v] primary's default route is in the result" \
-        "any(rt['dst'] == '0.0.0.0/0' for rt in r.get('routes', []))"
+    assert_pred "[$v] result cniVersion is $v" value-is "$SN_OUT" /cniVersion "\"$v\""
+    assert_pred "[$v] sandbox interfaces are eth0, net1, net2" \
+        sandbox-interfaces-sorted "$SN_OUT" eth0 net1 net2
+    assert_pred "[$v] every sandbox interface has sandbox=$POD_NETNS" sandboxes-are "$SN_OUT" "$POD_NETNS"
+    assert_pred "[$v] every ips[].interface is in range and points into the sandbox" \
+        ips-point-into "$SN_OUT" "$POD_NETNS"
+    assert_pred "[$v] exactly three IPs" ip-count "$SN_OUT" 3
+    assert_pred "[$v] host-local IP points at eth0" ip-owners "$SN_OUT" 10.42.0. eth0
+    assert_pred "[$v] static 10.10.20.5/24 points at net1" ip-owners "$SN_OUT" 10.10.20.5/24 net1
+    assert_pred "[$v] static 192.0.2.5/24 points at net2" ip-owners "$SN_OUT" 192.0.2.5/24 net2
+    assert_pred "[$v] eth0's IP comes first (containerd takes pod IPs from it)" first-ip-on "$SN_OUT" eth0
+    assert_pred "[$v] net1 keeps its gateway 10.10.20.1" ip-gateways "$SN_OUT" 10.10.20.5/24 10.10.20.1
+    assert_pred "[$v] primary's default route is in the result" has-route "$SN_OUT" 0.0.0.0/0
     case $v in
-    0.*) assert_json "[$v] ips[].version is '4' everywhere" "all(ip.get('version') == '4' for ip in r['ips'])" ;;
-    *) assert_json "[$v] no ips[].version" "all('version' not in ip for ip in r['ips'])" ;;
+    0.*) assert_pred "[$v] ips[].version is '4' everywhere" ip-versions "$SN_OUT" 4 ;;
+    *) assert_pred "[$v] no ips[].version" ip-versions "$SN_OUT" absent ;;
     esac
 }
 
@@ -44,11 +34,9 @@ assert_merged() {
 assert_pod_addresses() {
     local f
     f=$(pod_addr_json)
-    local addrs="{a['ifname']: sorted(x['local'] + '/' + str(x['prefixlen']) for x in a.get('addr_info', []) if x['family'] == 'inet') for a in r}"
-    assert_json "[$1] pod eth0 has one 10.42.0.x/24 address" \
-        "[x for x in ${addrs}.get('eth0', []) if x.startswith('10.42.0.') and x.endswith('/24')] != [] and len(${addrs}.get('eth0', [])) == 1" "$f"
-    assert_json "[$1] pod net1 has 10.10.20.5/24" "${addrs}.get('net1') == ['10.10.20.5/24']" "$f"
-    assert_json "[$1] pod net2 has 192.0.2.5/24" "${addrs}.get('net2') == ['192.0.2.5/24']" "$f"
+    assert_pred "[$1] pod eth0 has one 10.42.0.x/24 address" link-inet "$f" eth0 '10.42.0.*/24'
+    assert_pred "[$1] pod net1 has 10.10.20.5/24" link-inet "$f" net1 10.10.20.5/24
+    assert_pred "[$1] pod net2 has 192.0.2.5/24" link-inet "$f" net2 192.0.2.5/24
     assert_eq "[$1] pod default route goes via eth0" "eth0" \
         "$(ip -n "$POD_NS" -4 route show default | sed -n 's/.* dev \([^ ]*\).*/\1/p')"
 }
@@ -156,11 +144,12 @@ E2E_META_NATIVE=0
 run_splitnet ADD "$CONF"
 if assert_rc "[native] ADD" 0; then
     cp "$SN_OUT" "${E2E_TMP}/add-result.json"
-    assert_json "[native] sandbox interfaces are eth0, net1" "$(sandbox_names) == ['eth0', 'net1']"
-    assert_json "[native] static 10.10.20.5/24 points at net1" "$(ip_owner 10.10.20.5/24) == ['net1']"
-    assert_json "[native] eth0's IP comes first" "r['interfaces'][r['ips'][0]['interface']]['name'] == 'eth0'"
-    assert_eq "[native] pod net1 is a macvlan on the node's $MASTER" "macvlan" \
-        "$(ip -n "$POD_NS" -d -j link show net1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["linkinfo"]["info_kind"])')"
+    assert_pred "[native] sandbox interfaces are eth0, net1" sandbox-interfaces-sorted "$SN_OUT" eth0 net1
+    assert_pred "[native] static 10.10.20.5/24 points at net1" ip-owners "$SN_OUT" 10.10.20.5/24 net1
+    assert_pred "[native] eth0's IP comes first" first-ip-on "$SN_OUT" eth0
+    ip -n "$POD_NS" -d -j link show net1 >"${E2E_TMP}/net1.json"
+    assert_pred "[native] pod net1 is a macvlan on the node's $MASTER" \
+        value-is "${E2E_TMP}/net1.json" /0/linkinfo/info_kind '"macvlan"'
     assert_eq "[native] pod net1 has 10.10.20.5/24" "10.10.20.5/24" \
         "$(ip -n "$POD_NS" -4 -o addr show dev net1 | awk '{print $4}')"
 fi
@@ -186,7 +175,7 @@ c.update({"capabilities": {"mac": True, "ips": True}, "runtimeConfig": {"mac": "
 print(json.dumps(c))' "$(conf_meta 1.0.0 "$(conf_primary)")")
 run_splitnet ADD "$CONF"
 assert_rc "[keys] ADD with capabilities, runtimeConfig, args, cni.dev/*, prevResult, unknown keys" 0
-assert_json "[keys] result has eth0" "[i['name'] for i in r['interfaces'] if i.get('sandbox')] == ['eth0']"
+assert_pred "[keys] result has eth0" sandbox-interfaces "$SN_OUT" eth0
 run_splitnet DEL "$CONF"
 assert_rc "[keys] DEL" 0
 assert_clean_after_del "keys"

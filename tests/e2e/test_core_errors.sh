@@ -26,7 +26,7 @@ assert_no_side_effects() {
 # --- environment (code 4; the message names what is missing) ------------------------------------
 sn_exec "$OK_CONF" CNI_COMMAND=ADD CNI_PATH="$E2E_CNI_PLUGINS"
 assert_error_code "ADD without CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME" 4
-MSG=$(json_eval "$SN_OUT" 'r.get("msg", "")')
+MSG=$(json_value "$SN_OUT" /msg)
 for var in CNI_CONTAINERID CNI_NETNS CNI_IFNAME; do
     assert_contains "the message names $var" "$MSG" "$var"
 done
@@ -35,14 +35,14 @@ assert_no_side_effects "missing env"
 sn_exec "$OK_CONF" CNI_COMMAND=ADD CNI_CONTAINERID="$SN_CONTAINERID" CNI_NETNS="$POD_NETNS" \
     CNI_PATH="$E2E_CNI_PLUGINS"
 assert_error_code "ADD without CNI_IFNAME only" 4
-MSG=$(json_eval "$SN_OUT" 'r.get("msg", "")')
+MSG=$(json_value "$SN_OUT" /msg)
 assert_contains "the message names CNI_IFNAME" "$MSG" "CNI_IFNAME"
 check_not "the message does not blame CNI_NETNS, which is set" grep -q CNI_NETNS <<<"$MSG"
 
 sn_exec "$OK_CONF" CNI_COMMAND=FROBNICATE CNI_CONTAINERID="$SN_CONTAINERID" CNI_NETNS="$POD_NETNS" \
     CNI_IFNAME=eth0 CNI_PATH="$E2E_CNI_PLUGINS"
 assert_error_code "unknown CNI_COMMAND (Go skel: code 4)" 4
-assert_contains "the message names the command" "$(json_eval "$SN_OUT" 'r.get("msg", "")')" "FROBNICATE"
+assert_contains "the message names the command" "$(json_value "$SN_OUT" /msg)" "FROBNICATE"
 assert_no_side_effects "unknown command"
 
 # --- decoding and config (codes 6, 7, 1) --------------------------------------------------------
@@ -65,9 +65,9 @@ assert_no_side_effects "decode errors"
 # --- VERSION and the about text -----------------------------------------------------------------
 sn_exec '{"cniVersion":"1.0.0"}' CNI_COMMAND=VERSION
 assert_rc "VERSION" 0
-assert_json "VERSION lists 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0" \
-    "set(['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']) <= set(r['supportedVersions'])"
-assert_json "VERSION has a non-empty cniVersion" "isinstance(r.get('cniVersion'), str) and r['cniVersion'] != ''"
+assert_pred "VERSION lists 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0" \
+    supports-versions "$SN_OUT" 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0
+assert_pred "VERSION has a non-empty cniVersion" nonempty-string "$SN_OUT" /cniVersion
 # libcni's probe (pkg/invoke GetVersionInfo) sends dummy values and an empty-ish stdin.
 sn_exec '{"cniVersion":"0.1.0"}' CNI_COMMAND=VERSION CNI_NETNS=dummy CNI_IFNAME=dummy CNI_PATH=dummy
 assert_rc "VERSION as libcni probes it" 0
@@ -138,7 +138,7 @@ for type in '../plugins/e2e-ok' 'plugins/e2e-ok' "${E2E_PLUGINS}/e2e-ok" 'does-n
     run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake "$type" primary)")"
     assert_failed "delegate type '$type' is rejected"
     assert_contains "the error names '$type'" \
-        "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "$type"
+        "$(error_text "$SN_OUT")" "$type"
 done
 assert_no_side_effects "delegate types"
 
@@ -158,8 +158,8 @@ rm -f "${E2E_TMP}/spy.log"
 # --- a delegate's own error is passed on, with its stderr ---------------------------------------
 run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-fail primary '"failCode":11')")"
 assert_error_code "the delegate's code 11 is passed on (not 999)" 11
-assert_contains "the delegate's msg is kept" "$(json_eval "$SN_OUT" 'r.get("msg", "")')" "try later; busy"
-assert_contains "the delegate's details are kept" "$(json_eval "$SN_OUT" 'r.get("details", "")')" "e2e-fail details"
+assert_contains "the delegate's msg is kept" "$(json_value "$SN_OUT" /msg)" "try later; busy"
+assert_contains "the delegate's details are kept" "$(json_value "$SN_OUT" /details)" "e2e-fail details"
 check "the delegate's stderr is forwarded to ours" grep -q 'e2e-fail: failing on purpose' "$SN_ERR"
 rm -f "${E2E_TMP}/spy.log"
 
@@ -175,7 +175,7 @@ E2E_META_EXTRA=
 assert_failed "ADD with a hanging delegate fails cleanly"
 e2e_log "it returned after ${elapsed} s"
 assert_contains "the error says the delegate timed out at the configured 2 s" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "timed out after 2000 ms"
+    "$(error_text "$SN_OUT")" "timed out after 2000 ms"
 if [[ -s $PIDFILE ]]; then
     HANG_PID=$(cat "$PIDFILE")
     check_not "the hung delegate (pid $HANG_PID) is gone when splitnet returns" \
@@ -259,7 +259,7 @@ PY
 deep_conf "$DEEP" 200000 meta
 run_splitnet ADD "@$DEEP"
 assert_error_code "stdin nested 200000 levels deep" 6
-assert_contains "the error says what is wrong" "$(json_eval "$SN_OUT" 'r["msg"]')" "deeper than the limit of 128 levels"
+assert_contains "the error says what is wrong" "$(json_value "$SN_OUT" /msg)" "deeper than the limit of 128 levels"
 run_splitnet DEL "@$DEEP"
 assert_error_code "DEL with the same stdin" 6
 deep_conf "$DEEP" 100000 delegate
@@ -281,7 +281,7 @@ rm -f "${E2E_TMP}/spy.log"
 deep_conf "${E2E_TMP}/deep-net.conf" 100000 file
 run_splitnet ADD "{\"cniVersion\":\"1.0.0\",\"name\":\"pod-net\",\"type\":\"splitnet\",\"cniDir\":\"${E2E_STATE}\",\"binDir\":\"${E2E_PLUGINS}\",\"clusterNetwork\":\"${E2E_TMP}/deep-net.conf\"}"
 assert_error_code "clusterNetwork file nested 100000 levels deep" 7
-assert_contains "the error names the file" "$(json_eval "$SN_OUT" 'r["msg"]')" "deep-net.conf"
+assert_contains "the error names the file" "$(json_value "$SN_OUT" /msg)" "deep-net.conf"
 assert_no_side_effects "deep network file"
 
 # Invalid UTF-8 from the runtime's environment ends up in error messages.
@@ -297,20 +297,23 @@ SN_CNI_ARGS=
 sn_exec "$OK_CONF" CNI_COMMAND=ADD CNI_CONTAINERID="$SN_CONTAINERID" CNI_NETNS=$'/nonexistent/\xffns' \
     CNI_IFNAME=eth0 CNI_PATH="$E2E_CNI_PLUGINS"
 assert_failed "CNI_NETNS with invalid UTF-8"
-assert_contains "the netns is named, its bad byte replaced" "$(json_eval "$SN_OUT" 'r["msg"] + " " + r.get("details", "")')" $'/nonexistent/\xef\xbf\xbdns'
+assert_contains "the netns is named, its bad byte replaced" "$(error_text "$SN_OUT")" $'/nonexistent/\xef\xbf\xbdns'
 assert_no_side_effects "invalid UTF-8 in the environment"
 
 # A delegate's output in the error: invalid UTF-8, and multi-byte text clipped by byte limits.
 run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-utf8 primary '"utf8Mode":"garbage"')")"
 assert_error_code "a delegate printing invalid UTF-8 on stdout and stderr" 999
-assert_json "its stderr is in the message, bad bytes replaced" '"bad byte \ufffd on stderr" in r["msg"]'
-assert_json "its stdout is in the details, bad bytes replaced" '"not json \ufffd\ufffd and a cut \ufffd" in r["details"]'
+assert_pred "its stderr is in the message, bad bytes replaced" \
+    text-contains "$SN_OUT" /msg "bad byte $U_FFFD on stderr"
+assert_pred "its stdout is in the details, bad bytes replaced" \
+    text-contains "$SN_OUT" /details "not json $U_FFFD$U_FFFD and a cut $U_FFFD"
 run_splitnet ADD "$(conf_meta 1.0.0 "$(conf_fake e2e-utf8 primary '"utf8Mode":"long"')")"
 assert_error_code "a delegate printing 15000 + 70000 bytes of multi-byte text" 999
-assert_json "stdout is clipped at a character boundary (no U+FFFD)" \
-    'r["details"].endswith("... (15000 bytes)") and "\ufffd" not in r["details"] and len(r["details"].encode()) < 4200'
-assert_json "stderr is cut at a character boundary (no U+FFFD)" \
-    '"[stderr truncated]" in r["msg"] and "\ufffd" not in r["msg"]'
+assert_pred "stdout is clipped at a character boundary ..." text-ends-with "$SN_OUT" /details "... (15000 bytes)"
+assert_pred "... with no U+FFFD" text-lacks "$SN_OUT" /details "$U_FFFD"
+assert_pred "... in under 4200 bytes" text-bytes-at-most "$SN_OUT" /details 4199
+assert_pred "stderr is cut at a character boundary ..." text-contains "$SN_OUT" /msg "[stderr truncated]"
+assert_pred "... with no U+FFFD" text-lacks "$SN_OUT" /msg "$U_FFFD"
 assert_eq "no state file left after the failing delegates" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
 rm -f "${E2E_TMP}/spy.log"
 

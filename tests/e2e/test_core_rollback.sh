@@ -27,7 +27,7 @@ run_splitnet ADD "$CONF"
 assert_failed "[master missing] ADD fails with one CNI error object"
 check "[master missing] stdout is exactly one JSON document" is_one_json "$SN_OUT"
 assert_contains "[master missing] the error names the failing network" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "vpn-broken"
+    "$(error_text "$SN_OUT")" "vpn-broken"
 assert_nothing_left "master missing"
 
 # The runtime calls DEL after a failed ADD: must succeed.
@@ -39,8 +39,7 @@ ip -n "$NODE_NS" link add "$MISSING" type veth peer name "${MISSING}p"
 ip -n "$NODE_NS" link set "$MISSING" up
 run_splitnet ADD "$CONF"
 assert_rc "[fixed] the same ADD succeeds once the master exists" 0
-assert_json "[fixed] result has eth0 and net1" \
-    "sorted(i['name'] for i in r['interfaces'] if i.get('sandbox')) == ['eth0', 'net1']"
+assert_pred "[fixed] result has eth0 and net1" sandbox-interfaces-sorted "$SN_OUT" eth0 net1
 run_splitnet DEL "$CONF"
 assert_rc "[fixed] DEL" 0
 assert_nothing_left "fixed"
@@ -53,9 +52,9 @@ CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-ok first)" "$(conf_fake e2e-ok second '"
     "$(conf_fake e2e-fail third)")
 run_splitnet ADD "$CONF"
 assert_error_code "[spy] the failing delegate's own code is returned" 11
-assert_contains "[spy] its msg is kept" "$(json_eval "$SN_OUT" 'r.get("msg", "")')" "try later; busy"
+assert_contains "[spy] its msg is kept" "$(json_value "$SN_OUT" /msg)" "try later; busy"
 assert_contains "[spy] the error names the failing network" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "third"
+    "$(error_text "$SN_OUT")" "third"
 SPY=$(cat "${E2E_TMP}/spy.log" 2>/dev/null)
 e2e_log "spy log:"$'\n'"$SPY"
 assert_eq "[spy] ADDs ran in order eth0, net1, net2" "eth0 net1 net2" \
@@ -81,7 +80,7 @@ CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan)")
 run_splitnet ADD "$CONF"
 assert_failed "[ifname exists] ADD fails when net1 already exists in the pod"
 assert_contains "[ifname exists] the error names the interface" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "") + " " + r.get("details", "")')" "net1"
+    "$(error_text "$SN_OUT")" "net1"
 assert_eq "[ifname exists] no host-local lease was taken" "" "$(host_local_leases "$E2E_IPAM")"
 assert_eq "[ifname exists] no veth on the node side" "" "$(node_extra_links)"
 assert_eq "[ifname exists] the existing net1 is untouched" "net1" "$(pod_links | grep -x net1)"

@@ -106,17 +106,15 @@ assert_eq "[gw] the only IPv4 default route is via 192.0.2.1 dev net1" \
     "default via 192.0.2.1 dev net1 " "$(v4_defaults)"
 assert_eq "[gw] eth0 has no default route" "" "$(ip -n "$POD_NS" route show default dev eth0)"
 assert_eq "[gw] no IPv6 default route" "" "$(v6_defaults)"
-assert_json "[gw] merged result: one default route, via 192.0.2.1" \
-    '[x for x in r["routes"] if x["dst"].endswith("/0")] == [{"dst":"0.0.0.0/0","gw":"192.0.2.1"}]'
-assert_json "[gw] merged result: 192.0.2.10 belongs to net1" \
-    'any(ip["address"] == "192.0.2.10/24" and r["interfaces"][ip["interface"]]["name"] == "net1" for ip in r["ips"])'
+assert_pred "[gw] merged result: one default route, via 192.0.2.1" \
+    default-routes "$SN_OUT" '[{"dst":"0.0.0.0/0","gw":"192.0.2.1"}]'
+assert_pred "[gw] merged result: 192.0.2.10 belongs to net1" ip-owners "$SN_OUT" 192.0.2.10/24 net1
 STATE_FILE=$(files_named "$E2E_STATE" "$SN_CONTAINERID" | head -n 1)
-assert_json "[gw] stored results: no default route for eth0, 192.0.2.1 for net1" \
-    '{a["ifname"]: [x for x in (a["result"].get("routes") or []) if x["dst"].endswith("/0")] for a in r["attachments"]} == {"eth0": [], "net1": [{"dst":"0.0.0.0/0","gw":"192.0.2.1"}]}' \
-    "$STATE_FILE"
-assert_json "[gw] network-status: gateway 192.0.2.1 on net1 only" \
-    '(lambda s: s["net1"].get("gateway") == ["192.0.2.1"] and "gateway" not in s["eth0"])({e["interface"]: e for e in json.loads(r["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])})' \
-    "$API/pods/media/web.json"
+assert_pred "[gw] stored results: no default route for eth0, 192.0.2.1 for net1" stored-default-routes \
+    "$STATE_FILE" '{"eth0": [], "net1": [{"dst":"0.0.0.0/0","gw":"192.0.2.1"}]}'
+assert_pred "[gw] network-status: gateway 192.0.2.1 on net1 ..." \
+    status-gateways "$API/pods/media/web.json" net1 192.0.2.1
+assert_pred "... and none on eth0" status-gateways "$API/pods/media/web.json" eth0
 run_splitnet CHECK "$(with_prev "$CONF" "$E2E_TMP/add-gw.json")"
 assert_ok "[gw] CHECK passes against the rewritten results"
 run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-gw.json")"
@@ -128,7 +126,7 @@ new_pod ecmp
 CONF=$(conf '[{"name":"vpn","default-route":["192.0.2.1"]},{"name":"vpn2","default-route":["198.51.100.1"]}]')
 run_splitnet ADD "$CONF"
 assert_error_code "[ecmp] ADD with two IPv4 gateways fails" 7
-assert_contains "[ecmp] Multus' message" "$(json_eval "$SN_OUT" 'r["msg"]')" \
+assert_contains "[ecmp] Multus' message" "$(json_value "$SN_OUT" /msg)" \
     "multus does not support ECMP for default-route"
 assert_nothing_left "ecmp"
 
@@ -141,8 +139,7 @@ cp "$SN_OUT" "$E2E_TMP/add-empty.json"
 check "[empty] net1 exists" has_net1
 assert_eq "[empty] no IPv4 default route at all" "" "$(v4_defaults)"
 assert_eq "[empty] no IPv6 default route at all" "" "$(v6_defaults)"
-assert_json "[empty] merged result lists no default route" \
-    'not [x for x in r.get("routes", []) if x["dst"].endswith("/0")]' "$E2E_TMP/add-empty.json"
+assert_pred "[empty] merged result lists no default route" default-routes "$E2E_TMP/add-empty.json" '[]'
 run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-empty.json")"
 assert_ok "[empty] DEL succeeds"
 assert_nothing_left "empty, after DEL"
@@ -152,7 +149,7 @@ new_pod unreachable
 CONF=$(conf '[{"name":"vpn","default-route":["203.0.113.1"]}]')
 run_splitnet ADD "$CONF"
 assert_failed "[unreachable] ADD fails"
-assert_contains "[unreachable] the error names the route" "$(json_eval "$SN_OUT" 'r["msg"]')" \
+assert_contains "[unreachable] the error names the route" "$(json_value "$SN_OUT" /msg)" \
     "default via 203.0.113.1 dev net1"
 assert_nothing_left "unreachable"
 
@@ -163,7 +160,7 @@ CONF=$(conf '[{"name":"vpnegress"},{"name":"vpn2","default-route":["198.51.100.1
 run_splitnet ADD "$CONF"
 assert_error_code "[egress-leak] ADD fails" 7
 assert_contains "[egress-leak] the error names both networks and the fix" \
-    "$(json_eval "$SN_OUT" 'r["msg"]')" \
+    "$(json_value "$SN_OUT" /msg)" \
     'an IPv4 default route via 198.51.100.1 on net2 (network "media/vpn2") would send the pod'"'"'s internet traffic around the VPN; put "default-route": ["192.0.2.1"] on network "media/vpnegress"'
 assert_nothing_left "egress-leak"
 

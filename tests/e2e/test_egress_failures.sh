@@ -23,7 +23,7 @@ ip -n "$GW_NS" link set gw0 down
 reset_counters
 run_splitnet ADD "$CONF"
 assert_error_code "require + gateway down: ADD fails" 11
-assert_contains "... naming the gateway and the master" "$(json_eval "$SN_OUT" 'r["msg"]')" \
+assert_contains "... naming the gateway and the master" "$(json_value "$SN_OUT" /msg)" \
     "the VPN gateway 192.168.99.1 did not answer ARP on net1 (master vpn0) within 3 x 100 ms"
 assert_nothing_left "require"
 
@@ -53,7 +53,7 @@ CONF_CONFLICT=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.16
 reset_counters
 run_splitnet ADD "$CONF_CONFLICT"
 assert_error_code "conflict: ADD fails" 11
-assert_contains "... naming the address and the holder's MAC" "$(json_eval "$SN_OUT" 'r["msg"]')" \
+assert_contains "... naming the address and the holder's MAC" "$(json_value "$SN_OUT" /msg)" \
     "192.168.99.50 is already in use on net1's segment by ${HOLDER_MAC} (ARP probe)"
 assert_nothing_left "conflict"
 assert_eq "conflict: the holder's neighbour cache did not learn our MAC for the address" "" \
@@ -71,7 +71,7 @@ BAD='{"keep":["clustr"]}'
 CONF_BAD=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$BAD")")
 run_splitnet ADD "$CONF_BAD"
 assert_failed "bad keep entry: ADD fails"
-assert_contains "... naming the key" "$(json_eval "$SN_OUT" 'r["msg"]')" \
+assert_contains "... naming the key" "$(json_value "$SN_OUT" /msg)" \
     'egress.keep[0]: "clustr" is neither a preset'
 assert_nothing_left "bad config"
 

@@ -15,8 +15,7 @@ CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/2
 run_splitnet ADD "$CONF"
 assert_rc "ADD with egress (probeGateway require, probeConflict)" 0 || exit 1
 cp "$SN_OUT" "${E2E_TMP}/add.json"
-assert_json "result has eth0 and net1" \
-    "sorted(i['name'] for i in r['interfaces'] if i.get('sandbox')) == ['eth0', 'net1']"
+assert_pred "result has eth0 and net1" sandbox-interfaces-sorted "$SN_OUT" eth0 net1
 
 # --- internet via the gateway, source-NAT'd; nothing of it via eth0 ---------------------------
 reset_counters
@@ -58,8 +57,8 @@ assert_contains "... naming the route" "$(cat "$SN_OUT")" 'default via 10.42.0.1
 ip -n "$POD_NS" route del default via 10.42.0.1 dev eth0 metric 50
 
 # --- IPv6 blocked: the node offers a v6 default, and an RA arrives on the VPN segment ----------
-check "the primary's result carried a v6 default (the node offers IPv6)" \
-    json_test "${E2E_TMP}/add.json" "any(rt['dst'] == '::/0' for rt in r.get('routes', []))"
+assert_pred "the primary's result carried a v6 default (the node offers IPv6)" \
+    has-route "${E2E_TMP}/add.json" ::/0
 # A control macvlan without splitnet on the same segment proves the RA works.
 CTRL_NS=$(e2e_name ctrl)
 e2e_netns_add "$CTRL_NS"

@@ -42,14 +42,14 @@ check "the installed binary answers VERSION" \
     bash -c "CNI_COMMAND=VERSION '$BIN/splitnet' </dev/null | grep -q 1.1.0"
 CONF=${NETD}/00-splitnet.conflist
 assert_eq "the node config is 0600 (it names the kubeconfig)" 600 "$(mode_of "$CONF")"
-check "it embeds the master as the only delegate" json_test "$CONF" \
-    "r['plugins'][0]['delegates'] == [json.loads('$MASTER_JSON')]"
-check "it is a splitnet config with the master's capabilities and the cluster CIDRs" json_test "$CONF" \
-    "r['cniVersion'] == '1.0.0' and r['plugins'][0]['type'] == 'splitnet' and \
-     r['plugins'][0]['capabilities'] == {'portMappings': True} and \
-     r['plugins'][0]['clusterCIDRs'] == ['10.42.0.0/16', '10.43.0.0/16']"
-check "... and points the plugin at the kubeconfig's host path" json_test "$CONF" \
-    "r['plugins'][0]['kubeconfig'] == '/etc/cni/net.d/splitnet.d/splitnet.kubeconfig'"
+assert_pred "it embeds the master as the only delegate" value-is "$CONF" /plugins/0/delegates "[$MASTER_JSON]"
+assert_pred "it is a conflist of cniVersion 1.0.0 ..." value-is "$CONF" /cniVersion '"1.0.0"'
+assert_pred "... of a splitnet plugin ..." value-is "$CONF" /plugins/0/type '"splitnet"'
+assert_pred "... with the master's capabilities ..." value-is "$CONF" /plugins/0/capabilities '{"portMappings": true}'
+assert_pred "... and the cluster CIDRs" \
+    value-is "$CONF" /plugins/0/clusterCIDRs '["10.42.0.0/16", "10.43.0.0/16"]'
+assert_pred "... and points the plugin at the kubeconfig's host path" \
+    value-is "$CONF" /plugins/0/kubeconfig '"/etc/cni/net.d/splitnet.d/splitnet.kubeconfig"'
 KUBECONFIG_FILE=${NETD}/splitnet.d/splitnet.kubeconfig
 assert_eq "the kubeconfig is 0600" 600 "$(mode_of "$KUBECONFIG_FILE")"
 assert_contains "the kubeconfig carries the token" "$(cat "$KUBECONFIG_FILE")" 'token: "token-one"'

@@ -106,15 +106,7 @@ new_case() {
 addr_of() { ip -n "$POD_NS" -o -4 addr show dev "$1" 2>/dev/null | awk '{print $4}'; }
 # shellcheck disable=SC2317  # called through check/check_not
 has_link() { ip -n "$POD_NS" link show dev "$1" >/dev/null 2>&1; }
-status_of() {  # POD: the pod's network-status annotation as a JSON file, printing its path
-    python3 - "$DATA/pods/media/$1.json" "$E2E_TMP/status.json" <<'PY'
-import json, sys
-pod = json.load(open(sys.argv[1]))
-value = pod["metadata"].get("annotations", {}).get("k8s.v1.cni.cncf.io/network-status", "null")
-open(sys.argv[2], "w").write(value)
-PY
-    printf '%s' "$E2E_TMP/status.json"
-}
+pod_file() { printf '%s' "$DATA/pods/media/$1.json"; }  # POD: the object the API server holds
 state_files() { find "$E2E_STATE" -name "*$SN_CONTAINERID*" ! -name '*.lock' 2>/dev/null; }
 lease_count() { host_local_leases "$E2E_IPAM" | wc -l; }
 
@@ -129,13 +121,14 @@ cp "$SN_OUT" "$E2E_TMP/add-two.json"
 assert_eq "1a net1 carries net-a's address" 10.10.20.5/24 "$(addr_of net1)"
 assert_eq "1a net2 carries net-b's address" 10.10.30.5/24 "$(addr_of net2)"
 assert_contains "1a eth0 has the primary's address" "$(addr_of eth0)" 10.42.0.
-assert_json "1a merged result: interfaces eth0, net1, net2 in the sandbox" \
-    '[i["name"] for i in r["interfaces"] if i.get("sandbox")] == ["eth0", "net1", "net2"]' "$E2E_TMP/add-two.json"
-assert_json "1a merged result: IPs of all three, each pointing at its interface" \
-    'sorted((r["interfaces"][ip["interface"]]["name"], ip["address"].split(".")[1]) for ip in r["ips"]) == [("eth0","42"),("net1","10"),("net2","10")] and {ip["address"] for ip in r["ips"]} >= {"10.10.20.5/24","10.10.30.5/24"}' "$E2E_TMP/add-two.json"
-assert_json "1a merged result: cniVersion of the meta config" 'r["cniVersion"] == "1.0.0"' "$E2E_TMP/add-two.json"
-assert_json "1a network-status lists cluster, media/net-a (net1), media/net-b (net2)" \
-    '[(s["name"], s["interface"]) for s in r] == [("cluster","eth0"),("media/net-a","net1"),("media/net-b","net2")]' "$(status_of two)"
+assert_pred "1a merged result: interfaces eth0, net1, net2 in the sandbox" \
+    sandbox-interfaces "$E2E_TMP/add-two.json" eth0 net1 net2
+assert_pred "1a merged result: IPs of all three, each pointing at its interface ..." \
+    ip-networks "$E2E_TMP/add-two.json" eth0:42 net1:10 net2:10
+assert_pred "... net-a's and net-b's among them" has-ips "$E2E_TMP/add-two.json" 10.10.20.5/24 10.10.30.5/24
+assert_pred "1a merged result: cniVersion of the meta config" value-is "$E2E_TMP/add-two.json" /cniVersion '"1.0.0"'
+assert_pred "1a network-status lists cluster, media/net-a (net1), media/net-b (net2)" \
+    status-networks "$(pod_file two)" cluster@eth0 media/net-a@net1 media/net-b@net2
 k8s_run DEL two "$CONF"
 assert_rc "1a DEL" 0
 check_not "1a net1 and net2 gone after DEL" bash -c "ip -n $POD_NS link show dev net1 || ip -n $POD_NS link show dev net2" 2>/dev/null
@@ -148,7 +141,7 @@ assert_rc "1b name@ifname: ADD" 0
 assert_eq "1b net-a lands on the requested vpn5" 10.10.20.5/24 "$(addr_of vpn5)"
 check_not "1b no net1 for the renamed network" has_link net1
 assert_eq "1b net-b keeps its positional name net2" 10.10.30.5/24 "$(addr_of net2)"
-assert_json "1b merged result names vpn5" '"vpn5" in [i["name"] for i in r["interfaces"]]'
+assert_pred "1b merged result names vpn5" has-interface "$SN_OUT" vpn5
 k8s_run DEL atname "$CONF"
 assert_rc "1b DEL" 0
 check_not "1b vpn5 gone after DEL" has_link vpn5
@@ -160,8 +153,8 @@ k8s_run ADD jsonif "$CONF"
 assert_rc "1c JSON interface: ADD" 0
 assert_eq "1c net-b lands on the requested lan7" 10.10.30.5/24 "$(addr_of lan7)"
 assert_eq "1c net-a is net2 (second selection)" 10.10.20.5/24 "$(addr_of net2)"
-assert_json "1c network-status names lan7 and net2" \
-    '[(s["name"], s["interface"]) for s in r][1:] == [("media/net-b","lan7"),("media/net-a","net2")]' "$(status_of jsonif)"
+assert_pred "1c network-status names lan7 and net2" \
+    status-networks "$(pod_file jsonif)" ... media/net-b@lan7 media/net-a@net2
 k8s_run DEL jsonif "$CONF"
 assert_rc "1c DEL" 0
 check_not "1c lan7 gone after DEL" has_link lan7
@@ -172,7 +165,7 @@ put_pod isolated '{"k8s.v1.cni.cncf.io/networks":"other/net-x"}'
 leases_before=$(lease_count)
 k8s_run ADD isolated "$(k8s_conf '"namespaceIsolation":true')"
 assert_error_code "2 cross-namespace NAD refused under namespaceIsolation" 7
-msg=$(json_eval "$SN_OUT" 'r["msg"] + " " + r.get("details", "")')
+msg=$(error_text "$SN_OUT")
 assert_contains "2 error names the pod's namespace" "$msg" "namespace media"
 assert_contains "2 error names the target namespace" "$msg" "other"
 assert_eq "2 nothing left in the pod (only lo)" lo "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
@@ -192,8 +185,9 @@ assert_rc "3 default-network: ADD" 0
 assert_contains "3 eth0 comes from kube-system/alt-primary (10.43.0.0/24)" "$(addr_of eth0)" 10.43.0.
 check_not "3 the configured primary allocated nothing" test -d "$E2E_IPAM/cluster" -a -n "$(find "$E2E_IPAM/cluster" -name '10.42.*' 2>/dev/null)"
 assert_eq "3 net1 still attached" 10.10.20.5/24 "$(addr_of net1)"
-assert_json "3 network-status: kube-system/alt-primary is the default on eth0" \
-    'r[0]["name"] == "kube-system/alt-primary" and r[0]["interface"] == "eth0" and r[0]["default"] is True and r[1]["name"] == "media/net-a"' "$(status_of defnet)"
+assert_pred "3 network-status: kube-system/alt-primary is the default on eth0 ..." \
+    status-default "$(pod_file defnet)" kube-system/alt-primary@eth0
+assert_pred "... then media/net-a" status-name "$(pod_file defnet)" 1 media/net-a
 k8s_run DEL defnet "$CONF"
 assert_rc "3 DEL" 0
 assert_eq "3 alt-primary lease released" "" "$(find "$E2E_IPAM/alt-primary" -name '10.43.*' 2>/dev/null)"
@@ -220,7 +214,7 @@ put_pod fromdir '{"k8s.v1.cni.cncf.io/networks":"from-dir"}'
 k8s_run ADD fromdir "$CONF"
 assert_rc "5 NAD with empty spec.config: ADD" 0
 assert_eq "5 net1 configured from confDir's from-dir (not the decoy)" 10.10.40.5/24 "$(addr_of net1)"
-assert_json "5 network-status names media/from-dir" 'r[1]["name"] == "media/from-dir"' "$(status_of fromdir)"
+assert_pred "5 network-status names media/from-dir" status-name "$(pod_file fromdir)" 1 media/from-dir
 k8s_run DEL fromdir "$CONF"
 assert_rc "5 DEL" 0
 
@@ -276,7 +270,7 @@ PY
 leases_before=$(lease_count)
 k8s_run ADD deep "$CONF"
 assert_error_code "7 ADD of a pod whose cni-args nest 120000 levels" 7
-assert_contains "7 the error says the annotation is too deep" "$(json_eval "$SN_OUT" 'r["msg"]')" "deeper than the limit"
+assert_contains "7 the error says the annotation is too deep" "$(json_value "$SN_OUT" /msg)" "deeper than the limit"
 assert_eq "7 nothing left in the pod (only lo)" lo "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "7 no host-local lease left" "$leases_before" "$(lease_count)"
 k8s_run DEL deep "$CONF"
@@ -296,7 +290,7 @@ json.dump(pod, open(sys.argv[1], "w"))
 PY
 k8s_run ADD huge "$CONF"
 assert_failed "7 ADD of a 6 MiB pod object"
-assert_contains "7 the error names the response limit" "$(json_eval "$SN_OUT" 'r["msg"]')" "larger than 4194304 bytes"
+assert_contains "7 the error names the response limit" "$(json_value "$SN_OUT" /msg)" "larger than 4194304 bytes"
 k8s_run DEL huge "$CONF"
 assert_rc "7 DEL of the 6 MiB pod" 0
 assert_eq "7 every host-local lease released" "$leases_before" "$(lease_count)"

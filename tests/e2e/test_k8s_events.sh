@@ -122,8 +122,8 @@ PY
     printf '%s' "$E2E_TMP/events.json"
 }
 
-event_posts() { json_eval "$(log_since_mark)" 'len([e for e in r if e.get("method") == "POST" and e["path"].endswith("/events")])'; }
-handshakes() { json_eval "$(log_since_mark)" 'len([e for e in r if e.get("event") == "handshake"])'; }
+event_posts() { pred posts-to "$(log_since_mark)" /events; }
+handshakes() { pred count-where "$(log_since_mark)" event handshake; }
 event_log_lines() { grep -c 'Events about pod' "$SN_ERR"; }
 
 CONF=$(events_conf)
@@ -135,25 +135,23 @@ ev_run ADD two "$CONF"
 assert_rc "1 ADD with two networks" 0
 cp "$SN_OUT" "$E2E_TMP/add-ok.json"
 assert_eq "1 one TLS connection for the whole ADD, Events included" 1 "$(handshakes)"
-assert_json "1 requests in order: pod, NADs, network-status, then the three Events" \
-    '[(e["method"], e["path"].split("/")[-1]) for e in r if "method" in e] == [("GET","two"),("GET","net-a"),("GET","net-b"),("GET","two"),("PUT","status"),("POST","events"),("POST","events"),("POST","events")]' \
-    "$(log_since_mark)"
-assert_json "1 every Event was created (201) by the validating server" \
-    'all(e["status"] == 201 for e in r if e.get("method") == "POST")' "$(log_since_mark)"
+assert_pred "1 requests in order: pod, NADs, network-status, then the three Events" \
+    request-sequence "$(log_since_mark)" GET:two GET:net-a GET:net-b GET:two PUT:status POST:events POST:events POST:events
+assert_pred "1 every Event was created (201) by the validating server" post-statuses "$(log_since_mark)" 201 201 201
 ev=$(stored_events two)
-eth0_ip=$(json_eval "$E2E_TMP/add-ok.json" '[ip["address"] for ip in r["ips"] if ip["address"].startswith("10.42.")][0]')
-assert_json "1 messages in Multus' format, in plan order" \
-    "[e['message'] for e in r] == ['Add eth0 [$eth0_ip] from cluster', 'Add net1 [10.10.20.5/24] from media/net-a', 'Add net2 [10.10.30.5/24] from media/net-b']" "$ev"
-assert_json "1 reason AddedInterface, type Normal, action ADD" \
-    'all(e["reason"] == "AddedInterface" and e["type"] == "Normal" and e["action"] == "ADD" for e in r)' "$ev"
-assert_json "1 involvedObject is the pod (kind, namespace, name, uid)" \
-    'all(e["involvedObject"] == {"apiVersion":"v1","kind":"Pod","namespace":"media","name":"two","uid":"uid-two"} for e in r)' "$ev"
-assert_json "1 reported by splitnet on the pod's node (spec.nodeName)" \
-    'all(e["reportingComponent"] == "splitnet" and e["reportingInstance"] == "node-e2e-7" and e["source"] == {"component":"splitnet","host":"node-e2e-7"} for e in r)' "$ev"
-assert_json "1 names are <pod>.<hex nanoseconds>, all different" \
-    'len({e["metadata"]["name"] for e in r}) == 3 and all(e["metadata"]["name"].startswith("two.") and int(e["metadata"]["name"][4:], 16) > 0 for e in r)' "$ev"
-assert_json "1 count 1 and the timestamps set" \
-    'all(e["count"] == 1 and e["firstTimestamp"] == e["lastTimestamp"] and e["eventTime"].startswith(e["firstTimestamp"][:19]) for e in r)' "$ev"
+eth0_ip=$(pred first-ip-starting "$E2E_TMP/add-ok.json" 10.42.)
+assert_pred "1 messages in Multus' format, in plan order" each-value "$ev" /message \
+    "Add eth0 [$eth0_ip] from cluster" "Add net1 [10.10.20.5/24] from media/net-a" "Add net2 [10.10.30.5/24] from media/net-b"
+assert_pred "1 reason AddedInterface ..." all-have "$ev" /reason '"AddedInterface"'
+assert_pred "... type Normal ..." all-have "$ev" /type '"Normal"'
+assert_pred "... action ADD" all-have "$ev" /action '"ADD"'
+assert_pred "1 involvedObject is the pod (kind, namespace, name, uid)" all-have "$ev" /involvedObject \
+    '{"apiVersion":"v1","kind":"Pod","namespace":"media","name":"two","uid":"uid-two"}'
+assert_pred "1 reported by splitnet ..." all-have "$ev" /reportingComponent '"splitnet"'
+assert_pred "... on the pod's node (spec.nodeName)" all-have "$ev" /reportingInstance '"node-e2e-7"'
+assert_pred "... also in source" all-have "$ev" /source '{"component":"splitnet","host":"node-e2e-7"}'
+assert_pred "1 names are <pod>.<hex nanoseconds>, all different" event-names "$ev" two 3
+assert_pred "1 count 1 and the timestamps set" event-times-once "$ev"
 
 # --- 4a. no Events on CHECK and DEL ---------------------------------------------------------
 ev_run CHECK two "$(with_prev "$CONF" "$E2E_TMP/add-ok.json")"
@@ -172,13 +170,14 @@ cp "$SN_OUT" "$E2E_TMP/add-bad.json"
 assert_eq "2a exactly one Event posted" 1 "$(event_posts)"
 assert_eq "2a still one TLS connection" 1 "$(handshakes)"
 ev=$(stored_events bad)
-assert_json "2a it is a Warning FailedAddInterface about the pod" \
-    'len(r) == 1 and r[0]["type"] == "Warning" and r[0]["reason"] == "FailedAddInterface" and r[0]["involvedObject"]["uid"] == "uid-bad"' "$ev"
-msg=$(json_eval "$E2E_TMP/add-bad.json" 'r["msg"]')
-assert_json "2a its message names the network and carries the runtime's error" \
-    "'media/net-bad' in r[0]['message'] and r[0]['message'].startswith($(python3 -c 'import json,sys;print(json.dumps(sys.argv[1]))' "$msg"))" "$ev"
-assert_json "2a no AddedInterface for net-a, which was rolled back" \
-    'all(e["reason"] != "AddedInterface" for e in r)' "$ev"
+assert_pred "2a it is one Event ..." length-is "$ev" "" 1
+assert_pred "... a Warning ..." value-is "$ev" /0/type '"Warning"'
+assert_pred "... FailedAddInterface ..." value-is "$ev" /0/reason '"FailedAddInterface"'
+assert_pred "... about the pod" value-is "$ev" /0/involvedObject/uid '"uid-bad"'
+msg=$(json_value "$E2E_TMP/add-bad.json" /msg)
+assert_pred "2a its message names the network ..." text-contains "$ev" /0/message media/net-bad
+assert_pred "... and carries the runtime's error" text-starts-with "$ev" /0/message "$msg"
+assert_pred "2a no AddedInterface for net-a, which was rolled back" none-have "$ev" /reason '"AddedInterface"'
 assert_eq "2a nothing left in the pod (only lo)" lo "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
 
 # --- 2b. a missing NAD: one Warning NoNetworkFound in Multus' words ---------------------------
@@ -187,52 +186,51 @@ put_pod missing '{"k8s.v1.cni.cncf.io/networks":"net-a, net-gone"}'
 ev_run ADD missing "$CONF"
 assert_failed "2b ADD with a NAD that does not exist"
 assert_eq "2b exactly one Event posted" 1 "$(event_posts)"
-assert_json "2b a Warning NoNetworkFound naming net-gone, as Multus words it" \
-    'len(r) == 1 and r[0]["type"] == "Warning" and r[0]["reason"] == "NoNetworkFound" and r[0]["message"] == "cannot find a network-attachment-definition (net-gone) in namespace (media): network-attachment-definitions.k8s.cni.cncf.io \"net-gone\" not found"' "$(stored_events missing)"
+ev=$(stored_events missing)
+assert_pred "2b one Event ..." length-is "$ev" "" 1
+assert_pred "... a Warning ..." value-is "$ev" /0/type '"Warning"'
+assert_pred "... NoNetworkFound ..." value-is "$ev" /0/reason '"NoNetworkFound"'
+assert_pred "... naming net-gone, as Multus words it" value-is "$ev" /0/message \
+    '"cannot find a network-attachment-definition (net-gone) in namespace (media): network-attachment-definitions.k8s.cni.cncf.io \"net-gone\" not found"'
 
 # --- 2c. error text that is invalid UTF-8, and error text far too long for an Event -----------
 new_case
 put_pod garbage '{"k8s.v1.cni.cncf.io/networks":"net-garbage"}'
 ev_run ADD garbage "$CONF"
 assert_failed "2c ADD failing with invalid UTF-8 in the plugin's output"
-assert_json "2c the Warning was accepted, with U+FFFD for the bad bytes" \
-    'len(r) == 1 and r[0]["type"] == "Warning" and "\ufffd" in r[0]["message"] and "media/net-garbage" in r[0]["message"]' "$(stored_events garbage)"
+ev=$(stored_events garbage)
+assert_pred "2c the Warning was accepted ..." length-is "$ev" "" 1
+assert_pred "... a Warning ..." value-is "$ev" /0/type '"Warning"'
+assert_pred "... with U+FFFD for the bad bytes ..." text-contains "$ev" /0/message "$U_FFFD"
+assert_pred "... naming the network" text-contains "$ev" /0/message media/net-garbage
 new_case
 put_pod long '{"k8s.v1.cni.cncf.io/networks":"net-long"}'
 ev_run ADD long "$CONF"
 assert_failed "2c ADD failing with 15000 bytes of output"
-assert_json "2c the Warning was accepted, clipped to the API's 1024 bytes" \
-    'len(r) == 1 and len(r[0]["message"].encode()) <= 1024 and "bytes)" in r[0]["message"] and "media/net-long" in r[0]["message"]' "$(stored_events long)"
+ev=$(stored_events long)
+assert_pred "2c the Warning was accepted ..." length-is "$ev" "" 1
+assert_pred "... clipped to the API's 1024 bytes ..." text-bytes-at-most "$ev" /0/message 1024
+assert_pred "... saying so ..." text-contains "$ev" /0/message "bytes)"
+assert_pred "... naming the network" text-contains "$ev" /0/message media/net-long
 
 # --- 3. the Events endpoint fails or hangs: ADD succeeds, bounded, one log line ----------------
-# same_result FILE: FILE and case 1's result agree on interfaces and IPs outside eth0's lease.
-# shellcheck disable=SC2317  # called through check
-same_result() {
-    python3 - "$E2E_TMP/add-ok.json" "$1" <<'PY'
-import json, sys
-def shape(path):
-    r = json.load(open(path))
-    return ([i["name"] for i in r["interfaces"] if i.get("sandbox")], r["cniVersion"],
-            [ip["address"] for ip in r["ips"] if not ip["address"].startswith("10.42.")], r.get("routes"))
-sys.exit(0 if shape(sys.argv[1]) == shape(sys.argv[2]) else 1)
-PY
-}
 for status in 403 500; do
     new_case
     put_pod "refused$status" '{"k8s.v1.cni.cncf.io/networks":"net-a, net-b"}'
     printf '{"faults":[{"status":%s,"count":1000,"match":"/events"}]}' "$status" >"$CONTROL"
     ev_run ADD "refused$status" "$CONF"
     assert_rc "3 Events answered $status: ADD still succeeds" 0
-    check "3 ($status) the result is the same as with Events" same_result "$SN_OUT"
+    assert_pred "3 ($status) the result is the same as with Events" \
+        same-result-shape "$SN_OUT" "$E2E_TMP/add-ok.json" 10.42.
     assert_eq "3 ($status) one log line about the Events" 1 "$(event_log_lines)"
     assert_eq "3 ($status) one TLS connection" 1 "$(handshakes)"
     assert_eq "3 ($status) no Event stored" "[]" "$(cat "$(stored_events "refused$status")")"
     if [[ $status == 403 ]]; then
-        assert_json "3 (403) refused at once: one POST, the other Events not tried" \
-            '[e["status"] for e in r if e.get("method") == "POST"] == [403]' "$(log_since_mark)"
+        assert_pred "3 (403) refused at once: one POST, the other Events not tried" \
+            post-statuses "$(log_since_mark)" 403
     else
-        assert_json "3 (500) retried, then given up: the other Events not tried" \
-            'len([e for e in r if e.get("method") == "POST"]) >= 2 and all(e["status"] == 500 and e["path"] == "/api/v1/namespaces/media/events" for e in r if e.get("method") == "POST")' "$(log_since_mark)"
+        assert_pred "3 (500) retried, then given up: the other Events not tried" \
+            posts-retried "$(log_since_mark)" 500 /api/v1/namespaces/media/events 2
     fi
     ev_run DEL "refused$status" "$CONF"
     assert_rc "3 ($status) DEL" 0
@@ -245,8 +243,8 @@ put_pod hang '{"k8s.v1.cni.cncf.io/networks":"net-a"}'
 echo '{"faults":[{"status":201,"count":1,"match":"/events","hang_ms":90000}]}' >"$CONTROL"
 ev_run ADD hang "$(events_conf 60)"
 assert_rc "3 Events endpoint hangs: ADD still succeeds" 0
-assert_json "3 (hang) ADD returned while the server still held the Event request" \
-    'not any(e.get("method") == "POST" for e in r)' "$(log_since_mark)"
+assert_pred "3 (hang) ADD returned while the server still held the Event request" \
+    post-statuses "$(log_since_mark)"
 assert_eq "3 (hang) one log line about the Events" 1 "$(event_log_lines)"
 assert_contains "3 (hang) it says the Events were not posted" "$(grep 'Events about pod' "$SN_ERR")" "0 of 2 posted"
 assert_eq "3 (hang) one TLS connection: the other Event was not tried on a new one" 1 "$(handshakes)"
@@ -258,7 +256,7 @@ new_case
 put_pod noapi '{}'
 ev_run ADD noapi "$(events_conf 20 0)"
 assert_rc "4b ADD without kubeconfig" 0
-assert_eq "4b no request at all reached the API server" 0 "$(json_eval "$(log_since_mark)" 'len(r)')"
+assert_eq "4b no request at all reached the API server" 0 "$(pred length "$(log_since_mark)")"
 ev_run DEL noapi "$(events_conf 20 0)"
 assert_rc "4b DEL" 0
 
@@ -278,10 +276,11 @@ print(json.dumps(conf))' "$CONF")
 put_pod crio '{}'
 ev_run ADD crio "$crio_conf"
 assert_rc "4c ADD with runtime-passed annotations" 0
-assert_json "4c annotations from the runtime (no pod GET before the NAD), Events posted" \
-    '[(e["method"], e["path"].split("/")[-1]) for e in r if "method" in e] == [("GET","net-a"),("GET","crio"),("PUT","status"),("POST","events"),("POST","events")]' "$(log_since_mark)"
-assert_json "4c eth0 and net1 announced, UID from CNI_ARGS" \
-    '[e["message"].split(" ")[1] for e in r] == ["eth0", "net1"] and all(e["involvedObject"]["uid"] == "uid-crio" for e in r)' "$(stored_events crio)"
+assert_pred "4c annotations from the runtime (no pod GET before the NAD), Events posted" \
+    request-sequence "$(log_since_mark)" GET:net-a GET:crio PUT:status POST:events POST:events
+ev=$(stored_events crio)
+assert_pred "4c eth0 and net1 announced ..." event-interfaces "$ev" eth0 net1
+assert_pred "... UID from CNI_ARGS" all-have "$ev" /involvedObject/uid '"uid-crio"'
 ev_run DEL crio "$crio_conf"
 assert_rc "4c DEL" 0
 

@@ -107,7 +107,7 @@ unshare --mount --propagation private bash -c '
     CNI_PATH="$E2E_CNI_PLUGINS" "$SPLITNET_BINARY" <"${E2E_TMP}/ro.stdin" >"$SN_OUT" 2>"$SN_ERR"
 SN_RC=$?
 assert_error_code "[read-only] DEL reports that it cannot remove the state" 5
-assert_contains "[read-only] the error names the file system" "$(json_eval "$SN_OUT" 'r["msg"]')" \
+assert_contains "[read-only] the error names the file system" "$(json_value "$SN_OUT" /msg)" \
     "Read-only file system"
 assert_eq "[read-only] the delegates were still called: the lease is released" "" \
     "$(host_local_leases "$E2E_IPAM")"

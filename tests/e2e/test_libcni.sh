@@ -59,10 +59,8 @@ drive() {
 assert_pod_state() {
     local v=$1 f
     f=$(pod_addr_json)
-    assert_json "[$v] pod eth0 has the MAC that tuning set" \
-        "[a.get('address') for a in r if a['ifname'] == 'eth0'] == ['$MAC']" "$f"
-    assert_json "[$v] pod net1 has 10.10.20.5/24" \
-        "[x['local'] for a in r if a['ifname'] == 'net1' for x in a.get('addr_info', []) if x['family'] == 'inet'] == ['10.10.20.5']" "$f"
+    assert_pred "[$v] pod eth0 has the MAC that tuning set" link-mac "$f" eth0 "$MAC"
+    assert_pred "[$v] pod net1 has 10.10.20.5/24" link-inet "$f" net1 10.10.20.5/24
     assert_eq "[$v] tuning's sysctl is set on eth0" 1 \
         "$(ip netns exec "$POD_NS" cat /proc/sys/net/ipv4/conf/eth0/arp_ignore)"
 }
@@ -75,7 +73,7 @@ assert_clean() {
 
 drive version -plugin splitnet
 assert_rc "libcni's VERSION probe of splitnet" 0
-assert_json "libcni sees 0.3.1, 0.4.0 and 1.0.0" "set(['0.3.1', '0.4.0', '1.0.0']) <= set(r['supportedVersions'])"
+assert_pred "libcni sees 0.3.1, 0.4.0 and 1.0.0" supports-versions "$SN_OUT" 0.3.1 0.4.0 1.0.0
 
 for V in 0.3.1 0.4.0 1.0.0; do
     e2e_new_pod
@@ -91,14 +89,11 @@ for V in 0.3.1 0.4.0 1.0.0; do
 
     drive add "${common[@]}"
     if assert_rc "[$V] AddNetworkList" 0; then
-        assert_json "[$V] result cniVersion is $V" "r['cniVersion'] == '$V'"
-        assert_json "[$V] result keeps eth0 and net1 after tuning" \
-            "sorted(i['name'] for i in r['interfaces'] if i.get('sandbox')) == ['eth0', 'net1']"
-        assert_json "[$V] tuning updated eth0's MAC in the result" \
-            "[i.get('mac') for i in r['interfaces'] if i['name'] == 'eth0' and i.get('sandbox')] == ['$MAC']"
-        assert_json "[$V] eth0's IP comes first" "r['interfaces'][r['ips'][0]['interface']]['name'] == 'eth0'"
-        assert_json "[$V] 10.10.20.5/24 points at net1" \
-            "[r['interfaces'][ip['interface']]['name'] for ip in r['ips'] if ip['address'] == '10.10.20.5/24'] == ['net1']"
+        assert_pred "[$V] result cniVersion is $V" value-is "$SN_OUT" /cniVersion "\"$V\""
+        assert_pred "[$V] result keeps eth0 and net1 after tuning" sandbox-interfaces-sorted "$SN_OUT" eth0 net1
+        assert_pred "[$V] tuning updated eth0's MAC in the result" interface-macs "$SN_OUT" eth0 "$MAC"
+        assert_pred "[$V] eth0's IP comes first" first-ip-on "$SN_OUT" eth0
+        assert_pred "[$V] 10.10.20.5/24 points at net1" ip-owners "$SN_OUT" 10.10.20.5/24 net1
         assert_pod_state "$V"
     fi
 
@@ -158,8 +153,7 @@ saved_path=$CNI_PATH_LIST
 CNI_PATH_LIST=${NODE_BIN}:${E2E_CNI_PLUGINS}
 drive add "${installed[@]}"
 assert_rc "[installed] libcni ADD with the generated config and the installed binary" 0
-assert_json "[installed] the result has the pod's eth0 from the master (ptp)" \
-    "[i['name'] for i in r['interfaces'] if i.get('sandbox')] == ['eth0']"
+assert_pred "[installed] the result has the pod's eth0 from the master (ptp)" sandbox-interfaces "$SN_OUT" eth0
 drive check "${installed[@]}"
 assert_rc "[installed] CHECK" 0
 drive del "${installed[@]}"

@@ -137,7 +137,7 @@ for nad in nested nested-multus nested-link nested-ipam nested-conflist path-typ
     put_pod "p-$nad" "{\"k8s.v1.cni.cncf.io/networks\":\"$nad\"}"
     k8s_run ADD "p-$nad" "$CONF"
     assert_error_code "1 NAD $nad refused" 7
-    msg=$(json_eval "$SN_OUT" 'r["msg"]')
+    msg=$(json_value "$SN_OUT" /msg)
     assert_contains "1 NAD $nad: the error names the network" "$msg" "tenant/$nad"
     nothing_left "1 NAD $nad"
     # The runtime DELs after a failed ADD: without state the networks are resolved again, and the
@@ -152,7 +152,7 @@ new_case
 put_pod p-relay '{"k8s.v1.cni.cncf.io/networks":"nested-relay"}'
 k8s_run ADD p-relay "$CONF"
 assert_error_code "1 a plugin that runs splitnet: refused by the nested splitnet" 7
-assert_contains "1 relay: the error says why" "$(json_eval "$SN_OUT" 'r["msg"] + " " + r.get("details", "")')" \
+assert_contains "1 relay: the error says why" "$(error_text "$SN_OUT")" \
     "SPLITNET_NESTED"
 nothing_left "1 relay"
 k8s_run DEL p-relay "$CONF"
@@ -166,7 +166,7 @@ for target in kube-system/alt-primary alt-primary; do
     put_pod defnet "{\"v1.multus-cni.io/default-network\":\"$target\"}"
     k8s_run ADD defnet "$ISOLATED"
     assert_error_code "2 default-network $target refused under namespaceIsolation" 7
-    msg=$(json_eval "$SN_OUT" 'r["msg"]')
+    msg=$(json_value "$SN_OUT" /msg)
     assert_contains "2 $target: the error names the pod's namespace" "$msg" "namespace tenant"
     assert_contains "2 $target: the error names the target namespace" "$msg" "kube-system"
     nothing_left "2 default-network $target"
@@ -197,7 +197,7 @@ mkfifo "$FIFO"
 SN_TIMEOUT=60  # safety net only: a hang is killed and then fails the code assertion
 k8s_run ADD plain "$CONF" CNI_NETNS="$FIFO"
 assert_error_code "4 ADD with a FIFO as CNI_NETNS" 4
-assert_contains "4 the error names the path" "$(json_eval "$SN_OUT" 'r["msg"]')" "$FIFO"
+assert_contains "4 the error names the path" "$(json_value "$SN_OUT" /msg)" "$FIFO"
 k8s_run DEL plain "$CONF" CNI_NETNS="$FIFO"
 assert_error_code "4 DEL with a FIFO as CNI_NETNS" 4
 k8s_run ADD plain "$CONF" CNI_NETNS=/proc/self/ns/mnt
