@@ -16,34 +16,17 @@ asserted (figures go to docs/observability.md). Everything is removed on exit (l
 cleanup: netns, processes in them, temp dir).
 """
 
-import argparse
-import concurrent.futures
-import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402  (the same node, pods and runner as the load test)
-from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net  # noqa: E402
+from benchlib import AgentBench, EgressPod, bench_arguments, reporter  # noqa: E402
 
 METRICS = "127.0.0.1:9234"
-
-
-class EgressPod(load.Pod):
-    """load.Pod with a Kubernetes identity, so the agent's series carry namespace and pod."""
-
-    def env(self, command):
-        e = super().env(command)
-        e["CNI_ARGS"] = (f"IgnoreUnknown=true;K8S_POD_NAMESPACE=bench;"
-                         f"K8S_POD_NAME=egress-{self.index};K8S_POD_UID=uid-{self.index}")
-        return e
 
 
 def scrape():
@@ -103,87 +86,32 @@ def measure(pid, intervals, interval_s, label, report):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--splitnet", required=True)
-    ap.add_argument("--pods", type=int, default=100)
+    ap = bench_arguments(__doc__, pods=100, parallel=8)
     ap.add_argument("--intervals", type=int, default=20)
     ap.add_argument("--interval", default="1s", help="--gateway-probe-interval")
-    ap.add_argument("--parallel", type=int, default=8, help="ADDs/DELs at a time")
     ap.add_argument("--scrape-out", help="write the last scrape with the gateway down here")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
     interval_s = float(args.interval[:-1]) if args.interval.endswith("s") and \
         not args.interval.endswith("ms") else float(args.interval[:-2]) / 1000
-    splitnet = os.path.abspath(args.splitnet)
+    report = reporter()
 
-    started = time.monotonic()
-
-    def report(text):
-        print(f"[{time.monotonic() - started:7.1f}s] {text}", flush=True)
-
-    unshare_net()
-    prefix = f"splitnet-agent-{os.getpid()}"
-    tmp = tempfile.mkdtemp(prefix="splitnet-agent-")
-    node = load.Node(prefix, tmp)
-    stats = load.Stats()
-    runner = None
-    agent = None
-    pods = []
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    try:
-        node.setup()
-        runner = load.Runner(compile_c(tmp, "launcher", LAUNCHER_C), splitnet, 120)
-        deadline = time.monotonic() + 3600
-        pods = [EgressPod(node, i) for i in range(args.pods)]
-        with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
-                list(pool.map(lambda p: load.bounded(deadline, load.add_pod, node, runner, stats,
-                                                     p, errlog.fileno()), pods))
-        added = sum(1 for p in pods if p.result is not None)
+    with AgentBench("agent", args.splitnet, args.parallel, report) as bench:
+        added = bench.add_pods([EgressPod(bench.node, i) for i in range(args.pods)])
         report(f"{added} of {args.pods} egress pods ADDed")
-        if stats.failures:
-            report(f"failures: {stats.failures[:3]}")
+        if bench.stats.failures:
+            report(f"failures: {bench.stats.failures[:3]}")
 
-        etc = os.path.join(tmp, "etc")
-        os.mkdir(etc)
-        conf = os.path.join(etc, "00-splitnet.conf")
-        with open(conf, "wb") as f:
-            f.write(pods[0].conf)
-        for d in ("agent-netd", "agent-bin", "agent-multusd"):
-            os.mkdir(os.path.join(tmp, d))
-        cmd = [splitnet, "install", f"--multus-conf-file={conf}",
-               f"--cni-conf-dir={tmp}/agent-netd", f"--cni-bin-dir={tmp}/agent-bin",
-               f"--multus-cni-conf-dir={tmp}/agent-multusd", "--skip-multus-binary-copy",
-               f"--metrics-bind-address={METRICS}", f"--gateway-probe-interval={args.interval}"]
-        report("agent: " + " ".join(cmd))
-        agent = subprocess.Popen(cmd, stderr=open(os.path.join(tmp, "agent.log"), "wb"))
+        agent = bench.start_agent(bench.pods[0].conf, f"--metrics-bind-address={METRICS}",
+                                  f"--gateway-probe-interval={args.interval}")
+        report("agent: " + " ".join(agent.args))
         wait_rounds(1, 120)
         measure(agent.pid, args.intervals, interval_s, "gateway up", report)
-        load.run_cmd("ip", "-n", node.gw, "link", "set", "gw0", "down")
+        load.run_cmd("ip", "-n", bench.node.gw, "link", "set", "gw0", "down")
         text = measure(agent.pid, args.intervals, interval_s, "gateway down", report)
         if args.scrape_out:
             with open(args.scrape_out, "w") as f:
                 f.write(text)
-        load.run_cmd("ip", "-n", node.gw, "link", "set", "gw0", "up")
-    finally:
-        if agent:
-            agent.terminate()
-            try:
-                agent.wait(30)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait()
-        if runner:
-            with open(os.devnull, "wb") as devnull:
-                with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
-                    list(pool.map(lambda p: load.del_pod(node, runner, stats, p, devnull.fileno()),
-                                  pods))
-            runner.kill_all()
-        node.teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
-        report("cleaned up")
+        load.run_cmd("ip", "-n", bench.node.gw, "link", "set", "gw0", "up")
 
 
 if __name__ == "__main__":

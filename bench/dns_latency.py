@@ -18,22 +18,16 @@ The agent's fds, threads and VmRSS are read with no pod served and with N. Not a
 is asserted (figures go to docs/egress.md). Everything is removed on exit.
 """
 
-import argparse
-import concurrent.futures
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402
-from agent_cost import EgressPod  # noqa: E402
-from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net  # noqa: E402
+from benchlib import AgentBench, EgressPod, bench_arguments, reporter  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DNS_SERVER = os.path.join(HERE, "..", "tests", "e2e", "dns", "dns_server.py")
@@ -105,72 +99,33 @@ def agent_cost(pid):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--splitnet", required=True)
-    ap.add_argument("--pods", type=int, default=20)
+    ap = bench_arguments(__doc__, pods=20, parallel=4)
     ap.add_argument("--queries", type=int, default=500)
-    ap.add_argument("--parallel", type=int, default=4)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
-    splitnet = os.path.abspath(args.splitnet)
-    started = time.monotonic()
+    report = reporter()
 
-    def report(text):
-        print(f"[{time.monotonic() - started:7.1f}s] {text}", flush=True)
-
-    unshare_net()
-    prefix = f"splitnet-dns-{os.getpid()}"
-    tmp = tempfile.mkdtemp(prefix="splitnet-dns-")
-    node = load.Node(prefix, tmp)
-    stats = load.Stats()
-    runner = None
-    agent = None
-    servers = []
-    pods = []
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    try:
-        node.setup()
+    with AgentBench("dns", args.splitnet, args.parallel, report) as bench:
         load.run_cmd("ip", "addr", "add", f"{CLUSTER_DNS}/32", "dev", "lo")
-        servers.append(subprocess.Popen([sys.executable, DNS_SERVER, CLUSTER_DNS,
-                                         os.devnull, "10.43.7.7", "cluster.local"]))
-        servers.append(subprocess.Popen(["ip", "netns", "exec", node.gw, sys.executable,
-                                         DNS_SERVER, load.NET1_GATEWAY, os.devnull,
-                                         "203.0.113.80"]))
-        runner = load.Runner(compile_c(tmp, "launcher", LAUNCHER_C), splitnet, 120)
-        pods = [DnsPod(node, i) for i in range(args.pods)]
-        etc = os.path.join(tmp, "etc")
-        os.mkdir(etc)
-        conf = os.path.join(etc, "00-splitnet.conf")
-        with open(conf, "wb") as f:
-            f.write(pods[0].conf)
-        for d in ("agent-netd", "agent-bin", "agent-multusd"):
-            os.mkdir(os.path.join(tmp, d))
-        cmd = [splitnet, "install", f"--multus-conf-file={conf}",
-               f"--cni-conf-dir={tmp}/agent-netd", f"--cni-bin-dir={tmp}/agent-bin",
-               f"--multus-cni-conf-dir={tmp}/agent-multusd", "--skip-multus-binary-copy",
-               "--metrics-bind-address=0", "--guard-bypassed-pods=false",
-               "--gateway-probe-interval=1s", f"--cluster-dns={CLUSTER_DNS}"]
-        agent_log = os.path.join(tmp, "agent.log")
-        agent = subprocess.Popen(cmd, stderr=open(agent_log, "wb"))
+        bench.helper([sys.executable, DNS_SERVER, CLUSTER_DNS, os.devnull, "10.43.7.7",
+                      "cluster.local"])
+        bench.helper(["ip", "netns", "exec", bench.node.gw, sys.executable, DNS_SERVER,
+                      load.NET1_GATEWAY, os.devnull, "203.0.113.80"])
+        pods = [DnsPod(bench.node, i) for i in range(args.pods)]
+        agent = bench.start_agent(pods[0].conf, "--metrics-bind-address=0",
+                                  "--guard-bypassed-pods=false", "--gateway-probe-interval=1s",
+                                  f"--cluster-dns={CLUSTER_DNS}")
         # The baseline: the agent once it has written the node config, serving no pod yet.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not os.listdir(f"{tmp}/agent-netd"):
+        while time.monotonic() < deadline and not os.listdir(bench.agent_netd):
             time.sleep(0.2)
         baseline = steady_cost(agent.pid)
         report(f"agent with no pod served: {baseline}")
 
-        deadline = time.monotonic() + 3600
-        with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
-                list(pool.map(lambda p: load.bounded(deadline, load.add_pod, node, runner, stats,
-                                                     p, errlog.fileno()), pods))
-        added = sum(1 for p in pods if p.result is not None)
+        added = bench.add_pods(pods)
         report(f"{added} of {args.pods} pods with egress.dns ADDed")
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and \
-                open(agent_log).read().count("dns split: serving") < added:
+                open(bench.agent_log).read().count("dns split: serving") < added:
             time.sleep(0.5)
         served = steady_cost(agent.pid)
         report(f"agent serving {added} pods: {served}")
@@ -195,26 +150,6 @@ def main():
             print(f"{label:18} {p50v:17.0f} {p50d:14.0f} {p50v / p50d:6.2f} {p90v:14.0f} "
                   f"{p90d:11.0f}")
         print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
-    finally:
-        if agent:
-            agent.terminate()
-            try:
-                agent.wait(30)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait()
-        for s in servers:
-            s.kill()
-            s.wait()
-        if runner:
-            with open(os.devnull, "wb") as devnull:
-                with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
-                    list(pool.map(lambda p: load.del_pod(node, runner, stats, p, devnull.fileno()),
-                                  pods))
-            runner.kill_all()
-        node.teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
-        report("cleaned up")
 
 
 if __name__ == "__main__":

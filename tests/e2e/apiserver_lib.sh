@@ -82,3 +82,46 @@ contexts:
 current-context: ctx
 KUBECONFIG
 }
+
+# k8s_e2e_setup: the preamble of the suites that run the plugin against the fixture API server
+# (lib.sh sourced first): e2e_init, the reference plugins they use, a private "node" netns
+# (where the plugin and the API server run) and a pod netns, and DATA, the directory of the
+# objects the server serves. Every pod is a fresh netns; all are deleted on exit (lib.sh).
+k8s_e2e_setup() {
+    e2e_init
+    e2e_require_plugins ptp host-local macvlan static
+    e2e_setup_node_pod
+    # shellcheck disable=SC2034  # for the suite that calls this
+    DATA=$E2E_TMP/data
+}
+
+# put_pod_object DATA NS NAME ANNOTATIONS_JSON [NODE]: the pod NS/NAME (uid uid-NAME, one
+# busybox container) with these annotations, scheduled on NODE when given, where the server
+# serves it (DATA/pods/NS/NAME.json).
+put_pod_object() {
+    mkdir -p "$1/pods/$2"
+    python3 - "$@" <<'PY'
+import json, sys
+data, ns, name, annotations = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+spec = {"containers": [{"name": name, "image": "busybox"}]}
+if len(sys.argv) > 5:
+    spec = {"nodeName": sys.argv[5], **spec}
+json.dump({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": ns, "uid": "uid-" + name,
+                        "resourceVersion": "1", "annotations": annotations},
+           "spec": spec}, open(f"{data}/pods/{ns}/{name}.json", "w"))
+PY
+}
+
+# put_nad_object DATA NS NAME CONFIG_JSON_OR_EMPTY: a NetworkAttachmentDefinition NS/NAME with
+# CONFIG as its spec.config string, where the server serves it (DATA/nads/NS/NAME.json).
+put_nad_object() {
+    mkdir -p "$1/nads/$2"
+    python3 - "$@" <<'PY'
+import json, sys
+data, ns, name, config = sys.argv[1:5]
+json.dump({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+           "metadata": {"name": name, "namespace": ns}, "spec": {"config": config}},
+          open(f"{data}/nads/{ns}/{name}.json", "w"))
+PY
+}

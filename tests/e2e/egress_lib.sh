@@ -218,6 +218,18 @@ conf_egress_meta() {
  "delegates":['"${delegates}"']}'
 }
 
+# conf_vpn_pod EGRESS_JSON [ADDRESS]: the usual pod of the egress suites: the ptp primary on
+# eth0 and the VPN macvlan net1 (ADDRESS, default 192.168.99.99/24) with this egress policy.
+conf_vpn_pod() {
+    conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress "${2:-192.168.99.99/24}" "$1")"
+}
+
+# egress_e2e_setup: e2e_init, then egress_topology.
+egress_e2e_setup() {
+    e2e_init
+    egress_topology
+}
+
 # reachability: for each probe destination "dst:reply:via", via = eth0 / net1 / none, decided by
 # which side's counter saw the echo request (not by route text).
 reachability() {

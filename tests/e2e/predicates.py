@@ -390,6 +390,13 @@ def posts_retried(r, status, path, at_least):
     return None if ok else f"expected >= {at_least} POSTs to {path} answered {status}, found {show(found)}"
 
 
+@predicate("only-event")
+def only_event(r, event_type, reason=None):
+    """Exactly one Event, of TYPE (and REASON when given)."""
+    found = [[e.get("type"), e.get("reason")] if reason else [e.get("type")] for e in r]
+    return expect([[event_type, reason] if reason else [event_type]], found)
+
+
 @predicate("event-names")
 def event_names(r, pod, n):
     """N Events, all named POD.<hex nanoseconds > 0>, all different."""

@@ -79,6 +79,23 @@ new_pod() {
     SN_CONTAINERID=$(e2e_name "cid-$1")
 }
 
+# add_pod LABEL NETWORKS: a fresh pod (new_pod LABEL) and an ADD of CONF, the meta config with
+# the networks annotation NETWORKS; the ADD's stdout is kept as E2E_TMP/add-LABEL.json.
+add_pod() {
+    new_pod "$1"
+    CONF=$(conf "$2")
+    run_splitnet ADD "$CONF"
+    cp "$SN_OUT" "$E2E_TMP/add-$1.json"
+}
+
+# del_pod LABEL: DEL of add_pod's pod, the ADD's result as prevResult: it succeeds and leaves
+# nothing behind.
+del_pod() {
+    run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-$1.json")"
+    assert_ok "[$1] DEL succeeds"
+    assert_nothing_left "$1, after DEL"
+}
+
 # shellcheck disable=SC2317  # called through check
 has_net1() { ip -n "$POD_NS" link show dev net1 >/dev/null 2>&1; }
 v4_defaults() { ip -n "$POD_NS" -4 route show default; }
@@ -95,11 +112,8 @@ assert_nothing_left() {
 }
 
 # --- 1. default-route ["192.0.2.1"] on net1 -----------------------------------------------------
-new_pod gw
-CONF=$(conf '[{"name":"vpn","default-route":["192.0.2.1"]}]')
-run_splitnet ADD "$CONF"
+add_pod gw '[{"name":"vpn","default-route":["192.0.2.1"]}]'
 assert_ok "[gw] ADD succeeds"
-cp "$SN_OUT" "$E2E_TMP/add-gw.json"
 assert_contains "[gw] net1 carries the static IP" "$(ip -n "$POD_NS" -4 -o addr show dev net1)" \
     "192.0.2.10/24"
 assert_eq "[gw] the only IPv4 default route is via 192.0.2.1 dev net1" \
@@ -117,37 +131,26 @@ assert_pred "[gw] network-status: gateway 192.0.2.1 on net1 ..." \
 assert_pred "... and none on eth0" status-gateways "$API/pods/media/web.json" eth0
 run_splitnet CHECK "$(with_prev "$CONF" "$E2E_TMP/add-gw.json")"
 assert_ok "[gw] CHECK passes against the rewritten results"
-run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-gw.json")"
-assert_ok "[gw] DEL succeeds"
-assert_nothing_left "gw, after DEL"
+del_pod gw
 
 # --- 2. two IPv4 gateways: ECMP, rejected before any work ----------------------------------------
-new_pod ecmp
-CONF=$(conf '[{"name":"vpn","default-route":["192.0.2.1"]},{"name":"vpn2","default-route":["198.51.100.1"]}]')
-run_splitnet ADD "$CONF"
+add_pod ecmp '[{"name":"vpn","default-route":["192.0.2.1"]},{"name":"vpn2","default-route":["198.51.100.1"]}]'
 assert_error_code "[ecmp] ADD with two IPv4 gateways fails" 7
 assert_contains "[ecmp] Multus' message" "$(json_value "$SN_OUT" /msg)" \
     "multus does not support ECMP for default-route"
 assert_nothing_left "ecmp"
 
 # --- 3. default-route [] removes every default route ---------------------------------------------
-new_pod empty
-CONF=$(conf '[{"name":"vpn","default-route":[]}]')
-run_splitnet ADD "$CONF"
+add_pod empty '[{"name":"vpn","default-route":[]}]'
 assert_ok "[empty] ADD succeeds"
-cp "$SN_OUT" "$E2E_TMP/add-empty.json"
 check "[empty] net1 exists" has_net1
 assert_eq "[empty] no IPv4 default route at all" "" "$(v4_defaults)"
 assert_eq "[empty] no IPv6 default route at all" "" "$(v6_defaults)"
 assert_pred "[empty] merged result lists no default route" default-routes "$E2E_TMP/add-empty.json" '[]'
-run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-empty.json")"
-assert_ok "[empty] DEL succeeds"
-assert_nothing_left "empty, after DEL"
+del_pod empty
 
 # --- 4. an unreachable gateway fails the ADD; the rollback removes everything -------------------
-new_pod unreachable
-CONF=$(conf '[{"name":"vpn","default-route":["203.0.113.1"]}]')
-run_splitnet ADD "$CONF"
+add_pod unreachable '[{"name":"vpn","default-route":["203.0.113.1"]}]'
 assert_failed "[unreachable] ADD fails"
 assert_contains "[unreachable] the error names the route" "$(json_value "$SN_OUT" /msg)" \
     "default via 203.0.113.1 dev net1"
@@ -155,9 +158,7 @@ assert_nothing_left "unreachable"
 
 # --- 5. default-route and an egress policy ------------------------------------------------------
 # On another network it would route the internet around the VPN: refused before anything exists.
-new_pod egress-leak
-CONF=$(conf '[{"name":"vpnegress"},{"name":"vpn2","default-route":["198.51.100.1"]}]')
-run_splitnet ADD "$CONF"
+add_pod egress-leak '[{"name":"vpnegress"},{"name":"vpn2","default-route":["198.51.100.1"]}]'
 assert_error_code "[egress-leak] ADD fails" 7
 assert_contains "[egress-leak] the error names both networks and the fix" \
     "$(json_value "$SN_OUT" /msg)" \
@@ -165,17 +166,12 @@ assert_contains "[egress-leak] the error names both networks and the fix" \
 assert_nothing_left "egress-leak"
 
 # On the egress network with its own gateway: accepted, and the egress CHECK still holds.
-new_pod egress-same
-CONF=$(conf '[{"name":"vpnegress","default-route":["192.0.2.1"]}]')
-run_splitnet ADD "$CONF"
+add_pod egress-same '[{"name":"vpnegress","default-route":["192.0.2.1"]}]'
 assert_ok "[egress-same] ADD succeeds"
-cp "$SN_OUT" "$E2E_TMP/add-egress.json"
 assert_eq "[egress-same] the only IPv4 default with a device is via 192.0.2.1 dev net1" \
     "default via 192.0.2.1 dev net1" "$(v4_defaults | grep -v '^unreachable' | sed 's/ *$//')"
-run_splitnet CHECK "$(with_prev "$CONF" "$E2E_TMP/add-egress.json")"
+run_splitnet CHECK "$(with_prev "$CONF" "$E2E_TMP/add-egress-same.json")"
 assert_ok "[egress-same] CHECK passes (egress policy and default-route agree)"
-run_splitnet DEL "$(with_prev "$CONF" "$E2E_TMP/add-egress.json")"
-assert_ok "[egress-same] DEL succeeds"
-assert_nothing_left "egress-same, after DEL"
+del_pod egress-same
 
 e2e_summary

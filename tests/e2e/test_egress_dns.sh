@@ -62,7 +62,7 @@ check "the VPN resolver answers in the internet netns" wait_for vpn-resolver 30 
 
 # --- ADD: the cluster DNS Service IP on the pod's lo -------------------------------------------
 EGRESS='{"keep":["cluster"],"probeGateway":"require","dns":{"servers":["'"$VPN_RESOLVER"'"],"clusterDomain":"cluster.local"}}'
-META=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
+META=$(conf_vpn_pod "$EGRESS")
 with_cluster_dns() { python3 -c 'import json,sys; c=json.load(sys.stdin); c["clusterDNS"]="'"$CLUSTER_DNS"'"; print(json.dumps(c))'; }
 CONF=$(printf '%s' "$META" | with_cluster_dns)
 
@@ -211,7 +211,7 @@ POD_NS=$(e2e_name pod2)
 POD_NETNS=/var/run/netns/${POD_NS}
 SN_CONTAINERID=$(e2e_name cid2)
 e2e_netns_add "$POD_NS"
-CONF2=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.98/24 "$EGRESS")" | with_cluster_dns)
+CONF2=$(conf_vpn_pod "$EGRESS" 192.168.99.98/24 | with_cluster_dns)
 run_splitnet ADD "$CONF2"
 assert_rc "second pod: ADD while the agent runs" 0 || sn_dump
 cp "$SN_OUT" "${E2E_TMP}/add2.json"

@@ -6,11 +6,9 @@
 # default and an RA on the VPN segment, CHECK and DEL.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/egress_lib.sh"
-e2e_init
-egress_topology
+egress_e2e_setup
 
-EGRESS='{"keep":["cluster","192.168.5.0/24"],"ipv6":"block","probeGateway":"require","probeConflict":true}'
-CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
+CONF=$(conf_vpn_pod '{"keep":["cluster","192.168.5.0/24"],"ipv6":"block","probeGateway":"require","probeConflict":true}')
 
 run_splitnet ADD "$CONF"
 assert_rc "ADD with egress (probeGateway require, probeConflict)" 0 || exit 1

@@ -36,9 +36,26 @@ no_stdout() { "$@" >/dev/null; }
 
 # version_lists_1_1_0 CMD...: CMD run as a CNI VERSION call prints a document that lists 1.1.0.
 version_lists_1_1_0() {
-    local out
-    out=$(echo '{"cniVersion":"1.1.0"}' | env -i CNI_COMMAND=VERSION "$@" 2>&1) || return 1
-    python3 -c 'import json,sys; sys.exit(0 if "1.1.0" in json.loads(sys.argv[1])["supportedVersions"] else 1)' "$out"
+    local out=$E2E_TMP/version.json
+    echo '{"cniVersion":"1.1.0"}' | env -i CNI_COMMAND=VERSION "$@" >"$out" 2>&1 || return 1
+    pred supports-versions "$out" 1.1.0
+}
+
+# build_checked_image ARCH BINARY DIR [RUNNER]: image.sh builds DIR/splitnet-ARCH.tar (ARCHIVE)
+# from BINARY, the checker accepts it and extracts its /splitnet, which answers VERSION (run
+# through RUNNER, e.g. qemu, when given). A failed build ends the suite.
+build_checked_image() {
+    local arch=$1 binary=$2 dir=$3 machine
+    shift 3
+    case $arch in amd64) machine=x86-64 ;; arm64) machine=aarch64 ;; esac
+    check "image.sh --arch $arch --binary $binary" \
+        no_stdout "$IMAGE_SH" --arch "$arch" --binary "$binary" --out "$dir" || e2e_summary
+    ARCHIVE=$dir/splitnet-$arch.tar
+    echo "# $arch image archive: $(stat -c %s "$ARCHIVE") bytes"
+    check "$arch archive layout, digests, config, labels, one static $machine /splitnet" \
+        no_stdout python3 "$CHECK" "$ARCHIVE" --arch "$arch" --extract "$dir/splitnet-from-image"
+    check "the $arch image's /splitnet answers VERSION with 1.1.0${1:+ (under $1)}" \
+        version_lists_1_1_0 "$@" "$dir/splitnet-from-image"
 }
 
 # podman_check ARCHIVE ARCH: podman loads the archive into a private store and inspects it.
@@ -63,18 +80,12 @@ podman_check() {
 
 # --- amd64: the binary under test
 e2e_tmpdir OUT
-check "image.sh --arch amd64 --binary $SPLITNET_BINARY" \
-    no_stdout "$IMAGE_SH" --arch amd64 --binary "$SPLITNET_BINARY" --out "$OUT/a" || e2e_summary
-ARCHIVE=$OUT/a/splitnet-amd64.tar
-echo "# amd64 image archive: $(stat -c %s "$ARCHIVE") bytes"
-check "archive layout, digests, config, labels, one static x86-64 /splitnet" \
-    no_stdout python3 "$CHECK" "$ARCHIVE" --arch amd64 --extract "$OUT/splitnet-from-image"
-check "the image's /splitnet answers VERSION with 1.1.0" version_lists_1_1_0 "$OUT/splitnet-from-image"
+build_checked_image amd64 "$SPLITNET_BINARY" "$OUT/a"
 check_not "the checker rejects the amd64 archive as arm64" \
     quiet python3 "$CHECK" "$ARCHIVE" --arch arm64
 # A corrupted blob must be caught: flip one byte of the layer inside a copy of the archive.
 mkdir -p "$OUT/bad" && tar -C "$OUT/bad" -xf "$ARCHIVE"
-layer=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[0]["Layers"][0])' "$OUT/bad/manifest.json")
+layer=$(json_value "$OUT/bad/manifest.json" /0/Layers/0)
 printf '\x00' | dd of="$OUT/bad/$layer" bs=1 seek=100 conv=notrunc status=none
 tar -C "$OUT/bad" -cf "$OUT/bad.tar" .
 check_not "the checker rejects an archive with a corrupted layer" \
@@ -89,14 +100,7 @@ check_not "image.sh: unknown argument exits non-zero" quiet "$IMAGE_SH" --bogus
 
 # --- arm64: the cross-built binary, when given
 if [[ -n ${SPLITNET_ARM64_BINARY:-} ]]; then
-    check "image.sh --arch arm64 --binary $SPLITNET_ARM64_BINARY" \
-        no_stdout "$IMAGE_SH" --arch arm64 --binary "$SPLITNET_ARM64_BINARY" --out "$OUT/arm" || e2e_summary
-    ARCHIVE=$OUT/arm/splitnet-arm64.tar
-    echo "# arm64 image archive: $(stat -c %s "$ARCHIVE") bytes"
-    check "arm64 archive layout, digests, config, labels, one static aarch64 /splitnet" \
-        no_stdout python3 "$CHECK" "$ARCHIVE" --arch arm64 --extract "$OUT/splitnet-arm64-from-image"
-    check "the arm64 image's /splitnet answers VERSION under qemu" \
-        version_lists_1_1_0 "$(command -v qemu-aarch64-static)" "$OUT/splitnet-arm64-from-image"
+    build_checked_image arm64 "$SPLITNET_ARM64_BINARY" "$OUT/arm" "$(command -v qemu-aarch64-static)"
     podman_check "$ARCHIVE" arm64
 else
     e2e_log "SPLITNET_ARM64_BINARY not set: the arm64 archive is checked by scripts/test.sh's arm64 step"

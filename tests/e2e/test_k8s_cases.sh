@@ -9,44 +9,19 @@
 #   5. a NAD with an empty spec.config resolved from confDir;
 #   6. DEL from a Go Multus scratch cache (migration from Multus);
 #   7. hostile pod objects: cni-args nested 120000 levels, a 6 MiB pod (issue 9).
-# The plugin and the API server run in a private "node" netns; every pod is a fresh netns. All
-# namespaces are deleted on exit (lib.sh).
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/apiserver_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/apiserver_lib.sh"
-e2e_init
-e2e_require_plugins ptp host-local macvlan static
-e2e_setup_node_pod
+k8s_e2e_setup
 
-DATA=$E2E_TMP/data
 CONFDIR=$E2E_TMP/confdir
 MULTUS_DIR=$E2E_TMP/multus
 mkdir -p "$DATA/pods/media" "$DATA/nads/media" "$DATA/nads/other" "$DATA/nads/kube-system" \
     "$CONFDIR" "$MULTUS_DIR"
 
-# put_pod NAME ANNOTATIONS_JSON: a pod in namespace media (uid uid-NAME).
-put_pod() {
-    python3 - "$DATA/pods/media/$1.json" "$1" "$2" <<'PY'
-import json, sys
-path, name, annotations = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-json.dump({"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": name, "namespace": "media", "uid": "uid-" + name,
-                        "resourceVersion": "1", "annotations": annotations},
-           "spec": {"containers": [{"name": name, "image": "busybox"}]}}, open(path, "w"))
-PY
-}
-
-# put_nad NS NAME CONFIG_JSON_OR_EMPTY: a NetworkAttachmentDefinition (spec.config as a string).
-put_nad() {
-    python3 - "$DATA/nads/$1/$2.json" "$1" "$2" "$3" <<'PY'
-import json, sys
-path, ns, name, config = sys.argv[1:5]
-json.dump({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-           "metadata": {"name": name, "namespace": ns}, "spec": {"config": config}},
-          open(path, "w"))
-PY
-}
+put_pod() { put_pod_object "$DATA" media "$@"; }  # NAME ANNOTATIONS_JSON
+put_nad() { put_nad_object "$DATA" "$@"; }  # NS NAME CONFIG_JSON_OR_EMPTY
 
 # Delegate configs (cniVersion 1.0.0: Debian's plugins stop there).
 macvlan_conf() {  # NAME ADDRESS

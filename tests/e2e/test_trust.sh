@@ -10,17 +10,12 @@
 #   3. CNI_IFNAME=e%d (a kernel name template): refused, nothing in the pod;
 #   4. a FIFO as CNI_NETNS: an error, not a hang (timeout is only the safety net), for ADD and DEL;
 #      DEL with a missing netns still succeeds.
-# The plugin and the API server run in a private "node" netns; every pod is a fresh netns. All
-# namespaces are deleted on exit (lib.sh).
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/apiserver_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/apiserver_lib.sh"
-e2e_init
-e2e_require_plugins ptp host-local macvlan static
-e2e_setup_node_pod
+k8s_e2e_setup
 
-DATA=$E2E_TMP/data
 # The node's binDir: splitnet itself is installed there (as on a real node), plus a link to it
 # under a harmless-looking name and a "third-party" plugin that runs whatever binary it is given.
 BIN=$E2E_TMP/bin
@@ -35,26 +30,8 @@ exec "$SPLITNET_BINARY"
 EOF
 chmod 0755 "$BIN/relay"
 
-put_pod() {  # NAME ANNOTATIONS_JSON: a pod in namespace tenant
-    python3 - "$DATA/pods/tenant/$1.json" "$1" "$2" <<'PY'
-import json, sys
-path, name, annotations = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-json.dump({"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": name, "namespace": "tenant", "uid": "uid-" + name,
-                        "resourceVersion": "1", "annotations": annotations},
-           "spec": {"containers": [{"name": name, "image": "busybox"}]}}, open(path, "w"))
-PY
-}
-
-put_nad() {  # NS NAME CONFIG_JSON
-    python3 - "$DATA/nads/$1/$2.json" "$1" "$2" "$3" <<'PY'
-import json, sys
-path, ns, name, config = sys.argv[1:5]
-json.dump({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-           "metadata": {"name": name, "namespace": ns}, "spec": {"config": config}},
-          open(path, "w"))
-PY
-}
+put_pod() { put_pod_object "$DATA" tenant "$@"; }  # NAME ANNOTATIONS_JSON
+put_nad() { put_nad_object "$DATA" "$@"; }  # NS NAME CONFIG_JSON
 
 # The attacker's inner delegate: /bin/sh reads its config as a script, so the command
 # substitution in a string value runs (as root) if sh is ever started.

@@ -6,11 +6,9 @@
 # default, net1 itself) and verify fails with exit 1 naming it; repaired, it passes again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/egress_lib.sh"
-e2e_init
-egress_topology
+egress_e2e_setup
 
-EGRESS='{"keep":["cluster"],"ipv6":"block","probeGateway":"off","probeConflict":false}'
-CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$EGRESS")")
+CONF=$(conf_vpn_pod '{"keep":["cluster"],"ipv6":"block","probeGateway":"off","probeConflict":false}')
 
 # run_verify ARG...: `splitnet verify` inside the pod netns as uid/gid 65534 with an empty
 # capability set (bounding set included); sets V_RC, V_OUT (stdout) and V_ERR (stderr).
