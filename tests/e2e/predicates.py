@@ -21,6 +21,8 @@ import sys
 
 PREDICATES = {}
 EXTRACTORS = {}
+# The predicates whose FILE is the fake API server's request log: one JSON object a line.
+OVER_JSON_LINES = set()
 
 NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"
 
@@ -29,16 +31,20 @@ class Usage(Exception):
     """The arguments do not fit the predicate."""
 
 
-def predicate(name):
+def predicate(name, json_lines=False):
     def register(function):
         PREDICATES[name] = function
+        if json_lines:
+            OVER_JSON_LINES.add(name)
         return function
     return register
 
 
-def extractor(name):
+def extractor(name, json_lines=False):
     def register(function):
         EXTRACTORS[name] = function
+        if json_lines:
+            OVER_JSON_LINES.add(name)
         return function
     return register
 
@@ -426,6 +432,56 @@ def event_interfaces(r, *ifnames):
     return expect(list(ifnames), [e["message"].split(" ")[1] for e in r])
 
 
+def requests_to(log, method, path_prefix):
+    """The logged requests of METHOD to a path starting with PATH_PREFIX, bodies parsed."""
+    found = []
+    for e in log:
+        if e.get("method") == method and e.get("path", "").startswith(path_prefix):
+            e = dict(e)
+            if e.get("body"):
+                e["body"] = json.loads(e["body"])
+            found.append(e)
+    return found
+
+
+@predicate("request-value", json_lines=True)
+def request_value(log, method, path_prefix, path, value):
+    """Exactly one METHOD request to PATH_PREFIX..., and VALUE (JSON) at POINTER in it (its body
+    parsed: /body/kind, /path, /status)."""
+    found = requests_to(log, method, path_prefix)
+    if len(found) != 1:
+        return f"expected one {method} {path_prefix}..., found {len(found)}: {show([e['path'] for e in found])}"
+    return expect(parse_json_arg(value), pointer(found[0], path))
+
+
+@predicate("request-text-contains", json_lines=True)
+def request_text_contains(log, method, path_prefix, path, text):
+    """Exactly one METHOD request to PATH_PREFIX..., with TEXT in the string at POINTER."""
+    found = requests_to(log, method, path_prefix)
+    if len(found) != 1:
+        return f"expected one {method} {path_prefix}..., found {len(found)}"
+    value = pointer(found[0], path)
+    return None if text in value else f"expected {show(text)} in {show(value)}"
+
+
+@predicate("request-paths-start", json_lines=True)
+def request_paths_start(log, method, path_prefix, *paths):
+    """The first METHOD requests to PATH_PREFIX... went to PATHS, in this order."""
+    found = [e["path"] for e in requests_to(log, method, path_prefix)]
+    return expect(list(paths), found[:len(paths)])
+
+
+@predicate("request-before", json_lines=True)
+def request_before(log, method, path_suffix, later_method):
+    """Exactly one METHOD request to a path ending in PATH_SUFFIX, and it came before the first
+    LATER_METHOD request (which there is)."""
+    first = [i for i, e in enumerate(log) if e.get("method") == method and e["path"].endswith(path_suffix)]
+    later = [i for i, e in enumerate(log) if e.get("method") == later_method]
+    ok = len(first) == 1 and later and first[0] < later[0]
+    return None if ok else f"expected one {method} ...{path_suffix} before the first {later_method}, " \
+        f"found it at {first} and {later_method} at {later}"
+
+
 # --- extractors ----------------------------------------------------------------------------------
 
 @extractor("value")
@@ -458,6 +514,18 @@ def posts_to(r, suffix):
     return str(sum(1 for e in posts(r) if e["path"].endswith(suffix)))
 
 
+@extractor("request-count", json_lines=True)
+def request_count(log, method, path_prefix):
+    """How many logged requests of METHOD went to a path starting with PATH_PREFIX."""
+    return str(len(requests_to(log, method, path_prefix)))
+
+
+@extractor("taint-keys")
+def taint_keys(r):
+    """A node's taint keys, space-separated."""
+    return " ".join(t["key"] for t in r["spec"].get("taints", []))
+
+
 @extractor("first-ip-starting")
 def first_ip_starting(r, prefix):
     return [ip["address"] for ip in r["ips"] if ip["address"].startswith(prefix)][0]
@@ -473,7 +541,10 @@ def main(argv):
     name, path, args = argv[1], argv[2], argv[3:]
     try:
         with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+            if name in OVER_JSON_LINES:
+                doc = [json.loads(line) for line in f if line.strip()]
+            else:
+                doc = json.load(f)
     except (OSError, ValueError) as e:
         print(f"{name}: {path} is not one JSON document: {e}", file=sys.stderr)
         return 2

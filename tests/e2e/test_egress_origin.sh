@@ -39,7 +39,8 @@ conf_origin() {
  "ipam":{"type":"static","routes":['"$(origin_routes)"']}}]}'
 }
 
-check "the origin NAD has 31 routes" test "$(conf_origin | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["plugins"][0]["ipam"]["routes"]))')" = 31
+conf_origin >"${E2E_TMP}/origin.conflist"
+assert_pred "the origin NAD has 31 routes" length-is "${E2E_TMP}/origin.conflist" /plugins/0/ipam/routes 31
 
 # probe_leak6: one IPv6 echo to the internet from the pod (no reply expected either way).
 probe_leak6() {

@@ -63,8 +63,8 @@ e2e_on_exit stop_fake_apiserver
 CONTROL=${E2E_TMP}/control.json
 start_fake_apiserver "$API_NS" "$E2E_TMP" "$DATA" "$token" --certs-dir "$E2E_TMP/certs" \
     --control "$CONTROL" || exit 1
-PORT=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$E2E_TMP/ready")
-cp "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["ca"])' "$E2E_TMP/ready")" "$SA/ca.crt"
+PORT=$(json_value "$E2E_TMP/ready" /port)
+cp "$(json_value "$E2E_TMP/ready" /ca)" "$SA/ca.crt"
 printf '%s' "$token" >"$SA/token"
 REQUESTS=${E2E_TMP}/requests.log
 
@@ -91,21 +91,12 @@ stop_agent() {
 # shellcheck disable=SC2016  # expanded when the cleanup runs
 e2e_on_exit '[[ -n $AGENT_PID ]] && kill $AGENT_PID 2>/dev/null'
 
-# requests METHOD PATH_PREFIX: the logged requests (JSON lines) with that method and path prefix.
-requests() {
-    python3 - "$REQUESTS" "$1" "$2" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("method") == sys.argv[2] and r.get("path", "").startswith(sys.argv[3]):
-        print(json.dumps(r))
-PY
-}
-count() { requests "$1" "$2" | grep -c . || true; }
+# count METHOD PATH_PREFIX: how many logged requests have that method and path prefix.
+count() { pred request-count "$REQUESTS" "$1" "$2"; }
 # shellcheck disable=SC2317  # called through wait_for
 pod_gone() { [[ ! -e $DATA/pods/$1/$2.json ]]; }
 # shellcheck disable=SC2317
-taint_keys() { python3 -c 'import json,sys; print(" ".join(t["key"] for t in json.load(open(sys.argv[1]))["spec"].get("taints", [])))' "$DATA/nodes/node-a.json"; }
+taint_keys() { pred taint-keys "$DATA/nodes/node-a.json"; }
 # shellcheck disable=SC2317
 taint_removed() { [[ $(taint_keys) == node.kubernetes.io/not-ready ]]; }
 
@@ -142,13 +133,9 @@ assert_eq "... on the next tick after a failed read: two GETs of the node" 2 \
     "$(count GET /api/v1/nodes/node-a)"
 assert_eq "the failure was logged once" 1 "$(grep -c "cannot read node node-a" "$E2E_TMP/agent1.log")"
 assert_eq "... and one PATCH" 1 "$(count PATCH /api/v1/nodes/node-a)"
-check "the PATCH tests the taint it removes, and removes only it" python3 - "$(requests PATCH /api/v1/nodes/node-a)" <<'PY'
-import json, sys
-body = json.loads(json.loads(sys.argv[1])["body"])
-assert body == [{"op": "test", "path": "/spec/taints/0",
-                 "value": {"key": "splitnet.io/agent-not-ready", "effect": "NoSchedule"}},
-                {"op": "remove", "path": "/spec/taints/0"}], body
-PY
+assert_pred "the PATCH tests the taint it removes, and removes only it" \
+    request-value "$REQUESTS" PATCH /api/v1/nodes/node-a /body '[{"op": "test", "path": "/spec/taints/0",
+     "value": {"key": "splitnet.io/agent-not-ready", "effect": "NoSchedule"}}, {"op": "remove", "path": "/spec/taints/0"}]'
 assert_eq "the other taint stays" "node.kubernetes.io/not-ready" "$(taint_keys)"
 assert_eq "--guard-bypassed-pods=false: no pod list" 0 "$(count GET /api/v1/pods)"
 assert_eq "... and no delete" 0 "$(count DELETE /api/v1/)"
@@ -160,38 +147,28 @@ start_agent "$E2E_TMP/agent2.log" NODE_NAME=node-a -- --remove-taint=splitnet.io
 check "the bypassed pod is deleted" wait_for "delete" 30 pod_gone zz bypassed
 stop_agent
 assert_eq "exactly one DELETE" 1 "$(count DELETE /api/v1/)"
-check "... of zz/bypassed with its uid as precondition" python3 - "$(requests DELETE /api/v1/)" <<'PY'
-import json, sys
-r = json.loads(sys.argv[1])
-assert r["path"] == "/api/v1/namespaces/zz/pods/bypassed", r["path"]
-body = json.loads(r["body"])
-assert body["kind"] == "DeleteOptions" and body["preconditions"] == {"uid": "uid-bypassed"}, body
-PY
-check "the pods were listed by node, page by page (limit 100, then the continue token)" \
-    python3 - "$(requests GET /api/v1/pods)" <<'PY'
-import json, sys
-paths = [json.loads(line)["path"] for line in sys.argv[1].splitlines()]
-assert paths[:2] == ["/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100",
-                     "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100&continue=100"], paths
-PY
+assert_pred "... of zz/bypassed ..." \
+    request-value "$REQUESTS" DELETE /api/v1/ /path '"/api/v1/namespaces/zz/pods/bypassed"'
+assert_pred "... with DeleteOptions ..." request-value "$REQUESTS" DELETE /api/v1/ /body/kind '"DeleteOptions"'
+assert_pred "... and its uid as precondition" \
+    request-value "$REQUESTS" DELETE /api/v1/ /body/preconditions '{"uid": "uid-bypassed"}'
+assert_pred "the pods were listed by node, page by page (limit 100, then the continue token)" \
+    request-paths-start "$REQUESTS" GET /api/v1/pods \
+    "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100" \
+    "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a&limit=100&continue=100"
 for kept in media/handled media/starting media/elsewhere aaa/plain-001; do
     check "$kept is left alone" test -e "$DATA/pods/${kept}.json"
 done
 assert_eq "the node is not patched again (no taint left)" 0 "$(count PATCH /api/v1/nodes/)"
-check "a SplitnetBypassed Event was recorded on the pod before the delete" python3 - "$REQUESTS" <<'PY'
-import json, sys
-log = [json.loads(l) for l in open(sys.argv[1]) if '"method"' in l]
-posts = [i for i, r in enumerate(log) if r["method"] == "POST" and r["path"].endswith("/events")]
-deletes = [i for i, r in enumerate(log) if r["method"] == "DELETE"]
-assert len(posts) == 1 and posts[0] < deletes[0], (posts, deletes)
-r = log[posts[0]]
-assert r["path"] == "/api/v1/namespaces/zz/events" and r["status"] == 201, r
-event = json.loads(r["body"])
-assert event["reason"] == "SplitnetBypassed" and event["type"] == "Warning", event
-assert event["involvedObject"]["name"] == "bypassed", event
-assert event["involvedObject"]["uid"] == "uid-bypassed", event
-assert "without splitnet" in event["message"], event
-PY
+assert_pred "an Event was posted before the delete ..." request-before "$REQUESTS" POST /events DELETE
+EVENT=(request-value "$REQUESTS" POST /api/v1/namespaces/zz/events)  # + POINTER JSON
+assert_pred "... to the pod's namespace, accepted ..." "${EVENT[@]}" /status 201
+assert_pred "... a SplitnetBypassed ..." "${EVENT[@]}" /body/reason '"SplitnetBypassed"'
+assert_pred "... Warning ..." "${EVENT[@]}" /body/type '"Warning"'
+assert_pred "... on the pod ..." "${EVENT[@]}" /body/involvedObject/name '"bypassed"'
+assert_pred "... (its uid) ..." "${EVENT[@]}" /body/involvedObject/uid '"uid-bypassed"'
+assert_pred "... saying it ran without splitnet" \
+    request-text-contains "$REQUESTS" POST /api/v1/namespaces/zz/events /body/message "without splitnet"
 assert_contains "the agent logged the deletion" "$(cat "$E2E_TMP/agent2.log")" \
     "deleted pod zz/bypassed (uid uid-bypassed)"
 
