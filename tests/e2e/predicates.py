@@ -369,6 +369,12 @@ def status_name(r, index, name):
     return expect(name, network_status(r)[int(index)]["name"])
 
 
+@predicate("status-entry")
+def status_entry(r, index, entry):
+    """network-status entry INDEX is exactly ENTRY (JSON)."""
+    return expect(parse_json_arg(entry), network_status(r)[int(index)])
+
+
 @predicate("status-gateways")
 def status_gateways(r, ifname, *gateways):
     """The network-status entry of IFNAME lists GATEWAYS; with none, it has no gateway member."""
@@ -380,6 +386,21 @@ def status_gateways(r, ifname, *gateways):
 def request_sequence(r, *method_names):
     """The API requests, as METHOD:LAST_PATH_SEGMENT, are exactly these, in order."""
     return expect(list(method_names), [f"{e['method']}:{e['path'].split('/')[-1]}" for e in r if "method" in e])
+
+
+@predicate("requests-are")
+def requests_are(r, *method_paths):
+    """The API requests, as METHOD:PATH, are exactly these, in order."""
+    return expect(list(method_paths), [f"{e['method']}:{e['path']}" for e in r if "method" in e])
+
+
+@predicate("event-posts")
+def event_posts(r, *messages):
+    """The POSTed bodies' messages are MESSAGES, in order; one ending in '*' matches a prefix."""
+    found = [json.loads(e["body"])["message"] for e in posts(r)]
+    ok = len(found) == len(messages) and all(
+        f.startswith(m[:-1]) if m.endswith("*") else f == m for f, m in zip(found, messages))
+    return None if ok else f"expected messages {show(list(messages))}, found {show(found)}"
 
 
 @predicate("post-statuses")
@@ -518,6 +539,12 @@ def posts_to(r, suffix):
 def request_count(log, method, path_prefix):
     """How many logged requests of METHOD went to a path starting with PATH_PREFIX."""
     return str(len(requests_to(log, method, path_prefix)))
+
+
+@extractor("json-lines", json_lines=True)
+def json_lines(log):
+    """A file of JSON lines (the API server's request log) as one JSON list."""
+    return json.dumps(log)
 
 
 @extractor("taint-keys")

@@ -71,11 +71,8 @@ new_case() {
 
 # log_since_mark: the API server's log entries of the last run, as a JSON list in a file.
 log_since_mark() {
-    python3 - "$LOG" "$LOG_MARK" "$E2E_TMP/run-log.json" <<'PY'
-import json, sys
-lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
-json.dump([json.loads(l) for l in lines if l.strip()], open(sys.argv[3], "w"))
-PY
+    tail -n +$((LOG_MARK + 1)) "$LOG" >"$E2E_TMP/run-log.jsonl"
+    pred json-lines "$E2E_TMP/run-log.jsonl" >"$E2E_TMP/run-log.json"
     printf '%s' "$E2E_TMP/run-log.json"
 }
 

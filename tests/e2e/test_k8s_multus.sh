@@ -25,6 +25,9 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+PREDICATES="$(dirname "$0")/predicates.py"
+# must NAME FILE ARG...: predicate NAME of predicates.py holds (it says what it found if not).
+must() { python3 "$PREDICATES" "$@" || fail "$1 over $2"; }
 
 ip netns add "$node"
 ip netns add "$pod"
@@ -83,37 +86,29 @@ eth0_addr=$(ip netns exec "$pod" ip -o addr show dev eth0)
 [[ ${net1_link,,} == *"c2:b0:57:49:47:f1"* ]] || fail "net1 lacks the annotation MAC: $net1_link"
 [[ $eth0_addr == *"inet 10.77.0."* ]] || fail "eth0 has no primary IP: $eth0_addr"
 
-python3 - "$work" <<'PY' || fail "API checks failed"
-import json, sys
-work = sys.argv[1]
-pod = json.load(open(work + "/data/pods/media/sonarr.json"))
-status = json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])
-assert [s["name"] for s in status] == ["cbr0", "media/unifi-vpn"], status
-assert status[0]["interface"] == "eth0" and status[0]["default"] is True, status[0]
-assert status[1] == {"name": "media/unifi-vpn", "interface": "net1", "ips": ["198.51.100.20"],
-                     "mac": "c2:b0:57:49:47:f1", "dns": {}}, status[1]
-assert "\n    \"name\": \"cbr0\"" in pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
-log = [json.loads(l) for l in open(work + "/requests.log")]
-reqs = [(e["method"], e["path"]) for e in log if "method" in e]
-assert reqs == [("GET", "/api/v1/namespaces/media/pods/sonarr"),
-                ("GET", "/apis/k8s.cni.cncf.io/v1/namespaces/media/network-attachment-definitions/unifi-vpn"),
-                ("GET", "/api/v1/namespaces/media/pods/sonarr"),
-                ("PUT", "/api/v1/namespaces/media/pods/sonarr/status"),
-                ("POST", "/api/v1/namespaces/media/events"),
-                ("POST", "/api/v1/namespaces/media/events")], reqs
-assert sum(1 for e in log if e.get("event") == "handshake") == 1, log
+# The API: network-status (indented, as Multus writes it), the requests, one TLS connection.
+pod_object=$work/data/pods/media/sonarr.json
+must status-networks "$pod_object" cbr0@eth0 media/unifi-vpn@net1
+must status-default "$pod_object" cbr0@eth0
+must status-entry "$pod_object" 1 \
+    '{"name": "media/unifi-vpn", "interface": "net1", "ips": ["198.51.100.20"], "mac": "c2:b0:57:49:47:f1", "dns": {}}'
+must text-contains "$pod_object" /metadata/annotations/k8s.v1.cni.cncf.io~1network-status $'\n    "name": "cbr0"'
+python3 "$PREDICATES" json-lines "$work/requests.log" >"$work/requests.json"
+must requests-are "$work/requests.json" GET:/api/v1/namespaces/media/pods/sonarr \
+    GET:/apis/k8s.cni.cncf.io/v1/namespaces/media/network-attachment-definitions/unifi-vpn \
+    GET:/api/v1/namespaces/media/pods/sonarr PUT:/api/v1/namespaces/media/pods/sonarr/status \
+    POST:/api/v1/namespaces/media/events POST:/api/v1/namespaces/media/events
+handshakes=$(python3 "$PREDICATES" count-where "$work/requests.json" event handshake)
+[[ $handshakes == 1 ]] || fail "expected one TLS handshake, found $handshakes"
 # The AddedInterface Events, as Multus words them (docs/observability.md#events).
-events = [json.loads(e["body"]) for e in log if e.get("method") == "POST"]
-assert [e["message"].split(" [")[0] for e in events] == ["Add eth0", "Add net1"], events
-assert events[1]["message"] == "Add net1 [198.51.100.20/24] from media/unifi-vpn", events[1]
-assert all(e["status"] == 201 for e in log if e.get("method") == "POST"), log
-PY
+must event-posts "$work/requests.json" "Add eth0 [*" "Add net1 [198.51.100.20/24] from media/unifi-vpn"
+must post-statuses "$work/requests.json" 201 201
 
 # --- DEL with the API server down ----------------------------------------------------------
 # DEL must not need the API. Asserted with a packet counter, not with wall time (a loaded machine
 # is slow, and a refused connection fails fast anyway): every connection attempt to the API port
 # from the node netns is a SYN through this counter, and a refused attempt first proves it counts.
-api_port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$work/ready")
+api_port=$(python3 "$PREDICATES" value "$work/ready" /port)
 stop_fake_apiserver
 in_node nft -f - <<EOF2
 table inet e2e_api {
