@@ -31,22 +31,21 @@ class Usage(Exception):
     """The arguments do not fit the predicate."""
 
 
-def predicate(name, json_lines=False):
-    def register(function):
-        PREDICATES[name] = function
-        if json_lines:
-            OVER_JSON_LINES.add(name)
-        return function
-    return register
+def registrar(table):
+    """A decorator factory that files a function in TABLE under a name (and, with json_lines,
+    has its FILE read as JSON lines)."""
+    def named(name, json_lines=False):
+        def register(function):
+            table[name] = function
+            if json_lines:
+                OVER_JSON_LINES.add(name)
+            return function
+        return register
+    return named
 
 
-def extractor(name, json_lines=False):
-    def register(function):
-        EXTRACTORS[name] = function
-        if json_lines:
-            OVER_JSON_LINES.add(name)
-        return function
-    return register
+predicate = registrar(PREDICATES)
+extractor = registrar(EXTRACTORS)
 
 
 def show(value):
@@ -121,36 +120,42 @@ def length_is(r, path, n):
 
 @predicate("nonempty-string")
 def nonempty_string(r, path):
+    """The value at POINTER is a non-empty string."""
     value = pointer(r, path)
     return None if isinstance(value, str) and value else f"expected a non-empty string, found {show(value)}"
 
 
 @predicate("text-contains")
 def text_contains(r, path, text):
+    """The string at POINTER contains TEXT."""
     value = pointer(r, path)
     return None if text in value else f"expected {show(text)} in {show(value)}"
 
 
 @predicate("text-lacks")
 def text_lacks(r, path, text):
+    """The string at POINTER does not contain TEXT."""
     value = pointer(r, path)
     return None if text not in value else f"expected no {show(text)} in {show(value)}"
 
 
 @predicate("text-starts-with")
 def text_starts_with(r, path, text):
+    """The string at POINTER starts with TEXT."""
     value = pointer(r, path)
     return None if value.startswith(text) else f"expected {show(value)} to start with {show(text)}"
 
 
 @predicate("text-ends-with")
 def text_ends_with(r, path, text):
+    """The string at POINTER ends with TEXT."""
     value = pointer(r, path)
     return None if value.endswith(text) else f"expected {show(value)} to end with {show(text)}"
 
 
 @predicate("text-bytes-at-most")
 def text_bytes_at_most(r, path, n):
+    """The string at POINTER is at most N bytes of UTF-8."""
     size = len(pointer(r, path).encode())
     return None if size <= int(n) else f"expected at most {n} bytes of UTF-8, found {size}"
 
@@ -201,6 +206,7 @@ def cni_error(r):
 
 @predicate("error-code")
 def error_code(r, code):
+    """The CNI error object has code CODE."""
     return expect(int(code), r.get("code") if isinstance(r, dict) else None)
 
 
@@ -218,6 +224,7 @@ def sandbox_interfaces_sorted(r, *names):
 
 @predicate("has-interface")
 def has_interface(r, name):
+    """Some interface of the result (sandbox or not) is named NAME."""
     names = [i["name"] for i in r["interfaces"]]
     return None if name in names else f"expected an interface {name}, found {show(names)}"
 
@@ -244,6 +251,7 @@ def ips_point_into(r, netns):
 
 @predicate("ip-count")
 def ip_count(r, n):
+    """The result has exactly N IPs."""
     return expect(int(n), len(r["ips"]))
 
 
@@ -262,6 +270,7 @@ def ip_networks(r, *owner_octets):
 
 @predicate("has-ips")
 def has_ips(r, *addresses):
+    """ADDRESSES are among the result's IPs."""
     found = {ip["address"] for ip in r["ips"]}
     missing = sorted(set(addresses) - found)
     return None if not missing else f"expected {show(sorted(addresses))} among the IPs, missing {show(missing)}"
@@ -288,6 +297,7 @@ def ip_versions(r, version):
 
 @predicate("has-route")
 def has_route(r, dst):
+    """The result has a route to DST."""
     dsts = [rt["dst"] for rt in r.get("routes", [])]
     return None if dst in dsts else f"expected a route to {dst}, found {show(dsts)}"
 
@@ -313,8 +323,9 @@ def stored_default_routes(r, routes_by_ifname):
 
 @predicate("same-result-shape")
 def same_result_shape(r, other_path, lease_prefix):
-    """Two results agree on sandbox interfaces, cniVersion, routes and every IP but the lease
-    (the addresses starting with LEASE_PREFIX, which host-local hands out anew)."""
+    """FILE and OTHER agree on everything but the lease (IPs starting with LEASE_PREFIX).
+
+    Compared: sandbox interfaces, cniVersion, routes and the other IPs."""
     with open(other_path, encoding="utf-8") as f:
         other = json.load(f)
 
@@ -337,6 +348,7 @@ def link_inet(r, ifname, *patterns):
 
 @predicate("link-mac")
 def link_mac(r, ifname, mac):
+    """`ip -j addr`: the one link named IFNAME has MAC."""
     return expect([mac], [a.get("address") for a in r if a["ifname"] == ifname])
 
 
@@ -467,8 +479,8 @@ def requests_to(log, method, path_prefix):
 
 @predicate("request-value", json_lines=True)
 def request_value(log, method, path_prefix, path, value):
-    """Exactly one METHOD request to PATH_PREFIX..., and VALUE (JSON) at POINTER in it (its body
-    parsed: /body/kind, /path, /status)."""
+    """One METHOD request to PATH_PREFIX..., with VALUE (JSON) at POINTER (/path, /status,
+    /body/...: the body parsed)."""
     found = requests_to(log, method, path_prefix)
     if len(found) != 1:
         return f"expected one {method} {path_prefix}..., found {len(found)}: {show([e['path'] for e in found])}"
@@ -494,8 +506,7 @@ def request_paths_start(log, method, path_prefix, *paths):
 
 @predicate("request-before", json_lines=True)
 def request_before(log, method, path_suffix, later_method):
-    """Exactly one METHOD request to a path ending in PATH_SUFFIX, and it came before the first
-    LATER_METHOD request (which there is)."""
+    """One METHOD request to ...PATH_SUFFIX, before the first LATER_METHOD request."""
     first = [i for i, e in enumerate(log) if e.get("method") == method and e["path"].endswith(path_suffix)]
     later = [i for i, e in enumerate(log) if e.get("method") == later_method]
     ok = len(first) == 1 and later and first[0] < later[0]
@@ -520,6 +531,7 @@ def error_text(r):
 
 @extractor("length")
 def length(r, path=""):
+    """How many entries the value at POINTER (default: the document) has."""
     return str(len(pointer(r, path)))
 
 
@@ -555,6 +567,7 @@ def taint_keys(r):
 
 @extractor("first-ip-starting")
 def first_ip_starting(r, prefix):
+    """The first IP of the result whose address starts with PREFIX."""
     return [ip["address"] for ip in r["ips"] if ip["address"].startswith(prefix)][0]
 
 
@@ -562,8 +575,12 @@ def main(argv):
     # Arguments as the bytes bash passed, decoded as UTF-8 whatever the locale.
     argv = [os.fsencode(a).decode("utf-8", "surrogateescape") for a in argv]
     if len(argv) < 3 or (argv[1] not in PREDICATES and argv[1] not in EXTRACTORS):
-        names = " ".join(sorted(PREDICATES) + sorted(EXTRACTORS))
-        print(f"usage: predicates.py NAME FILE ARG...  (NAME: {names})", file=sys.stderr)
+        print("usage: predicates.py NAME FILE ARG...", file=sys.stderr)
+        for title, table in (("predicates", PREDICATES), ("extractors", EXTRACTORS)):
+            print(f"{title}:", file=sys.stderr)
+            for name in sorted(table):
+                summary = (table[name].__doc__ or "").strip().split("\n")[0]
+                print(f"  {name:26} {summary}", file=sys.stderr)
         return 2
     name, path, args = argv[1], argv[2], argv[3:]
     try:
