@@ -122,7 +122,9 @@ def length_is(r, path, n):
 def nonempty_string(r, path):
     """The value at POINTER is a non-empty string."""
     value = pointer(r, path)
-    return None if isinstance(value, str) and value else f"expected a non-empty string, found {show(value)}"
+    if isinstance(value, str) and value:
+        return None
+    return f"expected a non-empty string, found {show(value)}"
 
 
 @predicate("text-contains")
@@ -175,7 +177,7 @@ def all_have(r, path, value):
 
 @predicate("each-value")
 def each_value(r, path, *values):
-    """The entries of the list at the top have, at POINTER and in order, exactly the strings VALUES."""
+    """The entries of the list at the top have, at POINTER and in order, exactly VALUES."""
     return expect(list(values), [pointer(e, path) for e in r])
 
 
@@ -258,7 +260,8 @@ def ip_count(r, n):
 @predicate("ip-owners")
 def ip_owners(r, address_prefix, *names):
     """The IPs whose address starts with ADDRESS_PREFIX point at exactly NAMES, in order."""
-    return expect(list(names), [ip_owner(r, ip) for ip in r["ips"] if ip["address"].startswith(address_prefix)])
+    owners = [ip_owner(r, ip) for ip in r["ips"] if ip["address"].startswith(address_prefix)]
+    return expect(list(names), owners)
 
 
 @predicate("ip-networks")
@@ -311,7 +314,8 @@ def default_routes_are(r, routes):
 @predicate("interface-macs")
 def interface_macs(r, name, *macs):
     """The sandbox interfaces named NAME carry exactly MACS."""
-    return expect(list(macs), [i.get("mac") for i in r["interfaces"] if i["name"] == name and i.get("sandbox")])
+    found = [i.get("mac") for i in r["interfaces"] if i["name"] == name and i.get("sandbox")]
+    return expect(list(macs), found)
 
 
 @predicate("stored-default-routes")
@@ -330,8 +334,9 @@ def same_result_shape(r, other_path, lease_prefix):
         other = json.load(f)
 
     def shape(x):
-        return {"interfaces": sandbox_interfaces(x), "cniVersion": x["cniVersion"], "routes": x.get("routes"),
-                "ips": [ip["address"] for ip in x["ips"] if not ip["address"].startswith(lease_prefix)]}
+        others = [ip["address"] for ip in x["ips"] if not ip["address"].startswith(lease_prefix)]
+        return {"interfaces": sandbox_interfaces(x), "cniVersion": x["cniVersion"],
+                "routes": x.get("routes"), "ips": others}
     return expect(shape(other), shape(r))
 
 
@@ -372,7 +377,8 @@ def status_networks(r, *name_ifnames):
 def status_default(r, name_ifname):
     """The first network-status entry is NAME@IFNAME and marked default."""
     s = network_status(r)[0]
-    return expect(f"{name_ifname} default", f"{s['name']}@{s['interface']}" + (" default" if s.get("default") is True else ""))
+    found = f"{s['name']}@{s['interface']}" + (" default" if s.get("default") is True else "")
+    return expect(f"{name_ifname} default", found)
 
 
 @predicate("status-name")
@@ -397,7 +403,8 @@ def status_gateways(r, ifname, *gateways):
 @predicate("request-sequence")
 def request_sequence(r, *method_names):
     """The API requests, as METHOD:LAST_PATH_SEGMENT, are exactly these, in order."""
-    return expect(list(method_names), [f"{e['method']}:{e['path'].split('/')[-1]}" for e in r if "method" in e])
+    found = [f"{e['method']}:{e['path'].split('/')[-1]}" for e in r if "method" in e]
+    return expect(list(method_names), found)
 
 
 @predicate("requests-are")
@@ -455,7 +462,8 @@ def event_times_once(r):
     for e in r:
         if not (e["count"] == 1 and e["firstTimestamp"] == e["lastTimestamp"]
                 and e["eventTime"].startswith(e["firstTimestamp"][:19])):
-            return f"expected count 1 and agreeing timestamps, found {show({k: e.get(k) for k in ('count', 'firstTimestamp', 'lastTimestamp', 'eventTime')})}"
+            times = {k: e.get(k) for k in ("count", "firstTimestamp", "lastTimestamp", "eventTime")}
+            return f"expected count 1 and agreeing timestamps, found {show(times)}"
     return None if r else "expected Events, found none"
 
 
@@ -483,7 +491,8 @@ def request_value(log, method, path_prefix, path, value):
     /body/...: the body parsed)."""
     found = requests_to(log, method, path_prefix)
     if len(found) != 1:
-        return f"expected one {method} {path_prefix}..., found {len(found)}: {show([e['path'] for e in found])}"
+        paths = [e["path"] for e in found]
+        return f"expected one {method} {path_prefix}..., found {len(found)}: {show(paths)}"
     return expect(parse_json_arg(value), pointer(found[0], path))
 
 
