@@ -266,7 +266,7 @@ no_egress_routes() { [[ -z $(ip -n "$POD_NS" route show table all proto 83) ]]; 
 # with the autonomous flag, source link-layer option) to ff02::1 from IFNAME in NS.
 send_ra() {
     local mac
-    mac=$(ip -n "$1" -j link show "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+    mac=$(link_mac "$1" "$2")
     ns_exec "$1" python3 - "$2" "$3" "$mac" <<'PY'
 import socket, struct, sys
 ifname, prefix, mac = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -400,6 +400,11 @@ e2e_summary() {
 # ---------------------------------------------------------------------------------------------
 # Node-side inspection
 
+# link_mac NS IFNAME: the MAC address of IFNAME in netns NS.
+link_mac() {
+    ip -n "$1" -j link show "$2" >"${E2E_TMP}/link-$1-$2.json" && json_value "${E2E_TMP}/link-$1-$2.json" /0/address
+}
+
 # node_links: link names in NODE_NS, one per line.
 node_links() {
     ip -n "$NODE_NS" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'

@@ -18,7 +18,7 @@ assert_nothing_left() {
 
 # --- probeGateway "require", gateway absent (its link is down) ---------------------------------
 REQUIRE='{"keep":["cluster"],"probeGateway":"require"}'
-CONF=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$REQUIRE")")
+CONF=$(conf_vpn_pod "$REQUIRE")
 ip -n "$GW_NS" link set gw0 down
 reset_counters
 run_splitnet ADD "$CONF"
@@ -29,7 +29,7 @@ assert_nothing_left "require"
 
 # "warn" lets the pod start (the policy is in place, the internet simply does not answer yet).
 WARN='{"keep":["cluster"],"probeGateway":"warn"}'
-CONF_WARN=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$WARN")")
+CONF_WARN=$(conf_vpn_pod "$WARN")
 run_splitnet ADD "$CONF_WARN"
 assert_rc "warn + gateway down: ADD succeeds" 0
 assert_contains "... and logs the probe failure" "$(cat "$SN_ERR")" "probeGateway is \"warn\": continuing"
@@ -47,9 +47,8 @@ assert_rc "DEL" 0
 
 # --- conflicting static IP: another host on the segment already holds it -----------------------
 ip -n "$GW_NS" addr add 192.168.99.50/24 dev gw0
-HOLDER_MAC=$(ip -n "$GW_NS" -j link show gw0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
-CONFLICT='{"keep":["cluster"],"probeConflict":true}'
-CONF_CONFLICT=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.50/24 "$CONFLICT")")
+HOLDER_MAC=$(link_mac "$GW_NS" gw0)
+CONF_CONFLICT=$(conf_vpn_pod '{"keep":["cluster"],"probeConflict":true}' 192.168.99.50/24)
 reset_counters
 run_splitnet ADD "$CONF_CONFLICT"
 assert_error_code "conflict: ADD fails" 11
@@ -68,7 +67,7 @@ assert_rc "DEL" 0
 
 # --- an invalid egress block fails before anything is created on the VPN side -----------------
 BAD='{"keep":["clustr"]}'
-CONF_BAD=$(conf_egress_meta "$(conf_ptp_primary)" "$(conf_vpn_egress 192.168.99.99/24 "$BAD")")
+CONF_BAD=$(conf_vpn_pod "$BAD")
 run_splitnet ADD "$CONF_BAD"
 assert_failed "bad keep entry: ADD fails"
 assert_contains "... naming the key" "$(json_value "$SN_OUT" /msg)" \
