@@ -402,7 +402,8 @@ e2e_summary() {
 
 # link_mac NS IFNAME: the MAC address of IFNAME in netns NS.
 link_mac() {
-    ip -n "$1" -j link show "$2" >"${E2E_TMP}/link-$1-$2.json" && json_value "${E2E_TMP}/link-$1-$2.json" /0/address
+    local f=${E2E_TMP}/link-$1-$2.json
+    ip -n "$1" -j link show "$2" >"$f" && json_value "$f" /0/address
 }
 
 # node_links: link names in NODE_NS, one per line.
