@@ -150,6 +150,40 @@ bool delete_route(Netlink& nl, const RouteSpec& route) {
     return true;
 }
 
+std::vector<DefaultRouteHop> list_default_routes(Netlink& nl) {
+    std::vector<DefaultRouteHop> out;
+    for (const auto& route : list_routes(nl, AF_UNSPEC, kMainTable)) {
+        if (route.dst.prefix != 0) {
+            continue;
+        }
+        for (const auto& hop : route.nexthops) {
+            out.push_back({route, hop});
+        }
+    }
+    return out;
+}
+
+bool delete_default_route(Netlink& nl, const DefaultRouteHop& entry) {
+    RouteSpec spec;
+    spec.dst = entry.route.dst;
+    spec.gw = entry.hop.gw;
+    spec.ifindex = entry.hop.ifindex;
+    spec.table = entry.route.table;
+    spec.type = entry.route.type;
+    if (entry.route.priority != 0) {
+        spec.priority = entry.route.priority;
+    }
+    return delete_route(nl, spec);
+}
+
+void replace_default_route(Netlink& nl, int ifindex, const IpAddr& gw) {
+    RouteSpec spec;
+    spec.dst = IpNet{zero_address(gw.family), 0};
+    spec.gw = gw;
+    spec.ifindex = ifindex;
+    replace_route(nl, spec);
+}
+
 std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table) {
     std::vector<RouteInfo> out;
     nl.dump(

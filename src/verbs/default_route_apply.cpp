@@ -1,8 +1,6 @@
 #include <map>
 #include <utility>
 
-#include <sys/socket.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -24,24 +22,13 @@ int family_of(const net::IpNet& dst) {
 // Cleared (family, ifindex) pairs -> ifname, for lookups and messages.
 using Cleared = std::map<std::pair<int, int>, std::string>;
 
-// Default routes of the main table leaving through a cleared interface. The dump reports a
-// default route's destination either as absent or as a zero-length prefix (the kernel keeps no
-// difference); both come out of list_routes as prefix 0, which is all that is matched here, so
-// the "Dst == nil" trap of Multus >= 4.2.2 cannot happen.
-std::vector<std::pair<net::RouteInfo, net::Nexthop>> cleared_defaults(net::Netlink& nl,
-                                                                      const Cleared& cleared) {
-    std::vector<std::pair<net::RouteInfo, net::Nexthop>> out;
-    for (const auto& route : net::list_routes(nl, AF_UNSPEC, net::kMainTable)) {
-        if (route.dst.prefix != 0) {
-            continue;
-        }
-        for (const auto& hop : route.nexthops) {
-            if (cleared.contains({family_of(route.dst), hop.ifindex})) {
-                out.emplace_back(route, hop);
-            }
-        }
-    }
-    return out;
+// Default routes of the main table with a hop through a cleared interface.
+std::vector<net::DefaultRouteHop> cleared_defaults(net::Netlink& nl, const Cleared& cleared) {
+    auto defaults = net::list_default_routes(nl);
+    std::erase_if(defaults, [&](const net::DefaultRouteHop& entry) {
+        return !cleared.contains({family_of(entry.route.dst), entry.hop.ifindex});
+    });
+    return defaults;
 }
 
 std::string describe_default(const net::RouteInfo& route, const net::Nexthop& hop,
@@ -55,21 +42,13 @@ std::string describe_default(const net::RouteInfo& route, const net::Nexthop& ho
 }
 
 void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
-    for (const auto& [route, hop] : cleared_defaults(nl, cleared)) {
-        net::RouteSpec spec;
-        spec.dst = route.dst;
-        spec.gw = hop.gw;
-        spec.ifindex = hop.ifindex;
-        spec.table = route.table;
-        spec.type = route.type;
-        if (route.priority != 0) {
-            spec.priority = route.priority;
-        }
-        const auto& ifname = cleared.at({family_of(route.dst), hop.ifindex});
+    for (const auto& entry : cleared_defaults(nl, cleared)) {
+        const auto& ifname = cleared.at({family_of(entry.route.dst), entry.hop.ifindex});
         // An IPv4 multipath route goes as a whole with its first hop; later hops then find
         // nothing, which is fine: the check below decides.
-        if (net::delete_route(nl, spec)) {
-            spdlog::info("default-route: removed {}", describe_default(route, hop, ifname));
+        if (net::delete_default_route(nl, entry)) {
+            spdlog::info("default-route: removed {}",
+                         describe_default(entry.route, entry.hop, ifname));
         }
     }
     const auto left = cleared_defaults(nl, cleared);
@@ -92,12 +71,8 @@ void add_default(net::Netlink& nl, int ifindex, const std::string& ifname,
         throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
                          fmt::format(R"(invalid "default-route" gateway "{}")", gw_text));
     }
-    net::RouteSpec spec;
-    spec.dst = net::IpNet{net::zero_address(gw->family), 0};
-    spec.gw = *gw;
-    spec.ifindex = ifindex;
     try {
-        net::replace_route(nl, spec);
+        net::replace_default_route(nl, ifindex, *gw);
     } catch (const net::NetlinkError& e) {
         throw cni::Error(
             cni::ErrorCode::Internal,

@@ -1,22 +1,22 @@
 #include "splitnet/verbs/preflight.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 #include <thread>
-
-#include <net/if.h>
-#include <sys/stat.h>
 
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/net/link.hpp"
+#include "splitnet/net/netlink.hpp"
 #include "splitnet/net/netns.hpp"
 
 namespace splitnet::verbs {
 
 bool readiness_ok(const std::string& path) {
-    struct stat st {};
-
-    return path.empty() || ::stat(path.c_str(), &st) == 0;
+    std::error_code ignored;
+    return path.empty() || std::filesystem::exists(path, ignored);
 }
 
 void wait_for_readiness(const std::string& path, std::chrono::milliseconds timeout) {
@@ -52,19 +52,17 @@ void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::
         seen.push_back(attachment.ifname);
     }
     const auto ns = net::open_netns(netns);
-    net::in_netns(ns.get(), [&] {
-        for (const auto& attachment : attachments) {
-            if (::if_nametoindex(attachment.ifname.c_str()) != 0) {
-                throw cni::Error(
-                    cni::ErrorCode::InvalidNetworkConfig,
-                    fmt::format(R"(cannot set "{}" interface name to "{}": interface name {} )"
-                                "already exists",
-                                attachment.network, attachment.ifname, attachment.ifname),
-                    "the pod sandbox already has this interface; DEL the old attachment first");
-            }
+    net::Netlink pod(ns.get());
+    for (const auto& attachment : attachments) {
+        if (net::find_link(pod, attachment.ifname)) {
+            throw cni::Error(
+                cni::ErrorCode::InvalidNetworkConfig,
+                fmt::format(R"(cannot set "{}" interface name to "{}": interface name {} )"
+                            "already exists",
+                            attachment.network, attachment.ifname, attachment.ifname),
+                "the pod sandbox already has this interface; DEL the old attachment first");
         }
-        return 0;
-    });
+    }
 }
 
 void check_netns(const cni::Request& request, const cni::Getenv& getenv) {

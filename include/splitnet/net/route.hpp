@@ -71,6 +71,26 @@ std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table 
 /// macvlan getDefaultRouteInterfaceName walks RouteList(nil, FAMILY_ALL). nullopt if none.
 std::optional<int> default_route_ifindex(Netlink& nl);
 
+/// One hop of a main-table default route (0.0.0.0/0 or ::/0): a multipath route gives one entry
+/// per hop. The dump reports a default route's destination either as absent or as a zero-length
+/// prefix (the kernel keeps no difference); both come out as prefix 0 and both are listed here,
+/// so the "Dst == nil" trap of Multus >= 4.2.2 cannot happen.
+struct DefaultRouteHop {
+    RouteInfo route;
+    Nexthop hop;
+};
+
+/// Every hop of every default route of the main table, both families.
+std::vector<DefaultRouteHop> list_default_routes(Netlink& nl);
+
+/// Deletes the route `entry` is a hop of (dst, table, type, metric, this hop's gateway and
+/// interface); false when it was already gone. An IPv4 multipath route goes as a whole.
+bool delete_default_route(Netlink& nl, const DefaultRouteHop& entry);
+
+/// `default via <gw> dev <ifindex>` in the main table, with replace semantics (never EEXIST,
+/// never a second ECMP route). Throws NetlinkError.
+void replace_default_route(Netlink& nl, int ifindex, const IpAddr& gw);
+
 /// "<dst> via <gw> dev <ifindex> table <t> metric <p>" for messages.
 std::string describe(const RouteSpec& route);
 
