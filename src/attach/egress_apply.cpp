@@ -278,7 +278,7 @@ void check(const nlohmann::json& conf, const EgressTarget& target) {
     for (const auto& p : problems) {
         text += (text.empty() ? "" : "; ") + p;
     }
-    throw cni::Error(cni::ErrorCode::Internal,
+    throw cni::Error(cni::ErrorCode::Other,
                      fmt::format("egress policy of {} is not in place: {}", target.ifname, text));
 }
 
