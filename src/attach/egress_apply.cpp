@@ -140,13 +140,10 @@ int loopback_up(net::Netlink& nl) {
 
 void delete_ours(net::Netlink& nl) {
     for (const auto& r : routes_to_delete(observe_routes(nl))) {
-        try {
-            remove_route(nl, r);
-        } catch (const cni::Error& e) {
-            if (!e.msg().empty() && e.msg().find("Link not found") == std::string::npos) {
-                throw;
-            }
+        if (r.kind == RouteKind::Unicast && !r.dev.empty() && !net::find_link(nl, r.dev)) {
+            continue;  // its link is gone, and the route with it
         }
+        remove_route(nl, r);
     }
 }
 

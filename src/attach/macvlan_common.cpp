@@ -69,7 +69,7 @@ void rethrow_as_plugin_error() {
         if (e.code() >= static_cast<unsigned>(cni::ErrorCode::NotAvailable)) {
             throw;
         }
-        throw cni::Error(cni::ErrorCode::Other, e.msg(), e.details());
+        throw cni::Error(cni::ErrorCode::Other, e.msg(), e.details(), e.sys_errno());
     } catch (const std::exception& e) {
         throw cni::Error(cni::ErrorCode::Other, e.what());
     }
