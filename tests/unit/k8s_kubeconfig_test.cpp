@@ -36,7 +36,8 @@ std::string b64(const std::string& in) {
     return out;
 }
 
-// The shape Multus' thin entrypoint writes (its `--multus-kubeconfig-file-host` file), plus a second unused context.
+// The shape Multus' thin entrypoint writes (its `--multus-kubeconfig-file-host` file), plus a
+// second unused context.
 std::string multus_kubeconfig(const std::string& extra_cluster, const std::string& user) {
     return "apiVersion: v1\nkind: Config\nclusters:\n"
            "- name: other\n  cluster:\n    server: https://203.0.113.9:6443\n"
