@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What the DNS split (egress.dns, issue 14) costs: query latency through the node agent against
+"""What the DNS split (egress.dns) costs: query latency through the node agent against
 the same query sent directly, side by side as a ratio, and the agent's cost per served pod
 (fds, threads, RSS).
 

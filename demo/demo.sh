@@ -4,7 +4,7 @@
 #   pod ── eth0 (Debian ptp + host-local: the primary, Cilium's role) ── node: service 10.43.0.1
 #    │
 #    └─ net1 (splitnet's native macvlan on the node's vpn0, 192.168.99.99/24, the user's VPN
-#       network, vpn-routing.md §9.1/§9.3) ── gw: VPN gateway 192.168.99.1, NAT ── inet: 203.0.113.10
+#       network) ── gw: VPN gateway 192.168.99.1, NAT ── inet: 203.0.113.10
 #
 # The story: ADD gives the pod eth0 and net1 with an "egress" block. The pod reaches the internet
 # only through the gateway (which source-NATs it), the service via eth0, and no IPv6 internet at

@@ -9,7 +9,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS     seconds per harness (default 20: 11 harnesses ~ 4 minutes);
-#                    the long run of issue 9 is e.g. FUZZ_SECONDS=600
+#                    a long run is e.g. FUZZ_SECONDS=600
 #   FUZZ_HARNESSES   space-separated subset (default: all)
 #   FUZZ_MAX_LEN     largest input libFuzzer generates (default 131072: room for deep nesting)
 #   FUZZ_BUILD_DIR   default build-fuzz

@@ -97,7 +97,7 @@ void ApiDuties::remove_taint(k8s::ApiClient& client) {
     const auto path = node_path(node_);
     const auto node = client.get(path);
     if (!is_success(node.status)) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("cannot read node {} to remove taint {}: {}", node_,
                                      options_.remove_taint, k8s::status_message(node)));
     }
@@ -111,7 +111,7 @@ void ApiDuties::remove_taint(k8s::ApiClient& client) {
     if (!is_success(patched.status)) {
         // 409/422: the taints changed since the read (the test op failed); the next tick reads
         // them again.
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("removing taint {} from node {} was refused (HTTP {}): {}",
                                      options_.remove_taint, node_, patched.status,
                                      k8s::status_message(patched)));
@@ -125,7 +125,7 @@ void ApiDuties::guard(k8s::ApiClient& client) {
     for (int page = 0; page < kMaxPages; ++page) {
         const auto list = client.get(node_pods_path(node_, token));
         if (!is_success(list.status)) {
-            throw cni::Error(cni::ErrorCode::Internal,
+            throw cni::Error(cni::ErrorCode::Other,
                              fmt::format("cannot list the pods of node {}: {}", node_,
                                          k8s::status_message(list)));
         }

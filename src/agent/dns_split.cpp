@@ -35,7 +35,7 @@ constexpr int kListenBacklog = 64;
 
 // `err` is read by the caller right after the failing call, before any message is built.
 [[noreturn]] void fail_errno(int err, const std::string& what) {
-    throw cni::Error(cni::ErrorCode::Internal,
+    throw cni::Error(cni::ErrorCode::Other,
                      fmt::format("dns split: {}: {}", what, net::errno_text(err)));
 }
 

@@ -216,7 +216,7 @@ void KubernetesSource::post_events(const config::MetaConf& conf, const cni::Requ
     }
 }
 
-std::unique_ptr<verbs::NetworkSource> make_network_source(const config::MetaConf& /*conf*/) {
+std::unique_ptr<verbs::NetworkSource> make_network_source() {
     return std::make_unique<KubernetesSource>();
 }
 

@@ -7,35 +7,11 @@
 #include "splitnet/delegate/exec_invoker.hpp"
 
 namespace splitnet::app {
-namespace {
-
-// Picks native or exec per call, once the config is known (disableNative).
-class SwitchingInvoker final : public delegate::PluginInvoker {
-public:
-    SwitchingInvoker(delegate::PluginInvoker& native, delegate::PluginInvoker& exec)
-        : native_(native), exec_(exec) {}
-
-    std::string invoke(const delegate::PluginCall& call) override {
-        return use_native ? native_.invoke(call) : exec_.invoke(call);
-    }
-
-    bool use_native = true;
-
-private:
-    delegate::PluginInvoker& native_;
-    delegate::PluginInvoker& exec_;
-};
-
-}  // namespace
 
 int run_plugin(const verbs::Io& io) {
     delegate::ExecInvoker exec;
-    attach::NativeInvoker native(exec);
-    SwitchingInvoker invoker(native, exec);
-    verbs::Adapters adapters{invoker, [&invoker](const config::MetaConf& conf) {
-                                 invoker.use_native = !conf.disable_native;
-                                 return make_network_source(conf);
-                             }};
+    attach::NativeInvoker native(exec);  // execs what it cannot create natively
+    const verbs::Adapters adapters{native, exec, &make_network_source};
     return verbs::run(io, adapters);
 }
 

@@ -140,13 +140,10 @@ int loopback_up(net::Netlink& nl) {
 
 void delete_ours(net::Netlink& nl) {
     for (const auto& r : routes_to_delete(observe_routes(nl))) {
-        try {
-            remove_route(nl, r);
-        } catch (const cni::Error& e) {
-            if (!e.msg().empty() && e.msg().find("Link not found") == std::string::npos) {
-                throw;
-            }
+        if (r.kind == RouteKind::Unicast && !r.dev.empty() && !net::find_link(nl, r.dev)) {
+            continue;  // its link is gone, and the route with it
         }
+        remove_route(nl, r);
     }
 }
 
@@ -278,7 +275,7 @@ void check(const nlohmann::json& conf, const EgressTarget& target) {
     for (const auto& p : problems) {
         text += (text.empty() ? "" : "; ") + p;
     }
-    throw cni::Error(cni::ErrorCode::Internal,
+    throw cni::Error(cni::ErrorCode::Other,
                      fmt::format("egress policy of {} is not in place: {}", target.ifname, text));
 }
 

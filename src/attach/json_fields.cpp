@@ -14,18 +14,17 @@ using nlohmann::json;
 namespace {
 
 [[noreturn]] void type_error(std::string_view key, std::string_view prefix, const char* what) {
-    throw cni::Error(cni::ErrorCode::Internal,
+    throw cni::Error(cni::ErrorCode::Other,
                      fmt::format("{}: field \"{}\" must be {}", prefix, key, what));
 }
 
 }  // namespace
 
 json parse_object(std::string_view text, std::string_view prefix) {
-    json doc =
-        util::parse_json_bounded(text, prefix, {util::kMaxConfigBytes, util::kMaxComposedJsonDepth},
-                                 cni::ErrorCode::Internal);
+    json doc = util::parse_json_bounded(
+        text, prefix, {util::kMaxConfigBytes, util::kMaxComposedJsonDepth}, cni::ErrorCode::Other);
     if (!doc.is_object()) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("{}: the configuration is not a JSON object", prefix));
     }
     return doc;

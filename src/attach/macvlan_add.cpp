@@ -37,7 +37,7 @@ using delegate::PluginCall;
 using delegate::PluginInvoker;
 
 [[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::Internal, msg);
+    throw cni::Error(cni::ErrorCode::Other, msg);
 }
 
 struct Addressing {

@@ -23,7 +23,7 @@ namespace splitnet::attach {
 namespace {
 
 [[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::Internal, msg);
+    throw cni::Error(cni::ErrorCode::Other, msg);
 }
 
 void check_interface(net::Netlink& pod, const cni::Interface& want, const MacvlanConfig& conf) {

@@ -50,13 +50,13 @@ net::LinkInfo lookup_master(net::Netlink& nl, const std::string& master) {
             link = net::find_link(nl, *index);
         }
         if (!link) {
-            throw cni::Error(cni::ErrorCode::Internal, "no default route interface found");
+            throw cni::Error(cni::ErrorCode::Other, "no default route interface found");
         }
         return *link;
     }
     auto link = net::find_link(nl, name);
     if (!link) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("failed to lookup master \"{}\": Link not found", name));
     }
     return *link;
@@ -69,9 +69,9 @@ void rethrow_as_plugin_error() {
         if (e.code() >= static_cast<unsigned>(cni::ErrorCode::NotAvailable)) {
             throw;
         }
-        throw cni::Error(cni::ErrorCode::Internal, e.msg(), e.details());
+        throw cni::Error(cni::ErrorCode::Other, e.msg(), e.details(), e.sys_errno());
     } catch (const std::exception& e) {
-        throw cni::Error(cni::ErrorCode::Internal, e.what());
+        throw cni::Error(cni::ErrorCode::Other, e.what());
     }
 }
 

@@ -19,8 +19,7 @@ net::MacvlanMode mode_from_text(const std::string& text) {
     }
     const auto mode = net::parse_macvlan_mode(text);
     if (!mode || *mode == net::MacvlanMode::Source) {
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format("unknown macvlan mode: \"{}\"", text));
+        throw cni::Error(cni::ErrorCode::Other, fmt::format("unknown macvlan mode: \"{}\"", text));
     }
     return *mode;
 }
@@ -29,12 +28,12 @@ net::MacAddr mac_from_text(const std::string& text) {
     const auto mac = net::parse_mac(text);
     if (!mac) {
         throw cni::Error(
-            cni::ErrorCode::Internal,
+            cni::ErrorCode::Other,
             fmt::format("invalid args {} for MAC addr: address {}: invalid MAC address", text,
                         text));
     }
     if (!net::is_unicast_mac(*mac)) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("invalid args {} for MAC addr: not a unicast address (the "
                                      "multicast bit is set or it is all zeros)",
                                      text));
@@ -97,7 +96,7 @@ MacvlanConfig parse_macvlan_config_for_del(std::string_view config_json) {
 void check_mtu(int mtu, unsigned master_mtu) {
     if (mtu < 0 || static_cast<unsigned>(mtu) > master_mtu) {
         throw cni::Error(
-            cni::ErrorCode::Internal,
+            cni::ErrorCode::Other,
             fmt::format("invalid MTU {}, must be [0, master MTU({})]", mtu, master_mtu));
     }
 }

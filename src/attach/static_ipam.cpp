@@ -23,7 +23,7 @@ using nlohmann::json;
 constexpr std::string_view kPrefix = "static IPAM config";
 
 [[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::Internal, msg);
+    throw cni::Error(cni::ErrorCode::Other, msg);
 }
 
 struct Address {

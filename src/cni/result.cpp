@@ -155,7 +155,7 @@ json legacy_to_json(const Result& result, std::string_view version) {
         }
     }
     if (first[0] == nullptr && first[1] == nullptr) {
-        throw Error(ErrorCode::Internal, "cannot convert: no valid IP addresses",
+        throw Error(ErrorCode::Other, "cannot convert: no valid IP addresses",
                     fmt::format("a {} result needs at least one IP address", version));
     }
     constexpr std::array<const char*, 2> kKeys = {"ip4", "ip6"};

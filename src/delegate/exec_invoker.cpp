@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -62,7 +63,7 @@ SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginC
         }
         const int err = outcome.spawn_errno;
         if (err != ETXTBSY) {
-            throw cni::Error(cni::ErrorCode::Internal,
+            throw cni::Error(cni::ErrorCode::Other,
                              fmt::format("failed to execute plugin \"{}\" ({}): {}", call.type,
                                          request.path, std::system_category().message(err)));
         }
@@ -84,6 +85,13 @@ SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginC
     }
 }
 
+// A Go plugin reports a system error as text only. ENOENT is the one a caller decides on (a DEL
+// that failed because something is gone, verbs/del.cpp), so it is recognised here, where the
+// plugin's report is read, and carried as an errno from then on.
+int errno_in_plugin_report(std::string_view text) {
+    return text.find("no such file or directory") != std::string_view::npos ? ENOENT : 0;
+}
+
 [[noreturn]] void throw_failure(const PluginCall& call, const SpawnOutcome& outcome) {
     // A plugin reports failure with an error object on stdout: keep its code, msg and details.
     const auto parsed =
@@ -95,19 +103,21 @@ SpawnOutcome run_with_retries(const detail::SpawnRequest& request, const PluginC
         const auto details = doc.value("details", nlohmann::json(""));
         if (code.is_number_unsigned() && msg.is_string() && details.is_string() &&
             !msg.get<std::string>().empty()) {
-            throw cni::Error(code.get<unsigned>(), msg.get<std::string>(),
-                             details.get<std::string>());
+            const auto text = msg.get<std::string>();
+            throw cni::Error(code.get<unsigned>(), text, details.get<std::string>(),
+                             errno_in_plugin_report(text));
         }
     }
     // A byte-limited read may have cut the last character of stderr in two.
     const auto err_text =
         trim(outcome.err_truncated ? util::without_cut_utf8_tail(outcome.err) : outcome.err);
     const auto out_text = trim(outcome.out);
-    throw cni::Error(cni::ErrorCode::Internal,
+    throw cni::Error(cni::ErrorCode::Other,
                      fmt::format("plugin \"{}\" failed ({}): {}{}", call.type, describe(outcome),
                                  err_text.empty() ? "no error message" : err_text,
                                  outcome.err_truncated ? " [stderr truncated]" : ""),
-                     out_text.empty() ? "" : "stdout: " + clip(out_text, kDetailsLimit));
+                     out_text.empty() ? "" : "stdout: " + clip(out_text, kDetailsLimit),
+                     errno_in_plugin_report(err_text));
 }
 
 void check_document(const PluginCall& call, const std::string& out) {
@@ -182,11 +192,11 @@ std::string ExecInvoker::invoke(const PluginCall& call) {
 
     switch (outcome.status) {
         case SpawnOutcome::Status::TimedOut:
-            throw cni::Error(cni::ErrorCode::Internal,
+            throw cni::Error(cni::ErrorCode::Other,
                              fmt::format("plugin \"{}\" timed out after {} ms and was killed",
                                          call.type, call.timeout.count()));
         case SpawnOutcome::Status::StdoutOverflow:
-            throw cni::Error(cni::ErrorCode::Internal,
+            throw cni::Error(cni::ErrorCode::Other,
                              fmt::format("plugin \"{}\" wrote more than {} bytes to stdout and "
                                          "was killed",
                                          call.type, options_.max_stdout));

@@ -53,9 +53,8 @@ std::string find_plugin(std::string_view type, const std::vector<std::string>& p
             return candidate;
         }
     }
-    throw cni::Error(
-        cni::ErrorCode::Internal,
-        fmt::format("failed to find plugin \"{}\" in path [{}]", type, fmt::join(path, " ")));
+    throw cni::Error(cni::ErrorCode::Other, fmt::format("failed to find plugin \"{}\" in path [{}]",
+                                                        type, fmt::join(path, " ")));
 }
 
 }  // namespace splitnet::delegate

@@ -52,7 +52,7 @@ std::vector<pid_t> all_pids() {
     std::vector<pid_t> pids;
     const std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), &::closedir);
     if (!proc) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("cannot list /proc: {}", std::strerror(errno)));
     }
     // glibc readdir is safe on a stream no other thread uses; readdir_r is deprecated.
@@ -120,7 +120,7 @@ bool wait_gone(std::vector<UniqueFd>& pidfds, Clock::time_point deadline) {
 std::string new_add_tag() {
     std::array<unsigned char, 16> bytes{};
     if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
-        throw cni::Error(cni::ErrorCode::Internal, "getrandom failed");
+        throw cni::Error(cni::ErrorCode::Other, "getrandom failed");
     }
     std::string out;
     for (const unsigned char b : bytes) {

@@ -36,8 +36,8 @@ void lift_above_stdio(UniqueFd& fd) {
 }  // namespace
 
 void fail_setup(std::string_view what, int err) {
-    throw cni::Error(cni::ErrorCode::Internal, fmt::format("cannot run plugin: {}: {}", what,
-                                                           std::system_category().message(err)));
+    throw cni::Error(cni::ErrorCode::Other, fmt::format("cannot run plugin: {}: {}", what,
+                                                        std::system_category().message(err)));
 }
 
 Pipe make_pipe() {

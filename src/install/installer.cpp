@@ -272,7 +272,7 @@ int run(const Options& options, const cni::Getenv& getenv) {
     // pthread_sigmask, not sigprocmask: the same for this single-threaded process, and defined
     // for threads too.
     if (!options.once && ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
-        throw cni::Error(cni::ErrorCode::Internal, "install: cannot block SIGTERM/SIGINT");
+        throw cni::Error(cni::ErrorCode::Other, "install: cannot block SIGTERM/SIGINT");
     }
 
     Installer installer(options, getenv);

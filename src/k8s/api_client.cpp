@@ -233,7 +233,7 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path, cons
             }
             const auto status = response.status;
             if (status == 401) {
-                throw cni::Error(cni::ErrorCode::Internal,
+                throw cni::Error(cni::ErrorCode::Other,
                                  "Kubernetes API: " + what + " returned 401 Unauthorized (" +
                                      status_message(response) + "): the credentials in " +
                                      access_.source +
@@ -241,7 +241,7 @@ ApiResponse ApiClient::call(std::string_view method, std::string_view path, cons
                                      "service-account token");
             }
             if (status == 403) {
-                throw cni::Error(cni::ErrorCode::Internal,
+                throw cni::Error(cni::ErrorCode::Other,
                                  "Kubernetes API: " + what + " returned 403 Forbidden (" +
                                      status_message(response) + "): grant the identity of " +
                                      access_.source +

@@ -127,7 +127,8 @@ std::string config_from_path(const std::string& path) {
     std::error_code ec;
     const auto status = fs::status(path, ec);
     if (ec || !fs::exists(status)) {
-        fail("stat " + path + ": no such file or directory");
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                         "stat " + path + ": no such file or directory", {}, ENOENT);
     }
     if (fs::is_directory(status)) {
         if (conf_files(path, {".conf", ".conflist"}).empty()) {

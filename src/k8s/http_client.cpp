@@ -63,7 +63,7 @@ TransportFailure classify(const beast::error_code& ec) {
 http::verb to_verb(std::string_view method) {
     const auto verb = http::string_to_verb(method);
     if (verb == http::verb::unknown) {
-        throw cni::Error(cni::ErrorCode::Internal, "unknown HTTP method " + std::string(method));
+        throw cni::Error(cni::ErrorCode::Other, "unknown HTTP method " + std::string(method));
     }
     return verb;
 }
@@ -139,7 +139,7 @@ struct HttpsConnection::Impl {
                                ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), name.c_str())
                                : SSL_set1_host(handle, name.c_str());
             if (ok != 1) {
-                throw cni::Error(cni::ErrorCode::Internal,
+                throw cni::Error(cni::ErrorCode::Other,
                                  "cannot set the TLS verification name " + name);
             }
         }

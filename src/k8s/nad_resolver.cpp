@@ -110,7 +110,7 @@ plan::DelegateSpec net_delegate(ApiClient* client, const config::MetaConf& conf,
 }
 
 [[noreturn]] void rethrow_with_prefix(const cni::Error& e, const std::string& prefix) {
-    throw cni::Error(e.code(), prefix + e.what(), e.details());
+    throw cni::Error(e.code(), prefix + e.what(), e.details(), e.sys_errno());
 }
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {

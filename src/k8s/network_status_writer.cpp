@@ -51,7 +51,7 @@ void write_network_status(ApiClient& client, const plan::PodRef& ref, const std:
         }
         if (!ref.uid.empty() && uid != ref.uid && !is_static_pod(annotations)) {
             throw cni::Error(
-                cni::ErrorCode::Internal,
+                cni::ErrorCode::Other,
                 fmt::format(
                     R"(SetNetworkStatus: expected pod {} UID "{}" but got "{}" from Kube API)", who,
                     ref.uid, uid));

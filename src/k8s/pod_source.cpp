@@ -62,9 +62,8 @@ PodInfo pod_from_body(const nlohmann::json& body, const plan::PodRef& ref) {
         pod.name = ref.name;
     }
     if (!ref.uid.empty() && pod.uid != ref.uid && !is_static_pod(pod.annotations)) {
-        throw cni::Error(
-            cni::ErrorCode::Internal,
-            "expected pod UID \"" + ref.uid + "\" but got \"" + pod.uid + "\" from Kube API");
+        throw cni::Error(cni::ErrorCode::Other, "expected pod UID \"" + ref.uid + "\" but got \"" +
+                                                    pod.uid + "\" from Kube API");
     }
     return pod;
 }

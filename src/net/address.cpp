@@ -16,14 +16,14 @@ namespace {
 AddrPtr build(int ifindex, const IpNet& addr) {
     AddrPtr obj(rtnl_addr_alloc());
     if (!obj) {
-        throw cni::Error(cni::ErrorCode::Internal, "rtnl_addr_alloc failed: out of memory");
+        throw cni::Error(cni::ErrorCode::Other, "rtnl_addr_alloc failed: out of memory");
     }
     rtnl_addr_set_ifindex(obj.get(), ifindex);
     rtnl_addr_set_family(obj.get(), addr.addr.family);
     const auto local = make_nl_addr(addr);
     const int rc = rtnl_addr_set_local(obj.get(), local.get());
     if (rc < 0) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("rtnl_addr_set_local {}: {}", to_string(addr), rc));
     }
     return obj;

@@ -6,7 +6,6 @@
 #include <linux/if_link.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/macvlan.h>
-#include <netlink/route/link/veth.h>
 
 #include <fmt/format.h>
 
@@ -19,7 +18,7 @@ namespace {
 LinkPtr alloc_link() {
     LinkPtr link(rtnl_link_alloc());
     if (!link) {
-        throw cni::Error(cni::ErrorCode::Internal, "rtnl_link_alloc failed: out of memory");
+        throw cni::Error(cni::ErrorCode::Other, "rtnl_link_alloc failed: out of memory");
     }
     return link;
 }
@@ -151,7 +150,7 @@ std::optional<LinkInfo> find_link(Netlink& nl, int index) {
 LinkInfo get_link(Netlink& nl, std::string_view name) {
     auto info = find_link(nl, name);
     if (!info) {
-        throw cni::Error(cni::ErrorCode::Internal, fmt::format("Link not found: \"{}\"", name));
+        throw cni::Error(cni::ErrorCode::Other, fmt::format("Link not found: \"{}\"", name));
     }
     return *std::move(info);
 }
@@ -159,7 +158,7 @@ LinkInfo get_link(Netlink& nl, std::string_view name) {
 void create_macvlan(Netlink& nl, const MacvlanSpec& spec, int target_netns_fd) {
     LinkPtr link(rtnl_link_macvlan_alloc());
     if (!link) {
-        throw cni::Error(cni::ErrorCode::Internal, "rtnl_link_macvlan_alloc failed");
+        throw cni::Error(cni::ErrorCode::Other, "rtnl_link_macvlan_alloc failed");
     }
     rtnl_link_set_name(link.get(), spec.name.c_str());
     rtnl_link_set_link(link.get(), spec.master_index);
@@ -179,25 +178,6 @@ void create_macvlan(Netlink& nl, const MacvlanSpec& spec, int target_netns_fd) {
              fmt::format("create macvlan \"{}\" (master ifindex {}, mode {}, mtu {}{})", spec.name,
                          spec.master_index, to_string(spec.mode), spec.mtu,
                          spec.mac ? ", mac " + to_string(*spec.mac) : std::string()));
-}
-
-void create_veth(Netlink& nl, std::string_view name, std::string_view peer, int peer_netns_fd) {
-    LinkPtr link(rtnl_link_veth_alloc());
-    if (!link) {
-        throw cni::Error(cni::ErrorCode::Internal, "rtnl_link_veth_alloc failed");
-    }
-    const std::string n(name);
-    const std::string p(peer);
-    rtnl_link_set_name(link.get(), n.c_str());
-    // libnl 3.7's rtnl_link_veth_get_peer takes a reference (checked in the Debian build).
-    const LinkPtr peer_link(rtnl_link_veth_get_peer(link.get()));
-    rtnl_link_set_name(peer_link.get(), p.c_str());
-    if (peer_netns_fd >= 0) {
-        rtnl_link_set_ns_fd(peer_link.get(), peer_netns_fd);
-    }
-    nl.clear_errno();
-    nl.check(rtnl_link_add(nl.sock(), link.get(), NLM_F_CREATE | NLM_F_EXCL),
-             fmt::format(R"(create veth "{}" peer "{}")", n, p));
 }
 
 bool delete_link(Netlink& nl, std::string_view name) {
@@ -241,20 +221,6 @@ void set_link_up(Netlink& nl, int index, bool up) {
     }
     change_link(nl, index, changes.get(),
                 fmt::format("set link index {} {}", index, up ? "up" : "down"));
-}
-
-void set_link_mtu(Netlink& nl, int index, unsigned mtu) {
-    auto changes = alloc_link();
-    rtnl_link_set_mtu(changes.get(), mtu);
-    change_link(nl, index, changes.get(), fmt::format("set link index {} mtu {}", index, mtu));
-}
-
-void set_link_mac(Netlink& nl, int index, const MacAddr& mac) {
-    auto changes = alloc_link();
-    const auto addr = make_nl_mac(mac);
-    rtnl_link_set_addr(changes.get(), addr.get());
-    change_link(nl, index, changes.get(),
-                fmt::format("set link index {} address {}", index, to_string(mac)));
 }
 
 }  // namespace splitnet::net

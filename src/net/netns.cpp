@@ -32,11 +32,13 @@ constexpr long kNsfsMagic = NSFS_MAGIC;
 
 // Every problem with a namespace path is the runtime's CNI_NETNS: code 4 (invalid environment
 // variable) rather than the Go libraries' 999, so the message can say what to fix.
-[[noreturn]] void bad_netns(const std::string& path, const std::string& problem) {
+[[noreturn]] void bad_netns(const std::string& path, const std::string& problem,
+                            int sys_errno = 0) {
     throw cni::Error(cni::ErrorCode::InvalidEnvironment,
                      fmt::format("failed to open netns \"{}\": {}", path, problem),
                      "CNI_NETNS must be a network namespace file, e.g. /var/run/netns/<name> or "
-                     "/proc/<pid>/ns/net");
+                     "/proc/<pid>/ns/net",
+                     sys_errno);
 }
 
 util::UniqueFd open_checked(std::string_view path, bool missing_ok, bool& missing) {
@@ -52,13 +54,14 @@ util::UniqueFd open_checked(std::string_view path, bool missing_ok, bool& missin
             missing = true;
             return {};
         }
-        bad_netns(p, errno_text(err));
+        bad_netns(p, errno_text(err), err);
     }
 
     struct statfs fs {};
 
     if (::fstatfs(handle.get(), &fs) != 0) {
-        bad_netns(p, "failed to Statfs: " + errno_text(errno));
+        const int err = errno;
+        bad_netns(p, "failed to Statfs: " + errno_text(err), err);
     }
     if (static_cast<long>(fs.f_type) != kNsfsMagic) {
         bad_netns(p, fmt::format(R"(not a namespace file: unknown FS magic on "{}": {:x})", p,
@@ -69,14 +72,18 @@ util::UniqueFd open_checked(std::string_view path, bool missing_ok, bool& missin
     const auto reopen = fmt::format("/proc/self/fd/{}", handle.get());
     util::UniqueFd fd(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!fd.valid()) {
-        bad_netns(p, errno_text(errno));
+        const int err = errno;
+        bad_netns(p, errno_text(err), err);
     }
     // nsfs also holds mount, pid, user ... namespaces; setns(CLONE_NEWNET) would refuse them later
     // with a less helpful EINVAL.
     const int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
     if (type != CLONE_NEWNET) {
-        bad_netns(p, type < 0 ? "NS_GET_NSTYPE: " + errno_text(errno)
-                              : "a namespace, but not a network namespace");
+        const int err = type < 0 ? errno : 0;
+        bad_netns(p,
+                  type < 0 ? "NS_GET_NSTYPE: " + errno_text(err)
+                           : "a namespace, but not a network namespace",
+                  err);
     }
     return fd;
 }
@@ -100,9 +107,10 @@ std::optional<util::UniqueFd> open_netns_if_exists(std::string_view path) {
 util::UniqueFd open_current_netns() {
     util::UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
+        const int err = errno;
         throw cni::Error(
-            cni::ErrorCode::Internal,
-            fmt::format("failed to open /proc/thread-self/ns/net: {}", errno_text(errno)));
+            cni::ErrorCode::Other,
+            fmt::format("failed to open /proc/thread-self/ns/net: {}", errno_text(err)), {}, err);
     }
     return fd;
 }
@@ -113,16 +121,19 @@ bool same_netns(int fd_a, int fd_b) {
     struct stat b {};
 
     if (::fstat(fd_a, &a) != 0 || ::fstat(fd_b, &b) != 0) {
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format("failed to stat netns fd: {}", errno_text(errno)));
+        const int err = errno;
+        throw cni::Error(cni::ErrorCode::Other,
+                         fmt::format("failed to stat netns fd: {}", errno_text(err)), {}, err);
     }
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 NetnsGuard::NetnsGuard(int target_fd) : saved_(open_current_netns()) {
     if (::setns(target_fd, CLONE_NEWNET) != 0) {
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format("setns into netns fd {}: {}", target_fd, errno_text(errno)));
+        const int err = errno;
+        throw cni::Error(cni::ErrorCode::Other,
+                         fmt::format("setns into netns fd {}: {}", target_fd, errno_text(err)), {},
+                         err);
     }
 }
 

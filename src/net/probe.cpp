@@ -33,7 +33,7 @@ using Matcher = std::function<std::optional<MacAddr>(std::span<const std::uint8_
 
 [[noreturn]] void fail_errno(const std::string& what) {
     const int err = errno;
-    throw cni::Error(cni::ErrorCode::Internal, fmt::format("{}: {}", what, errno_text(err)));
+    throw cni::Error(cni::ErrorCode::Other, fmt::format("{}: {}", what, errno_text(err)), {}, err);
 }
 
 struct Iface {
@@ -44,8 +44,7 @@ struct Iface {
 void fill_ifreq(ifreq& req, std::string_view ifname) {
     std::memset(&req, 0, sizeof(req));
     if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format("bad interface name \"{}\"", ifname));
+        throw cni::Error(cni::ErrorCode::Other, fmt::format("bad interface name \"{}\"", ifname));
     }
     std::memcpy(req.ifr_name, ifname.data(), ifname.size());
 }
@@ -70,7 +69,7 @@ Iface query_iface(int fd, std::string_view ifname) {
         fail_errno(fmt::format("probe: cannot read the flags of \"{}\"", ifname));
     }
     if ((req.ifr_flags & IFF_UP) == 0) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("probe: interface \"{}\" is down; bring it up first", ifname));
     }
     return out;
@@ -164,7 +163,7 @@ void send_arp(const ArpSocket& sock, const std::vector<std::uint8_t>& payload) {
 
 void require_v4(const IpAddr& addr, const char* what) {
     if (!addr.is_v4()) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("probe: {} {} is not IPv4", what, to_string(addr)));
     }
 }
@@ -195,7 +194,7 @@ std::optional<MacAddr> arp_resolve(int netns_fd, std::string_view ifname, const 
 std::optional<MacAddr> ndp_resolve(int netns_fd, std::string_view ifname, const IpAddr& source,
                                    const IpAddr& target, const ProbeOptions& options) {
     if (source.is_v4() || target.is_v4()) {
-        throw cni::Error(cni::ErrorCode::Internal, "probe: NDP needs IPv6 addresses");
+        throw cni::Error(cni::ErrorCode::Other, "probe: NDP needs IPv6 addresses");
     }
     util::UniqueFd fd;
     Iface iface;

@@ -19,7 +19,7 @@ namespace {
 std::string sysctl_path(std::string_view key) {
     const bool escapes = key.find("..") != std::string_view::npos;
     if (!key.starts_with("net/") || escapes) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("invalid sysctl key \"{}\": must be under net/", key));
     }
     return fmt::format("/proc/sys/{}", key);
@@ -31,14 +31,18 @@ void write_sysctl(std::string_view key, std::string_view value) {
     const auto path = sysctl_path(key);
     const util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) {
-        throw cni::Error(cni::ErrorCode::Internal, fmt::format("failed to set sysctl {}={}: {}",
-                                                               key, value, errno_text(errno)));
+        const int err = errno;
+        throw cni::Error(cni::ErrorCode::Other,
+                         fmt::format("failed to set sysctl {}={}: {}", key, value, errno_text(err)),
+                         {}, err);
     }
     const auto written = ::write(fd.get(), value.data(), value.size());
     if (written != static_cast<ssize_t>(value.size())) {
-        throw cni::Error(cni::ErrorCode::Internal,
+        const int err = written < 0 ? errno : 0;
+        throw cni::Error(cni::ErrorCode::Other,
                          fmt::format("failed to set sysctl {}={}: {}", key, value,
-                                     written < 0 ? errno_text(errno) : "short write"));
+                                     written < 0 ? errno_text(err) : "short write"),
+                         {}, err);
     }
 }
 
@@ -46,16 +50,20 @@ std::string read_sysctl(std::string_view key) {
     const auto path = sysctl_path(key);
     const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
-        throw cni::Error(cni::ErrorCode::Internal,
-                         fmt::format("failed to read sysctl {}: {}", key, errno_text(errno)));
+        const int err = errno;
+        throw cni::Error(cni::ErrorCode::Other,
+                         fmt::format("failed to read sysctl {}: {}", key, errno_text(err)), {},
+                         err);
     }
     std::string out;
     std::array<char, 256> buf{};
     for (;;) {
         const auto n = ::read(fd.get(), buf.data(), buf.size());
         if (n < 0) {
-            throw cni::Error(cni::ErrorCode::Internal,
-                             fmt::format("failed to read sysctl {}: {}", key, errno_text(errno)));
+            const int err = errno;
+            throw cni::Error(cni::ErrorCode::Other,
+                             fmt::format("failed to read sysctl {}: {}", key, errno_text(err)), {},
+                             err);
         }
         if (n == 0) {
             break;
@@ -73,11 +81,6 @@ void write_sysctls_in(int netns_fd, const std::vector<std::pair<std::string, std
     for (const auto& [key, value] : kv) {
         write_sysctl(key, value);
     }
-}
-
-void write_sysctl_in(int netns_fd, std::string_view key, std::string_view value) {
-    const NetnsGuard guard(netns_fd);
-    write_sysctl(key, value);
 }
 
 std::string read_sysctl_in(int netns_fd, std::string_view key) {

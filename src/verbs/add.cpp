@@ -20,8 +20,9 @@ namespace {
 
 using nlohmann::json;
 
-// DEL of one attachment during rollback or DEL; errors are the caller's to judge.
-void del_attachment(Context& ctx, const store::AttachmentState& state) {
+}  // namespace
+
+void delete_attachment(Context& ctx, const store::AttachmentState& state) {
     auto net = attachment_network(state.attachment, ctx.conf);
     add_egress_context(net, ctx, {});  // egress.dns: which address DEL takes off the pod's lo
     const auto rt = attachment_runtime(state.attachment, ctx);
@@ -32,8 +33,6 @@ void del_attachment(Context& ctx, const store::AttachmentState& state) {
     }
     delegate::del_network(ctx.invoker, net, rt, prev.is_null() ? nullptr : &prev);
 }
-
-}  // namespace
 
 // Native plugins with an egress policy need to know the cluster side; they get it as a key of
 // their own config at call time (never stored, never sent to an exec'd plugin without egress).
@@ -60,7 +59,7 @@ std::vector<store::AttachmentState> rollback_attachments(
     std::vector<store::AttachmentState> left;
     for (std::size_t i = count; i-- > 0;) {
         try {
-            del_attachment(ctx, attachments[i]);
+            delete_attachment(ctx, attachments[i]);
         } catch (const std::exception& e) {
             spdlog::warn("rollback: DEL of network \"{}\" ({}) failed: {}",
                          attachments[i].attachment.network, attachments[i].attachment.ifname,
@@ -85,10 +84,6 @@ void stop_unfinished_add(const store::State& state) {
     if (killed > 0) {
         spdlog::warn("stopped {} process(es) an unfinished ADD left running", killed);
     }
-}
-
-void delete_attachment(Context& ctx, const store::AttachmentState& state) {
-    del_attachment(ctx, state);
 }
 
 namespace {
@@ -211,7 +206,7 @@ json add_pod_networks(Context& ctx) {
             throw cni::Error(e.code(),
                              fmt::format("error adding network \"{}\" ({}): {}", attachment.network,
                                          attachment.ifname, e.what()),
-                             e.details());
+                             e.details(), e.sys_errno());
         }
         ctx.store.save(state);
         util::kill_point("attachment-added");
@@ -262,8 +257,7 @@ json run_add(Context& ctx) {
         ctx.source.add_failed(ctx.conf, ctx.request, e);
         throw;
     } catch (const std::exception& e) {
-        ctx.source.add_failed(ctx.conf, ctx.request,
-                              cni::Error(cni::ErrorCode::Internal, e.what()));
+        ctx.source.add_failed(ctx.conf, ctx.request, cni::Error(cni::ErrorCode::Other, e.what()));
         throw;
     }
 }

@@ -79,7 +79,7 @@ void run_check(Context& ctx) {
                 e.code(),
                 fmt::format("CHECK of network \"{}\" ({}) failed: {}", state.attachment.network,
                             state.attachment.ifname, e.what()),
-                e.details());
+                e.details(), e.sys_errno());
         }
     }
 }

@@ -55,7 +55,7 @@ void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
     if (!left.empty()) {
         const auto& [route, hop] = left.front();
         throw cni::Error(
-            cni::ErrorCode::Internal,
+            cni::ErrorCode::Other,
             fmt::format(
                 "default-route: could not remove {} from the pod",
                 describe_default(route, hop, cleared.at({family_of(route.dst), hop.ifindex}))),
@@ -75,7 +75,7 @@ void add_default(net::Netlink& nl, int ifindex, const std::string& ifname,
         net::replace_default_route(nl, ifindex, *gw);
     } catch (const net::NetlinkError& e) {
         throw cni::Error(
-            cni::ErrorCode::Internal,
+            cni::ErrorCode::Other,
             fmt::format("default-route: cannot add default via {} dev {}: {}", gw_text, ifname,
                         e.reason()),
             fmt::format("the gateway of \"default-route\" must lie in a subnet of an address of "

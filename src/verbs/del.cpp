@@ -1,3 +1,5 @@
+#include <cerrno>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -49,6 +51,13 @@ struct Failures {
     }
 };
 
+// Runtimes take a DEL that failed because something is gone (ENOENT: "no such file or
+// directory", e.g. the netns) as done and never retry it, as Multus knows: a state kept for a
+// retry would never be used.
+bool runtime_takes_as_deleted(const cni::Error& error) {
+    return error.sys_errno() == ENOENT;
+}
+
 }  // namespace
 
 void run_del(Context& ctx) {
@@ -82,14 +91,13 @@ void run_del(Context& ctx) {
             left.insert(left.begin(), item);
         } catch (const std::exception& e) {
             failures.add(fmt::format("{}: {}", what, e.what()),
-                         cni::Error(cni::ErrorCode::Internal, e.what()));
+                         cni::Error(cni::ErrorCode::Other, e.what()));
             left.insert(left.begin(), item);
         }
     }
     const auto& first = failures.first;
     const bool keep_state =
-        state && first && ctx.conf.retry_delete_on_error &&
-        std::string(first->what()).find("no such file or directory") == std::string::npos;
+        state && first && ctx.conf.retry_delete_on_error && !runtime_takes_as_deleted(*first);
     // The files go after every delegate was called: a failure to remove them (read-only or full
     // cniDir) is this DEL's error, never a reason to skip a delegate.
     try {
@@ -110,7 +118,7 @@ void run_del(Context& ctx) {
     }
     if (first) {
         throw cni::Error(first->code(), fmt::format("errors: {}", fmt::join(failures.texts, " / ")),
-                         first->details());
+                         first->details(), first->sys_errno());
     }
     spdlog::info("deleted {} attachment(s)", attachments.size());
 }

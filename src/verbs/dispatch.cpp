@@ -90,8 +90,9 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
         check_netns(request, io.getenv);
 
         store::StateStore store(conf.cni_dir);
-        auto source = adapters.make_source(conf);
-        Context ctx{request, conf, adapters.invoker, *source, store};
+        auto source = adapters.make_source();
+        auto& invoker = conf.disable_native ? adapters.exec : adapters.invoker;
+        Context ctx{request, conf, invoker, *source, store};
         switch (request.verb) {
             case cni::Verb::Add: {
                 const auto result = util::dump_json(run_add(ctx));
@@ -118,7 +119,7 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
         record(static_cast<int>(e.code()));
         throw;
     } catch (...) {
-        record(static_cast<int>(cni::ErrorCode::Internal));
+        record(static_cast<int>(cni::ErrorCode::Other));
         throw;
     }
     record(0);
@@ -161,8 +162,7 @@ int run_protected(const Io& io, const Adapters& adapters, std::string& version_f
     } catch (const cni::Error& e) {
         return report_failure(io, e, version_for_errors);
     } catch (const std::exception& e) {
-        return report_failure(io, cni::Error(cni::ErrorCode::Internal, e.what()),
-                              version_for_errors);
+        return report_failure(io, cni::Error(cni::ErrorCode::Other, e.what()), version_for_errors);
     }
 }
 

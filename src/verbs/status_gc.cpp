@@ -81,7 +81,7 @@ std::optional<cni::Error> collect(Context& ctx, const store::StateKey& key) {
         if (!left.empty()) {
             state->attachments = std::move(left);
             ctx.store.save(*state);
-            return cni::Error(cni::ErrorCode::Internal,
+            return cni::Error(cni::ErrorCode::Other,
                               fmt::format("GC: {} attachment(s) of container {} ({}) could not be "
                                           "deleted",
                                           state->attachments.size(), key.container_id, key.ifname),

@@ -17,7 +17,7 @@ import yaml
 HELM_LABELS = {"helm.sh/chart", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"}
 HELM_ANNOTATIONS = {"helm.sh/resource-policy"}
 
-# common.md's RBAC table: the plugin's and the agent's API calls, nothing else.
+# docs/security.md's RBAC row: the plugin's and the agent's API calls, nothing else.
 RBAC_TABLE = {
     ("k8s.cni.cncf.io", "network-attachment-definitions", "get"),
     ("", "pods", "get"),
@@ -117,7 +117,7 @@ def rbac(path):
                         granted.add((g, r, v))
     result(not odd, "no rule names objects or non-resource URLs")
     result(granted == RBAC_TABLE,
-           "the ClusterRole grants exactly common.md's table"
+           "the ClusterRole grants exactly docs/security.md's RBAC row"
            + ("" if granted == RBAC_TABLE else
               f": extra {sorted(granted - RBAC_TABLE)}, missing {sorted(RBAC_TABLE - granted)}"))
     wildcard = [g for g in granted if "*" in g]

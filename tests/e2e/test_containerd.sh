@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real container runtime end to end (issue 10): Debian's containerd + runc, started by the test
+# A real container runtime end to end: Debian's containerd + runc, started by the test
 # in a private network and mount namespace (containerd_lib.sh), with splitnet as its CNI plugin.
 #
 #  1. containerd runs splitnet's own image as the DaemonSet does: `splitnet install --once` with

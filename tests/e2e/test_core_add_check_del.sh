@@ -2,7 +2,7 @@
 # ADD / CHECK / DEL of a primary (Debian ptp + host-local) plus exec'd secondaries (Debian macvlan
 # + static on a veth master, Debian bridge + static), through the built binary, in private
 # namespaces. Covers the merged result, re-indexing, result versions, repeated DEL and DEL after
-# the pod netns is gone (cni-spec.md §1.3, §1.5; issue 2 items 3, 7, 9, 10, 11).
+# the pod netns is gone.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_setup_node_pod
@@ -163,7 +163,7 @@ run_splitnet DEL "$CONF"
 assert_rc "[native] DEL again" 0
 e2e_del_netns "$POD_NS"
 
-# --- keys a runtime may add that we must tolerate (cni-spec.md §9 item 53) ----------------------
+# --- keys a runtime may add that we must tolerate -------------------------------------------
 SN_CONTAINERID=$(e2e_name keys)
 e2e_new_pod
 CONF=$(python3 -c '

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The CNI protocol's error paths through the built binary (cni-spec.md §1.2, §1.6, §1.7; issue 2
-# items 3 and 5): environment and decode errors with the Go skel's codes, VERSION, the "about"
-# text, hostile names, delegate error pass-through, the delegate timeout, huge stdin, and (issue 9)
-# deeply nested JSON and invalid UTF-8 that must still give one valid JSON error.
+# The CNI protocol's error paths through the built binary: environment and decode errors with the
+# Go skel's codes, VERSION, the "about" text, hostile names, delegate error pass-through, the
+# delegate timeout, huge stdin, and deeply nested JSON and invalid UTF-8 that must still give one
+# valid JSON error.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_setup_node_pod
@@ -230,7 +230,7 @@ check "stdout is still one JSON document" is_one_json "$SN_OUT"
 run_splitnet DEL "@$HUGE"
 assert_rc "DEL after it" 0
 
-# --- bounded JSON and always-valid JSON errors (issue 9 items 3 and 4) ------------------------------
+# --- bounded JSON and always-valid JSON errors ------------------------------------------------------
 # Each of these crashed or aborted on main (rc 139/134, nothing on stdout). Now: one valid JSON
 # error (is_one_json also rejects invalid UTF-8), a code, exit 1, no work done.
 DEEP=${E2E_TMP}/deep.json

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADD rollback (issue 2 item 8): when an attachment fails, every attachment already added is
+# ADD rollback: when an attachment fails, every attachment already added is
 # DELeted in reverse order, nothing is left behind (node veth, host-local lease, state file, pod
 # links), the failing attachment's error is returned naming its network, and the same ADD
 # succeeds once the cause is fixed. Also: an ifname that already exists fails before any work.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e (issue 4 item 7, multus.md §4.7): the `default-route` selection key through the built
+# e2e: the `default-route` selection key through the built
 # binary. Primary: Debian ptp + host-local with a default route (eth0). Secondary: NAD media/vpn
 # with an empty spec.config, so its config is vpn.conf from confDir: native macvlan on a veth
 # master, static 192.0.2.10/24, and a default route of its own via 192.0.2.254 (net1). The pod

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DNS through the VPN without breaking cluster names (issue 14). A pod with egress.dns resolves
+# DNS through the VPN without breaking cluster names. A pod with egress.dns resolves
 # through its cluster DNS Service IP as always; the plugin put that address on the pod's lo and
 # the node agent (`splitnet install --cluster-dns`) answers there from a socket in the pod's
 # netns: cluster names go to the "cluster DNS" in the node netns, every other name through net1

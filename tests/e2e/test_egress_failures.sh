@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# VPN egress failure paths through the built binary (issue 5): probeGateway "require" with the
+# VPN egress failure paths through the built binary: probeGateway "require" with the
 # gateway absent, and a static IP already held by another host on the VPN segment. Each ADD must
 # fail with a message that says what is wrong and leave nothing behind (no link, no route, no
 # lease, no state), and the same ADD must succeed once the cause is gone.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Same reachability (issue 5): the origin's real VPN NAD (vpn-routing.md §9.1: 31 split routes via
-# 192.168.99.1, no egress block) with qBittorrent's annotation values (§9.3: 192.168.99.99/24)
+# Same reachability: the origin's real VPN NAD (31 split routes via
+# 192.168.99.1, no egress block) with qBittorrent's annotation values (192.168.99.99/24)
 # reaches exactly the same destinations, over the same interfaces, as the egress form with
 # keep ["private"]. Measured per destination with counters on both sides (eth0's node end, the
 # gateway's VPN side). The difference is where the origin is weak: IPv6 and a lost net1.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# VPN egress through the built binary (issue 5): a ptp primary on eth0 and splitnet's native
+# VPN egress through the built binary: a ptp primary on eth0 and splitnet's native
 # macvlan + static net1 with an "egress" block. Asserted with packet counters and replies:
 # internet via the gateway (source-NAT'd), cluster/keep via eth0, the kill switch when the
 # gateway goes away (zero packets to the internet via eth0), IPv6 blocked even with a node v6

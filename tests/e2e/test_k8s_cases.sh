@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e (issue 4, Tests/e2e): the remaining Multus drop-in cases, each through the built binary
+# e2e: the remaining Multus drop-in cases, each through the built binary
 # against the TLS fixture API server (tests/testutil/fake_apiserver.py):
 #   1. two networks (net1, net2) from one annotation; requested interface names (name@ifname and
 #      the JSON "interface" member); the merged result;
@@ -8,7 +8,9 @@
 #   4. clusterNetwork given as a NAD name, a file path and a directory path;
 #   5. a NAD with an empty spec.config resolved from confDir;
 #   6. DEL from a Go Multus scratch cache (migration from Multus);
-#   7. hostile pod objects: cni-args nested 120000 levels, a 6 MiB pod (issue 9).
+#   7. hostile pod objects: cni-args nested 120000 levels, a 6 MiB pod.
+# The plugin and the API server run in a private "node" netns; every pod is a fresh netns. All
+# namespaces are deleted on exit (lib.sh).
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/apiserver_lib.sh
@@ -226,7 +228,7 @@ check_not "6 eth0 gone" has_link eth0
 check_not "6 host-local lease released" test -e "$lease"
 assert_contains "6 DEL used the Multus cache" "$(cat "$SN_ERR")" "Go Multus cache"
 
-# --- 7. hostile pod objects (issue 9 item 3) --------------------------------------------------
+# --- 7. hostile pod objects --------------------------------------------------------------
 # cni-args nested 120000 levels: 240 KB, under Kubernetes' 256 KiB annotation limit. On main ADD
 # and DEL crashed (stack overflow), so the sandbox could never be removed. Now ADD fails cleanly
 # and DEL succeeds, deleting the cluster network the config names.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e (issue 11, item 1): Kubernetes Events from the plugin, through the built binary against the
+# e2e: Kubernetes Events from the plugin, through the built binary against the
 # TLS fixture API server (tests/testutil/fake_apiserver.py, which validates Events as the API
 # server's core/v1 validation does and stores them under <data>/events/<ns>/):
 #   1. a successful ADD posts one AddedInterface Event per attachment, in Multus' message

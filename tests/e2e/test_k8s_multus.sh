@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e (issue 4): the built binary as a Multus drop-in against the TLS fixture API server.
+# e2e: the built binary as a Multus drop-in against the TLS fixture API server.
 # The user-doc network (NAD unifi-vpn in namespace media, macvlan + static), annotation in the
 # JSON form with ips + mac -> net1; network-status and Events written with 1 TLS handshake and
 # 1 pod GET + 1 NAD GET + GET/PUT status + 2 Event POSTs; then DEL with the API server down.

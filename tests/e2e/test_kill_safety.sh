@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Kill-safety (issue 9 items 5 and 8): wherever the runtime SIGKILLs splitnet during ADD, the next
+# Kill-safety: wherever the runtime SIGKILLs splitnet during ADD, the next
 # DEL leaves nothing behind: no link in the pod under any name, no host-local lease, no veth on
 # the node side, no state or lock file, no process of that ADD still running (including a
 # delegate's child that would finish its work after the DEL). And a DEL on a read-only cniDir
 # still calls every delegate, then reports that it could not remove the state.
-# Kill points are the SPLITNET_TEST_KILL_AT test hook (src/util/kill_point.hpp); the kill during
+# Kill points are the SPLITNET_TEST_KILL_AT test hook (include/splitnet/util/kill_point.hpp); the kill during
 # a delegate is made by this script once the fake delegate says where it is (no timing).
 source "$(dirname "$0")/lib.sh"
 e2e_init

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The real runtime library: Debian's libcni (1.1.2) drives a conflist whose first plugin is
 # splitnet (ptp + host-local primary, exec'd macvlan + static secondary), followed by Debian's
-# tuning, which must accept splitnet's merged result as prevResult (cni-spec.md §2.3, §6.2,
-# §6.3, §9 items 51-52). AddNetworkList, CheckNetworkList (>= 0.4.0) and DelNetworkList succeed
+# tuning, which must accept splitnet's merged result as prevResult. AddNetworkList, CheckNetworkList (>= 0.4.0) and DelNetworkList succeed
 # for 0.3.1, 0.4.0 and 1.0.0; DEL twice succeeds; a cnitool-style flow (NETCONFPATH + name,
 # container ID derived from the netns path) works end to end, also with the config and binary
 # that `splitnet install` puts on a node.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The node agent's API duties in `splitnet install`'s watch loop (issue 10, item 4), against
+# The node agent's API duties in `splitnet install`'s watch loop, against
 # the TLS API stand-in (tests/testutil/fake_apiserver.py) with the in-cluster service account:
 # - --remove-taint removes exactly its taint from the node (a JSON patch that tests each taint
 #   it removes), leaving the other taints;

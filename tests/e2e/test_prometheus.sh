@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The node agent's metrics, scraped by a real Prometheus (Debian's package), and its gateway
-# watch (issue 11): `splitnet install` runs as the node agent inside the private node netns with
+# watch: `splitnet install` runs as the node agent inside the private node netns with
 # /metrics on that netns' loopback; Prometheus (own config, storage in a temp dir, 1 s scrape
 # interval) scrapes it there. An egress pod is ADDed with the real plugin; its VPN gateway is
 # taken down and brought back in the gateway netns. Values are read from Prometheus' HTTP API.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e (issue 9, trust boundary): what a pod's annotations and its namespace's NADs can NOT do,
+# e2e (trust boundary): what a pod's annotations and its namespace's NADs can NOT do,
 # and what a bad CNI_IFNAME / CNI_NETNS gets, through the built binary against the TLS fixture
 # API server (tests/testutil/fake_apiserver.py):
 #   1. a NAD of "type": "splitnet" with its own binDir (/bin), logFile and an inner "sh" delegate

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `splitnet verify` (issue 10, item 4) in a real pod netns: a real ADD (ptp primary + native
+# `splitnet verify` in a real pod netns: a real ADD (ptp primary + native
 # macvlan net1 with the VPN egress policy, as test_egress_vpn.sh) and verify passes, run as
 # nobody with no capability at all (an init container needs no NET_ADMIN). Then each part of the
 # protection is broken in turn (a default via eth0, the IPv4 and IPv6 kill switches, an IPv6

@@ -107,7 +107,7 @@ TEST_F(MacvlanNativeTest, ExistingInterfaceNameIsUntouched) {
     util::UniqueFd other;
     const auto other_path = make_extra_netns(other);
     net::Netlink pod(pod_fd());
-    net::create_veth(pod, "net1", "peer1", other.get());
+    testutil::create_veth(pod, "net1", "peer1", other.get());
     const auto before = net::get_link(pod, "net1");
     EXPECT_EQ(add_error(conf()), "failed to rename macvlan to \"net1\": file exists");
     const auto after = net::get_link(pod, "net1");
@@ -283,7 +283,7 @@ TEST_F(MacvlanNativeTest, LinkInContainerUsesAMasterInsideThePod) {
     util::UniqueFd other;
     make_extra_netns(other);
     net::Netlink pod(pod_fd());
-    net::create_veth(pod, "pm0", "pm0p", other.get());
+    testutil::create_veth(pod, "pm0", "pm0p", other.get());
     net::set_link_up(pod, net::get_link(pod, "pm0").index);
     auto c = conf({{"master", "pm0"}, {"linkInContainer", true}});
     ASSERT_EQ(add_error(c), "");

@@ -26,7 +26,7 @@ protected:
     void build_topology() override {
         auto& node = node_nl();
         auto& pod = pod_nl();
-        net::create_veth(node, "hostside", "eth0", pod_fd());
+        testutil::create_veth(node, "hostside", "eth0", pod_fd());
         const int host = net::get_link(node, "hostside").index;
         net::add_address(node, host, *net::parse_cidr("10.1.1.1/24"));
         net::set_link_up(node, host);

@@ -10,7 +10,6 @@
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/route.hpp"
-#include "splitnet/net/rule.hpp"
 #include "testutil/netns_fixture.hpp"
 #include "testutil/thrown.hpp"
 
@@ -180,34 +179,6 @@ TEST_F(NetRouteTest, DefaultRouteInterface) {
     add_node_default_route();
     EXPECT_EQ(default_route_ifindex(node_nl()), get_link(node_nl(), kMaster).index);
     EXPECT_FALSE(default_route_ifindex(pod_nl()));
-}
-
-TEST_F(NetRouteTest, RulesAddListDelete) {
-    RuleSpec rule;
-    rule.family = AF_INET;
-    rule.priority = 1000;
-    rule.src = *parse_cidr("198.51.100.10/32");
-    rule.table = 100;
-    add_rule(pod_nl(), rule);
-    EXPECT_THROW(add_rule(pod_nl(), rule), NetlinkError);
-    EXPECT_NO_THROW(add_rule(pod_nl(), rule, true));
-    RuleSpec mark;
-    mark.family = AF_INET6;
-    mark.priority = 1001;
-    mark.fwmark = 0x10;
-    mark.fwmask = 0xff;
-    mark.table = 101;
-    add_rule(pod_nl(), mark);
-
-    auto v4 = list_rules(pod_nl(), AF_INET);
-    EXPECT_NE(std::find(v4.begin(), v4.end(), rule), v4.end());
-    auto v6 = list_rules(pod_nl(), AF_INET6);
-    EXPECT_NE(std::find(v6.begin(), v6.end(), mark), v6.end());
-    EXPECT_TRUE(delete_rule(pod_nl(), rule));
-    EXPECT_FALSE(delete_rule(pod_nl(), rule));
-    EXPECT_TRUE(delete_rule(pod_nl(), mark));
-    v4 = list_rules(pod_nl(), AF_INET);
-    EXPECT_EQ(std::find(v4.begin(), v4.end(), rule), v4.end());
 }
 
 }  // namespace

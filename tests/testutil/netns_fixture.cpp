@@ -4,14 +4,19 @@
 #include <cstdio>
 #include <memory>
 #include <sched.h>
+#include <stdexcept>
 #include <unistd.h>
 
+#include <netlink/route/link/veth.h>
 #include <sys/wait.h>
+
+#include <fmt/format.h>
 
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/netns.hpp"
+#include "splitnet/net/nl_ptr.hpp"
 #include "splitnet/net/route.hpp"
 
 namespace splitnet::testutil {
@@ -43,6 +48,26 @@ std::pair<int, std::string> capture(const std::string& command) {
 
 }  // namespace
 
+void create_veth(net::Netlink& nl, std::string_view name, std::string_view peer,
+                 int peer_netns_fd) {
+    const net::LinkPtr link(rtnl_link_veth_alloc());
+    if (!link) {
+        throw std::runtime_error("rtnl_link_veth_alloc failed");
+    }
+    const std::string n(name);
+    const std::string p(peer);
+    rtnl_link_set_name(link.get(), n.c_str());
+    // libnl 3.7's rtnl_link_veth_get_peer takes a reference (checked in the Debian build).
+    const net::LinkPtr peer_link(rtnl_link_veth_get_peer(link.get()));
+    rtnl_link_set_name(peer_link.get(), p.c_str());
+    if (peer_netns_fd >= 0) {
+        rtnl_link_set_ns_fd(peer_link.get(), peer_netns_fd);
+    }
+    nl.clear_errno();
+    nl.check(rtnl_link_add(nl.sock(), link.get(), NLM_F_CREATE | NLM_F_EXCL),
+             fmt::format(R"(create veth "{}" peer "{}")", n, p));
+}
+
 util::UniqueFd make_detached_netns(int back_fd) {
     if (::unshare(CLONE_NEWNET) != 0) {
         return {};
@@ -69,7 +94,7 @@ void NetnsFixture::SetUp() {
     auto& nl = *node_nl_;
     auto lo = net::get_link(nl, "lo");
     net::set_link_up(nl, lo.index);
-    net::create_veth(nl, kMaster, kMasterPeer);
+    create_veth(nl, kMaster, kMasterPeer);
     net::set_link_up(nl, net::get_link(nl, kMaster).index);
     net::set_link_up(nl, net::get_link(nl, kMasterPeer).index);
     build_topology();

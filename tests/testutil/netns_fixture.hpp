@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,11 @@
 #include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::testutil {
+
+/// Creates a veth pair `name` <-> `peer`; the peer goes to `peer_netns_fd` (-1 = same netns).
+/// Only tests need veths: splitnet itself creates macvlans.
+void create_veth(net::Netlink& nl, std::string_view name, std::string_view peer,
+                 int peer_netns_fd = -1);
 
 /// Privileged test fixture: the test process unshare(CLONE_NEWNET)s into a private "node" netns
 /// (gtest_discover_tests runs every test in its own process), where a veth pair

@@ -1,6 +1,6 @@
 // Every entry point of untrusted or external JSON (and the kubeconfig's YAML) refuses hostile
 // nesting and size with a clean cni::Error, and the dispatcher always prints one valid JSON
-// document (issue 9 items 3 and 4). Each of these crashed or aborted on main.
+// document. Each of these crashed or aborted on main.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -212,9 +212,8 @@ protected:
     int run(const std::string& stdin_text) {
         out_.clear();
         const auto io = testutil::fake_io(env_, stdin_text, out_);
-        verbs::Adapters adapters{invoker_, [](const config::MetaConf&) {
-                                     return std::make_unique<verbs::InlineSource>();
-                                 }};
+        verbs::Adapters adapters{invoker_, invoker_,
+                                 [] { return std::make_unique<verbs::InlineSource>(); }};
         return verbs::run(io, adapters);
     }
 
@@ -246,7 +245,7 @@ TEST_F(BoundedDispatch, InvalidUtf8InTheEnvironmentGivesValidJson) {
 
 TEST_F(BoundedDispatch, InvalidUtf8InADelegateErrorGivesValidJson) {
     invoker_.fail_with = [] {
-        throw cni::Error(cni::ErrorCode::Internal, "plugin said \xff", "stdout: \xe2\x82");
+        throw cni::Error(cni::ErrorCode::Other, "plugin said \xff", "stdout: \xe2\x82");
     };
     EXPECT_EQ(run(conf()), 1);
     const auto doc = output();

@@ -141,7 +141,7 @@ TEST(RequestEnv, HostileContainerIdsAndIfnames) {
     EXPECT_EQ(code_of(add("abc_1.2-x", "net1")), 0U);
 }
 
-// Issue 9: "e%d" is a name template to the kernel (the link gets another name, a veth peer
+// "e%d" is a name template to the kernel (the link gets another name, a veth peer
 // leaks), and names reach logs and JSON: '%', NUL and anything not printable ASCII are refused.
 TEST(RequestEnv, IfnamesWithPercentOrNonPrintableBytesAreRefused) {
     const auto add = [](std::string ifname) {

@@ -235,7 +235,7 @@ class CountingInvoker final : public delegate::PluginInvoker {
 public:
     std::string invoke(const delegate::PluginCall& /*call*/) override {
         ++calls;
-        throw cni::Error(cni::ErrorCode::Internal, "no plugin may run in this test");
+        throw cni::Error(cni::ErrorCode::Other, "no plugin may run in this test");
     }
 
     int calls = 0;
@@ -293,8 +293,7 @@ TEST(DefaultRouteAdd, EcmpFailsBeforeAnyPluginRunsOrStateIsWritten) {
     io.write_stdout = [&](std::string_view data) { out += data; };
     io.write_stderr = [](std::string_view) {};
     CountingInvoker invoker;
-    verbs::Adapters adapters{
-        invoker, [](const config::MetaConf&) { return std::make_unique<EcmpSource>(); }};
+    verbs::Adapters adapters{invoker, invoker, [] { return std::make_unique<EcmpSource>(); }};
     EXPECT_NE(verbs::run(io, adapters), 0);
     const auto error = json::parse(out);
     EXPECT_EQ(error["code"], 7) << out;

@@ -134,6 +134,19 @@ TEST(ExecInvoker, ErrorObjectKeepsCodeMsgAndDetails) {
     EXPECT_EQ(invoke_error(invoker, call_for("fake-error", cni::Verb::Del)).code(), 123U);
 }
 
+// A Go plugin reports an errno only as text. ENOENT's is recognised where the report is read,
+// so that DEL decides on the errno, never on a message (verbs/del.cpp).
+TEST(ExecInvoker, AnEnoentReportCarriesTheErrno) {
+    ExecInvoker invoker(quiet());
+    EXPECT_EQ(invoke_error(invoker, call_for("fake-error")).sys_errno(), 0);
+    const ScopedEnv msg("FAKE_ERROR_MSG",
+                        "failed to Statfs /proc/1/ns/net: no such file or directory");
+    const auto e = invoke_error(invoker, call_for("fake-error", cni::Verb::Del));
+    EXPECT_EQ(e.sys_errno(), ENOENT);
+    EXPECT_EQ(e.msg(), "failed to Statfs /proc/1/ns/net: no such file or directory");
+    EXPECT_EQ(e.code(), 11U);
+}
+
 TEST(ExecInvoker, FailureWithoutErrorObjectQuotesStderr) {
     ExecInvoker invoker(quiet());
     const auto e = invoke_error(invoker, call_for("fake-stderr"));

@@ -73,7 +73,7 @@ TEST(FindPlugin, RejectsTypesThatAreNotFileNames) {
     EXPECT_EQ(find_plugin("p", {d1.path()}), d1 / "p");
 }
 
-// Issue 9: a NAD could name a meta-plugin (run as root with the NAD's own binDir/logFile) or a
+// A NAD could name a meta-plugin (run as root with the NAD's own binDir/logFile) or a
 // path; the type is now a plain plugin name, whatever network it comes from.
 TEST(FindPlugin, RefusesMetaPluginsAndOddNames) {
     const ScratchDir d1;

@@ -272,8 +272,8 @@ TEST(InstallDaemonSet, ArgumentsParseAndTheirDirectoriesAreMounted) {
     }));
 }
 
-// Issue 9: the shipped ClusterRole had "*" on k8s.cni.cncf.io and update on every pod. It must
-// grant exactly the calls the plugin and the node agent make (issue 10), nothing else.
+// The shipped ClusterRole had "*" on k8s.cni.cncf.io and update on every pod. It must
+// grant exactly the calls the plugin and the node agent make, nothing else.
 TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
     const auto docs = kustomize_base();
     std::set<std::string> granted;  // "group|resource|verb"

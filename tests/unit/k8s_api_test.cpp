@@ -202,7 +202,7 @@ TEST(K8sApi, PersistentFailureStopsAtTheBudget) {
     EXPECT_GE(server.requests().size(), 3U);
 }
 
-// Issue 9: a huge Retry-After made std::stoll throw (std::out_of_range, not a CNI error) or
+// A huge Retry-After made std::stoll throw (std::out_of_range, not a CNI error) or
 // overflowed the multiplication; now any size just means "as long as the budget allows".
 TEST(K8sApi, HugeRetryAfterIsClampedToTheBudget) {
     for (const std::string retry_after : {"99999999999999999999999", "9223372036854775807"}) {

@@ -183,7 +183,7 @@ TEST(FailedAddEvent, WarningWithTheErrorAndItsDetails) {
     EXPECT_EQ(e.message,
               R"(error adding network "media/unifi-vpn" (net1): macvlan: master "eth9" not found: )"
               "create it or fix the NAD");
-    EXPECT_EQ(failed_add_event(cni::Error(cni::ErrorCode::Internal, "boom")).message, "boom");
+    EXPECT_EQ(failed_add_event(cni::Error(cni::ErrorCode::Other, "boom")).message, "boom");
 }
 
 TEST(NoNetworkFoundEvent, WarningInMultusWords) {

@@ -36,7 +36,8 @@ std::string b64(const std::string& in) {
     return out;
 }
 
-// The shape Multus' thin entrypoint writes (multus.md §7.2), plus a second unused context.
+// The shape Multus' thin entrypoint writes (its `--multus-kubeconfig-file-host` file), plus a
+// second unused context.
 std::string multus_kubeconfig(const std::string& extra_cluster, const std::string& user) {
     return "apiVersion: v1\nkind: Config\nclusters:\n"
            "- name: other\n  cluster:\n    server: https://203.0.113.9:6443\n"
@@ -123,7 +124,7 @@ TEST(Kubeconfig, ServerUrlDefaultsPort) {
     EXPECT_THROW(parse_server_url("ftp://x", a), cni::Error);
 }
 
-// Issue 9: the port used to be truncated to 16 bits (102315 connected to 36779).
+// The port used to be truncated to 16 bits (102315 connected to 36779).
 TEST(Kubeconfig, PortMustBeANumberFrom1To65535) {
     ClusterAccess a;
     parse_server_url("https://api.example.test:65535", a);

@@ -7,8 +7,8 @@ namespace {
 
 using nlohmann::json;
 
-// multus.md §6 example: a flannel-like primary (one sandbox interface, gateway route) and a
-// macvlan NAD on net1. Compared byte for byte, which checks every field, the key order, the
+// Multus' network-status example: a flannel-like primary (one sandbox interface, gateway route) and
+// a macvlan NAD on net1. Compared byte for byte, which checks every field, the key order, the
 // 4-space MarshalIndent layout, bare IPs, "dns": {} and the omitted empty fields.
 TEST(NetworkStatus, MatchesMultusExampleByteForByte) {
     const std::vector<AttachmentStatus> attachments = {

@@ -83,7 +83,7 @@ TEST(Resolver, NamespaceIsolationRejectsBeforeAnyLookup) {
               "pod is in namespace media but refers to target namespace other");
 }
 
-// Issue 9: the default-network annotation used to skip the isolation check, so a pod could take
+// The default-network annotation used to skip the isolation check, so a pod could take
 // a NAD of kube-system (the multusNamespace default) or any other namespace as its eth0.
 TEST(Resolver, NamespaceIsolationAlsoGuardsTheDefaultNetworkAnnotation) {
     config::MetaConf conf;

@@ -23,7 +23,7 @@ std::string logged_line(std::string_view container_id, std::string_view ifname) 
     return text;
 }
 
-// Issue 9: "e%d" in the old pattern printed the day of the month, "%v" repeated the message.
+// "e%d" in the old pattern printed the day of the month, "%v" repeated the message.
 TEST(Logging, ContextIsPrintedVerbatimNotInterpretedAsPattern) {
     const auto line = logged_line("%v%v", "e%d");
     EXPECT_NE(line.find(" warning splitnet ADD %v%v e%d: hello %H\n"), std::string::npos) << line;

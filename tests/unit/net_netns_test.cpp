@@ -29,7 +29,7 @@ TEST(OpenNetns, AcceptsANetworkNamespaceFile) {
     EXPECT_FALSE(open_netns_if_exists("/nonexistent/splitnet-netns").has_value());
 }
 
-// Issue 9: an nsfs file of another kind (mount, pid, user ... namespace) used to pass the
+// An nsfs file of another kind (mount, pid, user ... namespace) used to pass the
 // filesystem check and only fail later in setns().
 TEST(OpenNetns, RefusesOtherKindsOfNamespace) {
     for (const std::string path : {"/proc/self/ns/mnt", "/proc/self/ns/uts", "/proc/self/ns/ipc"}) {
@@ -55,7 +55,7 @@ TEST(OpenNetns, RefusesFilesThatAreNotNamespaces) {
     EXPECT_EQ(missing->code(), 4U);
 }
 
-// Issue 9: opening a FIFO for reading blocks until a writer comes; a FIFO as CNI_NETNS hung the
+// Opening a FIFO for reading blocks until a writer comes; a FIFO as CNI_NETNS hung the
 // plugin forever. The open happens in a task only so that a regression fails this test instead of
 // hanging it: the generous bound is a safety net, the assertion is on the error.
 TEST(OpenNetns, AFifoIsRefusedWithoutBlocking) {

@@ -1,4 +1,4 @@
-// The bounded JSON entry point and the UTF-8-safe serialiser (issue 9 items 3 and 4).
+// The bounded JSON entry point and the UTF-8-safe serialiser.
 #include <string>
 
 #include <gtest/gtest.h>

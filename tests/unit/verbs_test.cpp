@@ -1,5 +1,6 @@
 // Orchestration of ADD/DEL/CHECK/STATUS/GC against a fake plugin invoker (no root, no exec).
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -82,9 +83,8 @@ protected:
         env_["CNI_COMMAND"] = verb;
         out_.clear();
         const auto io = testutil::fake_io(env_, stdin_text, out_);
-        Adapters adapters{invoker_, [this](const config::MetaConf&) {
-                              return std::make_unique<RecordingSource>(*this);
-                          }};
+        Adapters adapters{invoker_, invoker_,
+                          [this] { return std::make_unique<RecordingSource>(*this); }};
         return run(io, adapters);
     }
 
@@ -162,7 +162,7 @@ protected:
 
     void fail_on(cni::Verb verb, const std::string& type) {
         invoker_.failures.emplace(std::make_pair(verb, type),
-                                  cni::Error(cni::ErrorCode::Internal, type + " failed"));
+                                  cni::Error(cni::ErrorCode::Other, type + " failed"));
     }
 
     fs::path dir_;
@@ -188,7 +188,7 @@ TEST_F(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
     EXPECT_TRUE(state_exists());
 }
 
-// Issue 9: a network naming a meta-plugin (in any plugin of a list, or as an IPAM) is refused
+// A network naming a meta-plugin (in any plugin of a list, or as an IPAM) is refused
 // before anything is attached: no plugin runs, not even the primary, and no state is left.
 TEST_F(VerbsTest, MetaPluginOrPathAsANetworksPluginIsRefusedBeforeAnyWork) {
     const std::string base = R"({"cniVersion":"1.0.0","name":"podnet","cniDir":")" +
@@ -308,15 +308,41 @@ TEST_F(VerbsTest, DelAggregatesErrorsButDeletesEverything) {
     ASSERT_EQ(run_verb("ADD", conf()), 0);
     invoker_.calls.clear();
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
-                              cni::Error(cni::ErrorCode::Internal, "boom"));
+                              cni::Error(cni::ErrorCode::Other, "boom"));
     EXPECT_EQ(run_verb("DEL", conf()), 1);
     EXPECT_EQ(sequence(cni::Verb::Del).size(), 3U);
     EXPECT_FALSE(state_exists());
 }
 
+// retryDeleteOnError keeps what a failed DEL could not remove for the next DEL, unless the
+// failure's errno is ENOENT (something is gone): a runtime never retries such a DEL. Decided on
+// the errno the error carries, whatever its message says.
+TEST_F(VerbsTest, RetryDeleteOnErrorKeepsTheStateUnlessTheFailureIsEnoent) {
+    const auto retrying = conf("1.0.0", R"(,"retryDeleteOnError":true)");
+    ASSERT_EQ(run_verb("ADD", retrying), 0) << out_;
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
+                              cni::Error(cni::ErrorCode::Other, "boom"));
+    EXPECT_EQ(run_verb("DEL", retrying), 1);
+    auto state = load_state();
+    ASSERT_TRUE(state) << "a failed DEL dropped the state despite retryDeleteOnError";
+    ASSERT_EQ(state->attachments.size(), 1U);
+    EXPECT_EQ(state->attachments[0].attachment.ifname, "net1");
+
+    // The retry fails again, now because the pod's netns is gone: nothing left to retry.
+    invoker_.failures.clear();
+    invoker_.failures.emplace(
+        std::make_pair(cni::Verb::Del, std::string("macvlan")),
+        cni::Error(cni::ErrorCode::Other, "failed to open netns", {}, ENOENT));
+    invoker_.calls.clear();
+    EXPECT_EQ(run_verb("DEL", retrying), 1);
+    EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"tuning@net1", "macvlan@net1"}));
+    EXPECT_FALSE(state_exists());
+    EXPECT_EQ(json::parse(out_)["code"], 999) << out_;
+}
+
 TEST_F(VerbsTest, DelWithoutStateOnlyFailsForThePrimary) {
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
-                              cni::Error(cni::ErrorCode::Internal, "Link not found"));
+                              cni::Error(cni::ErrorCode::Other, "Link not found"));
     EXPECT_EQ(run_verb("DEL", conf()), 0) << out_;  // never added: only a guess
     EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("ptp")),

@@ -65,6 +65,6 @@ private:
 
 /// The production source. Without API access it still reads pod annotations a runtime passes
 /// in runtimeConfig (CRI-O) and resolves NADs from confDir files.
-std::unique_ptr<verbs::NetworkSource> make_network_source(const config::MetaConf& conf);
+std::unique_ptr<verbs::NetworkSource> make_network_source();
 
 }  // namespace splitnet::app

@@ -6,7 +6,8 @@
 
 namespace splitnet::cni {
 
-/// Well-known CNI error codes (SPEC.md "Error"; 8 and 999 as in the Go libraries).
+/// CNI error codes. 0-99 are the well-known codes of SPEC.md "Error" (8 as in the Go
+/// libraries); 100 and up are the plugin's own.
 enum class ErrorCode : unsigned {
     Unknown = 0,
     IncompatibleVersion = 1,
@@ -20,7 +21,9 @@ enum class ErrorCode : unsigned {
     TryAgainLater = 11,
     NotAvailable = 50,
     LimitedConnectivity = 51,
-    Internal = 999,
+    /// Any other failure, the plugin-specific code every reference plugin reports for an
+    /// ordinary error (the Go skel wraps a plain error in 999, which libcni calls ErrInternal).
+    Other = 999,
 };
 
 /// The one error type of the project: thrown where a problem is understood, printed once as a
@@ -32,9 +35,20 @@ public:
           code_(static_cast<unsigned>(code)),
           details_(std::move(details)) {}
 
+    /// A failure of a system call: `sys_errno` is the errno behind it, for decisions that
+    /// depend on the cause (e.g. ENOENT: the thing is gone), never read from the message.
+    Error(ErrorCode code, const std::string& msg, std::string details, int sys_errno)
+        : std::runtime_error(msg),
+          code_(static_cast<unsigned>(code)),
+          details_(std::move(details)),
+          sys_errno_(sys_errno) {}
+
     /// Delegates may report any code (100+ are plugin specific): keep it as is.
-    Error(unsigned raw_code, const std::string& msg, std::string details)
-        : std::runtime_error(msg), code_(raw_code), details_(std::move(details)) {}
+    Error(unsigned raw_code, const std::string& msg, std::string details, int sys_errno = 0)
+        : std::runtime_error(msg),
+          code_(raw_code),
+          details_(std::move(details)),
+          sys_errno_(sys_errno) {}
 
     [[nodiscard]] unsigned code() const noexcept { return code_; }
 
@@ -42,9 +56,13 @@ public:
 
     [[nodiscard]] std::string msg() const { return what(); }
 
+    /// The errno that caused the failure, 0 when none is known.
+    [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
+
 private:
     unsigned code_;
     std::string details_;
+    int sys_errno_ = 0;
 };
 
 }  // namespace splitnet::cni

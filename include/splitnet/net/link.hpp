@@ -55,9 +55,6 @@ struct MacvlanSpec {
 /// the target netns, look it up there by name.
 void create_macvlan(Netlink& nl, const MacvlanSpec& spec, int target_netns_fd = -1);
 
-/// Creates a veth pair `name` <-> `peer`; the peer goes to `peer_netns_fd` (-1 = same netns).
-void create_veth(Netlink& nl, std::string_view name, std::string_view peer, int peer_netns_fd = -1);
-
 /// Deletes a link. Returns false when it was already gone.
 bool delete_link(Netlink& nl, std::string_view name);
 
@@ -67,9 +64,5 @@ bool delete_link(Netlink& nl, int index);
 void rename_link(Netlink& nl, int index, std::string_view new_name);
 
 void set_link_up(Netlink& nl, int index, bool up = true);
-
-void set_link_mtu(Netlink& nl, int index, unsigned mtu);
-
-void set_link_mac(Netlink& nl, int index, const MacAddr& mac);
 
 }  // namespace splitnet::net

@@ -18,8 +18,6 @@ std::string read_sysctl(std::string_view key);
 /// Enters `netns_fd` once and writes every key in order.
 void write_sysctls_in(int netns_fd, const std::vector<std::pair<std::string, std::string>>& kv);
 
-void write_sysctl_in(int netns_fd, std::string_view key, std::string_view value);
-
 std::string read_sysctl_in(int netns_fd, std::string_view key);
 
 }  // namespace splitnet::net

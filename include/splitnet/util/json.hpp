@@ -4,7 +4,7 @@
 // configs and results, annotations, API bodies, conf files, state and cache files) is parsed by
 // parse_json_bounded/try_parse_json_bounded, which refuse oversized and too deeply nested input
 // before nlohmann builds anything. Every document we print or write is serialised by dump_json,
-// which cannot throw on text that is not valid UTF-8 (docs/security-bounded.md).
+// which cannot throw on text that is not valid UTF-8 (docs/security.md "Bounded parsing").
 
 #include <cstddef>
 #include <optional>

@@ -77,7 +77,8 @@ void run_check(Context& ctx);
 void run_status(Context& ctx);
 void run_gc(Context& ctx);
 
-/// DEL of one attachment with its stored result as prevResult. Throws the delegate's error.
+/// DEL of one attachment (in a DEL or an ADD's rollback) with its stored result as prevResult.
+/// Throws the delegate's error: the caller judges it.
 void delete_attachment(Context& ctx, const store::AttachmentState& state);
 
 /// Injects "splitnetContext" (clusterCIDRs, the primary's ifname and result from `done`) into

@@ -20,10 +20,12 @@ struct Io {
     std::function<void(std::string_view)> write_stderr;
 };
 
-/// The effects one run uses (real ones in main, fakes in tests).
+/// The effects one run uses (real ones in main, fakes in tests). Which invoker a run uses is
+/// the config's choice (disableNative), made by run().
 struct Adapters {
-    delegate::PluginInvoker& invoker;
-    std::function<std::unique_ptr<NetworkSource>(const config::MetaConf&)> make_source;
+    delegate::PluginInvoker& invoker;  ///< native where it can be (macvlan, static), else exec
+    delegate::PluginInvoker& exec;     ///< every plugin by exec ("disableNative": true)
+    std::function<std::unique_ptr<NetworkSource>()> make_source;
 };
 
 /// Parses the request, validates it like the Go skel, runs the verb and writes exactly one JSON
