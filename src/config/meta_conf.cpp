@@ -165,6 +165,7 @@ MetaConf parse_meta_conf(std::string_view bytes) {
     read_string(doc, "clusterDNS", conf.cluster_dns);
     read_bool(doc, "strictAnnotations", conf.strict_annotations);
     read_bool(doc, "disableNative", conf.disable_native);
+    read_bool(doc, "overlap", conf.overlap);
     if (const auto* rc = find_key(doc, "runtimeConfig"); rc != nullptr && rc->is_object()) {
         conf.runtime_config = *rc;
     }

@@ -77,16 +77,17 @@ void init_stderr_threaded() {
 }
 
 void configure(const Options& options) {
+    // Thread-safe sinks: a DEL deletes its attachments on several threads (verbs/del.cpp).
     std::vector<spdlog::sink_ptr> sinks;
     if (options.to_stderr) {
-        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_st>());
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
     }
     if (!options.file.empty()) {
         try {
-            sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_st>(options.file));
+            sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file));
         } catch (const spdlog::spdlog_ex& e) {
             // A bad log path must not fail the pod; say so on stderr instead.
-            sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_st>());
+            sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
             install(sinks, parse_level(options.level));
             spdlog::warn("cannot open logFile {}: {}", options.file, e.what());
             return;

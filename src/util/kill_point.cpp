@@ -1,5 +1,6 @@
 #include "splitnet/util/kill_point.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <string>
@@ -8,11 +9,12 @@
 namespace splitnet::util {
 namespace {
 
-// One process runs one verb: a plain global is all the hook needs.
+// One process runs one verb: a plain global is all the hook needs. Armed before any thread
+// starts; `seen` is atomic because a DEL's workers pass the same points together.
 struct Armed {
     std::string step;
     unsigned at = 1;
-    unsigned seen = 0;
+    std::atomic<unsigned> seen{0};
 };
 
 Armed& armed() {
@@ -23,9 +25,12 @@ Armed& armed() {
 }  // namespace
 
 void arm_kill_point(std::string_view spec) {
-    Armed next;
+    auto& next = armed();
+    next.step.clear();
+    next.at = 1;
+    next.seen = 0;
     const auto at = spec.find('@');
-    next.step = std::string(spec.substr(0, at));
+    std::string step(spec.substr(0, at));
     if (at != std::string_view::npos) {
         const auto count = spec.substr(at + 1);
         unsigned n = 0;
@@ -34,7 +39,7 @@ void arm_kill_point(std::string_view spec) {
             next.at = n;
         }
     }
-    armed() = std::move(next);
+    next.step = std::move(step);
 }
 
 void kill_point(std::string_view step) {

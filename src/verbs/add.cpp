@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -8,6 +12,7 @@
 #include "splitnet/delegate/leftovers.hpp"
 #include "splitnet/delegate/plugin_type.hpp"
 #include "splitnet/plan/default_route.hpp"
+#include "splitnet/util/concurrent.hpp"
 #include "splitnet/util/kill_point.hpp"
 #include "splitnet/util/rollback.hpp"
 #include "splitnet/verbs/context.hpp"
@@ -19,6 +24,11 @@ namespace splitnet::verbs {
 namespace {
 
 using nlohmann::json;
+
+// The plugins add_egress_context gives the primary's result to.
+bool plugin_uses_primary_result(const json& plugin) {
+    return plugin.contains("egress");
+}
 
 }  // namespace
 
@@ -34,12 +44,16 @@ void delete_attachment(Context& ctx, const store::AttachmentState& state) {
     delegate::del_network(ctx.invoker, net, rt, prev.is_null() ? nullptr : &prev);
 }
 
+bool uses_primary_result(const delegate::NetworkConfig& net) {
+    return std::any_of(net.plugins.begin(), net.plugins.end(), plugin_uses_primary_result);
+}
+
 // Native plugins with an egress policy need to know the cluster side; they get it as a key of
 // their own config at call time (never stored, never sent to an exec'd plugin without egress).
 void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
                         const std::vector<store::AttachmentState>& done) {
     for (auto& plugin : net.plugins) {
-        if (!plugin.contains("egress")) {
+        if (!plugin_uses_primary_result(plugin)) {
             continue;
         }
         json context = {{"clusterCIDRs", ctx.conf.cluster_cidrs}};
@@ -124,6 +138,65 @@ void clean_up_unfinished_add(Context& ctx, const store::StateKey& key) {
     ctx.store.remove(key, earlier->from_legacy_file);
 }
 
+std::size_t plan_index(const std::vector<store::AttachmentState>& planned,
+                       const std::string& ifname) {
+    for (std::size_t i = 0; i < planned.size(); ++i) {
+        if (planned[i].attachment.ifname == ifname) {
+            return i;
+        }
+    }
+    throw cni::Error(cni::ErrorCode::Other, fmt::format("no attachment {} in the plan", ifname));
+}
+
+// Networks that wait for the primary under "overlap": those given its result, and those with
+// configured routes (which of two conflicting routes fails must not depend on timing: the
+// primary's goes in first, as in a sequential ADD).
+bool runs_after_primary(const delegate::NetworkConfig& net) {
+    return uses_primary_result(net) ||
+           std::any_of(net.plugins.begin(), net.plugins.end(), [](const json& plugin) {
+               const auto ipam = plugin.find("ipam");
+               return plugin.contains("routes") ||
+                      (ipam != plugin.end() && ipam->is_object() && ipam->contains("routes"));
+           });
+}
+
+// At most this many attachments are added at once.
+constexpr std::size_t kMaxConcurrentAdds = 8;
+
+// ADD with "overlap": the primary and every network that need not wait for it are added side by
+// side; the others follow one after another, in plan order. The error is the one a sequential
+// ADD returns: that of the first attachment in plan order that fails. So a waiting network
+// planned before an overlapped one that failed is still added (a sequential ADD would have
+// added it), then rolled back with the rest; none planned after the failure is.
+void add_overlapped(std::size_t count, const std::vector<delegate::NetworkConfig>& networks,
+                    const std::function<void(std::size_t)>& add_one) {
+    std::vector<std::size_t> together = {0};
+    std::vector<std::size_t> after_primary;
+    for (std::size_t i = 1; i < count; ++i) {
+        (runs_after_primary(networks[i]) ? after_primary : together).push_back(i);
+    }
+    const auto errors = util::run_concurrently(together.size(), kMaxConcurrentAdds,
+                                               [&](std::size_t k) { add_one(together[k]); });
+    std::size_t failed = count;  // the first overlapped attachment that failed, in plan order
+    std::exception_ptr error;
+    for (std::size_t k = 0; k < together.size(); ++k) {
+        if (errors[k]) {
+            failed = together[k];
+            error = errors[k];
+            break;
+        }
+    }
+    for (const auto i : after_primary) {
+        if (i > failed) {
+            break;  // a sequential ADD stops at the first failure (at once when the primary failed)
+        }
+        add_one(i);
+    }
+    if (error) {
+        std::rethrow_exception(error);
+    }
+}
+
 json add_pod_networks(Context& ctx) {
     wait_for_readiness(ctx.conf.readiness_indicator_file, ctx.conf.readiness_timeout);
     const auto key = request_key(ctx);
@@ -164,18 +237,31 @@ json add_pod_networks(Context& ctx) {
     ctx.store.save(state);
     util::kill_point("state-saved");
 
-    std::size_t added = 0;
-    std::size_t failing_plugins_added = 0;  // of the attachment being added
+    // Per attachment: whether its ADD was called (a failed ADD may have left parts behind, and
+    // its DEL cleans them up, as the runtime would), and how many plugins of its list succeeded.
+    // Each worker writes only its own attachment's slots; the rollback reads them after every
+    // worker was joined.
+    std::vector<char> started(attachments.size(), 0);
+    std::vector<std::size_t> plugins_added(attachments.size(), 0);
+    std::mutex state_mutex;  // state.attachments and its file, while ADDs run side by side
     util::Rollback undo([&] {
-        auto left = rollback_attachments(ctx, state.attachments, added);
-        // The attachment whose own ADD failed got its DEL above, best effort. When not one
-        // plugin of it succeeded, its plugin answered with an error and made nothing that is ours
-        // to undo; a DEL it cannot do now (its binary is missing or refused, or the reference
+        std::vector<store::AttachmentState> begun;
+        for (std::size_t i = 0; i < attachments.size(); ++i) {
+            if (started[i] != 0) {
+                begun.push_back(state.attachments[i]);
+            }
+        }
+        // Last added, first removed: in reverse plan order, whatever finished first.
+        auto left = rollback_attachments(ctx, begun, begun.size());
+        // An attachment whose own ADD failed got its DEL above, best effort. When not one plugin
+        // of it succeeded, its plugin answered with an error and made nothing that is ours to
+        // undo; a DEL it cannot do now (its binary is missing or refused, or the reference
         // macvlan without its master) would fail on every retry and keep the sandbox from ever
         // being removed. A list that got part of the way (macvlan made, tuning failed) is kept.
-        if (failing_plugins_added == 0) {
-            std::erase_if(left, [](const store::AttachmentState& a) { return a.result.is_null(); });
-        }
+        std::erase_if(left, [&](const store::AttachmentState& a) {
+            const auto i = plan_index(state.attachments, a.attachment.ifname);
+            return a.result.is_null() && plugins_added[i] == 0;
+        });
         if (left.empty()) {
             ctx.store.remove(key);
             ctx.store.remove_lock_file(key);
@@ -186,30 +272,41 @@ json add_pod_networks(Context& ctx) {
         state.attachments = std::move(left);
         ctx.store.save(state);
     });
-    for (std::size_t i = 0; i < attachments.size(); ++i) {
+    const auto add_one = [&](std::size_t i) {
         const auto& attachment = attachments[i];
         auto net = networks[i];
-        add_egress_context(net, ctx,
-                           {state.attachments.begin(),
-                            state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+        if (uses_primary_result(net)) {
+            // Added only once every attachment before it was: no worker writes them any more.
+            add_egress_context(net, ctx,
+                               {state.attachments.begin(),
+                                state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+        }
         auto rt = attachment_runtime(attachment, ctx);
         rt.add_tag = state.add_tag;
         spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
+        started[i] = 1;  // before the call: see above
+        nlohmann::json result;
         try {
-            // Counted before the call: a failed ADD may have left parts behind, and its DEL
-            // cleans them up (as the runtime would).
-            added = i + 1;
-            failing_plugins_added = 0;
-            state.attachments[i].result =
-                delegate::add_network(ctx.invoker, net, rt, &failing_plugins_added);
+            result = delegate::add_network(ctx.invoker, net, rt, &plugins_added[i]);
         } catch (const cni::Error& e) {
             throw cni::Error(e.code(),
                              fmt::format("error adding network \"{}\" ({}): {}", attachment.network,
                                          attachment.ifname, e.what()),
                              e.details(), e.sys_errno());
         }
-        ctx.store.save(state);
+        {
+            const std::lock_guard saving(state_mutex);
+            state.attachments[i].result = std::move(result);
+            ctx.store.save(state);
+        }
         util::kill_point("attachment-added");
+    };
+    if (ctx.conf.overlap) {
+        add_overlapped(attachments.size(), networks, add_one);
+    } else {
+        for (std::size_t i = 0; i < attachments.size(); ++i) {
+            add_one(i);
+        }
     }
 
     if (default_routes) {

@@ -1,10 +1,13 @@
+#include <algorithm>
 #include <cerrno>
+#include <exception>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/store/multus_cache.hpp"
+#include "splitnet/util/concurrent.hpp"
 #include "splitnet/verbs/context.hpp"
 
 namespace splitnet::verbs {
@@ -58,6 +61,23 @@ bool runtime_takes_as_deleted(const cni::Error& error) {
     return error.sys_errno() == ENOENT;
 }
 
+// At most this many attachments are deleted at once; more wait for a free worker.
+constexpr std::size_t kMaxConcurrentDeletes = 8;
+
+// DEL of every attachment, last added first. Each one is independent of the others (its own
+// ifname, its own result as prevResult), and most of a DEL's time is the kernel's wait for
+// synchronize_net() as a link goes: with "overlap" they wait together. Returns what each DEL
+// threw, by plan index (nullptr: it succeeded); every DEL is attempted either way.
+std::vector<std::exception_ptr> delete_all(Context& ctx,
+                                           const std::vector<store::AttachmentState>& attachments) {
+    const auto count = attachments.size();
+    const auto workers = ctx.conf.overlap ? kMaxConcurrentDeletes : std::size_t{1};
+    auto outcomes = util::run_concurrently(
+        count, workers, [&](std::size_t k) { delete_attachment(ctx, attachments[count - 1 - k]); });
+    std::reverse(outcomes.begin(), outcomes.end());  // job k deleted plan index count - 1 - k
+    return outcomes;
+}
+
 }  // namespace
 
 void run_del(Context& ctx) {
@@ -72,14 +92,20 @@ void run_del(Context& ctx) {
     }
     Origin origin = Origin::State;
     auto attachments = attachments_to_delete(ctx, state, origin);
+    const auto outcomes = delete_all(ctx, attachments);
     Failures failures;
     std::vector<store::AttachmentState> left;  // DEL failed: kept for a retry when configured
-    for (std::size_t i = attachments.size(); i-- > 0;) {  // in reverse: last added, first gone
+    // Judged in reverse plan order whatever finished first: the message and the code (the first
+    // failure's) are those of a DEL made one attachment after another.
+    for (std::size_t i = attachments.size(); i-- > 0;) {
+        if (!outcomes[i]) {
+            continue;
+        }
         const auto& item = attachments[i];
         const auto what =
             fmt::format("network \"{}\" ({})", item.attachment.network, item.attachment.ifname);
         try {
-            delete_attachment(ctx, item);
+            std::rethrow_exception(outcomes[i]);
         } catch (const cni::Error& e) {
             if (origin == Origin::Config && !item.attachment.is_primary) {
                 // Without state we only guess that this attachment exists (e.g. ADD failed and

@@ -463,7 +463,9 @@ conf_fake() {
 # conf_meta VERSION DELEGATE...: the meta config (cniDir E2E_STATE, binDir E2E_META_BINDIR or
 # Debian's plugin dir, extra top-level members from E2E_META_EXTRA). Delegates that splitnet
 # could create natively are exec'd ("disableNative") so the Debian plugins are exercised, unless
-# E2E_META_NATIVE=1.
+# E2E_META_NATIVE=1. E2E_META_OVERLAP (true/false; unset: the default) sets "overlap": ctest runs
+# the rollback and kill-safety suites once more with it false (tests/CMakeLists.txt).
+E2E_META_OVERLAP=${E2E_META_OVERLAP:-}
 E2E_META_EXTRA=
 E2E_META_BINDIR=
 E2E_META_NATIVE=0
@@ -472,9 +474,10 @@ conf_meta() {
     shift
     local delegates
     delegates=$(IFS=,; echo "$*")
+    local overlap=${E2E_META_OVERLAP:+,\"overlap\":$E2E_META_OVERLAP}
     cat <<EOF
 {"cniVersion":"${version}","name":"pod-net","type":"splitnet","cniDir":"${E2E_STATE}",
- "binDir":"${E2E_META_BINDIR:-$E2E_CNI_PLUGINS}","disableNative":$( ((E2E_META_NATIVE)) && echo false || echo true),"logLevel":"debug"${E2E_META_EXTRA:+,$E2E_META_EXTRA},
+ "binDir":"${E2E_META_BINDIR:-$E2E_CNI_PLUGINS}","disableNative":$( ((E2E_META_NATIVE)) && echo false || echo true),"logLevel":"debug"${overlap}${E2E_META_EXTRA:+,$E2E_META_EXTRA},
  "delegates":[${delegates}]}
 EOF
 }

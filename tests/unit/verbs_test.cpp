@@ -1,9 +1,12 @@
 // Orchestration of ADD/DEL/CHECK/STATUS/GC against a fake plugin invoker (no root, no exec).
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -32,8 +35,17 @@ struct Call {
 class FakeInvoker final : public delegate::PluginInvoker {
 public:
     std::string invoke(const delegate::PluginCall& call) override {
-        calls.push_back({call.verb, call.type, call.ifname, json::parse(call.config), call.cni_args,
-                         call.cni_path});
+        {
+            // With overlap, ADD and DEL call their delegates from several threads at once.
+            const std::lock_guard lock(mutex_);
+            calls.push_back({call.verb, call.type, call.ifname, json::parse(call.config),
+                             call.cni_args, call.cni_path});
+        }
+        if (const auto it = rendezvous.find({call.verb, call.type});
+            it != rendezvous.end() && !meet(it->second)) {
+            throw cni::Error(cni::ErrorCode::Other,
+                             call.type + ": the calls did not run together");
+        }
         if (const auto it = failures.find({call.verb, call.type}); it != failures.end()) {
             throw it->second;
         }
@@ -43,20 +55,39 @@ public:
         const auto version = json::parse(call.config).value("cniVersion", std::string());
         json result = {
             {"cniVersion", version},
-            {"interfaces", json::array({{{"name", call.ifname},
-                                         {"mac", "02:00:00:00:00:0" + std::to_string(calls.size())},
-                                         {"sandbox", call.netns}}})},
+            {"interfaces",
+             json::array({{{"name", call.ifname},
+                           {"mac", "02:00:00:00:00:0" + std::to_string(call.type.size())},
+                           {"sandbox", call.netns}}})},
             {"ips", json::array({{{"interface", 0}, {"address", addresses.at(call.type)}}})}};
         return result.dump();
     }
 
     std::vector<Call> calls;
     std::map<std::pair<cni::Verb, std::string>, cni::Error> failures;
+    /// The calls listed here wait (bounded) until as many calls of the group named by the value
+    /// are in at once, and fail otherwise: they pass only when they run side by side.
+    std::map<std::pair<cni::Verb, std::string>, std::string> rendezvous;
+    std::map<std::string, std::size_t> group_sizes;
     std::map<std::string, std::string> addresses = {
         {"ptp", "10.42.0.5/24"}, {"macvlan", "192.168.99.99/24"}, {"tuning", "0.0.0.0/0"}};
+
+private:
+    bool meet(const std::string& group) {
+        std::unique_lock lock(mutex_);
+        ++arrived_[group];
+        met_.notify_all();
+        return met_.wait_for(lock, std::chrono::seconds(30),
+                             [&] { return arrived_[group] >= group_sizes.at(group); });
+    }
+
+    std::mutex mutex_;
+    std::condition_variable met_;
+    std::map<std::string, std::size_t> arrived_;
 };
 
-class VerbsTest : public ::testing::Test {
+// Every test runs with "overlap" on and off (the parameter).
+class VerbsTest : public ::testing::TestWithParam<bool> {
 protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("splitnet-verbs-" + std::to_string(::getpid()));
@@ -74,7 +105,8 @@ protected:
     std::string conf(const std::string& version = "1.0.0", const std::string& extra = "") const {
         return R"({"cniVersion":")" + version +
                R"(","name":"podnet","binDir":"/bin/dir","cniDir":")" + (dir_ / "state").string() +
-               "\"" + extra + R"(,"delegates":[
+               R"(","overlap":)" + (overlap_.value_or(overlap()) ? "true" : "false") + extra +
+               R"(,"delegates":[
               {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
               {"name":"vpn","cniVersion":"0.3.1","plugins":[{"type":"macvlan"},{"type":"tuning"}]}]})";
     }
@@ -140,6 +172,45 @@ protected:
         return out;
     }
 
+    bool overlap() const { return GetParam(); }
+
+    void expect_dels(const std::vector<std::string>& expected) const {
+        expect_calls(cni::Verb::Del, expected);
+    }
+
+    // The calls of `verb` are `expected` (plan order, reverse for DEL) one after another; with
+    // overlap the attachments interleave, and only each one's own order (its list) is fixed.
+    void expect_calls(cni::Verb verb, const std::vector<std::string>& expected) const {
+        const auto calls = sequence(verb);
+        if (!overlap()) {
+            EXPECT_EQ(calls, expected);
+            return;
+        }
+        const auto by_ifname = [](const std::vector<std::string>& list) {
+            std::map<std::string, std::vector<std::string>> out;
+            for (const auto& call : list) {
+                out[call.substr(call.find('@') + 1)].push_back(call);
+            }
+            return out;
+        };
+        EXPECT_EQ(by_ifname(calls), by_ifname(expected));
+    }
+
+    // The first call to a plugin of `type`.
+    const Call& call_of(const std::string& type) const {
+        const auto it = std::find_if(invoker_.calls.begin(), invoker_.calls.end(),
+                                     [&](const Call& call) { return call.type == type; });
+        if (it == invoker_.calls.end()) {
+            throw std::runtime_error("no call of " + type);
+        }
+        return *it;
+    }
+
+    bool del_called(const std::string& call) const {
+        const auto calls = sequence(cni::Verb::Del);
+        return std::find(calls.begin(), calls.end(), call) != calls.end();
+    }
+
     bool state_exists() const { return load_state().has_value(); }
 
     std::optional<store::State> load_state(const std::string& ifname = "tst0") const {
@@ -166,15 +237,15 @@ protected:
     }
 
     fs::path dir_;
+    std::optional<bool> overlap_;  ///< when set, conf() uses it instead of the parameter
     std::map<std::string, std::string> env_;
     std::string out_;
     FakeInvoker invoker_;
 };
 
-TEST_F(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
+TEST_P(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
-    EXPECT_EQ(sequence(cni::Verb::Add),
-              (std::vector<std::string>{"ptp@tst0", "macvlan@net1", "tuning@net1"}));
+    expect_calls(cni::Verb::Add, {"ptp@tst0", "macvlan@net1", "tuning@net1"});
     const auto result = json::parse(out_);
     EXPECT_EQ(result["cniVersion"], "1.0.0");
     ASSERT_EQ(result["interfaces"].size(), 2U);
@@ -182,15 +253,14 @@ TEST_F(VerbsTest, AddMergesEveryAttachmentInTheConfigVersion) {
     EXPECT_EQ(result["ips"][1]["interface"], 1);
     EXPECT_FALSE(result["ips"][1].contains("version"));
     // binDir is searched first; the chained plugin got the previous result in the list version.
-    EXPECT_EQ(invoker_.calls[0].cni_path,
-              (std::vector<std::string>{"/bin/dir", "/cni/a", "/cni/b"}));
-    EXPECT_EQ(invoker_.calls[2].config["prevResult"]["cniVersion"], "0.3.1");
+    EXPECT_EQ(call_of("ptp").cni_path, (std::vector<std::string>{"/bin/dir", "/cni/a", "/cni/b"}));
+    EXPECT_EQ(call_of("tuning").config["prevResult"]["cniVersion"], "0.3.1");
     EXPECT_TRUE(state_exists());
 }
 
 // A network naming a meta-plugin (in any plugin of a list, or as an IPAM) is refused
 // before anything is attached: no plugin runs, not even the primary, and no state is left.
-TEST_F(VerbsTest, MetaPluginOrPathAsANetworksPluginIsRefusedBeforeAnyWork) {
+TEST_P(VerbsTest, MetaPluginOrPathAsANetworksPluginIsRefusedBeforeAnyWork) {
     const std::string base = R"({"cniVersion":"1.0.0","name":"podnet","cniDir":")" +
                              (dir_ / "state").string() +
                              R"(","delegates":[{"name":"cluster","type":"ptp"},)";
@@ -211,7 +281,7 @@ TEST_F(VerbsTest, MetaPluginOrPathAsANetworksPluginIsRefusedBeforeAnyWork) {
 
 // A plugin splitnet runs carries the marker in its environment, and whatever it runs inherits it:
 // splitnet started that way (e.g. as some plugin's IPAM) refuses to act as a meta-plugin.
-TEST_F(VerbsTest, RefusesToRunNestedUnderItself) {
+TEST_P(VerbsTest, RefusesToRunNestedUnderItself) {
     env_["SPLITNET_NESTED"] = "1";
     EXPECT_EQ(run_verb("ADD", conf()), 1);
     const auto error = json::parse(out_);
@@ -224,7 +294,7 @@ TEST_F(VerbsTest, RefusesToRunNestedUnderItself) {
     EXPECT_EQ(run_verb("VERSION", conf()), 0);  // harmless: libcni may probe it
 }
 
-TEST_F(VerbsTest, ResultIsConvertedToEveryMetaVersion) {
+TEST_P(VerbsTest, ResultIsConvertedToEveryMetaVersion) {
     int n = 0;
     for (const std::string version : {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
         env_["CNI_CONTAINERID"] = "ctr-v" + std::to_string(++n);
@@ -235,7 +305,7 @@ TEST_F(VerbsTest, ResultIsConvertedToEveryMetaVersion) {
     }
 }
 
-TEST_F(VerbsTest, FailedSecondaryRollsBackInReverseAndKeepsTheCode) {
+TEST_P(VerbsTest, FailedSecondaryRollsBackInReverseAndKeepsTheCode) {
     invoker_.failures.emplace(std::make_pair(cni::Verb::Add, std::string("tuning")),
                               cni::Error(11U, "try later", "busy"));
     EXPECT_EQ(run_verb("ADD", conf()), 1);
@@ -252,7 +322,7 @@ TEST_F(VerbsTest, FailedSecondaryRollsBackInReverseAndKeepsTheCode) {
     EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;
 }
 
-TEST_F(VerbsTest, FailedAddIsReportedToTheSourceOnceAfterItsRollback) {
+TEST_P(VerbsTest, FailedAddIsReportedToTheSourceOnceAfterItsRollback) {
     invoker_.failures.emplace(std::make_pair(cni::Verb::Add, std::string("tuning")),
                               cni::Error(11U, "try later", "busy"));
     EXPECT_EQ(run_verb("ADD", conf()), 1);
@@ -268,7 +338,7 @@ TEST_F(VerbsTest, FailedAddIsReportedToTheSourceOnceAfterItsRollback) {
     EXPECT_TRUE(after_add_calls.empty());
 }
 
-TEST_F(VerbsTest, FailureBeforeAnyAttachmentIsReportedToo) {
+TEST_P(VerbsTest, FailureBeforeAnyAttachmentIsReportedToo) {
     // A second ADD of a finished attachment is refused before anything is done.
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     EXPECT_EQ(run_verb("ADD", conf()), 1);
@@ -276,7 +346,7 @@ TEST_F(VerbsTest, FailureBeforeAnyAttachmentIsReportedToo) {
     EXPECT_EQ(add_failed_calls.front().error.code(), 7U);
 }
 
-TEST_F(VerbsTest, SuccessfulAddIsReportedOnceAndNeverAsAFailure) {
+TEST_P(VerbsTest, SuccessfulAddIsReportedOnceAndNeverAsAFailure) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     EXPECT_EQ(after_add_calls, (std::vector<std::size_t>{2}));
     EXPECT_TRUE(add_failed_calls.empty());
@@ -286,25 +356,25 @@ TEST_F(VerbsTest, SuccessfulAddIsReportedOnceAndNeverAsAFailure) {
     EXPECT_EQ(after_add_calls.size(), 1U);
 }
 
-TEST_F(VerbsTest, DelReplaysTheStoredPlanInReverseAndIsIdempotent) {
+TEST_P(VerbsTest, DelReplaysTheStoredPlanInReverseAndIsIdempotent) {
     ASSERT_EQ(run_verb("ADD", conf()), 0);
     invoker_.calls.clear();
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
     EXPECT_TRUE(out_.empty());
-    EXPECT_EQ(sequence(cni::Verb::Del),
-              (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+    expect_dels({"tuning@net1", "macvlan@net1", "ptp@tst0"});
     // prevResult is the attachment's own result (0.3.1 list: libcni passes none below 0.4.0).
-    EXPECT_TRUE(invoker_.calls.back().config.contains("prevResult"));
-    EXPECT_FALSE(invoker_.calls.front().config.contains("prevResult"));
+    for (const auto& call : invoker_.calls) {
+        EXPECT_EQ(call.config.contains("prevResult"), call.ifname == "tst0") << call.type;
+    }
     EXPECT_FALSE(state_exists());
     // Without state the config is replayed: the primary still gets its DEL.
     invoker_.calls.clear();
     env_.erase("CNI_NETNS");
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
-    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
+    EXPECT_TRUE(del_called("ptp@tst0"));
 }
 
-TEST_F(VerbsTest, DelAggregatesErrorsButDeletesEverything) {
+TEST_P(VerbsTest, DelAggregatesErrorsButDeletesEverything) {
     ASSERT_EQ(run_verb("ADD", conf()), 0);
     invoker_.calls.clear();
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
@@ -317,7 +387,7 @@ TEST_F(VerbsTest, DelAggregatesErrorsButDeletesEverything) {
 // retryDeleteOnError keeps what a failed DEL could not remove for the next DEL, unless the
 // failure's errno is ENOENT (something is gone): a runtime never retries such a DEL. Decided on
 // the errno the error carries, whatever its message says.
-TEST_F(VerbsTest, RetryDeleteOnErrorKeepsTheStateUnlessTheFailureIsEnoent) {
+TEST_P(VerbsTest, RetryDeleteOnErrorKeepsTheStateUnlessTheFailureIsEnoent) {
     const auto retrying = conf("1.0.0", R"(,"retryDeleteOnError":true)");
     ASSERT_EQ(run_verb("ADD", retrying), 0) << out_;
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
@@ -335,23 +405,24 @@ TEST_F(VerbsTest, RetryDeleteOnErrorKeepsTheStateUnlessTheFailureIsEnoent) {
         cni::Error(cni::ErrorCode::Other, "failed to open netns", {}, ENOENT));
     invoker_.calls.clear();
     EXPECT_EQ(run_verb("DEL", retrying), 1);
-    EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"tuning@net1", "macvlan@net1"}));
+    EXPECT_TRUE(del_called("tuning@net1"));
+    EXPECT_TRUE(del_called("macvlan@net1"));
     EXPECT_FALSE(state_exists());
     EXPECT_EQ(json::parse(out_)["code"], 999) << out_;
 }
 
-TEST_F(VerbsTest, DelWithoutStateOnlyFailsForThePrimary) {
+TEST_P(VerbsTest, DelWithoutStateOnlyFailsForThePrimary) {
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("macvlan")),
                               cni::Error(cni::ErrorCode::Other, "Link not found"));
     EXPECT_EQ(run_verb("DEL", conf()), 0) << out_;  // never added: only a guess
-    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
+    EXPECT_TRUE(del_called("ptp@tst0"));
     invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("ptp")),
                               cni::Error(11U, "busy", ""));
     EXPECT_EQ(run_verb("DEL", conf()), 1);
     EXPECT_EQ(json::parse(out_)["code"], 11);
 }
 
-TEST_F(VerbsTest, CheckTakesMacsFromTheRuntimesPrevResult) {
+TEST_P(VerbsTest, CheckTakesMacsFromTheRuntimesPrevResult) {
     ASSERT_EQ(run_verb("ADD", conf()), 0);
     auto merged = json::parse(out_);
     merged["interfaces"][0]["mac"] = "02:aa:bb:cc:dd:ee";  // a chained tuning changed it
@@ -360,7 +431,7 @@ TEST_F(VerbsTest, CheckTakesMacsFromTheRuntimesPrevResult) {
     EXPECT_EQ(invoker_.calls[0].config["prevResult"]["interfaces"][0]["mac"], "02:aa:bb:cc:dd:ee");
 }
 
-TEST_F(VerbsTest, CheckUsesEachAttachmentsOwnResult) {
+TEST_P(VerbsTest, CheckUsesEachAttachmentsOwnResult) {
     ASSERT_EQ(run_verb("ADD", conf()), 0);
     const auto merged = out_;
     invoker_.calls.clear();
@@ -373,7 +444,7 @@ TEST_F(VerbsTest, CheckUsesEachAttachmentsOwnResult) {
     EXPECT_EQ(json::parse(out_)["code"], 1);
 }
 
-TEST_F(VerbsTest, ErrorsAreOneJsonDocument) {
+TEST_P(VerbsTest, ErrorsAreOneJsonDocument) {
     EXPECT_EQ(run_verb("ADD", "{not json"), 1);
     EXPECT_EQ(json::parse(out_)["code"], 6);
     EXPECT_EQ(run_verb("ADD", R"({"cniVersion":"1.0.0"})"), 1);
@@ -388,7 +459,7 @@ TEST_F(VerbsTest, ErrorsAreOneJsonDocument) {
     EXPECT_TRUE(invoker_.calls.empty());
 }
 
-TEST_F(VerbsTest, VersionAndAbout) {
+TEST_P(VerbsTest, VersionAndAbout) {
     EXPECT_EQ(run_verb("VERSION", ""), 0);
     const auto doc = json::parse(out_);
     EXPECT_EQ(doc["cniVersion"], "1.1.0");
@@ -396,7 +467,7 @@ TEST_F(VerbsTest, VersionAndAbout) {
     env_.erase("CNI_COMMAND");
 }
 
-TEST_F(VerbsTest, StatusNeedsTheReadinessFileAndThePrimary) {
+TEST_P(VerbsTest, StatusNeedsTheReadinessFileAndThePrimary) {
     const auto ready = (dir_ / "ready").string();
     const auto with_ready = R"(,"readinessindicatorfile":")" + ready + "\"";
     env_["CNI_CONTAINERID"] = "";
@@ -406,7 +477,7 @@ TEST_F(VerbsTest, StatusNeedsTheReadinessFileAndThePrimary) {
     EXPECT_EQ(run_verb("STATUS", conf("1.1.0", with_ready)), 0) << out_;
 }
 
-TEST_F(VerbsTest, AddWaitsBoundedForTheReadinessFileDelNever) {
+TEST_P(VerbsTest, AddWaitsBoundedForTheReadinessFileDelNever) {
     const auto ready = (dir_ / "ready").string();
     const auto with_ready =
         R"(,"readinessindicatorfile":")" + ready + R"(","readinessTimeout":0.2)";
@@ -420,7 +491,7 @@ TEST_F(VerbsTest, AddWaitsBoundedForTheReadinessFileDelNever) {
     EXPECT_EQ(run_verb("ADD", conf("1.0.0", with_ready)), 0) << out_;
 }
 
-TEST_F(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
+TEST_P(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
     ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
     invoker_.calls.clear();
     const auto gc =
@@ -434,12 +505,12 @@ TEST_F(VerbsTest, GcDeletesStateTheRuntimeNoLongerLists) {
     EXPECT_TRUE(state_exists());
 }
 
-TEST_F(VerbsTest, PrimaryResultModeReturnsOnlyThePrimary) {
+TEST_P(VerbsTest, PrimaryResultModeReturnsOnlyThePrimary) {
     ASSERT_EQ(run_verb("ADD", conf("1.0.0", R"(,"resultMode":"primary")")), 0);
     EXPECT_EQ(json::parse(out_)["interfaces"].size(), 1U);
 }
 
-TEST_F(VerbsTest, StateIsKeyedPerRuntimeIfname) {
+TEST_P(VerbsTest, StateIsKeyedPerRuntimeIfname) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     // A second attachment of the same container (another CNI_IFNAME) fails and rolls back: the
     // first one's state must survive it.
@@ -454,10 +525,10 @@ TEST_F(VerbsTest, StateIsKeyedPerRuntimeIfname) {
     invoker_.calls.clear();
     env_["CNI_IFNAME"] = "tst0";
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
-    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
+    EXPECT_TRUE(del_called("ptp@tst0"));
 }
 
-TEST_F(VerbsTest, AFinishedAddIsMarkedAndCarriesATag) {
+TEST_P(VerbsTest, AFinishedAddIsMarkedAndCarriesATag) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     const auto state = load_state();
     ASSERT_TRUE(state);
@@ -469,7 +540,7 @@ TEST_F(VerbsTest, AFinishedAddIsMarkedAndCarriesATag) {
     EXPECT_TRUE(state_exists());
 }
 
-TEST_F(VerbsTest, FailedRollbackKeepsWhatIsLeftForTheNextDel) {
+TEST_P(VerbsTest, FailedRollbackKeepsWhatIsLeftForTheNextDel) {
     fail_on(cni::Verb::Add, "tuning");
     fail_on(cni::Verb::Del, "macvlan");  // the rollback cannot remove net1
     EXPECT_EQ(run_verb("ADD", conf()), 1);
@@ -488,7 +559,7 @@ TEST_F(VerbsTest, FailedRollbackKeepsWhatIsLeftForTheNextDel) {
     EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;
 }
 
-TEST_F(VerbsTest, RetriedAddWithoutDelFirstRemovesTheLeftovers) {
+TEST_P(VerbsTest, RetriedAddWithoutDelFirstRemovesTheLeftovers) {
     fail_on(cni::Verb::Add, "tuning");
     fail_on(cni::Verb::Del, "macvlan");
     EXPECT_EQ(run_verb("ADD", conf()), 1);
@@ -499,7 +570,7 @@ TEST_F(VerbsTest, RetriedAddWithoutDelFirstRemovesTheLeftovers) {
     EXPECT_EQ(load_state()->attachments.size(), 2U);
 }
 
-TEST_F(VerbsTest, EveryAddDelAndCheckLeavesOneOutcomeLineForTheAgent) {
+TEST_P(VerbsTest, EveryAddDelAndCheckLeavesOneOutcomeLineForTheAgent) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     EXPECT_EQ(run_verb("ADD", conf()), 1);  // refused: already added (code 7)
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
@@ -520,7 +591,7 @@ TEST_F(VerbsTest, EveryAddDelAndCheckLeavesOneOutcomeLineForTheAgent) {
     EXPECT_TRUE(lines[2].success);
 }
 
-TEST_F(VerbsTest, DelLeavesNoFileBehind) {
+TEST_P(VerbsTest, DelLeavesNoFileBehind) {
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
     EXPECT_TRUE(state_files().empty()) << state_files().front();
@@ -531,14 +602,13 @@ TEST_F(VerbsTest, DelLeavesNoFileBehind) {
     EXPECT_TRUE(state_files().empty()) << state_files().front();
 }
 
-TEST_F(VerbsTest, DelOnAnUnusableCniDirStillCallsEveryDelegate) {
+TEST_P(VerbsTest, DelOnAnUnusableCniDirStillCallsEveryDelegate) {
     std::ofstream(dir_ / "state").put('x');  // cniDir cannot be created, locked nor written
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
-    EXPECT_EQ(sequence(cni::Verb::Del),
-              (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+    expect_dels({"tuning@net1", "macvlan@net1", "ptp@tst0"});
 }
 
-TEST_F(VerbsTest, GcKeepsWhatItCouldNotDelete) {
+TEST_P(VerbsTest, GcKeepsWhatItCouldNotDelete) {
     ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
     const auto gc =
         conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"other","ifname":"eth0"}])");
@@ -553,13 +623,182 @@ TEST_F(VerbsTest, GcKeepsWhatItCouldNotDelete) {
     EXPECT_TRUE(state_files().empty());
 }
 
-TEST_F(VerbsTest, GcKeepsOtherIfnamesOfAListedContainer) {
+TEST_P(VerbsTest, GcKeepsOtherIfnamesOfAListedContainer) {
     ASSERT_EQ(run_verb("ADD", conf("1.1.0")), 0) << out_;
     const auto gc =
         conf("1.1.0", R"(,"cni.dev/valid-attachments":[{"containerID":"ctr1","ifname":"eth9"}])");
     ASSERT_EQ(run_verb("GC", gc), 0) << out_;
     EXPECT_FALSE(state_exists());  // ctr1/tst0 is not listed, only ctr1/eth9
 }
+
+// With overlap, DEL deletes the attachments side by side: each fake DEL below waits (bounded)
+// until two are in at once, which one-after-another DELs never are.
+TEST_P(VerbsTest, DelRunsIndependentAttachmentsTogetherOnlyWithOverlap) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    if (!overlap()) {
+        // One after another: the first DEL would wait for a partner that never comes.
+        invoker_.calls.clear();
+        ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+        expect_dels({"tuning@net1", "macvlan@net1", "ptp@tst0"});
+        return;
+    }
+    invoker_.calls.clear();
+    invoker_.group_sizes["del"] = 2;
+    invoker_.rendezvous[{cni::Verb::Del, "tuning"}] = "del";
+    invoker_.rendezvous[{cni::Verb::Del, "ptp"}] = "del";
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    expect_dels({"tuning@net1", "macvlan@net1", "ptp@tst0"});
+    EXPECT_TRUE(state_files().empty());
+}
+
+// Errors are judged in reverse plan order whatever finished first: the code is the last
+// attachment's and the message lists the failures as a sequential DEL would.
+TEST_P(VerbsTest, DelErrorsAreAggregatedInReversePlanOrder) {
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("ptp")),
+                              cni::Error(11U, "ptp busy", ""));
+    invoker_.failures.emplace(std::make_pair(cni::Verb::Del, std::string("tuning")),
+                              cni::Error(cni::ErrorCode::Other, "tuning boom"));
+    EXPECT_EQ(run_verb("DEL", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 999);
+    EXPECT_EQ(error["msg"],
+              "errors: network \"vpn\" (net1): tuning boom / network \"cluster\" (tst0): ptp busy");
+    EXPECT_FALSE(state_exists());
+}
+
+// The primary and a network that needs nothing of it are added side by side with overlap (each
+// fake ADD below waits, bounded, until both are in: it fails when they run one after another).
+TEST_P(VerbsTest, AddRunsThePrimaryAndAnIndependentNetworkTogetherOnlyWithOverlap) {
+    if (overlap()) {
+        invoker_.group_sizes["add"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+    }
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    expect_calls(cni::Verb::Add, {"ptp@tst0", "macvlan@net1", "tuning@net1"});
+    const auto state = load_state();
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->phase, store::Phase::Added);
+    for (const auto& done : state->attachments) {
+        EXPECT_FALSE(done.result.is_null()) << done.attachment.ifname;
+    }
+}
+
+// The same request gives the same result and the same state file, byte for byte (but for the
+// random tag of the ADD), with overlap on and off.
+TEST_P(VerbsTest, AddResultAndStateAreIdenticalWithOverlapOnAndOff) {
+    std::map<bool, std::pair<std::string, std::string>> seen;
+    for (const bool on : {true, false}) {
+        overlap_ = on;
+        ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+        std::ifstream file(dir_ / "state" / "ctr1@tst0.json");
+        std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+        const auto tag = load_state()->add_tag;
+        ASSERT_FALSE(tag.empty());
+        text.replace(text.find(tag), tag.size(), "TAG");
+        seen[on] = {out_, text};
+        ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    }
+    EXPECT_EQ(seen[true].first, seen[false].first);
+    EXPECT_EQ(seen[true].second, seen[false].second);
+}
+
+// A network whose plugin is given the primary's result (an egress block) is added only after
+// the primary, with overlap too.
+TEST_P(VerbsTest, ANetworkThatNeedsThePrimarysResultWaitsForIt) {
+    const std::string with_egress = R"({"cniVersion":"1.0.0","name":"podnet","cniDir":")" +
+                                    (dir_ / "state").string() + R"(","overlap":)" +
+                                    (overlap() ? "true" : "false") + R"(,"delegates":[
+          {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
+          {"name":"vpn","cniVersion":"1.0.0","type":"macvlan","egress":{"keep":["cluster"]}}]})";
+    ASSERT_EQ(run_verb("ADD", with_egress), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Add), (std::vector<std::string>{"ptp@tst0", "macvlan@net1"}));
+    EXPECT_EQ(call_of("macvlan").config["splitnetContext"]["primaryIfname"], "tst0");
+    EXPECT_EQ(call_of("macvlan").config["splitnetContext"]["primaryResult"]["ips"][0]["address"],
+              "10.42.0.5/24");
+}
+
+// Failure injection: the primary fails while net1 is being made (with overlap both are in at
+// once). The error is the primary's, as without overlap; whatever was started is removed, in
+// reverse plan order; nothing is left.
+TEST_P(VerbsTest, PrimaryFailsWhileTheSecondaryIsMade) {
+    fail_on(cni::Verb::Add, "ptp");
+    if (overlap()) {
+        invoker_.group_sizes["add"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+    }
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 999);
+    EXPECT_EQ(error["msg"], "error adding network \"cluster\" (tst0): ptp failed");
+    if (overlap()) {
+        EXPECT_EQ(sequence(cni::Verb::Del),
+                  (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+    } else {
+        EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"ptp@tst0"}));
+    }
+    EXPECT_TRUE(state_files().empty());
+    ASSERT_EQ(add_failed_calls.size(), 1U);
+}
+
+// Failure injection: net1 fails while the primary runs. Its error is returned, and both are
+// removed, last planned first.
+TEST_P(VerbsTest, SecondaryFailsWhileThePrimaryRuns) {
+    fail_on(cni::Verb::Add, "macvlan");
+    if (overlap()) {
+        invoker_.group_sizes["add"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+    }
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 999);
+    EXPECT_EQ(error["msg"], "error adding network \"vpn\" (net1): macvlan failed");
+    EXPECT_EQ(sequence(cni::Verb::Del),
+              (std::vector<std::string>{"tuning@net1", "macvlan@net1", "ptp@tst0"}));
+    EXPECT_TRUE(state_files().empty());
+}
+
+// Both fail: the first in plan order (the primary) decides the error, with overlap too.
+TEST_P(VerbsTest, WhenBothFailThePrimarysErrorIsReturned) {
+    fail_on(cni::Verb::Add, "ptp");
+    fail_on(cni::Verb::Add, "macvlan");
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    EXPECT_EQ(json::parse(out_)["msg"], "error adding network \"cluster\" (tst0): ptp failed");
+    EXPECT_TRUE(state_files().empty());
+}
+
+// The rollback of an overlapped ADD whose DEL of net1 fails keeps net1 in the state (as the
+// sequential one does) so that the runtime's DEL retries it.
+TEST_P(VerbsTest, FailedRollbackOfAnOverlappedAddKeepsWhatIsLeft) {
+    fail_on(cni::Verb::Add, "ptp");
+    fail_on(cni::Verb::Del, "macvlan");
+    if (overlap()) {
+        invoker_.group_sizes["add"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+    }
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    if (!overlap()) {
+        EXPECT_TRUE(state_files().empty());  // net1 was never started
+        return;
+    }
+    const auto state = load_state();
+    ASSERT_TRUE(state);
+    ASSERT_EQ(state->attachments.size(), 1U);
+    EXPECT_EQ(state->attachments[0].attachment.ifname, "net1");
+    invoker_.failures.clear();
+    invoker_.rendezvous.clear();
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_TRUE(state_files().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Overlap, VerbsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                             return param.param ? "On" : "Off";
+                         });
 
 }  // namespace
 }  // namespace splitnet::verbs

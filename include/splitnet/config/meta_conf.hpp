@@ -51,6 +51,9 @@ struct MetaConf {
     std::string cluster_dns;
     bool strict_annotations = false;
     bool disable_native = false;  ///< exec every plugin, even macvlan (reference behaviour)
+    /// Independent attachments are deleted concurrently ("overlap"); false: one after another,
+    /// in reverse plan order, as Multus does.
+    bool overlap = true;
 
     nlohmann::json runtime_config = nlohmann::json::object();
     nlohmann::json prev_result;  ///< null when absent

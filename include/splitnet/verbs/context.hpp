@@ -86,6 +86,10 @@ void delete_attachment(Context& ctx, const store::AttachmentState& state);
 void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
                         const std::vector<store::AttachmentState>& done);
 
+/// Whether a plugin of `net` is given the primary's result (its "egress" block needs eth0's
+/// gateway): such a network can only be added once the primary has been.
+bool uses_primary_result(const delegate::NetworkConfig& net);
+
 /// DEL of the first `count` attachments in reverse order; failures are logged, not thrown.
 /// Returns the attachments whose DEL failed (in plan order): what a state must keep so that
 /// the next DEL retries them.
