@@ -118,11 +118,11 @@ std::vector<RuleSpec> list_rules(Netlink& nl, int family) {
             spec.priority = rtnl_rule_get_prio(rule);
             if (nl_addr* src = rtnl_rule_get_src(rule);
                 src != nullptr && nl_addr_get_prefixlen(src) > 0) {
-                spec.src = ip_net_from_nl(src, fam);
+                spec.src = ip_net_from_nl(src, fam == AF_INET6 ? Family::V6 : Family::V4);
             }
             if (nl_addr* dst = rtnl_rule_get_dst(rule);
                 dst != nullptr && nl_addr_get_prefixlen(dst) > 0) {
-                spec.dst = ip_net_from_nl(dst, fam);
+                spec.dst = ip_net_from_nl(dst, fam == AF_INET6 ? Family::V6 : Family::V4);
             }
             const auto mark = rtnl_rule_get_mark(rule);
             const auto mask = rtnl_rule_get_mask(rule);

@@ -17,12 +17,8 @@
 namespace splitnet::verbs {
 namespace {
 
-int family_of(const net::IpNet& dst) {
-    return dst.addr.is_v4() ? 4 : 6;
-}
-
 // Cleared (family, ifindex) pairs -> ifname, for lookups and messages.
-using Cleared = std::map<std::pair<int, int>, std::string>;
+using Cleared = std::map<std::pair<net::Family, int>, std::string>;
 
 // Default routes of the main table leaving through a cleared interface. The dump reports a
 // default route's destination either as absent or as a zero-length prefix (the kernel keeps no
@@ -31,12 +27,12 @@ using Cleared = std::map<std::pair<int, int>, std::string>;
 std::vector<std::pair<net::RouteInfo, net::Nexthop>> cleared_defaults(net::Netlink& nl,
                                                                       const Cleared& cleared) {
     std::vector<std::pair<net::RouteInfo, net::Nexthop>> out;
-    for (const auto& route : net::list_routes(nl, AF_UNSPEC, net::kMainTable)) {
+    for (const auto& route : net::list_routes(nl, std::nullopt, net::kMainTable)) {
         if (route.dst.prefix != 0) {
             continue;
         }
         for (const auto& hop : route.nexthops) {
-            if (cleared.contains({family_of(route.dst), hop.ifindex})) {
+            if (cleared.contains({route.dst.family(), hop.ifindex})) {
                 out.emplace_back(route, hop);
             }
         }
@@ -50,8 +46,8 @@ std::string describe_default(const net::RouteInfo& route, const net::Nexthop& ho
     if (hop.gw) {
         text += " via " + net::to_string(*hop.gw);
     }
-    return fmt::format("{} dev {} metric {} (IPv{})", text, ifname, route.priority,
-                       family_of(route.dst));
+    return fmt::format("{} dev {} metric {} ({})", text, ifname, route.priority,
+                       net::family_name(route.dst.family()));
 }
 
 void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
@@ -65,7 +61,7 @@ void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
         if (route.priority != 0) {
             spec.priority = route.priority;
         }
-        const auto& ifname = cleared.at({family_of(route.dst), hop.ifindex});
+        const auto& ifname = cleared.at({route.dst.family(), hop.ifindex});
         // An IPv4 multipath route goes as a whole with its first hop; later hops then find
         // nothing, which is fine: the check below decides.
         if (net::delete_route(nl, spec)) {
@@ -79,7 +75,7 @@ void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
             cni::ErrorCode::Internal,
             fmt::format(
                 "default-route: could not remove {} from the pod",
-                describe_default(route, hop, cleared.at({family_of(route.dst), hop.ifindex}))),
+                describe_default(route, hop, cleared.at({route.dst.family(), hop.ifindex}))),
             "the route is still listed after deleting it; check what else manages the pod's "
             "routes");
     }
@@ -93,7 +89,7 @@ void add_default(net::Netlink& nl, int ifindex, const std::string& ifname,
                          fmt::format(R"(invalid "default-route" gateway "{}")", gw_text));
     }
     net::RouteSpec spec;
-    spec.dst = net::IpNet{net::zero_address(gw->family), 0};
+    spec.dst = net::default_prefix(gw->family);
     spec.gw = *gw;
     spec.ifindex = ifindex;
     try {
@@ -134,7 +130,7 @@ void apply_default_routes(const std::string& netns_path,
                           action.ifname);
             continue;
         }
-        for (const int family : {4, 6}) {
+        for (const auto family : {net::Family::V4, net::Family::V6}) {
             if (action.clears(family)) {
                 cleared.emplace(std::pair{family, link->index}, action.ifname);
             }
