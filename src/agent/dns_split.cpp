@@ -62,8 +62,8 @@ SocketAddress socket_address(const net::IpAddr& ip, std::uint16_t port) {
     return out;
 }
 
-util::UniqueFd make_socket(int family, int type) {
-    util::UniqueFd fd(::socket(family, type | SOCK_CLOEXEC, 0));
+util::UniqueFd make_socket(int af, int type) {
+    util::UniqueFd fd(::socket(af, type | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
         fail_errno(errno, "socket");
     }
@@ -167,12 +167,12 @@ struct Origin {
     std::string device;  ///< with netns_fd: the egress interface
 };
 
-util::UniqueFd socket_in(const Origin& origin, int family, int type) {
+util::UniqueFd socket_in(const Origin& origin, int af, int type) {
     if (origin.netns_fd < 0) {
-        return make_socket(family, type);
+        return make_socket(af, type);
     }
     return net::in_netns(origin.netns_fd, [&] {
-        auto fd = make_socket(family, type);
+        auto fd = make_socket(af, type);
         if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, origin.device.c_str(),
                          static_cast<socklen_t>(origin.device.size())) != 0) {
             const int err = errno;
@@ -186,7 +186,7 @@ util::UniqueFd socket_in(const Origin& origin, int family, int type) {
 // only datagrams from `server`); nullopt when that fails at once.
 std::optional<util::UniqueFd> send_udp(const Origin& origin, const net::IpAddr& server,
                                        const Bytes& query) {
-    auto fd = socket_in(origin, server.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM);
+    auto fd = socket_in(origin, net::address_family(server.family), SOCK_DGRAM);
     const auto address = socket_address(server, kDnsPort);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) !=
             0 ||
@@ -199,7 +199,7 @@ std::optional<util::UniqueFd> send_udp(const Origin& origin, const net::IpAddr& 
 
 std::optional<Bytes> ask_tcp(const Origin& origin, const net::IpAddr& server, const Bytes& query,
                              std::uint16_t id, std::chrono::milliseconds timeout) {
-    const auto fd = socket_in(origin, server.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM);
+    const auto fd = socket_in(origin, net::address_family(server.family), SOCK_STREAM);
     set_timeouts(fd.get(), timeout);  // connect() honours SO_SNDTIMEO
     const auto address = socket_address(server, kDnsPort);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) !=
@@ -257,13 +257,13 @@ public:
         if (stop_.get() < 0) {
             fail_errno(errno, "eventfd");
         }
-        const int family = options_.cluster_dns.is_v4() ? AF_INET : AF_INET6;
+        const int af = net::address_family(options_.cluster_dns.family);
         const auto address = socket_address(options_.cluster_dns, kDnsPort);
         // Both sockets are born in the pod's netns and stay there; the bind fails unless the
         // plugin's address is on the pod's lo.
         net::in_netns(netns_.get(), [&] {
-            udp_ = make_socket(family, SOCK_DGRAM);
-            tcp_ = make_socket(family, SOCK_STREAM);
+            udp_ = make_socket(af, SOCK_DGRAM);
+            tcp_ = make_socket(af, SOCK_STREAM);
             return 0;
         });
         const int one = 1;

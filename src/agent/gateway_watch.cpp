@@ -6,7 +6,6 @@
 #include <thread>
 
 #include <linux/rtnetlink.h>
-#include <sys/socket.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -47,7 +46,7 @@ bool source_tentative(int netns_fd, const EgressTarget& target) {
         if (!link) {
             return false;
         }
-        for (const auto& address : net::list_addresses(nl, link->index, AF_INET6)) {
+        for (const auto& address : net::list_addresses(nl, link->index, net::Family::V6)) {
             if (address.local.addr == target.source) {
                 return address.tentative();
             }
@@ -143,8 +142,7 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
             // Through the tunnel: a TCP handshake on a socket bound to net1 (never eth0).
             try {
                 out.target_reachable = net::tcp_connect_probe(
-                    netns->get(), target.ifname,
-                    *net::parse_ip(target.probe_target->address.address_text()),
+                    netns->get(), target.ifname, target.probe_target->address,
                     target.probe_target->port, kTargetTimeout);
             } catch (const cni::Error& e) {
                 out.target_reachable = false;
@@ -155,7 +153,7 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
         try {
             net::Netlink nl(netns->get());
             out.kill_switch_engaged =
-                kill_switch_engaged(net::list_routes(nl, v4 ? AF_INET : AF_INET6));
+                kill_switch_engaged(net::list_routes(nl, v4 ? net::Family::V4 : net::Family::V6));
         } catch (const cni::Error& e) {
             out.problem = e.what();
         }

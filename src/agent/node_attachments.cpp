@@ -1,7 +1,5 @@
 #include "splitnet/agent/node_attachments.hpp"
 
-#include <sys/socket.h>
-
 #include "splitnet/attach/egress_config.hpp"
 #include "splitnet/attach/native_invoker.hpp"
 #include "splitnet/cni/error.hpp"
@@ -29,22 +27,16 @@ std::string type_of(const json& plugin) {
     return it != plugin.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::optional<net::IpAddr> to_ip(const attach::IpPrefix& prefix) {
-    return net::parse_ip(prefix.address_text());
-}
-
 // The address of `family` on net1 and the gateway to probe (the block's, else IPAM's).
 struct Addressing {
     std::optional<net::IpAddr> source;
     std::optional<net::IpAddr> gateway;
 };
 
-Addressing addressing_of(const cni::Result& result, int family,
-                         const std::optional<attach::IpPrefix>& configured_gateway) {
+Addressing addressing_of(const cni::Result& result, net::Family family,
+                         const std::optional<net::IpAddr>& configured_gateway) {
     Addressing out;
-    if (configured_gateway) {
-        out.gateway = to_ip(*configured_gateway);
-    }
+    out.gateway = configured_gateway;
     for (const auto& ip : result.ips) {
         const auto net = net::parse_cidr(ip.address);
         if (!net || net->addr.family != family) {
@@ -99,10 +91,10 @@ std::vector<EgressTarget> egress_targets_of(const store::State& state,
         }
         out.push_back(std::move(target));
     };
-    add(addressing_of(result, AF_INET, egress->gateway4), true);
+    add(addressing_of(result, net::Family::V4, egress->gateway4), true);
     // An IPv6 gateway carries traffic only under "ipv6": "route".
     if (egress->ipv6 == attach::Ipv6Policy::Route) {
-        add(addressing_of(result, AF_INET6, egress->gateway6), false);
+        add(addressing_of(result, net::Family::V6, egress->gateway6), false);
     }
     return out;
 }
@@ -124,11 +116,7 @@ std::optional<DnsTarget> dns_target_of(const store::State& state,
     target.network = entry.attachment.network;
     target.ifname = entry.attachment.ifname;
     target.cluster_domain = egress->dns->cluster_domain;
-    for (const auto& server : egress->dns->servers) {
-        if (const auto ip = to_ip(server)) {
-            target.servers.push_back(*ip);
-        }
-    }
+    target.servers = egress->dns->servers;
     return target;
 }
 

@@ -10,7 +10,6 @@
 namespace splitnet::agent {
 namespace {
 
-using attach::IpPrefix;
 using attach::RouteEntry;
 using attach::RouteKind;
 
@@ -28,11 +27,7 @@ bool is_kill_switch(const RouteEntry& route) {
 // of a split default (0.0.0.0/1 + 128.0.0.0/1, as VPN clients install), which wins over the
 // default by prefix length.
 bool is_catch_all(const RouteEntry& route) {
-    return route.dst.length <= 1;
-}
-
-const char* family_name(int family) {
-    return family == 4 ? "IPv4" : "IPv6";
+    return route.dst.prefix <= 1;
 }
 
 }  // namespace
@@ -71,7 +66,7 @@ VerifyOptions parse_verify_options(const std::vector<std::string>& args) {
             }
             (name == "interface" ? options.vpn_interface : options.primary_interface) = value;
         } else if (name == "gateway") {
-            options.gateway = attach::parse_address(value);
+            options.gateway = net::parse_ip(value);
             if (!options.gateway) {
                 bad_flag(name, fmt::format("\"{}\" is not an IP address", value));
             }
@@ -128,19 +123,20 @@ std::vector<std::string> verify_problems(const VerifyOptions& options,
         problems.push_back(fmt::format("the VPN interface {} is down", vpn));
     }
 
-    std::vector<int> families = {4};
+    std::vector<net::Family> families = {net::Family::V4};
     if (options.ipv6 != Ipv6Expectation::Any) {
-        families.push_back(6);
+        families.push_back(net::Family::V6);
     }
     const bool has_ipv6 = std::any_of(snapshot.routes.begin(), snapshot.routes.end(),
-                                      [](const RouteEntry& r) { return r.dst.family == 6; });
-    for (const int family : families) {
+                                      [](const RouteEntry& r) { return !r.dst.is_v4(); });
+    for (const auto family : families) {
+        const bool v4 = family == net::Family::V4;
         // IPv6 switched off in the netns (no IPv6 route at all, not even ::1): nothing can leak.
-        if (family == 6 && !has_ipv6) {
+        if (!v4 && !has_ipv6) {
             continue;
         }
-        const auto in_family = [&](const RouteEntry& r) { return r.dst.family == family; };
-        const bool vpn_default_expected = family == 4 || options.ipv6 == Ipv6Expectation::Vpn;
+        const auto in_family = [&](const RouteEntry& r) { return r.dst.family() == family; };
+        const bool vpn_default_expected = v4 || options.ipv6 == Ipv6Expectation::Vpn;
         const bool gateway_applies = options.gateway && options.gateway->family == family;
         bool vpn_default = false;
         bool kill_switch = false;
@@ -161,8 +157,8 @@ std::vector<std::string> verify_problems(const VerifyOptions& options,
                 if (gateway_applies && route.gateway != options.gateway) {
                     problems.push_back(fmt::format(
                         "{} goes to {}, not to the VPN gateway {}", route.describe(),
-                        route.gateway ? route.gateway->address_text() : std::string("no gateway"),
-                        options.gateway->address_text()));
+                        route.gateway ? net::to_string(*route.gateway) : std::string("no gateway"),
+                        net::to_string(*options.gateway)));
                 } else {
                     vpn_default = true;
                 }
@@ -174,27 +170,27 @@ std::vector<std::string> verify_problems(const VerifyOptions& options,
             if (route.dev == options.primary_interface) {
                 problems.push_back(fmt::format(
                     "{} sends {} traffic out via the cluster interface {}, past the VPN",
-                    route.describe(), family_name(family), route.dev));
-            } else if (family == 6 && options.ipv6 == Ipv6Expectation::Block) {
+                    route.describe(), net::family_name(family), route.dev));
+            } else if (!v4 && options.ipv6 == Ipv6Expectation::Block) {
                 problems.push_back(
                     fmt::format("{} routes IPv6 to the outside, which is to be "
                                 "blocked",
                                 route.describe()));
             } else {
                 problems.push_back(fmt::format("{} sends {} traffic out past the VPN interface {}",
-                                               route.describe(), family_name(family), vpn));
+                                               route.describe(), net::family_name(family), vpn));
             }
         }
         if (vpn_default_expected && !vpn_default) {
             problems.push_back(fmt::format(
-                "no {} default route via the VPN interface {}{}", family_name(family), vpn,
-                gateway_applies ? " and gateway " + options.gateway->address_text() : ""));
+                "no {} default route via the VPN interface {}{}", net::family_name(family), vpn,
+                gateway_applies ? " and gateway " + net::to_string(*options.gateway) : ""));
         }
         if (!kill_switch) {
             problems.push_back(fmt::format(
                 "the {} kill switch is missing: no unreachable default route in the main table, "
                 "so traffic would take any other way out once the VPN default is gone",
-                family_name(family)));
+                net::family_name(family)));
         }
     }
     return problems;

@@ -4,8 +4,6 @@
 #include <unistd.h>
 #include <utility>
 
-#include <sys/socket.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -48,25 +46,18 @@ std::optional<ResolvedEgress> load(const nlohmann::json& conf, const EgressTarge
     return resolve_egress(*config, parse_splitnet_context(conf), target.ifname, target.ips);
 }
 
-net::IpAddr to_ip(const IpPrefix& p) {
-    net::IpAddr out;
-    out.family = p.family == 4 ? AF_INET : AF_INET6;
-    out.bytes = p.bytes;
-    return out;
-}
-
 /// net1's address in the gateway's subnet (the probe's sender), else its first of the family.
-std::optional<IpPrefix> source_for(const ResolvedEgress& policy, const IpPrefix& gateway) {
-    std::optional<IpPrefix> first;
+std::optional<net::IpAddr> source_for(const ResolvedEgress& policy, const net::IpAddr& gateway) {
+    std::optional<net::IpAddr> first;
     for (const auto& a : policy.egress_addresses) {
-        if (a.family != gateway.family) {
+        if (a.family() != gateway.family) {
             continue;
         }
-        if (a.network().contains(gateway)) {
-            return a;
+        if (a.contains(gateway)) {
+            return a.addr;
         }
         if (!first) {
-            first = a;
+            first = a.addr;
         }
     }
     return first;
@@ -85,26 +76,25 @@ std::string master_name(const EgressTarget& target) {
 }
 
 void probe_gateway(const ResolvedEgress& policy, const EgressTarget& target,
-                   const IpPrefix& gateway) {
+                   const net::IpAddr& gateway) {
     const auto source = source_for(policy, gateway);
     if (!source) {
         return;  // resolve_egress guarantees one; nothing to probe from otherwise
     }
     const net::ProbeOptions options;
-    const auto mac = gateway.family == 4
-                         ? net::arp_resolve(target.netns_fd, target.ifname, to_ip(*source),
-                                            to_ip(gateway), options)
-                         : net::ndp_resolve(target.netns_fd, target.ifname, to_ip(*source),
-                                            to_ip(gateway), options);
+    const auto mac =
+        gateway.is_v4()
+            ? net::arp_resolve(target.netns_fd, target.ifname, *source, gateway, options)
+            : net::ndp_resolve(target.netns_fd, target.ifname, *source, gateway, options);
     if (mac) {
-        spdlog::debug("egress: gateway {} answered from {}", gateway.address_text(),
+        spdlog::debug("egress: gateway {} answered from {}", net::to_string(gateway),
                       net::to_string(*mac));
         return;
     }
     const auto message = fmt::format(
         "egress: the VPN gateway {} did not answer {} on {} (master {}) within {} x {} ms; check "
         "that the gateway is up and on the master's segment/VLAN",
-        gateway.address_text(), gateway.family == 4 ? "ARP" : "NDP", target.ifname,
+        net::to_string(gateway), gateway.is_v4() ? "ARP" : "NDP", target.ifname,
         master_name(target), options.attempts, options.interval.count());
     if (policy.probe_gateway == GatewayProbe::Require) {
         throw cni::Error(cni::ErrorCode::TryAgainLater, message);
@@ -125,8 +115,7 @@ std::optional<net::IpNet> dns_local_address(const nlohmann::json& conf) {
                          "egress.dns: the node has no cluster DNS Service IP configured; run "
                          "`splitnet install --cluster-dns=IP` (node config key \"clusterDNS\")");
     }
-    const auto ip = net::parse_ip(context.cluster_dns->address_text());
-    return net::IpNet{*ip, ip->is_v4() ? 32 : 128};
+    return net::IpNet{*context.cluster_dns, context.cluster_dns->max_prefix()};
 }
 
 /// The pod's lo, up: the runtime normally brings it up, a bare netns has it down.
@@ -184,16 +173,16 @@ void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
         }
     });
     for (const auto& address : policy->egress_addresses) {
-        if (address.family != 4) {
+        if (!address.is_v4()) {
             continue;
         }
         if (const auto mac =
-                net::arp_probe_conflict(target.netns_fd, target.ifname, to_ip(address))) {
+                net::arp_probe_conflict(target.netns_fd, target.ifname, address.addr)) {
             throw cni::Error(
                 cni::ErrorCode::TryAgainLater,
                 fmt::format("egress: {} is already in use on {}'s segment by {} "
                             "(ARP probe); refusing to take it",
-                            address.address_text(), target.ifname, net::to_string(*mac)));
+                            net::to_string(address.addr), target.ifname, net::to_string(*mac)));
         }
     }
 }

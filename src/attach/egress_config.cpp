@@ -54,13 +54,13 @@ const std::string& expect_string(const json& value, const std::string& key) {
 
 void parse_gateway_value(const json& value, const std::string& key, EgressConfig& out) {
     const auto& text = expect_string(value, key);
-    const auto address = parse_address(text);
+    const auto address = net::parse_ip(text);
     if (!address) {
         fail(key, fmt::format("\"{}\" is not an IP address", text));
     }
-    auto& slot = address->family == 4 ? out.gateway4 : out.gateway6;
+    auto& slot = address->is_v4() ? out.gateway4 : out.gateway6;
     if (slot) {
-        fail(key, fmt::format("more than one IPv{} gateway", address->family));
+        fail(key, fmt::format("more than one IPv{} gateway", net::ip_version(address->family)));
     }
     slot = address;
 }
@@ -86,7 +86,7 @@ KeepEntry parse_keep_entry(const json& value, const std::string& key) {
     if (text == "private") {
         return {KeepEntry::Kind::Private, {}};
     }
-    const auto cidr = parse_prefix(text);
+    const auto cidr = net::parse_cidr(text, kEgressCidrSyntax);
     if (!cidr) {
         fail(key, fmt::format(R"("{}" is neither a preset ("cluster", "private") nor a CIDR )"
                               "such as \"10.42.0.0/16\"",
@@ -94,7 +94,7 @@ KeepEntry parse_keep_entry(const json& value, const std::string& key) {
     }
     if (cidr->has_host_bits()) {
         fail(key, fmt::format(R"("{}" has host bits set; did you mean "{}"?)", text,
-                              cidr->network().to_string()));
+                              net::to_string(cidr->network())));
     }
     if (cidr->is_default()) {
         fail(key, fmt::format("\"{}\" would keep everything on the primary interface; remove the "
@@ -171,7 +171,7 @@ DnsSplit parse_dns(const json& value) {
     for (std::size_t i = 0; i < servers->size(); ++i) {
         const auto key = fmt::format("egress.dns.servers[{}]", i);
         const auto& text = expect_string((*servers)[i], key);
-        const auto address = parse_address(text);
+        const auto address = net::parse_ip(text);
         if (!address) {
             fail(key, fmt::format("{} is not an IP address (a host name cannot be resolved "
                                   "before DNS works)",
@@ -190,16 +190,16 @@ DnsSplit parse_dns(const json& value) {
     return out;
 }
 
-IpPrefix parse_context_prefix(const json& value, const std::string& key, bool allow_bare) {
+net::IpNet parse_context_prefix(const json& value, const std::string& key) {
     const auto& text = expect_string(value, key);
-    const auto prefix = parse_prefix(text, allow_bare);
+    const auto prefix = net::parse_cidr(text, kEgressCidrSyntax);
     if (!prefix) {
         fail(key, fmt::format("\"{}\" is not a CIDR", text));
     }
     return prefix->network();
 }
 
-void add_unique(std::vector<IpPrefix>& list, const IpPrefix& prefix) {
+void add_unique(std::vector<net::IpNet>& list, const net::IpNet& prefix) {
     if (std::find(list.begin(), list.end(), prefix) == list.end()) {
         list.push_back(prefix);
     }
@@ -220,7 +220,7 @@ void read_primary_result(const json& result, SplitnetContext& out) {
             if (!ip.is_object() || !ip.contains("address")) {
                 fail(key, "missing");
             }
-            add_unique(out.cluster_cidrs, parse_context_prefix(ip["address"], key, false));
+            add_unique(out.cluster_cidrs, parse_context_prefix(ip["address"], key));
         }
     }
     if (const auto routes = result.find("routes"); routes != result.end() && !routes->is_null()) {
@@ -233,7 +233,7 @@ void read_primary_result(const json& result, SplitnetContext& out) {
             if (!route.is_object() || !route.contains("dst")) {
                 fail(key, "missing");
             }
-            const auto dst = parse_context_prefix(route["dst"], key, false);
+            const auto dst = parse_context_prefix(route["dst"], key);
             // The default route is the primary's way out, exactly what egress replaces.
             if (!dst.is_default()) {
                 add_unique(out.cluster_cidrs, dst);
@@ -253,17 +253,17 @@ std::optional<ProbeTarget> parse_probe_target(std::string_view text) {
     if (!split) {
         return std::nullopt;
     }
-    const auto address = parse_address(split->host);
-    if (!address || (address->family == 6) != split->bracketed) {
+    const auto address = net::parse_ip(split->host);
+    if (!address || !address->is_v4() != split->bracketed) {
         return std::nullopt;
     }
     return ProbeTarget{*address, split->port};
 }
 
 std::string to_string(const ProbeTarget& target) {
-    return target.address.family == 6
-               ? fmt::format("tcp://[{}]:{}", target.address.address_text(), target.port)
-               : fmt::format("tcp://{}:{}", target.address.address_text(), target.port);
+    return target.address.is_v4()
+               ? fmt::format("tcp://{}:{}", net::to_string(target.address), target.port)
+               : fmt::format("tcp://[{}]:{}", net::to_string(target.address), target.port);
 }
 
 bool is_dns_name(std::string_view text) {
@@ -333,7 +333,7 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
                              "address, never a host name)",
                              quoted(*v)));
         }
-        if (out.probe_target->address.family == 6 && block.value("ipv6", "") != "route") {
+        if (!out.probe_target->address.is_v4() && block.value("ipv6", "") != "route") {
             fail("egress.probeTarget", fmt::format(R"(an IPv6 target ({}) needs "ipv6": "route")",
                                                    to_string(*out.probe_target)));
         }
@@ -341,16 +341,16 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
     if (const auto v = block.find("dns"); v != block.end() && !v->is_null()) {
         out.dns = parse_dns(*v);
         for (std::size_t i = 0; i < out.dns->servers.size(); ++i) {
-            if (out.dns->servers[i].family == 6 && out.ipv6 != Ipv6Policy::Route) {
+            if (!out.dns->servers[i].is_v4() && out.ipv6 != Ipv6Policy::Route) {
                 fail(fmt::format("egress.dns.servers[{}]", i),
                      fmt::format(R"(an IPv6 resolver ({}) needs "ipv6": "route")",
-                                 out.dns->servers[i].address_text()));
+                                 net::to_string(out.dns->servers[i])));
             }
         }
     }
     if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
         fail("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",
-                                           out.gateway6->address_text()));
+                                           net::to_string(*out.gateway6)));
     }
     return out;
 }
@@ -377,14 +377,14 @@ SplitnetContext parse_splitnet_context(const json& plugin_conf) {
             fail("splitnetContext.clusterCIDRs", "must be a list of CIDRs");
         }
         for (std::size_t i = 0; i < v->size(); ++i) {
-            add_unique(out.cluster_cidrs,
-                       parse_context_prefix(
-                           (*v)[i], fmt::format("splitnetContext.clusterCIDRs[{}]", i), false));
+            add_unique(
+                out.cluster_cidrs,
+                parse_context_prefix((*v)[i], fmt::format("splitnetContext.clusterCIDRs[{}]", i)));
         }
     }
     if (const auto v = ctx.find("clusterDNS"); v != ctx.end() && !v->is_null()) {
         const auto& text = expect_string(*v, "splitnetContext.clusterDNS");
-        out.cluster_dns = parse_address(text);
+        out.cluster_dns = net::parse_ip(text);
         if (!out.cluster_dns) {
             fail("splitnetContext.clusterDNS", fmt::format("\"{}\" is not an IP address", text));
         }
@@ -395,9 +395,9 @@ SplitnetContext parse_splitnet_context(const json& plugin_conf) {
     return out;
 }
 
-std::vector<IpPrefix> private_prefixes() {
-    return {*parse_prefix("10.0.0.0/8"), *parse_prefix("172.16.0.0/12"),
-            *parse_prefix("192.168.0.0/16")};
+std::vector<net::IpNet> private_prefixes() {
+    return {*net::parse_cidr("10.0.0.0/8"), *net::parse_cidr("172.16.0.0/12"),
+            *net::parse_cidr("192.168.0.0/16")};
 }
 
 }  // namespace splitnet::attach

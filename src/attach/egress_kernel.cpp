@@ -3,7 +3,6 @@
 #include <map>
 
 #include <linux/rtnetlink.h>
-#include <sys/socket.h>
 
 #include <fmt/format.h>
 
@@ -13,25 +12,6 @@
 namespace splitnet::attach {
 
 namespace {
-
-IpPrefix to_prefix(const net::IpNet& net) {
-    IpPrefix out;
-    out.family = net.addr.is_v4() ? 4 : 6;
-    out.bytes = net.addr.bytes;
-    out.length = net.prefix;
-    return out;
-}
-
-IpPrefix to_address(const net::IpAddr& addr) {
-    return to_prefix(net::IpNet{addr, addr.is_v4() ? 32 : 128});
-}
-
-net::IpAddr to_ip(const IpPrefix& p) {
-    net::IpAddr out;
-    out.family = p.family == 4 ? AF_INET : AF_INET6;
-    out.bytes = p.bytes;
-    return out;
-}
 
 RouteKind to_kind(net::RouteType type) {
     switch (type) {
@@ -63,10 +43,8 @@ net::RouteType to_type(RouteKind kind) {
 
 net::RouteSpec to_spec(net::Netlink& nl, const RouteEntry& r) {
     net::RouteSpec spec;
-    spec.dst = net::IpNet{to_ip(r.dst), r.dst.length};
-    if (r.gateway) {
-        spec.gw = to_ip(*r.gateway);
-    }
+    spec.dst = r.dst;
+    spec.gw = r.gateway;
     if (r.kind == RouteKind::Unicast && !r.dev.empty()) {
         spec.ifindex = net::get_link(nl, r.dev).index;
     }
@@ -93,9 +71,9 @@ std::vector<RouteEntry> observe_routes(net::Netlink& nl) {
         return name;
     };
     std::vector<RouteEntry> out;
-    for (const auto& info : net::list_routes(nl, AF_UNSPEC, net::kAllTables)) {
+    for (const auto& info : net::list_routes(nl, std::nullopt, net::kAllTables)) {
         RouteEntry r;
-        r.dst = to_prefix(info.dst);
+        r.dst = info.dst;
         r.table = info.table;
         r.priority = info.priority;
         r.kind = to_kind(info.type);
@@ -104,9 +82,7 @@ std::vector<RouteEntry> observe_routes(net::Netlink& nl) {
         if (!info.nexthops.empty() && r.kind == RouteKind::Unicast) {
             const auto& hop = info.nexthops.front();
             r.dev = name_of(hop.ifindex);
-            if (hop.gw) {
-                r.gateway = to_address(*hop.gw);
-            }
+            r.gateway = hop.gw;
         }
         out.push_back(std::move(r));
     }

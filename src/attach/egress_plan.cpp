@@ -12,7 +12,7 @@ namespace {
 
 std::uint32_t effective_priority(const RouteEntry& r) {
     // The kernel stores an IPv6 metric of 0 as 1024 (IP6_RT_PRIO_USER).
-    return (r.dst.family == 6 && r.priority == 0) ? 1024U : r.priority;
+    return (!r.dst.is_v4() && r.priority == 0) ? 1024U : r.priority;
 }
 
 /// The kernel refuses a second route with the same (table, dst, metric).
@@ -24,11 +24,12 @@ bool identical(const RouteEntry& a, const RouteEntry& b) {
     return same_slot(a, b) && a.kind == b.kind && a.dev == b.dev && a.gateway == b.gateway;
 }
 
-bool in_any(const std::vector<IpPrefix>& list, const IpPrefix& p) {
-    return std::any_of(list.begin(), list.end(), [&](const IpPrefix& k) { return k.contains(p); });
+bool in_any(const std::vector<net::IpNet>& list, const net::IpNet& p) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const net::IpNet& k) { return k.contains(p); });
 }
 
-bool is_managed(const ResolvedEgress& policy, int family) {
+bool is_managed(const ResolvedEgress& policy, net::Family family) {
     const auto fams = policy.managed_families();
     return std::find(fams.begin(), fams.end(), family) != fams.end();
 }
@@ -46,17 +47,16 @@ bool allowed_on_primary(const ResolvedEgress& policy, const std::vector<RouteEnt
     if (in_any(policy.keep, r.dst)) {
         return true;
     }
-    if (r.dst.family == 6) {
-        static const std::vector<IpPrefix> kLocalScopes = {*parse_prefix("fe80::/10"),
-                                                           *parse_prefix("ff00::/8")};
+    if (!r.dst.is_v4()) {
+        static const std::vector<net::IpNet> kLocalScopes = {*net::parse_cidr("fe80::/10"),
+                                                             *net::parse_cidr("ff00::/8")};
         if (in_any(kLocalScopes, r.dst)) {
             return true;
         }
     }
-    if (r.dst.length == r.dst.max_length()) {
+    if (r.dst.prefix == r.dst.addr.max_prefix()) {
         return std::any_of(routes.begin(), routes.end(), [&](const RouteEntry& other) {
-            return other.dev == policy.primary_ifname && other.gateway &&
-                   other.gateway->bytes == r.dst.bytes && other.gateway->family == r.dst.family;
+            return other.dev == policy.primary_ifname && other.gateway == r.dst.addr;
         });
     }
     return false;
@@ -64,7 +64,7 @@ bool allowed_on_primary(const ResolvedEgress& policy, const std::vector<RouteEnt
 
 bool is_leak(const ResolvedEgress& policy, const std::vector<RouteEntry>& routes,
              const RouteEntry& r) {
-    if (r.table == RouteEntry::kLocalTable || !is_managed(policy, r.dst.family)) {
+    if (r.table == RouteEntry::kLocalTable || !is_managed(policy, r.dst.family())) {
         return false;
     }
     if (r.kind == RouteKind::Unicast && r.dev == policy.primary_ifname &&
@@ -72,20 +72,20 @@ bool is_leak(const ResolvedEgress& policy, const std::vector<RouteEntry>& routes
         return true;
     }
     // Under "block" no IPv6 default may exist on any interface (an RA-learned one included).
-    return policy.ipv6 == Ipv6Policy::Block && r.dst.family == 6 && r.dst.is_default() &&
+    return policy.ipv6 == Ipv6Policy::Block && !r.dst.is_v4() && r.dst.is_default() &&
            r.kind == RouteKind::Unicast;
 }
 
 struct PrimaryGateway {
     bool found = false;
-    std::optional<IpPrefix> gateway;  ///< nullopt: eth0's default is a device route
+    std::optional<net::IpAddr> gateway;  ///< nullopt: eth0's default is a device route
 };
 
 PrimaryGateway find_primary_gateway(const ResolvedEgress& policy,
-                                    const std::vector<RouteEntry>& routes, int family) {
+                                    const std::vector<RouteEntry>& routes, net::Family family) {
     const RouteEntry* best = nullptr;
     for (const auto& r : routes) {
-        if (r.dst.family == family && r.dst.is_default() && r.kind == RouteKind::Unicast &&
+        if (r.dst.family() == family && r.dst.is_default() && r.kind == RouteKind::Unicast &&
             r.table == RouteEntry::kMainTable && r.dev == policy.primary_ifname &&
             (best == nullptr || effective_priority(r) < effective_priority(*best))) {
             best = &r;
@@ -96,7 +96,7 @@ PrimaryGateway find_primary_gateway(const ResolvedEgress& policy,
     }
     // A retried ADD after a failed attempt: eth0's default is gone, our keep routes remember it.
     for (const auto& r : routes) {
-        if (r.dst.family == family && r.protocol == kEgressRouteProtocol &&
+        if (r.dst.family() == family && r.protocol == kEgressRouteProtocol &&
             r.dev == policy.primary_ifname && r.kind == RouteKind::Unicast) {
             return {true, r.gateway};
         }
@@ -104,7 +104,7 @@ PrimaryGateway find_primary_gateway(const ResolvedEgress& policy,
     return {};
 }
 
-RouteEntry make_route(const IpPrefix& dst, std::optional<IpPrefix> gateway, std::string dev,
+RouteEntry make_route(const net::IpNet& dst, std::optional<net::IpAddr> gateway, std::string dev,
                       std::uint32_t priority, RouteKind kind) {
     RouteEntry r;
     r.dst = dst;
@@ -115,10 +115,6 @@ RouteEntry make_route(const IpPrefix& dst, std::optional<IpPrefix> gateway, std:
     r.protocol = kEgressRouteProtocol;
     r.scope = (kind == RouteKind::Unicast && !r.gateway) ? kScopeLink : 0;
     return r;
-}
-
-std::string family_name(int family) {
-    return family == 4 ? "IPv4" : "IPv6";
 }
 
 }  // namespace
@@ -138,9 +134,9 @@ std::string RouteEntry::describe() const {
         default:
             break;
     }
-    out += dst.is_default() ? (dst.family == 4 ? "default" : "default (v6)") : dst.to_string();
+    out += dst.is_default() ? (dst.is_v4() ? "default" : "default (v6)") : net::to_string(dst);
     if (gateway) {
-        out += " via " + gateway->address_text();
+        out += " via " + net::to_string(*gateway);
     }
     if (!dev.empty()) {
         out += " dev " + dev;
@@ -166,7 +162,7 @@ EgressPlan plan_egress(const ResolvedEgress& policy, const std::vector<RouteEntr
 
     // Desired routes, in application order; `late` ones go in after the removals.
     std::vector<std::pair<RouteEntry, bool>> desired;
-    for (const int family : policy.managed_families()) {
+    for (const auto family : policy.managed_families()) {
         const auto keep = policy.keep_of(family);
         if (!keep.empty()) {
             const auto gw = find_primary_gateway(policy, routes, family);
@@ -176,10 +172,12 @@ EgressPlan plan_egress(const ResolvedEgress& policy, const std::vector<RouteEntr
                     fmt::format("egress: cannot find {}'s {} gateway: the pod has no {} default "
                                 "route via {} after the primary's ADD, and the keep prefixes "
                                 "({}) must be routed through it",
-                                policy.primary_ifname, family_name(family), family_name(family),
-                                policy.primary_ifname, keep.front().to_string()));
+                                policy.primary_ifname, net::family_name(family),
+                                net::family_name(family), policy.primary_ifname,
+                                net::to_string(keep.front())));
             }
-            (family == 4 ? plan.primary_gateway4 : plan.primary_gateway6) = gw.gateway;
+            (family == net::Family::V4 ? plan.primary_gateway4 : plan.primary_gateway6) =
+                gw.gateway;
             for (const auto& k : keep) {
                 const bool on_primary =
                     std::any_of(routes.begin(), routes.end(), [&](const auto& r) {
@@ -193,17 +191,18 @@ EgressPlan plan_egress(const ResolvedEgress& policy, const std::vector<RouteEntr
                 }
             }
         }
-        desired.emplace_back(make_route(default_prefix(family), std::nullopt, "", kGuardMetric,
+        desired.emplace_back(make_route(net::default_prefix(family), std::nullopt, "", kGuardMetric,
                                         RouteKind::Unreachable),
                              false);
     }
-    desired.emplace_back(make_route(default_prefix(4), policy.gateway4, policy.egress_ifname,
-                                    kEgressDefaultMetric, RouteKind::Unicast),
+    desired.emplace_back(make_route(net::default_prefix(net::Family::V4), policy.gateway4,
+                                    policy.egress_ifname, kEgressDefaultMetric, RouteKind::Unicast),
                          true);
     if (policy.ipv6 == Ipv6Policy::Route && policy.gateway6) {
-        desired.emplace_back(make_route(default_prefix(6), policy.gateway6, policy.egress_ifname,
-                                        kEgressDefaultMetric, RouteKind::Unicast),
-                             true);
+        desired.emplace_back(
+            make_route(net::default_prefix(net::Family::V6), policy.gateway6, policy.egress_ifname,
+                       kEgressDefaultMetric, RouteKind::Unicast),
+            true);
     }
 
     for (auto& [route, late] : desired) {
@@ -235,35 +234,36 @@ std::vector<std::string> check_egress(const ResolvedEgress& policy,
                                       const std::vector<RouteEntry>& routes) {
     std::vector<std::string> problems;
     const auto has = [&](auto pred) { return std::any_of(routes.begin(), routes.end(), pred); };
-    for (const int family : policy.managed_families()) {
+    for (const auto family : policy.managed_families()) {
         for (const auto& k : policy.keep_of(family)) {
             if (!has([&](const RouteEntry& r) {
                     return r.table == RouteEntry::kMainTable && r.dst == k &&
                            r.dev == policy.primary_ifname && r.kind == RouteKind::Unicast;
                 })) {
-                problems.push_back(fmt::format("keep prefix {} is not routed via {}", k.to_string(),
-                                               policy.primary_ifname));
+                problems.push_back(fmt::format("keep prefix {} is not routed via {}",
+                                               net::to_string(k), policy.primary_ifname));
             }
         }
         if (!has([&](const RouteEntry& r) {
-                return r.table == RouteEntry::kMainTable && r.dst == default_prefix(family) &&
+                return r.table == RouteEntry::kMainTable && r.dst == net::default_prefix(family) &&
                        r.kind == RouteKind::Unreachable;
             })) {
             problems.push_back(
                 fmt::format("the {} kill switch (unreachable default metric {}) "
                             "is missing",
-                            family_name(family), kGuardMetric));
+                            net::family_name(family), kGuardMetric));
         }
     }
-    const auto expect_default = [&](const IpPrefix& gateway) {
+    const auto expect_default = [&](const net::IpAddr& gateway) {
         if (!has([&](const RouteEntry& r) {
                 return r.table == RouteEntry::kMainTable &&
-                       r.dst == default_prefix(gateway.family) && r.kind == RouteKind::Unicast &&
-                       r.dev == policy.egress_ifname && r.gateway == gateway;
+                       r.dst == net::default_prefix(gateway.family) &&
+                       r.kind == RouteKind::Unicast && r.dev == policy.egress_ifname &&
+                       r.gateway == gateway;
             })) {
             problems.push_back(fmt::format("no {} default route via {} dev {}",
-                                           family_name(gateway.family), gateway.address_text(),
-                                           policy.egress_ifname));
+                                           net::family_name(gateway.family),
+                                           net::to_string(gateway), policy.egress_ifname));
         }
     };
     expect_default(policy.gateway4);

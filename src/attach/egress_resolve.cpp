@@ -14,29 +14,29 @@ namespace {
     throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
 }
 
-std::string join(const std::vector<IpPrefix>& list) {
+std::string join(const std::vector<net::IpNet>& list) {
     std::string out;
     for (const auto& p : list) {
-        out += (out.empty() ? "" : ", ") + p.to_string();
+        out += (out.empty() ? "" : ", ") + net::to_string(p);
     }
     return out;
 }
 
 /// Sorted, de-duplicated, and without entries already covered by a broader one.
-std::vector<IpPrefix> normalise_keep(std::vector<IpPrefix> list) {
-    std::sort(list.begin(), list.end(), [](const IpPrefix& a, const IpPrefix& b) {
-        if (a.family != b.family) {
-            return a.family < b.family;
+std::vector<net::IpNet> normalise_keep(std::vector<net::IpNet> list) {
+    std::sort(list.begin(), list.end(), [](const net::IpNet& a, const net::IpNet& b) {
+        if (a.family() != b.family()) {
+            return a.family() < b.family();
         }
-        if (a.length != b.length) {
-            return a.length < b.length;
+        if (a.prefix != b.prefix) {
+            return a.prefix < b.prefix;
         }
-        return a.bytes < b.bytes;
+        return a.addr.bytes < b.addr.bytes;
     });
-    std::vector<IpPrefix> out;
+    std::vector<net::IpNet> out;
     for (const auto& p : list) {
         const bool covered = std::any_of(
-            out.begin(), out.end(), [&](const IpPrefix& broader) { return broader.contains(p); });
+            out.begin(), out.end(), [&](const net::IpNet& broader) { return broader.contains(p); });
         if (!covered) {
             out.push_back(p);
         }
@@ -44,44 +44,44 @@ std::vector<IpPrefix> normalise_keep(std::vector<IpPrefix> list) {
     return out;
 }
 
-bool is_link_local6(const IpPrefix& address) {
-    static const IpPrefix kLinkLocal = *parse_prefix("fe80::/10");
+bool is_link_local6(const net::IpAddr& address) {
+    static const net::IpNet kLinkLocal = *net::parse_cidr("fe80::/10");
     return kLinkLocal.contains(address);
 }
 
-void check_gateway_on_link(const IpPrefix& gateway, const std::vector<IpPrefix>& addresses,
+void check_gateway_on_link(const net::IpAddr& gateway, const std::vector<net::IpNet>& addresses,
                            const std::string& ifname) {
-    std::vector<IpPrefix> same_family;
+    std::vector<net::IpNet> same_family;
     for (const auto& a : addresses) {
-        if (a.family == gateway.family) {
+        if (a.family() == gateway.family) {
             same_family.push_back(a);
         }
     }
     for (const auto& a : same_family) {
-        if (a.network().contains(gateway)) {
-            if (a.bytes == gateway.bytes) {
+        if (a.contains(gateway)) {
+            if (a.addr == gateway) {
                 fail("egress.gateway",
-                     fmt::format("{} is {}'s own address", gateway.address_text(), ifname));
+                     fmt::format("{} is {}'s own address", net::to_string(gateway), ifname));
             }
             return;
         }
     }
-    if (gateway.family == 6 && is_link_local6(gateway)) {
+    if (!gateway.is_v4() && is_link_local6(gateway)) {
         return;
     }
     fail("egress.gateway",
          fmt::format("{} is not inside any IPv{} subnet of {} ({}); the VPN gateway must be on "
                      "the macvlan segment",
-                     gateway.address_text(), gateway.family, ifname,
+                     net::to_string(gateway), net::ip_version(gateway.family), ifname,
                      same_family.empty() ? std::string("none") : join(same_family)));
 }
 
-std::optional<IpPrefix> ipam_gateway(const std::vector<cni::IpConfig>& ips, int family) {
+std::optional<net::IpAddr> ipam_gateway(const std::vector<cni::IpConfig>& ips, net::Family family) {
     for (const auto& ip : ips) {
         if (ip.gateway.empty()) {
             continue;
         }
-        const auto gw = parse_address(ip.gateway);
+        const auto gw = net::parse_ip(ip.gateway);
         if (gw && gw->family == family) {
             return gw;
         }
@@ -91,21 +91,21 @@ std::optional<IpPrefix> ipam_gateway(const std::vector<cni::IpConfig>& ips, int 
 
 }  // namespace
 
-std::vector<IpPrefix> ResolvedEgress::keep_of(int family) const {
-    std::vector<IpPrefix> out;
+std::vector<net::IpNet> ResolvedEgress::keep_of(net::Family family) const {
+    std::vector<net::IpNet> out;
     for (const auto& p : keep) {
-        if (p.family == family) {
+        if (p.family() == family) {
             out.push_back(p);
         }
     }
     return out;
 }
 
-std::vector<int> ResolvedEgress::managed_families() const {
+std::vector<net::Family> ResolvedEgress::managed_families() const {
     if (ipv6 == Ipv6Policy::Allow) {
-        return {4};
+        return {net::Family::V4};
     }
-    return {4, 6};
+    return {net::Family::V4, net::Family::V6};
 }
 
 ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext& context,
@@ -119,21 +119,21 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     out.probe_conflict = config.probe_conflict;
 
     for (const auto& ip : egress_ips) {
-        const auto address = parse_prefix(ip.address);
+        const auto address = net::parse_cidr(ip.address, kEgressCidrSyntax);
         if (!address) {
             fail("ipam", fmt::format("address \"{}\" is not a CIDR", ip.address));
         }
         out.egress_addresses.push_back(*address);
     }
     const bool has_v4 = std::any_of(out.egress_addresses.begin(), out.egress_addresses.end(),
-                                    [](const IpPrefix& a) { return a.family == 4; });
+                                    [](const net::IpNet& a) { return a.is_v4(); });
     if (!has_v4) {
         fail("egress", fmt::format("{} has no IPv4 address; the egress network needs a static "
                                    "IPv4 address (ipam addresses or the pod's \"ips\")",
                                    egress_ifname));
     }
 
-    const auto gw4 = config.gateway4 ? config.gateway4 : ipam_gateway(egress_ips, 4);
+    const auto gw4 = config.gateway4 ? config.gateway4 : ipam_gateway(egress_ips, net::Family::V4);
     if (!gw4) {
         fail("egress.gateway", fmt::format("no IPv4 gateway: set egress.gateway or give {}'s "
                                            "IPv4 address a gateway in ipam",
@@ -143,14 +143,15 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     out.gateway4 = *gw4;
 
     if (config.ipv6 == Ipv6Policy::Route) {
-        const auto gw6 = config.gateway6 ? config.gateway6 : ipam_gateway(egress_ips, 6);
+        const auto gw6 =
+            config.gateway6 ? config.gateway6 : ipam_gateway(egress_ips, net::Family::V6);
         if (!gw6) {
             fail("egress.ipv6", fmt::format("\"route\" needs an IPv6 gateway: add one to "
                                             "egress.gateway or to {}'s IPv6 address in ipam",
                                             egress_ifname));
         }
         const bool has_v6 = std::any_of(out.egress_addresses.begin(), out.egress_addresses.end(),
-                                        [](const IpPrefix& a) { return a.family == 6; });
+                                        [](const net::IpNet& a) { return !a.is_v4(); });
         if (!has_v6) {
             fail("egress.ipv6",
                  fmt::format("\"route\" needs an IPv6 address on {}", egress_ifname));
@@ -159,7 +160,7 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
         out.gateway6 = gw6;
     }
 
-    std::vector<IpPrefix> keep;
+    std::vector<net::IpNet> keep;
     for (const auto& entry : config.keep) {
         switch (entry.kind) {
             case KeepEntry::Kind::Cluster:
@@ -178,9 +179,9 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     for (auto& p : keep) {
         p = p.network();
     }
-    keep.erase(
-        std::remove_if(keep.begin(), keep.end(), [](const IpPrefix& p) { return p.is_default(); }),
-        keep.end());
+    keep.erase(std::remove_if(keep.begin(), keep.end(),
+                              [](const net::IpNet& p) { return p.is_default(); }),
+               keep.end());
     out.keep = normalise_keep(std::move(keep));
 
     // A keep prefix inside net1's own subnet would pull VPN-segment addresses (maybe the
@@ -191,7 +192,7 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
                 fail("egress.keep",
                      fmt::format("{} lies inside {}'s subnet {}; keep prefixes must "
                                  "not cover the VPN segment",
-                                 p.to_string(), egress_ifname, a.network().to_string()));
+                                 net::to_string(p), egress_ifname, net::to_string(a.network())));
             }
         }
     }

@@ -7,8 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include <sys/socket.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -159,7 +157,7 @@ void settle_ipv6(net::Netlink& pod, int ifindex) {
     constexpr auto kBound = std::chrono::seconds(2);
     const auto deadline = std::chrono::steady_clock::now() + kBound;
     for (;;) {
-        const auto addrs = net::list_addresses(pod, ifindex, AF_INET6);
+        const auto addrs = net::list_addresses(pod, ifindex, net::Family::V6);
         const bool tentative =
             std::any_of(addrs.begin(), addrs.end(), [](const auto& a) { return a.tentative(); });
         if (!tentative) {

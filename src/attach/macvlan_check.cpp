@@ -1,8 +1,6 @@
 #include <algorithm>
 #include <optional>
 
-#include <sys/socket.h>
-
 #include <fmt/format.h>
 
 #include "macvlan_common.hpp"
@@ -52,13 +50,13 @@ void check_interface(net::Netlink& pod, const cni::Interface& want, const Macvla
 }
 
 bool same_prefix(const net::IpNet& a, const net::IpNet& b) {
-    return a.prefix == b.prefix && net::network_of(a) == net::network_of(b);
+    return a.prefix == b.prefix && a.network() == b.network();
 }
 
 // ip.ValidateExpectedInterfaceIPs: each address is on the link and its prefix is routed.
 void check_addresses(net::Netlink& pod, int ifindex, const std::string& ifname,
                      const std::vector<cni::IpConfig>& ips) {
-    const auto have = net::list_addresses(pod, ifindex, AF_UNSPEC);
+    const auto have = net::list_addresses(pod, ifindex, std::nullopt);
     for (const auto& ip : ips) {
         const auto want = net::parse_cidr(ip.address);
         if (!want) {
@@ -74,7 +72,7 @@ void check_addresses(net::Netlink& pod, int ifindex, const std::string& ifname,
                                         [&](const auto& r) { return same_prefix(r.dst, *want); });
         if (!routed) {
             fail(fmt::format("Failed to find Gateway {} for interface {}",
-                             net::to_string(net::network_of(*want)), ifname));
+                             net::to_string(want->network()), ifname));
         }
     }
 }

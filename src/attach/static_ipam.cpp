@@ -160,7 +160,7 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
                 // Only addresses that already carry a parsed network match: in Go the config
                 // addresses are still unparsed at this point (their net.IPNet is zero).
                 for (auto& addr : out.addresses) {
-                    if (addr.parsed && net::contains(*addr.parsed, *gw)) {
+                    if (addr.parsed && addr.parsed->contains(*gw)) {
                         addr.gateway = gw;
                     }
                 }

@@ -6,6 +6,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/version.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::cni {
 namespace {
@@ -90,6 +91,13 @@ Dns parse_dns(const json& doc) {
     return dns;
 }
 
+// The family of a result's CIDR (an address or a route destination). Plugins write valid ones;
+// anything unreadable counts as IPv4, the family every result version has.
+net::Family cidr_family(std::string_view text) {
+    const auto parsed = net::parse_cidr(text, {.allow_bare_address = true});
+    return parsed ? parsed->family() : net::Family::V4;
+}
+
 void parse_legacy_family(const json& doc, const char* key, Result& result) {
     const auto it = doc.find(key);
     if (it == doc.end() || it->is_null()) {
@@ -149,7 +157,7 @@ json legacy_to_json(const Result& result, std::string_view version) {
     out["cniVersion"] = std::string(version);
     std::array<const IpConfig*, 2> first{};
     for (const auto& ip : result.ips) {
-        auto& slot = first[ip_family(ip.address) == 6 ? 1 : 0];
+        auto& slot = first[cidr_family(ip.address) == net::Family::V6 ? 1 : 0];
         if (slot == nullptr) {
             slot = &ip;
         }
@@ -169,7 +177,7 @@ json legacy_to_json(const Result& result, std::string_view version) {
         }
         json routes = json::array();
         for (const auto& route : result.routes) {
-            if ((ip_family(route.dst) == 6) == (family == 1)) {
+            if ((cidr_family(route.dst) == net::Family::V6) == (family == 1)) {
                 json r = {{"dst", route.dst}};
                 if (!route.gw.empty()) {
                     r["gw"] = route.gw;
@@ -189,10 +197,6 @@ json legacy_to_json(const Result& result, std::string_view version) {
 }
 
 }  // namespace
-
-int ip_family(std::string_view address) {
-    return address.find(':') != std::string_view::npos ? 6 : 4;
-}
 
 Result parse_result(const json& doc, std::string_view fallback_version) {
     if (!doc.is_object()) {
@@ -276,7 +280,7 @@ json result_to_json(const Result& result, std::string_view version) {
     for (const auto& ip : result.ips) {
         json entry = json::object();
         if (!v1) {
-            entry["version"] = std::to_string(ip_family(ip.address));
+            entry["version"] = std::to_string(net::ip_version(cidr_family(ip.address)));
         }
         if (ip.interface) {
             entry["interface"] = *ip.interface;

@@ -12,6 +12,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/go_json.hpp"
+#include "splitnet/net/ip.hpp"
 #include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
@@ -245,14 +246,14 @@ struct ElementParser {
                          continue;
                      }
                      const auto text = as_string(gw, "default-route");
-                     auto ip = is_ip(text) ? go_ip_string(text) : std::nullopt;
+                     const auto ip = net::parse_ip(text);
                      if (!ip) {
                          fail(
                              "parsePodNetworkAnnotation: failed to parse pod Network Attachment "
                              "Selection Annotation JSON format: invalid IP address: " +
                              text);
                      }
-                     gateways.push_back(*ip);
+                     gateways.push_back(net::to_string(*ip));
                  }
                  p.sel.default_route = std::move(gateways);
              }},
@@ -343,10 +344,10 @@ void validate(plan::Selection& sel, std::string_view default_namespace) {
     }
     for (const auto& ip : sel.ips) {
         if (ip.find('/') != std::string::npos) {
-            if (!is_cidr(ip)) {
+            if (!net::parse_cidr(ip)) {
                 fail(fmt::format(R"(failed to parse CIDR "{}": invalid CIDR address: {})", ip, ip));
             }
-        } else if (!is_ip(ip)) {
+        } else if (!net::parse_ip(ip)) {
             fail("failed to parse IP address \"" + ip + "\"");
         }
     }

@@ -5,9 +5,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-
-#include <arpa/inet.h>
 
 #include "splitnet/util/text.hpp"
 
@@ -115,46 +112,6 @@ void marshal_into(std::string& out, const nlohmann::json& value) {
     }
 }
 
-std::string format_ipv6(const std::array<unsigned char, 16>& b) {
-    std::array<unsigned, 8> words{};
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        words[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
-    }
-    // Longest run (>= 2) of zero words, first one on ties (RFC 5952, Go's ipv6String).
-    int best = -1;
-    int best_len = 0;
-    for (int i = 0; i < 8;) {
-        if (words[i] != 0) {
-            ++i;
-            continue;
-        }
-        int j = i;
-        while (j < 8 && words[j] == 0) {
-            ++j;
-        }
-        if (j - i > best_len && j - i >= 2) {
-            best = i;
-            best_len = j - i;
-        }
-        i = j;
-    }
-    std::string out;
-    for (int i = 0; i < 8; ++i) {
-        if (i == best) {
-            out += "::";
-            i += best_len - 1;
-            continue;
-        }
-        if (i > 0 && !(best >= 0 && i == best + best_len)) {
-            out += ':';
-        }
-        std::array<char, 8> hex{};
-        auto res = std::to_chars(hex.data(), hex.data() + hex.size(), words[i], 16);
-        out.append(hex.data(), res.ptr);
-    }
-    return out;
-}
-
 }  // namespace
 
 const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view key) {
@@ -233,50 +190,6 @@ std::string go_marshal(const nlohmann::json& value) {
     std::string out;
     marshal_into(out, value);
     return out;
-}
-
-std::optional<std::string> go_ip_string(std::string_view address_or_cidr) {
-    std::string text(address_or_cidr.substr(0, address_or_cidr.find('/')));
-    std::array<unsigned char, 16> buf{};
-    if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) {
-        return std::to_string(buf[0]) + "." + std::to_string(buf[1]) + "." +
-               std::to_string(buf[2]) + "." + std::to_string(buf[3]);
-    }
-    if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1) {
-        static constexpr std::array<unsigned char, 12> kMapped = {0, 0, 0, 0, 0,    0,
-                                                                  0, 0, 0, 0, 0xff, 0xff};
-        if (std::memcmp(buf.data(), kMapped.data(), kMapped.size()) == 0) {
-            return std::to_string(buf[12]) + "." + std::to_string(buf[13]) + "." +
-                   std::to_string(buf[14]) + "." + std::to_string(buf[15]);
-        }
-        return format_ipv6(buf);
-    }
-    return std::nullopt;
-}
-
-bool is_ip(std::string_view text) {
-    if (text.find('%') != std::string_view::npos || text.find('/') != std::string_view::npos) {
-        return false;
-    }
-    return go_ip_string(text).has_value();
-}
-
-bool is_cidr(std::string_view text) {
-    const auto slash = text.find('/');
-    if (slash == std::string_view::npos || !is_ip(text.substr(0, slash))) {
-        return false;
-    }
-    const auto prefix = text.substr(slash + 1);
-    if (prefix.empty() || prefix.size() > 3) {
-        return false;
-    }
-    unsigned bits = 0;
-    auto res = std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits);
-    if (res.ec != std::errc() || res.ptr != prefix.data() + prefix.size()) {
-        return false;
-    }
-    const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
-    return bits <= (v4 ? 32U : 128U);
 }
 
 bool is_go_mac(std::string_view text) {

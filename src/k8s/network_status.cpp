@@ -5,6 +5,7 @@
 
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/go_json.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -71,12 +72,18 @@ std::vector<std::string> str_list(const nlohmann::json& obj, const char* key) {
     return out;
 }
 
+// The address of an address or CIDR ("192.0.2.5/24" -> 192.0.2.5), as Go's net.ParseCIDR
+// reads it for the network-status.
+std::optional<net::IpAddr> address_part(std::string_view address_or_cidr) {
+    return net::parse_ip(address_or_cidr.substr(0, address_or_cidr.find('/')));
+}
+
 std::string ip_of(const std::string& network, const std::string& text) {
-    auto ip = go_ip_string(text);
+    const auto ip = address_part(text);
     if (!ip) {
         bad_result(network, "invalid IP address \"" + text + "\"");
     }
-    return *ip;
+    return net::to_string(*ip);
 }
 
 /// Default route: dst IP is 0.0.0.0 or :: (any prefix length), as NAD client isDefaultRoute.
@@ -86,11 +93,11 @@ void add_routes(const std::string& network, const nlohmann::json* routes, Curren
     }
     for (const auto& route : *routes) {
         const auto dst = str(route, "dst");
-        const auto dst_ip = go_ip_string(dst);
+        const auto dst_ip = address_part(dst);
         if (!dst_ip) {
             bad_result(network, "invalid route dst \"" + dst + "\"");
         }
-        if (*dst_ip != "0.0.0.0" && *dst_ip != "::") {
+        if (*dst_ip != net::zero_address(dst_ip->family)) {
             continue;
         }
         const auto gw = str(route, "gw");

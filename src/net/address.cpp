@@ -19,7 +19,7 @@ AddrPtr build(int ifindex, const IpNet& addr) {
         throw cni::Error(cni::ErrorCode::Other, "rtnl_addr_alloc failed: out of memory");
     }
     rtnl_addr_set_ifindex(obj.get(), ifindex);
-    rtnl_addr_set_family(obj.get(), addr.addr.family);
+    rtnl_addr_set_family(obj.get(), address_family(addr.addr.family));
     const auto local = make_nl_addr(addr);
     const int rc = rtnl_addr_set_local(obj.get(), local.get());
     if (rc < 0) {
@@ -38,11 +38,11 @@ bool AddressInfo::tentative() const {
 void add_address(Netlink& nl, int ifindex, const IpNet& addr, const AddressOptions& options) {
     auto obj = build(ifindex, addr);
     rtnl_addr_set_scope(obj.get(), RT_SCOPE_UNIVERSE);
-    if (addr.addr.family == AF_INET && addr.prefix < 31) {
+    if (addr.is_v4() && addr.prefix < 31) {
         const auto brd = make_nl_addr(broadcast_of(addr), 32);
         rtnl_addr_set_broadcast(obj.get(), brd.get());
     }
-    if (addr.addr.family == AF_INET6 && options.no_dad) {
+    if (!addr.is_v4() && options.no_dad) {
         rtnl_addr_set_flags(obj.get(), IFA_F_NODAD);
     }
     nl.clear_errno();
@@ -64,20 +64,20 @@ bool delete_address(Netlink& nl, int ifindex, const IpNet& addr) {
     return true;
 }
 
-std::vector<AddressInfo> list_addresses(Netlink& nl, int ifindex, int family) {
+std::vector<AddressInfo> list_addresses(Netlink& nl, int ifindex, std::optional<Family> family) {
     std::vector<AddressInfo> out;
     nl.dump(
-        RTM_GETADDR, family, [&] { out.clear(); },
+        RTM_GETADDR, family ? address_family(*family) : AF_UNSPEC, [&] { out.clear(); },
         [&](nl_object* obj) {
             auto* addr = reinterpret_cast<rtnl_addr*>(obj);  // NOLINT: libnl object cast
-            const int fam = rtnl_addr_get_family(addr);
-            if ((ifindex != 0 && rtnl_addr_get_ifindex(addr) != ifindex) ||
-                (family != AF_UNSPEC && fam != family) || (fam != AF_INET && fam != AF_INET6)) {
+            const auto fam = family_from_af(rtnl_addr_get_family(addr));
+            if ((ifindex != 0 && rtnl_addr_get_ifindex(addr) != ifindex) || !fam ||
+                (family && *fam != *family)) {
                 return;
             }
             AddressInfo info;
             info.ifindex = rtnl_addr_get_ifindex(addr);
-            info.local = ip_net_from_nl(rtnl_addr_get_local(addr), fam);
+            info.local = ip_net_from_nl(rtnl_addr_get_local(addr), *fam);
             info.local.prefix = rtnl_addr_get_prefixlen(addr);
             info.flags = rtnl_addr_get_flags(addr);
             info.scope = rtnl_addr_get_scope(addr);

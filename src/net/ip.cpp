@@ -19,85 +19,129 @@ bool is_v4_mapped(const std::array<std::uint8_t, 16>& b) {
            b[10] == 0xff && b[11] == 0xff;
 }
 
-}  // namespace
-
-std::size_t IpAddr::size() const {
-    return family == AF_INET ? 4 : 16;
-}
-
-bool IpAddr::is_v4() const {
-    return family == AF_INET;
-}
-
-std::optional<IpAddr> parse_ip(std::string_view text) {
-    // inet_pton rejects leading zeros in IPv4 octets, like Go >= 1.17.
-    if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
+// inet_pton of either family, the mapped form kept as IPv6 (prefixes count its 128 bits).
+// inet_pton rejects leading zeros in IPv4 octets, like Go >= 1.17, and zones.
+std::optional<IpAddr> parse_address_text(std::string_view text) {
+    // A NUL would end the C string early and let "192.0.2.1\0junk" through.
+    if (text.empty() || text.size() >= INET6_ADDRSTRLEN ||
+        text.find('\0') != std::string_view::npos) {
         return std::nullopt;
     }
     const std::string copy(text);
     IpAddr out;
     if (::inet_pton(AF_INET, copy.c_str(), out.bytes.data()) == 1) {
-        out.family = AF_INET;
+        out.family = Family::V4;
         return out;
     }
     if (::inet_pton(AF_INET6, copy.c_str(), out.bytes.data()) == 1) {
-        out.family = AF_INET6;
-        if (is_v4_mapped(out.bytes)) {
-            IpAddr v4;
-            v4.family = AF_INET;
-            std::copy(out.bytes.begin() + 12, out.bytes.end(), v4.bytes.begin());
-            return v4;
-        }
+        out.family = Family::V6;
         return out;
     }
     return std::nullopt;
 }
 
-std::optional<IpNet> parse_cidr(std::string_view text) {
+}  // namespace
+
+int address_family(Family family) {
+    return family == Family::V4 ? AF_INET : AF_INET6;
+}
+
+std::optional<Family> family_from_af(int af) {
+    if (af == AF_INET) {
+        return Family::V4;
+    }
+    if (af == AF_INET6) {
+        return Family::V6;
+    }
+    return std::nullopt;
+}
+
+int ip_version(Family family) {
+    return family == Family::V4 ? 4 : 6;
+}
+
+std::string_view family_name(Family family) {
+    return family == Family::V4 ? "IPv4" : "IPv6";
+}
+
+std::size_t IpAddr::size() const {
+    return is_v4() ? 4 : 16;
+}
+
+IpNet IpNet::network() const {
+    IpNet out = *this;
+    for (std::size_t i = 0; i < out.addr.bytes.size(); ++i) {
+        const int bits = i < addr.size() ? std::clamp(prefix - static_cast<int>(i * 8), 0, 8) : 0;
+        const auto mask = static_cast<std::uint8_t>(bits == 0 ? 0 : (0xffU << (8 - bits)) & 0xffU);
+        out.addr.bytes[i] = static_cast<std::uint8_t>(out.addr.bytes[i] & mask);
+    }
+    return out;
+}
+
+bool IpNet::contains(const IpAddr& ip) const {
+    return contains(IpNet{ip, ip.max_prefix()});
+}
+
+bool IpNet::contains(const IpNet& other) const {
+    if (other.addr.family != addr.family || other.prefix < prefix) {
+        return false;
+    }
+    return IpNet{other.addr, prefix}.network().addr == network().addr;
+}
+
+std::optional<IpAddr> parse_ip(std::string_view text) {
+    auto out = parse_address_text(text);
+    if (out && !out->is_v4() && is_v4_mapped(out->bytes)) {
+        // Go's ParseIP: the mapped form is the IPv4 address (To4 is non-nil).
+        IpAddr v4;
+        std::copy(out->bytes.begin() + 12, out->bytes.end(), v4.bytes.begin());
+        return v4;
+    }
+    return out;
+}
+
+std::optional<IpNet> parse_cidr(std::string_view text, CidrSyntax syntax) {
     const auto slash = text.find('/');
     if (slash == std::string_view::npos) {
-        return std::nullopt;
+        if (!syntax.allow_bare_address) {
+            return std::nullopt;
+        }
+        const auto addr = parse_address_text(text);
+        if (!addr) {
+            return std::nullopt;
+        }
+        return IpNet{*addr, addr->max_prefix()};
     }
-    const auto addr_text = text.substr(0, slash);
-    const auto prefix_text = text.substr(slash + 1);
+    const auto length_text = text.substr(slash + 1);
     // Go's dtoi: decimal digits only, no sign, no leading '+'.
-    if (prefix_text.empty() || prefix_text.size() > 3 ||
-        !std::all_of(prefix_text.begin(), prefix_text.end(),
+    if (length_text.empty() || length_text.size() > 3 ||
+        !std::all_of(length_text.begin(), length_text.end(),
                      [](char c) { return c >= '0' && c <= '9'; })) {
         return std::nullopt;
     }
-    IpAddr addr;
-    const std::string copy(addr_text);
-    if (::inet_pton(AF_INET, copy.c_str(), addr.bytes.data()) == 1) {
-        addr.family = AF_INET;
-    } else if (::inet_pton(AF_INET6, copy.c_str(), addr.bytes.data()) == 1) {
-        addr.family = AF_INET6;
-    } else {
+    if (!syntax.allow_length_leading_zeros && length_text.size() > 1 && length_text[0] == '0') {
         return std::nullopt;
     }
-    int prefix = 0;
-    std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
-    const int max_prefix = addr.family == AF_INET ? 32 : 128;
-    if (prefix > max_prefix) {
+    const auto addr = parse_address_text(text.substr(0, slash));
+    if (!addr) {
         return std::nullopt;
     }
-    return IpNet{addr, prefix};
+    int length = 0;
+    std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+    if (length > addr->max_prefix()) {
+        return std::nullopt;
+    }
+    return IpNet{*addr, length};
 }
 
 std::string to_string(const IpAddr& addr) {
-    if (addr.family == AF_INET) {
-        std::array<char, INET_ADDRSTRLEN> buf{};
-        ::inet_ntop(AF_INET, addr.bytes.data(), buf.data(), buf.size());
-        return buf.data();
-    }
-    if (addr.family != AF_INET6) {
-        return "<nil>";
+    if (addr.is_v4()) {
+        return fmt::format("{}.{}.{}.{}", addr.bytes[0], addr.bytes[1], addr.bytes[2],
+                           addr.bytes[3]);
     }
     if (is_v4_mapped(addr.bytes)) {
-        IpAddr v4;
-        v4.family = AF_INET;
-        std::copy(addr.bytes.begin() + 12, addr.bytes.end(), v4.bytes.begin());
-        return to_string(v4);
+        return fmt::format("{}.{}.{}.{}", addr.bytes[12], addr.bytes[13], addr.bytes[14],
+                           addr.bytes[15]);
     }
     // Go's IP.String: hex groups without leading zeros, the first longest run (>= 2) of zero
     // groups becomes "::". Never the embedded-IPv4 form glibc uses for ::a.b.c.d.
@@ -141,24 +185,6 @@ std::string to_string(const IpNet& net) {
     return to_string(net.addr) + "/" + std::to_string(net.prefix);
 }
 
-IpNet network_of(const IpNet& net) {
-    IpNet out = net;
-    const auto size = net.addr.size();
-    for (std::size_t i = 0; i < size; ++i) {
-        const int bits = std::clamp(net.prefix - static_cast<int>(i * 8), 0, 8);
-        const auto mask = static_cast<std::uint8_t>(bits == 0 ? 0 : (0xffU << (8 - bits)) & 0xffU);
-        out.addr.bytes[i] = static_cast<std::uint8_t>(out.addr.bytes[i] & mask);
-    }
-    return out;
-}
-
-bool contains(const IpNet& net, const IpAddr& addr) {
-    if (net.addr.family != addr.family) {
-        return false;
-    }
-    return network_of(net).addr == network_of(IpNet{addr, net.prefix}).addr;
-}
-
 IpAddr broadcast_of(const IpNet& net) {
     IpAddr out = net.addr;
     const auto size = net.addr.size();
@@ -170,10 +196,14 @@ IpAddr broadcast_of(const IpNet& net) {
     return out;
 }
 
-IpAddr zero_address(int family) {
+IpAddr zero_address(Family family) {
     IpAddr out;
     out.family = family;
     return out;
+}
+
+IpNet default_prefix(Family family) {
+    return IpNet{zero_address(family), 0};
 }
 
 std::optional<MacAddr> parse_mac(std::string_view text) {

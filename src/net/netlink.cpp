@@ -141,7 +141,7 @@ void Netlink::clear_errno() noexcept {
     }
 }
 
-void Netlink::dump(int msg_type, int family, const std::function<void()>& reset,
+void Netlink::dump(int msg_type, int af, const std::function<void()>& reset,
                    const std::function<void(nl_object*)>& on_object, std::string_view operation) {
     int rc = 0;
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
@@ -155,7 +155,7 @@ void Netlink::dump(int msg_type, int family, const std::function<void()>& reset,
             throw cni::Error(cni::ErrorCode::Other, "nl_cb_clone failed: out of memory");
         }
         nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, &on_valid, &state);
-        rc = nl_rtgen_request(sock_.get(), msg_type, family, NLM_F_DUMP);
+        rc = nl_rtgen_request(sock_.get(), msg_type, af, NLM_F_DUMP);
         if (rc >= 0) {
             rc = nl_recvmsgs(sock_.get(), cb.get());
         }

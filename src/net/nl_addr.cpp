@@ -10,7 +10,7 @@
 namespace splitnet::net {
 
 NlAddrPtr make_nl_addr(const IpAddr& addr, int prefix) {
-    NlAddrPtr out(nl_addr_build(addr.family, addr.bytes.data(), addr.size()));
+    NlAddrPtr out(nl_addr_build(address_family(addr.family), addr.bytes.data(), addr.size()));
     if (!out) {
         throw cni::Error(cni::ErrorCode::Other, "nl_addr_build failed: out of memory");
     }
@@ -30,15 +30,15 @@ NlAddrPtr make_nl_mac(const MacAddr& mac) {
     return out;
 }
 
-IpNet ip_net_from_nl(const nl_addr* addr, int family) {
+IpNet ip_net_from_nl(const nl_addr* addr, Family family) {
     IpNet out{zero_address(family), 0};
     if (addr == nullptr) {
         return out;
     }
     const auto fam = nl_addr_get_family(addr);
     const auto len = nl_addr_get_len(addr);
-    if (fam == AF_INET || fam == AF_INET6) {
-        out.addr.family = fam;
+    if (const auto read = family_from_af(fam)) {
+        out.addr.family = *read;
     }
     const auto copy = std::min<std::size_t>(len, out.addr.size());
     std::memcpy(out.addr.bytes.data(), nl_addr_get_binary_addr(addr), copy);

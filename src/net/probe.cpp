@@ -174,7 +174,7 @@ std::optional<MacAddr> arp_probe_conflict(int netns_fd, std::string_view ifname,
                                           const IpAddr& address, const ProbeOptions& options) {
     require_v4(address, "address");
     const auto sock = open_arp_socket(netns_fd, ifname);
-    const auto payload = encode_arp_request(sock.iface.mac, zero_address(AF_INET), address);
+    const auto payload = encode_arp_request(sock.iface.mac, zero_address(Family::V4), address);
     return exchange(
         sock.fd.get(), options, [&] { send_arp(sock, payload); },
         [&](auto packet) { return arp_conflict_in(packet, address, sock.iface.mac); }, true);
@@ -254,7 +254,7 @@ bool tcp_connect_probe(int netns_fd, std::string_view ifname, const IpAddr& addr
     util::UniqueFd fd;
     {
         NetnsGuard guard(netns_fd);
-        fd.reset(::socket(address.is_v4() ? AF_INET : AF_INET6,
+        fd.reset(::socket(address_family(address.family),
                           SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!fd.valid()) {
             fail_errno("probe: socket(SOCK_STREAM)");

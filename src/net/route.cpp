@@ -53,8 +53,8 @@ RoutePtr build(const RouteSpec& spec, bool for_delete) {
     if (!route) {
         throw cni::Error(cni::ErrorCode::Other, "rtnl_route_alloc failed: out of memory");
     }
-    const int family = spec.dst.addr.family;
-    rtnl_route_set_family(route.get(), static_cast<std::uint8_t>(family));
+    rtnl_route_set_family(route.get(),
+                          static_cast<std::uint8_t>(address_family(spec.dst.addr.family)));
     const auto dst = make_nl_addr(spec.dst);
     rtnl_route_set_dst(route.get(), dst.get());
     rtnl_route_set_table(route.get(), spec.table);
@@ -152,7 +152,7 @@ bool delete_route(Netlink& nl, const RouteSpec& route) {
 
 std::vector<DefaultRouteHop> list_default_routes(Netlink& nl) {
     std::vector<DefaultRouteHop> out;
-    for (const auto& route : list_routes(nl, AF_UNSPEC, kMainTable)) {
+    for (const auto& route : list_routes(nl, std::nullopt, kMainTable)) {
         if (route.dst.prefix != 0) {
             continue;
         }
@@ -178,33 +178,33 @@ bool delete_default_route(Netlink& nl, const DefaultRouteHop& entry) {
 
 void replace_default_route(Netlink& nl, int ifindex, const IpAddr& gw) {
     RouteSpec spec;
-    spec.dst = IpNet{zero_address(gw.family), 0};
+    spec.dst = default_prefix(gw.family);
     spec.gw = gw;
     spec.ifindex = ifindex;
     replace_route(nl, spec);
 }
 
-std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table) {
+std::vector<RouteInfo> list_routes(Netlink& nl, std::optional<Family> family, std::uint32_t table) {
     std::vector<RouteInfo> out;
     nl.dump(
-        RTM_GETROUTE, family, [&] { out.clear(); },
+        RTM_GETROUTE, family ? address_family(*family) : AF_UNSPEC, [&] { out.clear(); },
         [&](nl_object* obj) {
             auto* route = reinterpret_cast<rtnl_route*>(obj);  // NOLINT: libnl object cast
-            const int fam = rtnl_route_get_family(route);
-            if ((family != AF_UNSPEC && fam != family) || (fam != AF_INET && fam != AF_INET6) ||
+            const auto fam = family_from_af(rtnl_route_get_family(route));
+            if (!fam || (family && *fam != *family) ||
                 (table != kAllTables && rtnl_route_get_table(route) != table) ||
                 (rtnl_route_get_flags(route) & RTM_F_CLONED) != 0) {
                 return;
             }
             RouteInfo info;
-            info.dst = ip_net_from_nl(rtnl_route_get_dst(route), fam);
+            info.dst = ip_net_from_nl(rtnl_route_get_dst(route), *fam);
             info.table = rtnl_route_get_table(route);
             info.priority = rtnl_route_get_priority(route);
             info.scope = rtnl_route_get_scope(route);
             info.type = type_from_kernel(rtnl_route_get_type(route));
             info.protocol = rtnl_route_get_protocol(route);
             if (nl_addr* src = rtnl_route_get_pref_src(route); src != nullptr) {
-                info.prefsrc = ip_net_from_nl(src, fam).addr;
+                info.prefsrc = ip_net_from_nl(src, *fam).addr;
             }
             const int count = rtnl_route_get_nnexthops(route);
             for (int i = 0; i < count; ++i) {
@@ -213,18 +213,19 @@ std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table)
                 hop.ifindex = rtnl_route_nh_get_ifindex(nh);
                 hop.flags = rtnl_route_nh_get_flags(nh);
                 if (nl_addr* gw = rtnl_route_nh_get_gateway(nh); gw != nullptr) {
-                    hop.gw = ip_net_from_nl(gw, fam).addr;
+                    hop.gw = ip_net_from_nl(gw, *fam).addr;
                 }
                 info.nexthops.push_back(hop);
             }
             out.push_back(std::move(info));
         },
-        fmt::format("list routes of family {} in table {}", family, table));
+        fmt::format("list routes of family {} in table {}",
+                    family ? address_family(*family) : AF_UNSPEC, table));
     return out;
 }
 
 std::optional<int> default_route_ifindex(Netlink& nl) {
-    for (int family : {AF_INET, AF_INET6}) {
+    for (const auto family : {Family::V4, Family::V6}) {
         for (const auto& route : list_routes(nl, family, kMainTable)) {
             if (route.dst.prefix != 0 || route.type != RouteType::Unicast) {
                 continue;

@@ -16,20 +16,20 @@ std::string describe(const std::string& gw, const Attachment& attachment) {
     return fmt::format("{} ({}, network \"{}\")", gw, attachment.ifname, attachment.network);
 }
 
-[[noreturn]] void reject_ecmp(int family, const std::vector<std::string>& requests) {
+[[noreturn]] void reject_ecmp(net::Family family, const std::vector<std::string>& requests) {
     throw cni::Error(
         cni::ErrorCode::InvalidNetworkConfig,
         fmt::format("multus does not support ECMP for default-route: {} IPv{} gateways "
                     "requested: {}; list at most one IPv4 and one IPv6 gateway in "
                     "\"default-route\" over all networks of the pod",
-                    requests.size(), family, fmt::join(requests, ", ")));
+                    requests.size(), net::ip_version(family), fmt::join(requests, ", ")));
 }
 
 }  // namespace
 
-bool DefaultRouteAction::clears(int family) const {
-    return family == 4 ? (filter_v4 || gateway_v4.has_value())
-                       : (filter_v6 || gateway_v6.has_value());
+bool DefaultRouteAction::clears(net::Family family) const {
+    return family == net::Family::V4 ? (filter_v4 || gateway_v4.has_value())
+                                     : (filter_v6 || gateway_v6.has_value());
 }
 
 std::optional<std::vector<DefaultRouteAction>> plan_default_routes(
@@ -75,10 +75,10 @@ std::optional<std::vector<DefaultRouteAction>> plan_default_routes(
         actions.push_back(std::move(action));
     }
     if (v4_requests.size() > 1) {
-        reject_ecmp(4, v4_requests);
+        reject_ecmp(net::Family::V4, v4_requests);
     }
     if (v6_requests.size() > 1) {
-        reject_ecmp(6, v6_requests);
+        reject_ecmp(net::Family::V6, v6_requests);
     }
     return actions;
 }

@@ -15,18 +15,14 @@
 namespace splitnet::verbs {
 namespace {
 
-int family_of(const net::IpNet& dst) {
-    return dst.addr.is_v4() ? 4 : 6;
-}
-
 // Cleared (family, ifindex) pairs -> ifname, for lookups and messages.
-using Cleared = std::map<std::pair<int, int>, std::string>;
+using Cleared = std::map<std::pair<net::Family, int>, std::string>;
 
 // Default routes of the main table with a hop through a cleared interface.
 std::vector<net::DefaultRouteHop> cleared_defaults(net::Netlink& nl, const Cleared& cleared) {
     auto defaults = net::list_default_routes(nl);
     std::erase_if(defaults, [&](const net::DefaultRouteHop& entry) {
-        return !cleared.contains({family_of(entry.route.dst), entry.hop.ifindex});
+        return !cleared.contains({entry.route.dst.family(), entry.hop.ifindex});
     });
     return defaults;
 }
@@ -37,13 +33,13 @@ std::string describe_default(const net::RouteInfo& route, const net::Nexthop& ho
     if (hop.gw) {
         text += " via " + net::to_string(*hop.gw);
     }
-    return fmt::format("{} dev {} metric {} (IPv{})", text, ifname, route.priority,
-                       family_of(route.dst));
+    return fmt::format("{} dev {} metric {} ({})", text, ifname, route.priority,
+                       net::family_name(route.dst.family()));
 }
 
 void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
     for (const auto& entry : cleared_defaults(nl, cleared)) {
-        const auto& ifname = cleared.at({family_of(entry.route.dst), entry.hop.ifindex});
+        const auto& ifname = cleared.at({entry.route.dst.family(), entry.hop.ifindex});
         // An IPv4 multipath route goes as a whole with its first hop; later hops then find
         // nothing, which is fine: the check below decides.
         if (net::delete_default_route(nl, entry)) {
@@ -58,7 +54,7 @@ void delete_defaults(net::Netlink& nl, const Cleared& cleared) {
             cni::ErrorCode::Other,
             fmt::format(
                 "default-route: could not remove {} from the pod",
-                describe_default(route, hop, cleared.at({family_of(route.dst), hop.ifindex}))),
+                describe_default(route, hop, cleared.at({route.dst.family(), hop.ifindex}))),
             "the route is still listed after deleting it; check what else manages the pod's "
             "routes");
     }
@@ -109,7 +105,7 @@ void apply_default_routes(const std::string& netns_path,
                           action.ifname);
             continue;
         }
-        for (const int family : {4, 6}) {
+        for (const auto family : {net::Family::V4, net::Family::V6}) {
             if (action.clears(family)) {
                 cleared.emplace(std::pair{family, link->index}, action.ifname);
             }

@@ -24,13 +24,8 @@ struct EgressIntent {
     std::optional<std::string> gateway6;
 };
 
-std::optional<std::string> canonical_ip(const std::string& text) {
-    const auto ip = net::parse_ip(text);
-    return ip ? std::optional(net::to_string(*ip)) : std::nullopt;
-}
-
 // The first gateway of `family` among a static IPAM's addresses, as the egress setup picks it.
-std::optional<std::string> static_ipam_gateway(const json& plugin, int family) {
+std::optional<std::string> static_ipam_gateway(const json& plugin, net::Family family) {
     const auto ipam = plugin.find("ipam");
     if (ipam == plugin.end() || !ipam->is_object() || ipam->value("type", "") != "static") {
         return std::nullopt;
@@ -44,7 +39,7 @@ std::optional<std::string> static_ipam_gateway(const json& plugin, int family) {
             continue;
         }
         const auto gw = net::parse_ip(entry["gateway"].get<std::string>());
-        if (gw && (gw->is_v4() ? 4 : 6) == family) {
+        if (gw && gw->family == family) {
             return net::to_string(*gw);
         }
     }
@@ -70,10 +65,10 @@ std::optional<EgressIntent> egress_intent(const plan::Attachment& attachment) {
             continue;
         }
         EgressIntent intent{*config, std::nullopt, std::nullopt};
-        intent.gateway4 = config->gateway4 ? canonical_ip(config->gateway4->address_text())
-                                           : static_ipam_gateway(plugin, 4);
-        intent.gateway6 = config->gateway6 ? canonical_ip(config->gateway6->address_text())
-                                           : static_ipam_gateway(plugin, 6);
+        intent.gateway4 = config->gateway4 ? net::to_string(*config->gateway4)
+                                           : static_ipam_gateway(plugin, net::Family::V4);
+        intent.gateway6 = config->gateway6 ? net::to_string(*config->gateway6)
+                                           : static_ipam_gateway(plugin, net::Family::V6);
         return intent;
     }
     return std::nullopt;
@@ -94,25 +89,26 @@ std::string list_hint(const plan::Attachment& egress, const std::optional<std::s
 
 void check_family(const std::vector<plan::Attachment>& attachments,
                   const std::vector<plan::DefaultRouteAction>& actions, std::size_t egress_index,
-                  const EgressIntent& intent, int family) {
+                  const EgressIntent& intent, net::Family family) {
     const auto& egress = attachments[egress_index];
     const auto gateway_of = [family](const plan::DefaultRouteAction& action) {
-        return family == 4 ? action.gateway_v4 : action.gateway_v6;
+        return family == net::Family::V4 ? action.gateway_v4 : action.gateway_v6;
     };
-    const auto& egress_gateway = family == 4 ? intent.gateway4 : intent.gateway6;
+    const auto& egress_gateway = family == net::Family::V4 ? intent.gateway4 : intent.gateway6;
     for (std::size_t i = 0; i < actions.size(); ++i) {
         const auto gateway = gateway_of(actions[i]);
         if (i != egress_index && gateway) {
             refuse(egress,
-                   fmt::format("an IPv{} default route via {} on {} (network \"{}\") would send "
+                   fmt::format("an {} default route via {} on {} (network \"{}\") would send "
                                "the pod's internet traffic around the VPN",
-                               family, *gateway, attachments[i].ifname, attachments[i].network),
+                               net::family_name(family), *gateway, attachments[i].ifname,
+                               attachments[i].network),
                    list_hint(egress, egress_gateway));
         }
     }
     // IPv6 under "block": no default at all, and none of the egress network's own to lose (the
     // guard has no interface, so default-route leaves it alone).
-    if (family == 6 && intent.config.ipv6 == attach::Ipv6Policy::Block) {
+    if (family == net::Family::V6 && intent.config.ipv6 == attach::Ipv6Policy::Block) {
         if (const auto listed = gateway_of(actions[egress_index])) {
             refuse(egress,
                    fmt::format("an IPv6 default route via {} would give the pod IPv6, which the "
@@ -125,9 +121,9 @@ void check_family(const std::vector<plan::Attachment>& attachments,
     const auto listed = gateway_of(actions[egress_index]);
     if (!listed) {
         refuse(egress,
-               fmt::format("it lists no IPv{} gateway for {}, so its VPN default route would be "
+               fmt::format("it lists no {} gateway for {}, so its VPN default route would be "
                            "removed",
-                           family, egress.ifname),
+                           net::family_name(family), egress.ifname),
                list_hint(egress, egress_gateway));
     }
     if (egress_gateway && *listed != *egress_gateway) {
@@ -146,9 +142,9 @@ void check_default_routes_keep_egress(const std::vector<plan::Attachment>& attac
         if (!intent) {
             continue;
         }
-        check_family(attachments, actions, i, *intent, 4);
+        check_family(attachments, actions, i, *intent, net::Family::V4);
         if (intent->config.ipv6 != attach::Ipv6Policy::Allow) {
-            check_family(attachments, actions, i, *intent, 6);
+            check_family(attachments, actions, i, *intent, net::Family::V6);
         }
     }
 }

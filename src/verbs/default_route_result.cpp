@@ -10,20 +10,20 @@ namespace {
 
 using nlohmann::json;
 
-// 4 or 6 when `route` is a default route (prefix 0, "0.0.0.0/0", "::/0", "::0/0"), else 0.
-int default_route_family(const json& route) {
+// The family of `route` when it is a default route (prefix 0: "0.0.0.0/0", "::/0", "::0/0").
+std::optional<net::Family> default_route_family(const json& route) {
     if (!route.is_object()) {
-        return 0;
+        return std::nullopt;
     }
     const auto it = route.find("dst");
     if (it == route.end() || !it->is_string()) {
-        return 0;
+        return std::nullopt;
     }
     const auto dst = net::parse_cidr(it->get<std::string>());
-    if (!dst || dst->prefix != 0) {
-        return 0;
+    if (!dst || !dst->is_default()) {
+        return std::nullopt;
     }
-    return dst->addr.is_v4() ? 4 : 6;
+    return dst->family();
 }
 
 void drop_cleared(json& routes, const plan::DefaultRouteAction& action) {
@@ -32,22 +32,22 @@ void drop_cleared(json& routes, const plan::DefaultRouteAction& action) {
     }
     json kept = json::array();
     for (auto& route : routes) {
-        const int family = default_route_family(route);
-        if (family == 0 || !action.clears(family)) {
+        const auto family = default_route_family(route);
+        if (!family || !action.clears(*family)) {
             kept.push_back(std::move(route));
         }
     }
     routes = std::move(kept);
 }
 
-json default_route(int family, const std::string& gw) {
-    return {{"dst", family == 4 ? "0.0.0.0/0" : "::/0"}, {"gw", gw}};
+json default_route(net::Family family, const std::string& gw) {
+    return {{"dst", net::to_string(net::default_prefix(family))}, {"gw", gw}};
 }
 
 // 0.1.0/0.2.0: one block per family, each with its own routes.
 void rewrite_legacy(json& result, const plan::DefaultRouteAction& action) {
-    for (const auto& [key, family, gw] :
-         {std::tuple{"ip4", 4, action.gateway_v4}, std::tuple{"ip6", 6, action.gateway_v6}}) {
+    for (const auto& [key, family, gw] : {std::tuple{"ip4", net::Family::V4, action.gateway_v4},
+                                          std::tuple{"ip6", net::Family::V6, action.gateway_v6}}) {
         auto block = result.find(key);
         if (block == result.end() || !block->is_object()) {
             if (gw) {
@@ -81,10 +81,10 @@ void rewrite_default_routes(json& result, const plan::DefaultRouteAction& action
         drop_cleared(*routes, action);
     }
     if (action.gateway_v4) {
-        result["routes"].push_back(default_route(4, *action.gateway_v4));
+        result["routes"].push_back(default_route(net::Family::V4, *action.gateway_v4));
     }
     if (action.gateway_v6) {
-        result["routes"].push_back(default_route(6, *action.gateway_v6));
+        result["routes"].push_back(default_route(net::Family::V6, *action.gateway_v6));
     }
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "splitnet/util/cidr.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::verbs {
 namespace {
@@ -88,7 +88,7 @@ std::vector<cni::Result> split_result(const cni::Result& merged,
             }
         }
     }
-    std::vector<std::vector<util::Cidr>> subnets(ifnames.size());
+    std::vector<std::vector<net::IpNet>> subnets(ifnames.size());
     for (const auto& ip : merged.ips) {
         const bool indexed = ip.interface && *ip.interface >= 0 &&
                              *ip.interface < static_cast<int>(owner.size()) &&
@@ -100,16 +100,16 @@ std::vector<cni::Result> split_result(const cni::Result& merged,
             copy.interface = local_index[static_cast<std::size_t>(*ip.interface)];
         }
         parts[k].ips.push_back(copy);
-        if (auto cidr = util::parse_cidr(ip.address)) {
+        if (auto cidr = net::parse_cidr(ip.address)) {
             subnets[k].push_back(*cidr);
         }
     }
     for (const auto& route : merged.routes) {
         std::size_t k = 0;
-        if (const auto gw = util::parse_ip(route.gw)) {
+        if (const auto gw = net::parse_ip(route.gw)) {
             for (std::size_t j = 0; j < subnets.size(); ++j) {
                 if (std::any_of(subnets[j].begin(), subnets[j].end(),
-                                [&](const util::Cidr& net) { return util::contains(net, *gw); })) {
+                                [&](const net::IpNet& subnet) { return subnet.contains(*gw); })) {
                     k = j;
                     break;
                 }

@@ -113,7 +113,7 @@ TEST_F(MacvlanNativeTest, ExistingInterfaceNameIsUntouched) {
     const auto after = net::get_link(pod, "net1");
     EXPECT_EQ(after.index, before.index);
     EXPECT_EQ(after.kind, "veth");
-    EXPECT_TRUE(net::list_addresses(pod, after.index, AF_INET).empty());
+    EXPECT_TRUE(net::list_addresses(pod, after.index, net::Family::V4).empty());
     EXPECT_EQ(link_names(pod_path()), (std::vector<std::string>{"lo", "net1"}));
     (void)other_path;
 }
@@ -200,7 +200,7 @@ TEST_F(MacvlanNativeTest, DualStackAddDoesNotWaitForDad) {
     EXPECT_EQ(run_in(pod_path(), "cat /proc/sys/net/ipv6/conf/net1/accept_dad"), "0\n");
     net::Netlink pod(pod_fd());
     const auto link = net::get_link(pod, "net1");
-    const auto addrs = net::list_addresses(pod, link.index, AF_INET6);
+    const auto addrs = net::list_addresses(pod, link.index, net::Family::V6);
     EXPECT_GE(addrs.size(), 2U);  // ours and the link-local one
     for (const auto& a : addrs) {
         EXPECT_FALSE(a.tentative()) << net::to_string(a.local);

@@ -43,7 +43,7 @@ TEST_F(NetRouteTest, Ipv6AddressWithNodadIsNotTentative) {
     dad.no_dad = false;
     add_address(pod_nl(), ifindex_, *parse_cidr("2001:db8::11/64"), dad);
     add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24"));
-    auto addrs = list_addresses(pod_nl(), ifindex_, AF_UNSPEC);
+    auto addrs = list_addresses(pod_nl(), ifindex_, std::nullopt);
     auto find = [&](const char* cidr) {
         return std::find_if(addrs.begin(), addrs.end(),
                             [&](const AddressInfo& a) { return to_string(a.local) == cidr; });
@@ -64,7 +64,7 @@ TEST_F(NetRouteTest, Ipv6AddressWithNodadIsNotTentative) {
     EXPECT_NO_THROW(add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24"), ok));
     EXPECT_TRUE(delete_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24")));
     EXPECT_FALSE(delete_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24")));
-    EXPECT_EQ(list_addresses(pod_nl(), ifindex_, AF_INET).size(), 0U);
+    EXPECT_EQ(list_addresses(pod_nl(), ifindex_, Family::V4).size(), 0U);
 }
 
 TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
@@ -78,7 +78,7 @@ TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
     EXPECT_THROW(add_route(pod_nl(), r2, true), NetlinkError);
 
     RouteSpec t;
-    t.dst = IpNet{zero_address(AF_INET), 0};
+    t.dst = default_prefix(Family::V4);
     t.gw = parse_ip("198.51.100.254");
     t.ifindex = ifindex_;
     t.table = 100;
@@ -111,8 +111,8 @@ TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
     pro.type = RouteType::Prohibit;
     add_route(pod_nl(), pro);
 
-    const auto main = list_routes(pod_nl(), AF_INET, kMainTable);
-    const auto t100 = list_routes(pod_nl(), AF_INET, 100);
+    const auto main = list_routes(pod_nl(), Family::V4, kMainTable);
+    const auto t100 = list_routes(pod_nl(), Family::V4, 100);
     EXPECT_EQ(count_dst(main, "203.0.113.0/24"), 2);
     EXPECT_EQ(count_dst(main, "10.99.0.0/16"), 1);
     EXPECT_EQ(count_dst(main, "0.0.0.0/0"), 0);
@@ -146,7 +146,7 @@ TEST_F(NetRouteTest, RoutesWithGatewayTableMetricAndEcmp) {
 
     EXPECT_TRUE(delete_route(pod_nl(), t));
     EXPECT_FALSE(delete_route(pod_nl(), t));
-    EXPECT_EQ(count_dst(list_routes(pod_nl(), AF_INET, 100), "0.0.0.0/0"), 0);
+    EXPECT_EQ(count_dst(list_routes(pod_nl(), Family::V4, 100), "0.0.0.0/0"), 0);
     EXPECT_TRUE(delete_route(pod_nl(), bh));
 }
 
@@ -166,7 +166,7 @@ TEST_F(NetRouteTest, Ipv6EcmpMergesIntoMultipath) {
     r.gw = parse_ip("2001:db8::2");
     add_route(pod_nl(), r);
     std::size_t hops = 0;
-    for (const auto& route : list_routes(pod_nl(), AF_INET6, kMainTable)) {
+    for (const auto& route : list_routes(pod_nl(), Family::V6, kMainTable)) {
         if (to_string(route.dst) == "2001:db8:99::/48") {
             hops += route.nexthops.size();
         }

@@ -129,7 +129,7 @@ void NetnsFixture::add_node_default_route() {
     const int master = net::get_link(nl, kMaster).index;
     net::add_address(nl, master, *net::parse_cidr("192.0.2.1/24"));
     net::RouteSpec route;
-    route.dst = net::IpNet{net::zero_address(AF_INET), 0};
+    route.dst = net::default_prefix(net::Family::V4);
     route.gw = net::parse_ip("192.0.2.254");
     route.ifindex = master;
     net::add_route(nl, route);

@@ -24,10 +24,10 @@ RouteEntry route(const char* dst, const char* dev, const char* via = nullptr,
                  std::uint32_t metric = 0, RouteKind kind = RouteKind::Unicast,
                  std::uint32_t table = RouteEntry::kMainTable) {
     RouteEntry r;
-    r.dst = *attach::parse_prefix(dst);
+    r.dst = *net::parse_cidr(dst);
     r.dev = dev;
     if (via != nullptr) {
-        r.gateway = attach::parse_address(via);
+        r.gateway = net::parse_ip(via);
     }
     r.priority = metric;
     r.kind = kind;
@@ -67,7 +67,7 @@ std::string joined(const std::vector<std::string>& problems) {
 }
 
 void erase_routes(NetnsSnapshot& s, const char* dst, RouteKind kind) {
-    const auto target = *attach::parse_prefix(dst);
+    const auto target = *net::parse_cidr(dst);
     s.routes.erase(
         std::remove_if(s.routes.begin(), s.routes.end(),
                        [&](const RouteEntry& r) { return r.dst == target && r.kind == kind; }),
@@ -77,7 +77,7 @@ void erase_routes(NetnsSnapshot& s, const char* dst, RouteKind kind) {
 TEST(Verify, TheEgressPolicyPasses) {
     EXPECT_EQ(joined(verify_problems({}, protected_pod())), "");
     VerifyOptions with_gateway;
-    with_gateway.gateway = attach::parse_address("192.168.99.1");
+    with_gateway.gateway = net::parse_ip("192.168.99.1");
     EXPECT_EQ(joined(verify_problems(with_gateway, protected_pod())), "");
 }
 
@@ -145,7 +145,7 @@ TEST(Verify, TheKillSwitchMustBeThere) {
 
 TEST(Verify, TheWrongGatewayIsNamed) {
     VerifyOptions options;
-    options.gateway = attach::parse_address("192.168.99.254");
+    options.gateway = net::parse_ip("192.168.99.254");
     const auto text = joined(verify_problems(options, protected_pod()));
     EXPECT_NE(text.find("goes to 192.168.99.1, not to the VPN gateway 192.168.99.254"),
               std::string::npos)
@@ -188,7 +188,7 @@ TEST(Verify, Ipv6AsConfigured) {
     // IPv6 off in the netns (no IPv6 route at all): nothing to block.
     s = protected_pod();
     s.routes.erase(std::remove_if(s.routes.begin(), s.routes.end(),
-                                  [](const RouteEntry& r) { return r.dst.family == 6; }),
+                                  [](const RouteEntry& r) { return !r.dst.is_v4(); }),
                    s.routes.end());
     EXPECT_EQ(joined(verify_problems({}, s)), "");
 }
@@ -199,7 +199,7 @@ TEST(VerifyOptions, FlagsAndMistakes) {
     EXPECT_EQ(o.vpn_interface, "vpn0");
     EXPECT_EQ(o.primary_interface, "eth1");
     ASSERT_TRUE(o.gateway);
-    EXPECT_EQ(o.gateway->address_text(), "192.0.2.1");
+    EXPECT_EQ(net::to_string(*o.gateway), "192.0.2.1");
     EXPECT_EQ(o.ipv6, Ipv6Expectation::Vpn);
     EXPECT_TRUE(parse_verify_options({"--help"}).help);
     const auto defaults = parse_verify_options({});

@@ -71,8 +71,8 @@ TEST(DefaultRoutePlan, OneV4GatewayFiltersEveryOtherAttachmentAndItsOwnV6) {
     EXPECT_EQ(net1.gateway_v4, "192.0.2.1");
     EXPECT_FALSE(net1.gateway_v6);
     // The chosen interface's own old default routes go too: ours replaces them.
-    EXPECT_TRUE(net1.clears(4));
-    EXPECT_TRUE(net1.clears(6));
+    EXPECT_TRUE(net1.clears(net::Family::V4));
+    EXPECT_TRUE(net1.clears(net::Family::V6));
     const auto& net2 = (*actions)[2];
     EXPECT_TRUE(net2.filter_v4 && net2.filter_v6);
     EXPECT_FALSE(net2.gateway_v4 || net2.gateway_v6);
@@ -83,7 +83,8 @@ TEST(DefaultRoutePlan, EmptyListRemovesEveryDefaultRoute) {
         plan::plan_default_routes({primary(), attachment("net1", std::vector<std::string>{})});
     ASSERT_TRUE(actions);
     for (const auto& action : *actions) {
-        EXPECT_TRUE(action.clears(4) && action.clears(6)) << action.ifname;
+        EXPECT_TRUE(action.clears(net::Family::V4) && action.clears(net::Family::V6))
+            << action.ifname;
         EXPECT_FALSE(action.gateway_v4 || action.gateway_v6) << action.ifname;
     }
 }

@@ -31,7 +31,7 @@ TEST(DnsSplitConfig, ServersAndDomain) {
          {{"dns", {{"servers", {"192.0.2.53", "198.51.100.53"}}, {"clusterDomain", "K8s.Lan"}}}}}});
     ASSERT_TRUE(conf && conf->dns);
     ASSERT_EQ(conf->dns->servers.size(), 2U);
-    EXPECT_EQ(conf->dns->servers[1].address_text(), "198.51.100.53");
+    EXPECT_EQ(net::to_string(conf->dns->servers[1]), "198.51.100.53");
     EXPECT_EQ(conf->dns->cluster_domain, "k8s.lan");
     const auto plain =
         attach::parse_egress_config(json{{"egress", {{"dns", {{"servers", {"192.0.2.53"}}}}}}});
@@ -72,7 +72,7 @@ TEST(DnsSplitConfig, ClusterDnsOnlyFromTheContext) {
     const auto ctx =
         attach::parse_splitnet_context(json{{"splitnetContext", {{"clusterDNS", "10.43.0.10"}}}});
     ASSERT_TRUE(ctx.cluster_dns);
-    EXPECT_EQ(ctx.cluster_dns->address_text(), "10.43.0.10");
+    EXPECT_EQ(net::to_string(*ctx.cluster_dns), "10.43.0.10");
     EXPECT_THROW(
         attach::parse_splitnet_context(json{{"splitnetContext", {{"clusterDNS", "10.43.0.0/16"}}}}),
         cni::Error);

@@ -50,10 +50,10 @@ TEST(EgressConfig, FullBlock) {
                      {"probeGateway", "require"},
                      {"probeConflict", false}}));
     ASSERT_TRUE(conf);
-    EXPECT_EQ(conf->gateway4->address_text(), "192.168.99.1");
-    EXPECT_EQ(conf->gateway6->address_text(), "2001:db8:99::1");
+    EXPECT_EQ(net::to_string(*conf->gateway4), "192.168.99.1");
+    EXPECT_EQ(net::to_string(*conf->gateway6), "2001:db8:99::1");
     ASSERT_EQ(conf->keep.size(), 4U);
-    EXPECT_EQ(conf->keep[1].cidr.to_string(), "10.42.0.0/16");
+    EXPECT_EQ(net::to_string(conf->keep[1].cidr), "10.42.0.0/16");
     EXPECT_EQ(conf->keep[2].kind, KeepEntry::Kind::Private);
     EXPECT_EQ(conf->ipv6, Ipv6Policy::Route);
     EXPECT_EQ(conf->probe_gateway, GatewayProbe::Require);
@@ -137,7 +137,7 @@ TEST(SplitnetContext, ReadsClusterCidrsAndPrimaryResult) {
     EXPECT_TRUE(ctx.present);
     std::vector<std::string> got;
     for (const auto& p : ctx.cluster_cidrs) {
-        got.push_back(p.to_string());
+        got.push_back(net::to_string(p));
     }
     EXPECT_EQ(got, (std::vector<std::string>{"10.42.0.0/16", "10.43.0.0/16", "10.1.1.0/24",
                                              "fd00:1::/64", "10.96.0.0/12"}));
@@ -170,11 +170,11 @@ std::string resolve_error(const json& block, const std::vector<cni::IpConfig>& i
     return "no error";
 }
 
-std::vector<std::string> texts(const std::vector<IpPrefix>& list) {
+std::vector<std::string> texts(const std::vector<net::IpNet>& list) {
     std::vector<std::string> out;
     out.reserve(list.size());
     for (const auto& p : list) {
-        out.push_back(p.to_string());
+        out.push_back(net::to_string(p));
     }
     return out;
 }
@@ -184,25 +184,25 @@ TEST(EgressResolve, GatewayDefaultsToIpamGatewayOfSameFamily) {
                                       {"192.168.99.99/24", "192.168.99.254", 2}};
     const auto r =
         resolve_egress(*parse_egress_config(with_egress({{"ipv6", "route"}})), {}, "net1", ips);
-    EXPECT_EQ(r.gateway4.address_text(), "192.168.99.254");
+    EXPECT_EQ(net::to_string(r.gateway4), "192.168.99.254");
     ASSERT_TRUE(r.gateway6);
-    EXPECT_EQ(r.gateway6->address_text(), "2001:db8:99::1");
-    EXPECT_EQ(r.managed_families(), (std::vector<int>{4, 6}));
+    EXPECT_EQ(net::to_string(*r.gateway6), "2001:db8:99::1");
+    EXPECT_EQ(r.managed_families(), (std::vector{net::Family::V4, net::Family::V6}));
 }
 
 TEST(EgressResolve, ExplicitGatewayWins) {
     const auto r = resolve_egress(
         *parse_egress_config(with_egress({{"gateway", "192.168.99.2"}, {"ipv6", "allow"}})), {},
         "net1", net1_ips());
-    EXPECT_EQ(r.gateway4.address_text(), "192.168.99.2");
-    EXPECT_EQ(r.managed_families(), (std::vector<int>{4}));
+    EXPECT_EQ(net::to_string(r.gateway4), "192.168.99.2");
+    EXPECT_EQ(r.managed_families(), (std::vector{net::Family::V4}));
 }
 
 TEST(EgressResolve, KeepPresetsExpandAndCollapse) {
     SplitnetContext ctx;
     ctx.present = true;
-    ctx.cluster_cidrs = {*parse_prefix("10.42.0.0/16"), *parse_prefix("10.43.0.0/16"),
-                         *parse_prefix("100.64.0.0/10"), *parse_prefix("fd00:42::/64")};
+    ctx.cluster_cidrs = {*net::parse_cidr("10.42.0.0/16"), *net::parse_cidr("10.43.0.0/16"),
+                         *net::parse_cidr("100.64.0.0/10"), *net::parse_cidr("fd00:42::/64")};
     const auto r = resolve_egress(
         *parse_egress_config(with_egress(
             {{"keep", json::array({"cluster", "private", "192.168.5.0/24", "10.42.0.0/16"})}})),
@@ -210,7 +210,7 @@ TEST(EgressResolve, KeepPresetsExpandAndCollapse) {
     EXPECT_EQ(texts(r.keep),
               (std::vector<std::string>{"10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12",
                                         "192.168.0.0/16", "fd00:42::/64"}));
-    EXPECT_EQ(texts(r.keep_of(6)), (std::vector<std::string>{"fd00:42::/64"}));
+    EXPECT_EQ(texts(r.keep_of(net::Family::V6)), (std::vector<std::string>{"fd00:42::/64"}));
 }
 
 TEST(EgressResolve, ClusterWithoutContextIsEmpty) {
@@ -248,7 +248,7 @@ TEST(EgressResolve, LinkLocalV6GatewayIsAccepted) {
     const auto r = resolve_egress(
         *parse_egress_config(with_egress({{"ipv6", "route"}, {"gateway", "fe80::1"}})), {}, "net1",
         ips);
-    EXPECT_EQ(r.gateway6->address_text(), "fe80::1");
+    EXPECT_EQ(net::to_string(*r.gateway6), "fe80::1");
 }
 
 }  // namespace

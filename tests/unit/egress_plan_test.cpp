@@ -16,9 +16,9 @@ RouteEntry route(const std::string& dst, const std::string& gw, const std::strin
                  std::uint32_t priority = 0, std::uint8_t protocol = 3,
                  std::uint32_t table = RouteEntry::kMainTable) {
     RouteEntry r;
-    r.dst = *parse_prefix(dst);
+    r.dst = *net::parse_cidr(dst);
     if (!gw.empty()) {
-        r.gateway = parse_address(gw);
+        r.gateway = net::parse_ip(gw);
     }
     r.dev = dev;
     r.priority = priority;
@@ -47,7 +47,7 @@ ResolvedEgress policy(const json& block,
     SplitnetContext ctx;
     ctx.present = true;
     for (const auto& c : cluster) {
-        ctx.cluster_cidrs.push_back(*parse_prefix(c));
+        ctx.cluster_cidrs.push_back(*net::parse_cidr(c));
     }
     return resolve_egress(*parse_egress_config(json{{"egress", block}}), ctx, "net1",
                           {{"192.168.99.99/24", "192.168.99.1", 2}});
@@ -80,7 +80,7 @@ std::vector<RouteEntry> applied(std::vector<RouteEntry> routes, const EgressPlan
 TEST(EgressPlan, BlockModeWithClusterKeep) {
     const auto p = policy({{"keep", json::array({"cluster", "192.168.5.0/24"})}});
     const auto plan = plan_egress(p, ptp_pod());
-    EXPECT_EQ(plan.primary_gateway4->address_text(), "10.1.1.1");
+    EXPECT_EQ(net::to_string(*plan.primary_gateway4), "10.1.1.1");
     EXPECT_EQ(described(plan.add_first),
               (std::vector<std::string>{"10.42.0.0/16 via 10.1.1.1 dev eth0 metric 0",
                                         "10.43.0.0/16 via 10.1.1.1 dev eth0 metric 0",
@@ -113,7 +113,7 @@ TEST(EgressPlan, PrimarySubnetAlreadyOnEth0IsNotAddedTwice) {
 TEST(EgressPlan, KeptV6PrefixesUseEth0sV6Gateway) {
     const auto p = policy({{"keep", json::array({"private", "fd00:43::/64"})}});
     const auto plan = plan_egress(p, ptp_pod());
-    EXPECT_EQ(plan.primary_gateway6->address_text(), "fd00:1::1");
+    EXPECT_EQ(net::to_string(*plan.primary_gateway6), "fd00:1::1");
     const auto adds = described(plan.add_first);
     EXPECT_NE(std::find(adds.begin(), adds.end(), "fd00:43::/64 via fd00:1::1 dev eth0 metric 0"),
               adds.end());
@@ -178,7 +178,7 @@ TEST(EgressPlan, IdempotentAfterAFailedAttempt) {
                        [](const RouteEntry& r) { return r.dev == "net1" && r.dst.is_default(); }),
         most.end());
     const auto third = plan_egress(p, most);
-    EXPECT_EQ(third.primary_gateway4->address_text(), "10.1.1.1");
+    EXPECT_EQ(net::to_string(*third.primary_gateway4), "10.1.1.1");
     EXPECT_EQ(described(third.add_last),
               (std::vector<std::string>{"default via 192.168.99.1 dev net1 metric 10"}));
 }

@@ -19,20 +19,6 @@ TEST(GoJson, MarshalSortsKeysAndPrintsFloat64) {
               R"({"a":[1.5,2,1e-7,1e+21,"\u003c"],"b":1,"c":{"y":null,"z":true}})");
 }
 
-TEST(GoJson, IpStringLikeGo) {
-    EXPECT_EQ(go_ip_string("192.0.2.5/24"), "192.0.2.5");
-    EXPECT_EQ(go_ip_string("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
-    EXPECT_EQ(go_ip_string("2001:db8:0:1:0:0:0:1"), "2001:db8:0:1::1");
-    EXPECT_EQ(go_ip_string("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");  // single 0 kept
-    EXPECT_EQ(go_ip_string("::ffff:192.0.2.1"), "192.0.2.1");
-    EXPECT_EQ(go_ip_string("::1.2.3.4"), "::102:304");
-    EXPECT_EQ(go_ip_string("::"), "::");
-    EXPECT_FALSE(go_ip_string("nope").has_value());
-    EXPECT_TRUE(is_cidr("2001:db8::/32"));
-    EXPECT_FALSE(is_cidr("192.0.2.0/33"));
-    EXPECT_FALSE(is_ip("fe80::1%eth0"));
-}
-
 TEST(GoJson, FindKeyExactThenFolded) {
     const auto doc = nlohmann::json::parse(R"({"Type":"a","type":"b","NAME":"n"})");
     EXPECT_EQ(*find_key_go(doc, "type"), "b");

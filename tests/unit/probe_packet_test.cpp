@@ -2,8 +2,6 @@
 
 #include <vector>
 
-#include <sys/socket.h>
-
 #include <gtest/gtest.h>
 
 namespace splitnet::net {
@@ -25,7 +23,7 @@ std::vector<std::uint8_t> arp(std::uint8_t op, const MacAddr& sha, const char* s
 }
 
 TEST(ProbePacket, ArpProbeLayout) {
-    const auto p = encode_arp_request(kOwn, zero_address(AF_INET), ip("192.168.99.99"));
+    const auto p = encode_arp_request(kOwn, zero_address(Family::V4), ip("192.168.99.99"));
     const std::vector<std::uint8_t> expected = {
         0, 1, 8, 0, 6, 4, 0,   1,            // Ethernet/IPv4, request
         2, 0, 0, 0, 0, 1, 0,   0,   0,  0,   // sender MAC, sender IP 0.0.0.0

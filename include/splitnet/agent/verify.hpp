@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "splitnet/attach/egress_plan.hpp"
-#include "splitnet/attach/egress_prefix.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::agent {
 
@@ -19,9 +19,9 @@ enum class Ipv6Expectation {
 /// `splitnet verify` flags. The defaults fit the documented VPN NAD (conf/nad-unifi-vpn.yaml):
 /// net1, any gateway, IPv6 blocked, eth0 as the cluster interface.
 struct VerifyOptions {
-    std::string vpn_interface = "net1";       ///< --interface
-    std::string primary_interface = "eth0";   ///< --primary-interface
-    std::optional<attach::IpPrefix> gateway;  ///< --gateway: the VPN default must use it
+    std::string vpn_interface = "net1";      ///< --interface
+    std::string primary_interface = "eth0";  ///< --primary-interface
+    std::optional<net::IpAddr> gateway;      ///< --gateway: the VPN default must use it
     Ipv6Expectation ipv6 = Ipv6Expectation::Block;
     bool help = false;
 };

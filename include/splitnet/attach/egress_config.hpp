@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "splitnet/attach/egress_prefix.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::attach {
 
@@ -19,13 +19,13 @@ enum class GatewayProbe { Off, Warn, Require };
 struct KeepEntry {
     enum class Kind { Cluster, Private, Cidr };
     Kind kind = Kind::Cidr;
-    IpPrefix cidr;  ///< only for Kind::Cidr
+    net::IpNet cidr;  ///< only for Kind::Cidr
 };
 
 /// `probeTarget`: a TCP endpoint behind the VPN that the node agent connects to through net1,
 /// to show that the tunnel itself carries traffic (the ADD path does not use it).
 struct ProbeTarget {
-    IpPrefix address;  ///< full-length address
+    net::IpAddr address;
     std::uint16_t port = 0;
     bool operator==(const ProbeTarget&) const = default;
 };
@@ -40,7 +40,7 @@ std::string to_string(const ProbeTarget& target);
 /// `egress.dns`: the pod's DNS split (cluster names to the cluster DNS from the node, every other
 /// name to `servers` through the pod's egress interface). Untrusted NAD input: addresses only.
 struct DnsSplit {
-    std::vector<IpPrefix> servers;  ///< 1..kMaxDnsServers full-length addresses, in order
+    std::vector<net::IpAddr> servers;              ///< 1..kMaxDnsServers addresses, in order
     std::string cluster_domain = "cluster.local";  ///< lower case, no trailing dot
     bool operator==(const DnsSplit&) const = default;
 };
@@ -54,8 +54,8 @@ bool is_dns_name(std::string_view text);
 /// The `egress` block of a macvlan network config, as written (defaults applied, nothing
 /// resolved against the pod yet).
 struct EgressConfig {
-    std::optional<IpPrefix> gateway4;  ///< full-length address
-    std::optional<IpPrefix> gateway6;
+    std::optional<net::IpAddr> gateway4;
+    std::optional<net::IpAddr> gateway6;
     std::vector<KeepEntry> keep = {KeepEntry{KeepEntry::Kind::Cluster, {}}};
     Ipv6Policy ipv6 = Ipv6Policy::Block;
     GatewayProbe probe_gateway = GatewayProbe::Warn;
@@ -71,11 +71,14 @@ struct SplitnetContext {
     std::string primary_ifname = "eth0";
     /// clusterCIDRs of the meta config, then the subnets of the primary's ips and the
     /// non-default route destinations of its result (networks, in that order).
-    std::vector<IpPrefix> cluster_cidrs;
+    std::vector<net::IpNet> cluster_cidrs;
     /// The cluster DNS Service address from the node config ("clusterDNS", trusted): the
     /// address egress.dns puts on the pod's lo. Never taken from a NAD.
-    std::optional<IpPrefix> cluster_dns;
+    std::optional<net::IpAddr> cluster_dns;
 };
+
+/// Prefixes in egress config (ours, not Go's): the length without leading zeros.
+inline constexpr net::CidrSyntax kEgressCidrSyntax{.allow_length_leading_zeros = false};
 
 inline constexpr const char* kEgressKey = "egress";
 inline constexpr const char* kContextKey = "splitnetContext";
@@ -89,6 +92,6 @@ std::optional<EgressConfig> parse_egress_config(const nlohmann::json& plugin_con
 SplitnetContext parse_splitnet_context(const nlohmann::json& plugin_conf);
 
 /// The three RFC 1918 ranges behind the "private" preset.
-std::vector<IpPrefix> private_prefixes();
+std::vector<net::IpNet> private_prefixes();
 
 }  // namespace splitnet::attach

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "splitnet/attach/egress_prefix.hpp"
 #include "splitnet/attach/egress_resolve.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::attach {
 
@@ -14,9 +14,9 @@ enum class RouteKind { Unicast, Unreachable, Blackhole, Prohibit, Other };
 
 /// One kernel route as the egress logic sees it (a pure mirror of what net/ lists).
 struct RouteEntry {
-    IpPrefix dst;
-    std::optional<IpPrefix> gateway;  ///< full-length address
-    std::string dev;                  ///< "" for unreachable/blackhole
+    net::IpNet dst;
+    std::optional<net::IpAddr> gateway;
+    std::string dev;  ///< "" for unreachable/blackhole
     std::uint32_t table = kMainTable;
     std::uint32_t priority = 0;  ///< metric; IPv6 0 means 1024 to the kernel
     RouteKind kind = RouteKind::Unicast;
@@ -47,8 +47,8 @@ struct EgressPlan {
     std::vector<RouteEntry> add_first;
     std::vector<RouteEntry> remove;
     std::vector<RouteEntry> add_last;
-    std::optional<IpPrefix> primary_gateway4;  ///< as read from the table
-    std::optional<IpPrefix> primary_gateway6;
+    std::optional<net::IpAddr> primary_gateway4;  ///< as read from the table
+    std::optional<net::IpAddr> primary_gateway6;
 };
 
 /// Computes the changes from the pod's routes as observed after the primary's ADD and net1's

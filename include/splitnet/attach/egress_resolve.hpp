@@ -5,29 +5,29 @@
 #include <vector>
 
 #include "splitnet/attach/egress_config.hpp"
-#include "splitnet/attach/egress_prefix.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/net/ip.hpp"
 
 namespace splitnet::attach {
 
 /// The egress policy of one pod: config + context + net1's addressing, validated and expanded.
 struct ResolvedEgress {
-    std::string egress_ifname;         ///< net1
-    std::string primary_ifname;        ///< eth0
-    IpPrefix gateway4;                 ///< always set: external IPv4 leaves via this address
-    std::optional<IpPrefix> gateway6;  ///< set iff ipv6 == Route
+    std::string egress_ifname;            ///< net1
+    std::string primary_ifname;           ///< eth0
+    net::IpAddr gateway4;                 ///< always set: external IPv4 leaves via this address
+    std::optional<net::IpAddr> gateway6;  ///< set iff ipv6 == Route
     /// Destinations that stay on the primary interface: presets expanded, networks only,
     /// duplicates and prefixes inside another entry dropped, sorted (v4 first, then by length).
-    std::vector<IpPrefix> keep;
+    std::vector<net::IpNet> keep;
     Ipv6Policy ipv6 = Ipv6Policy::Block;
     GatewayProbe probe_gateway = GatewayProbe::Warn;
     bool probe_conflict = true;
-    std::vector<IpPrefix> egress_addresses;  ///< net1's addresses (full address + prefix length)
+    std::vector<net::IpNet> egress_addresses;  ///< net1's addresses (full address + prefix length)
 
     /// keep entries of one family (v6 keep only matters when ipv6 != Allow).
-    [[nodiscard]] std::vector<IpPrefix> keep_of(int family) const;
-    /// Families whose routes egress manages: {4} or {4, 6}.
-    [[nodiscard]] std::vector<int> managed_families() const;
+    [[nodiscard]] std::vector<net::IpNet> keep_of(net::Family family) const;
+    /// Families whose routes egress manages: {V4} or {V4, V6}.
+    [[nodiscard]] std::vector<net::Family> managed_families() const;
 };
 
 /// Expands `keep` and fills gateway defaults from net1's IPAM result (`egress_ips`, as returned

@@ -62,7 +62,4 @@ Result parse_result(const nlohmann::json& doc, std::string_view fallback_version
 /// (fails with "cannot convert: no valid IP addresses" when there is no IP).
 nlohmann::json result_to_json(const Result& result, std::string_view version);
 
-/// "4" or "6" from an address or CIDR.
-int ip_family(std::string_view address);
-
 }  // namespace splitnet::cni

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,16 +19,6 @@ std::string go_quote(std::string_view text);
 /// json.Marshal of a decoded interface{} value: sorted keys, compact, Go string escaping, numbers
 /// as float64 would print them. Used where Multus re-marshals a map (NAD name injection).
 std::string go_marshal(const nlohmann::json& value);
-
-/// net.IP.String() of an address or CIDR ("192.0.2.5/24" -> "192.0.2.5"); IPv4-mapped IPv6 prints
-/// dotted, IPv6 per RFC 5952 as Go does. nullopt when it is not an IP.
-std::optional<std::string> go_ip_string(std::string_view address_or_cidr);
-
-/// net.ParseIP semantics (no zone, no leading zeros in IPv4).
-bool is_ip(std::string_view text);
-
-/// net.ParseCIDR semantics.
-bool is_cidr(std::string_view text);
 
 /// net.ParseMAC semantics: 6, 8 or 20 octets separated by ':' or '-', or dotted 4-hex groups.
 bool is_go_mac(std::string_view text);

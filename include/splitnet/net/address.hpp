@@ -31,7 +31,7 @@ void add_address(Netlink& nl, int ifindex, const IpNet& addr, const AddressOptio
 /// Deletes an address; false when it was not there.
 bool delete_address(Netlink& nl, int ifindex, const IpNet& addr);
 
-/// Addresses of one link (ifindex 0: all links), `family` AF_UNSPEC for both.
-std::vector<AddressInfo> list_addresses(Netlink& nl, int ifindex, int family);
+/// Addresses of one link (ifindex 0: all links) of `family` (nullopt: both).
+std::vector<AddressInfo> list_addresses(Netlink& nl, int ifindex, std::optional<Family> family);
 
 }  // namespace splitnet::net

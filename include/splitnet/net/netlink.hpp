@@ -72,10 +72,11 @@ public:
     /// Clears the errno recorded from the last NLMSG_ERROR (done before each request).
     void clear_errno() noexcept;
 
-    /// Runs a dump request (`nl_rtgen_request(type, family)`) and hands every parsed object to
-    /// `on_object`. Retries up to 5 times when the kernel flags the dump as interrupted
-    /// (NLM_F_DUMP_INTR), as Go's netlinksafe does; `reset` is called before each attempt.
-    void dump(int msg_type, int family, const std::function<void()>& reset,
+    /// Runs a dump request (`nl_rtgen_request(type, af)`, af AF_INET / AF_INET6 / AF_UNSPEC) and
+    /// hands every parsed object to `on_object`. Retries up to 5 times when the kernel flags the
+    /// dump as interrupted (NLM_F_DUMP_INTR), as Go's netlinksafe does; `reset` is called before
+    /// each attempt.
+    void dump(int msg_type, int af, const std::function<void()>& reset,
               const std::function<void(nl_object*)>& on_object, std::string_view operation);
 
 private:

@@ -16,6 +16,6 @@ NlAddrPtr make_nl_mac(const MacAddr& mac);
 
 /// Reads an IPv4/IPv6 libnl address; a null or empty one gives the zero address of `family`
 /// with prefix 0 (the kernel omits RTA_DST for default routes).
-IpNet ip_net_from_nl(const nl_addr* addr, int family);
+IpNet ip_net_from_nl(const nl_addr* addr, Family family);
 
 }  // namespace splitnet::net

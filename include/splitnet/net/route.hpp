@@ -63,9 +63,10 @@ void replace_route(Netlink& nl, const RouteSpec& route);
 /// Deletes a matching route; false when there was none.
 bool delete_route(Netlink& nl, const RouteSpec& route);
 
-/// Routes of `family` (AF_INET / AF_INET6 / AF_UNSPEC) in `table` (kAllTables: every table;
+/// Routes of `family` (nullopt: both) in `table` (kAllTables: every table;
 /// dump, retried when interrupted). Cached/cloned entries are skipped.
-std::vector<RouteInfo> list_routes(Netlink& nl, int family, std::uint32_t table = kMainTable);
+std::vector<RouteInfo> list_routes(Netlink& nl, std::optional<Family> family,
+                                   std::uint32_t table = kMainTable);
 
 /// ifindex of the first default route in the main table (IPv4 first, then IPv6), as Go's
 /// macvlan getDefaultRouteInterfaceName walks RouteList(nil, FAMILY_ALL). nullopt if none.

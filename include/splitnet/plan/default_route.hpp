@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "splitnet/net/ip.hpp"
 #include "splitnet/plan/plan.hpp"
 
 namespace splitnet::plan {
@@ -24,9 +25,9 @@ struct DefaultRouteAction {
     std::optional<std::string> gateway_v4;  ///< canonical text; add `default via gw dev ifname`
     std::optional<std::string> gateway_v6;
 
-    /// Whether this attachment's default routes of `family` (4 or 6) are removed: when filtered,
-    /// and when it gets a new gateway of that family (the old ones are replaced).
-    [[nodiscard]] bool clears(int family) const;
+    /// Whether this attachment's default routes of `family` are removed: when filtered, and
+    /// when it gets a new gateway of that family (the old ones are replaced).
+    [[nodiscard]] bool clears(net::Family family) const;
 };
 
 /// One action per attachment, in plan order; nullopt when no selection has `default-route`
