@@ -20,8 +20,10 @@ Per storm and verb it reports:
       estimate: the same samples as RssAnon summed + the largest single RssFile: the private
                 memory plus one copy of the binary's pages;
       and splitnet processes alone, the same way;
-    sum of ru_maxrss: every invocation's own peak (wait4, the plugin or its largest child)
-                added up: an UPPER bound (peaks need not coincide; shared pages counted again).
+    sum of ru_maxrss: every invocation's peak from wait4 added up. wait4 gives the largest
+                single process of the invocation's tree (splitnet or the ptp it waited for),
+                not their sum, so this is an upper bound only where one process runs at a time
+                (the primary's ptp and host-local overlap: not even there); shown for contrast.
 Every pod must succeed, and nothing may be left: each pod netns holds only lo after DEL, and the
 node has no pod veth, splitnet state, host-local lease, lock file or process left. Exit 1 if not.
 
@@ -323,7 +325,7 @@ def report(args, names, figures, failures, splitnet_a, splitnet_b, extra):
                                  ("mem_all", 10), ("mem_all_est", 10))))
     print("\nmem: sampled peak of the plugin processes' summed VmRSS (a lower bound; shared "
           "pages counted per process); est: summed RssAnon + one RssFile; sn: splitnet "
-          "processes alone; sum maxrss: every invocation's wait4 peak added (an upper bound)")
+          "processes alone; sum maxrss: every invocation's wait4 peak (its largest single process) added up")
     for f in failures.items[:30]:
         print(f"FAILED: {f}")
 
