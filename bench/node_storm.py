@@ -53,7 +53,7 @@ from load import Node, Stop, STOPPING, check_nothing_left, run_cmd
 from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
 import pods
 
-PLUGIN_COMMS = {"splitnet", "ptp", "host-local", "macvlan", "static"}
+REFERENCE_COMMS = {"ptp", "host-local", "macvlan", "static"}
 
 
 class Memory(threading.Thread):
@@ -64,6 +64,9 @@ class Memory(threading.Thread):
     def __init__(self, binaries):
         super().__init__(daemon=True)
         self.binaries = binaries
+        # comm is the executable's file name, cut to 15 characters
+        self.splitnet_comms = {os.path.basename(p)[:15] for p in binaries.splitnet.values() if p}
+        self.plugin_comms = REFERENCE_COMMS | self.splitnet_comms
         self.stop = threading.Event()
         self.peak_all = self.peak_sn = 0  # KiB, sum of VmRSS
         self.peak_all_est = self.peak_sn_est = 0  # KiB, sum RssAnon + max RssFile
@@ -92,7 +95,7 @@ class Memory(threading.Thread):
                     continue
             rss_all = rss_sn = anon_all = anon_sn = file_all = file_sn = 0
             for pid, (ppid, comm) in procs.items():
-                if comm not in PLUGIN_COMMS or not descends(procs, ppid, launchers):
+                if comm not in self.plugin_comms or not descends(procs, ppid, launchers):
                     continue
                 try:
                     with open(f"/proc/{pid}/status") as f:
@@ -109,7 +112,7 @@ class Memory(threading.Thread):
                 rss_all += fields["VmRSS"]
                 anon_all += fields.get("RssAnon", 0)
                 file_all = max(file_all, fields.get("RssFile", 0))
-                if comm == "splitnet":
+                if comm in self.splitnet_comms:
                     rss_sn += fields["VmRSS"]
                     anon_sn += fields.get("RssAnon", 0)
                     file_sn = max(file_sn, fields.get("RssFile", 0))
@@ -325,7 +328,8 @@ def report(args, names, figures, failures, splitnet_a, splitnet_b, extra):
                                  ("mem_all", 10), ("mem_all_est", 10))))
     print("\nmem: sampled peak of the plugin processes' summed VmRSS (a lower bound; shared "
           "pages counted per process); est: summed RssAnon + one RssFile; sn: splitnet "
-          "processes alone; sum maxrss: every invocation's wait4 peak (its largest single process) added up")
+          "processes alone; sum maxrss: every invocation's wait4 peak (its largest single "
+          "process) added up")
     for f in failures.items[:30]:
         print(f"FAILED: {f}")
 

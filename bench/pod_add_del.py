@@ -109,7 +109,6 @@ def run(args, node, binaries, extra_a, extra_b, stderr_fd):
         node.add_netns(pod.name)
         the_pods[v] = pod
     samples = {(v, op): [] for v in names for op in ("ADD", "DEL")}
-    first_result = None
     for cycle in range(args.warmup + args.cycles):
         shift = cycle % len(names)
         for v in names[shift:] + names[:shift]:
@@ -123,8 +122,6 @@ def run(args, node, binaries, extra_a, extra_b, stderr_fd):
                     break
                 if cycle >= args.warmup:
                     samples[(v, op)].append(res)
-            if v == "splitnet" and first_result is None:
-                first_result = pod.result
             left = sorted(link for link in pod_links(pod))
             if left != ["lo"]:
                 failures.fail(f"after DEL, {pod.name} still has {left}")
