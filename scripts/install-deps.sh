@@ -18,6 +18,8 @@ PACKAGES=(
     iproute2 nftables python3 openssl file clang-format util-linux
     containerd runc busybox-static
     clang-14 libclang-rt-14-dev
+    # The static Release link in start-up order (CMakeLists.txt); bench/startup_order.py.
+    lld valgrind
     golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml
     prometheus
     # Images and the .deb: the archive and package checks (tests/e2e/test_image.sh, test_package.sh).

@@ -86,16 +86,10 @@ std::optional<LinkInfo> get_kernel(Netlink& nl, int index, const char* name,
     rtnl_link* raw = nullptr;
     const int rc = rtnl_link_get_kernel(nl.sock(), index, name, &raw);
     LinkPtr link(raw);
-    if (rc < 0) {
-        try {
-            nl.fail(rc, fmt::format("get link {}", what));
-        } catch (const NetlinkError& e) {
-            if (e.is_not_found()) {
-                return std::nullopt;
-            }
-            throw;
-        }
+    if (nl.is_not_found(rc)) {
+        return std::nullopt;  // decided without a throw: a miss is the expected case of a DEL
     }
+    nl.check(rc, fmt::format("get link {}", what));
     return to_info(link.get());
 }
 

@@ -75,6 +75,11 @@ int on_valid(nl_msg* msg, void* arg) {
     return NL_OK;
 }
 
+bool not_found_code(int nle, int sys_errno) noexcept {
+    return nle == NLE_NODEV || nle == NLE_OBJ_NOTFOUND || sys_errno == ENODEV ||
+           sys_errno == ENOENT || sys_errno == ESRCH;
+}
+
 }  // namespace
 
 NetlinkError::NetlinkError(std::string operation, int nle, int sys_errno)
@@ -87,8 +92,7 @@ NetlinkError::NetlinkError(std::string operation, int nle, int sys_errno)
       reason_(reason_text(nle, sys_errno)) {}
 
 bool NetlinkError::is_not_found() const noexcept {
-    return nle_ == NLE_NODEV || nle_ == NLE_OBJ_NOTFOUND || sys_errno_ == ENODEV ||
-           sys_errno_ == ENOENT || sys_errno_ == ESRCH;
+    return not_found_code(nle_, sys_errno_);
 }
 
 bool NetlinkError::is_exists() const noexcept {
@@ -133,6 +137,10 @@ int Netlink::check(int rc, std::string_view operation) {
 void Netlink::fail(int rc, std::string_view operation) {
     const int sys = last_errno_ ? *last_errno_ : 0;
     throw NetlinkError(std::string(operation), rc < 0 ? -rc : rc, sys);
+}
+
+bool Netlink::is_not_found(int rc) const noexcept {
+    return rc < 0 && not_found_code(-rc, last_errno_ ? *last_errno_ : 0);
 }
 
 void Netlink::clear_errno() noexcept {

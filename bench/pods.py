@@ -1,0 +1,153 @@
+"""Shared by bench/pod_add_del.py and bench/node_storm.py: the pod-level variants of issue 13 and
+how one pod is ADDed and DELed through each of them.
+
+  primary          Debian ptp + host-local on eth0, alone
+  splitnet         splitnet with that primary as its delegate plus a native macvlan + static net1
+  splitnet_egress  the same, net1 with the VPN egress policy (probeGateway require,
+                   probeConflict, IPv6 blocked, cluster routes kept)
+  chain            ptp on eth0, then /usr/lib/cni/macvlan (which execs static) on net1, exec'd one
+                   after the other: Multus "thin" minus its own cost. DEL in reverse order.
+  (splitnet_b, splitnet_b_egress: the same two splitnet rows for a second binary, --splitnet-b)
+
+Every command is started by the measuring launcher of macvlan_add_del.py (through load.Runner):
+wall time fork..wait4, CPU user+sys of the plugin and every child it waited for, peak RSS. A
+chain's figures are the sums of its steps (peak RSS: the largest); the gap between two steps
+(this script's own spawning) is left out, as it would be Multus's cost.
+
+The node and its VPN gateway netns are load.Node's: the private netns this process moved into
+with unshare, a veth vpn0 into <prefix>-gw holding the gateway 198.18.0.1.
+"""
+
+import json
+import os
+import secrets
+
+from load import NET1_GATEWAY, NET1_SUBNET, ETH0_GATEWAY, ETH0_SUBNET, REFERENCE_DIR, Runner
+
+SPLITNET_VARIANTS = ("splitnet", "splitnet_egress")
+B_VARIANTS = ("splitnet_b", "splitnet_b_egress")
+
+
+def primary_conf(node):
+    return {"cniVersion": "1.0.0", "name": "cluster", "type": "ptp", "ipMasq": False,
+            "ipam": {"type": "host-local", "dataDir": node.ipam_dir,
+                     "ranges": [[{"subnet": ETH0_SUBNET, "gateway": ETH0_GATEWAY}]],
+                     "routes": [{"dst": "0.0.0.0/0"}]}}
+
+
+def net1_conf(address, egress):
+    conf = {"cniVersion": "1.0.0", "name": "vpn", "type": "macvlan", "master": "vpn0",
+            "mode": "bridge",
+            "ipam": {"type": "static", "addresses": [
+                {"address": f"{address}/{NET1_SUBNET.prefixlen}", "gateway": NET1_GATEWAY}]}}
+    if egress:
+        conf["egress"] = {"gateway": NET1_GATEWAY, "keep": ["cluster"], "ipv6": "block",
+                          "probeGateway": "require", "probeConflict": True}
+    return conf
+
+
+def splitnet_conf(node, address, egress, extra):
+    conf = {"cniVersion": "1.0.0", "name": "splitnet-bench", "type": "splitnet",
+            "cniDir": node.cni_dir, "binDir": REFERENCE_DIR,
+            "clusterCIDRs": ["10.42.0.0/16", "10.43.0.0/16"],
+            "delegates": [primary_conf(node), net1_conf(address, egress)]}
+    conf.update(extra)
+    return conf
+
+
+def net1_address(index):
+    """A distinct static net1 address per pod: 198.18.0.10 onwards (.1 is the gateway)."""
+    address = NET1_SUBNET.network_address + 10 + index
+    if address >= NET1_SUBNET.broadcast_address:
+        raise ValueError("too many pods for the net1 subnet")
+    return str(address)
+
+
+class Binaries:
+    """One load.Runner (launcher + bounded wait + kill on stop) per binary."""
+
+    def __init__(self, launcher, splitnet_a, splitnet_b, timeout):
+        paths = [os.path.join(REFERENCE_DIR, "ptp"), os.path.join(REFERENCE_DIR, "macvlan"),
+                 splitnet_a] + ([splitnet_b] if splitnet_b else [])
+        self.runners = {p: Runner(launcher, p, timeout) for p in paths}
+        self.splitnet = {"splitnet": splitnet_a, "splitnet_egress": splitnet_a,
+                         "splitnet_b": splitnet_b, "splitnet_b_egress": splitnet_b}
+
+    def kill_all(self):
+        for r in self.runners.values():
+            r.kill_all()
+
+
+def variants(splitnet_b):
+    return ("primary", *SPLITNET_VARIANTS, "chain") + (B_VARIANTS if splitnet_b else ())
+
+
+class Pod:
+    """One pod netns and the container ID of one variant; knows the steps of its ADD and DEL."""
+
+    def __init__(self, node, variant, index, extra_a=None, extra_b=None, tag=""):
+        self.node = node
+        self.variant = variant
+        self.index = index
+        self.name = f"{node.prefix}-{variant.replace('_', '-')}-{index}{tag}"
+        self.container_id = f"bench-{variant}-{index}{tag}-{secrets.token_hex(4)}"
+        self.net1 = net1_address(index)
+        self.extra = (extra_b if variant in B_VARIANTS else extra_a) or {}
+        self.result = None
+        self.created = False
+
+    def env(self, command, ifname):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
+        e.update({"CNI_COMMAND": command, "CNI_CONTAINERID": self.container_id,
+                  "CNI_NETNS": f"/run/netns/{self.name}", "CNI_IFNAME": ifname,
+                  "CNI_PATH": REFERENCE_DIR})
+        return e
+
+    def steps(self, command):
+        """[(binary, env, stdin bytes)] in the order they run."""
+        node = self.node
+        if self.variant == "primary":
+            return [(os.path.join(REFERENCE_DIR, "ptp"), self.env(command, "eth0"),
+                     json.dumps(primary_conf(node)).encode())]
+        if self.variant == "chain":
+            steps = [(os.path.join(REFERENCE_DIR, "ptp"), self.env(command, "eth0"),
+                      json.dumps(primary_conf(node)).encode()),
+                     (os.path.join(REFERENCE_DIR, "macvlan"), self.env(command, "net1"),
+                      json.dumps(net1_conf(self.net1, egress=False)).encode())]
+            return steps if command == "ADD" else steps[::-1]
+        conf = splitnet_conf(node, self.net1, self.variant.endswith("_egress"), self.extra)
+        if command == "DEL" and self.result:
+            conf["prevResult"] = self.result
+        return [(None, self.env(command, "eth0"), json.dumps(conf).encode())]
+
+
+def run_pod(binaries, pod, command, stderr_fd):
+    """Runs the pod's steps for command, stopping at the first failure. Returns
+    dict(ok, wall, cpu, rss, why): sums of wall and CPU over the steps, the largest peak RSS."""
+    total = {"ok": True, "wall": 0.0, "cpu": 0.0, "rss": 0, "why": ""}
+    for binary, env, stdin_bytes in pod.steps(command):
+        binary = binary or binaries.splitnet[pod.variant]
+        res = binaries.runners[binary].run(env, stdin_bytes, stderr_fd)
+        if res["timed_out"] or res["rc"] != 0:
+            why = "timed out (killed)" if res["timed_out"] else f"exit {res['rc']}"
+            total.update(ok=False, why=f"{command} {pod.container_id} {os.path.basename(binary)}"
+                         f": {why}: {res['out'][:300].decode(errors='replace')}")
+            return total
+        total["wall"] += res["wall"]
+        total["cpu"] += res["cpu"]
+        total["rss"] = max(total["rss"], res["rss"])
+        if command == "ADD" and pod.variant not in ("primary", "chain"):
+            try:
+                pod.result = json.loads(res["out"])
+            except ValueError:
+                total.update(ok=False, why=f"ADD {pod.container_id}: not JSON: {res['out'][:300]}")
+    return total
+
+
+def parse_extra(items):
+    """--set KEY=JSON pairs into a dict (e.g. a config key of the binary under test)."""
+    extra = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        extra[key] = json.loads(value)
+    return extra
