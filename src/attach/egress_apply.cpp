@@ -32,7 +32,7 @@ bool ipv6_enabled() {
     return ::access("/proc/sys/net/ipv6", F_OK) == 0;
 }
 
-std::optional<ResolvedEgress> load(const nlohmann::json& conf, const EgressTarget& target) {
+std::optional<ResolvedEgress> load_policy(const nlohmann::json& conf, const EgressTarget& target) {
     auto config = parse_egress_config(conf);
     if (!config) {
         return std::nullopt;
@@ -48,7 +48,7 @@ std::optional<ResolvedEgress> load(const nlohmann::json& conf, const EgressTarge
     return resolve_egress(*config, parse_splitnet_context(conf), target.ifname, target.ips);
 }
 
-net::IpAddr to_ip(const IpPrefix& p) {
+net::IpAddr probe_address(const IpPrefix& p) {
     net::IpAddr out;
     out.family = p.family == 4 ? AF_INET : AF_INET6;
     out.bytes = p.bytes;
@@ -92,10 +92,10 @@ void probe_gateway(const ResolvedEgress& policy, const EgressTarget& target,
     }
     const net::ProbeOptions options;
     const auto mac = gateway.family == 4
-                         ? net::arp_resolve(target.netns_fd, target.ifname, to_ip(*source),
-                                            to_ip(gateway), options)
-                         : net::ndp_resolve(target.netns_fd, target.ifname, to_ip(*source),
-                                            to_ip(gateway), options);
+                         ? net::arp_resolve(target.netns_fd, target.ifname, probe_address(*source),
+                                            probe_address(gateway), options)
+                         : net::ndp_resolve(target.netns_fd, target.ifname, probe_address(*source),
+                                            probe_address(gateway), options);
     if (mac) {
         spdlog::debug("egress: gateway {} answered from {}", gateway.address_text(),
                       net::to_string(*mac));
@@ -151,7 +151,7 @@ void delete_ours(net::Netlink& nl) {
 }
 
 void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
-    const auto policy = load(conf, target);
+    const auto policy = load_policy(conf, target);
     if (!policy) {
         return;
     }
@@ -191,7 +191,7 @@ void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
             continue;
         }
         if (const auto mac =
-                net::arp_probe_conflict(target.netns_fd, target.ifname, to_ip(address))) {
+                net::arp_probe_conflict(target.netns_fd, target.ifname, probe_address(address))) {
             throw cni::Error(
                 cni::ErrorCode::TryAgainLater,
                 fmt::format("egress: {} is already in use on {}'s segment by {} "
@@ -202,7 +202,7 @@ void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
 }
 
 void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
-    const auto policy = load(conf, target);
+    const auto policy = load_policy(conf, target);
     if (!policy) {
         return;
     }
@@ -241,7 +241,7 @@ void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
 }
 
 void check(const nlohmann::json& conf, const EgressTarget& target) {
-    const auto policy = load(conf, target);
+    const auto policy = load_policy(conf, target);
     if (!policy) {
         return;
     }

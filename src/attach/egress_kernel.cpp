@@ -26,7 +26,7 @@ IpPrefix to_address(const net::IpAddr& addr) {
     return to_prefix(net::IpNet{addr, addr.is_v4() ? 32 : 128});
 }
 
-net::IpAddr to_ip(const IpPrefix& p) {
+net::IpAddr netlink_address(const IpPrefix& p) {
     net::IpAddr out;
     out.family = p.family == 4 ? AF_INET : AF_INET6;
     out.bytes = p.bytes;
@@ -63,9 +63,9 @@ net::RouteType to_type(RouteKind kind) {
 
 net::RouteSpec to_spec(net::Netlink& nl, const RouteEntry& r) {
     net::RouteSpec spec;
-    spec.dst = net::IpNet{to_ip(r.dst), r.dst.length};
+    spec.dst = net::IpNet{netlink_address(r.dst), r.dst.length};
     if (r.gateway) {
-        spec.gw = to_ip(*r.gateway);
+        spec.gw = netlink_address(*r.gateway);
     }
     if (r.kind == RouteKind::Unicast && !r.dev.empty()) {
         spec.ifindex = net::get_link(nl, r.dev).index;

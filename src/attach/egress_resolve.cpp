@@ -10,10 +10,6 @@ namespace splitnet::attach {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& key, const std::string& what) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
-}
-
 std::string join(const std::vector<IpPrefix>& list) {
     std::string out;
     for (const auto& p : list) {
@@ -60,8 +56,8 @@ void check_gateway_on_link(const IpPrefix& gateway, const std::vector<IpPrefix>&
     for (const auto& a : same_family) {
         if (a.network().contains(gateway)) {
             if (a.bytes == gateway.bytes) {
-                fail("egress.gateway",
-                     fmt::format("{} is {}'s own address", gateway.address_text(), ifname));
+                cni::fail_key("egress.gateway", fmt::format("{} is {}'s own address",
+                                                            gateway.address_text(), ifname));
             }
             return;
         }
@@ -69,11 +65,12 @@ void check_gateway_on_link(const IpPrefix& gateway, const std::vector<IpPrefix>&
     if (gateway.family == 6 && is_link_local6(gateway)) {
         return;
     }
-    fail("egress.gateway",
-         fmt::format("{} is not inside any IPv{} subnet of {} ({}); the VPN gateway must be on "
-                     "the macvlan segment",
-                     gateway.address_text(), gateway.family, ifname,
-                     same_family.empty() ? std::string("none") : join(same_family)));
+    cni::fail_key(
+        "egress.gateway",
+        fmt::format("{} is not inside any IPv{} subnet of {} ({}); the VPN gateway must be on "
+                    "the macvlan segment",
+                    gateway.address_text(), gateway.family, ifname,
+                    same_family.empty() ? std::string("none") : join(same_family)));
 }
 
 std::optional<IpPrefix> ipam_gateway(const std::vector<cni::IpConfig>& ips, int family) {
@@ -121,23 +118,25 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     for (const auto& ip : egress_ips) {
         const auto address = parse_prefix(ip.address);
         if (!address) {
-            fail("ipam", fmt::format("address \"{}\" is not a CIDR", ip.address));
+            cni::fail_key("ipam", fmt::format("address \"{}\" is not a CIDR", ip.address));
         }
         out.egress_addresses.push_back(*address);
     }
     const bool has_v4 = std::any_of(out.egress_addresses.begin(), out.egress_addresses.end(),
                                     [](const IpPrefix& a) { return a.family == 4; });
     if (!has_v4) {
-        fail("egress", fmt::format("{} has no IPv4 address; the egress network needs a static "
-                                   "IPv4 address (ipam addresses or the pod's \"ips\")",
-                                   egress_ifname));
+        cni::fail_key("egress",
+                      fmt::format("{} has no IPv4 address; the egress network needs a static "
+                                  "IPv4 address (ipam addresses or the pod's \"ips\")",
+                                  egress_ifname));
     }
 
     const auto gw4 = config.gateway4 ? config.gateway4 : ipam_gateway(egress_ips, 4);
     if (!gw4) {
-        fail("egress.gateway", fmt::format("no IPv4 gateway: set egress.gateway or give {}'s "
-                                           "IPv4 address a gateway in ipam",
-                                           egress_ifname));
+        cni::fail_key("egress.gateway",
+                      fmt::format("no IPv4 gateway: set egress.gateway or give {}'s "
+                                  "IPv4 address a gateway in ipam",
+                                  egress_ifname));
     }
     check_gateway_on_link(*gw4, out.egress_addresses, egress_ifname);
     out.gateway4 = *gw4;
@@ -145,15 +144,16 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     if (config.ipv6 == Ipv6Policy::Route) {
         const auto gw6 = config.gateway6 ? config.gateway6 : ipam_gateway(egress_ips, 6);
         if (!gw6) {
-            fail("egress.ipv6", fmt::format("\"route\" needs an IPv6 gateway: add one to "
-                                            "egress.gateway or to {}'s IPv6 address in ipam",
-                                            egress_ifname));
+            cni::fail_key("egress.ipv6",
+                          fmt::format("\"route\" needs an IPv6 gateway: add one to "
+                                      "egress.gateway or to {}'s IPv6 address in ipam",
+                                      egress_ifname));
         }
         const bool has_v6 = std::any_of(out.egress_addresses.begin(), out.egress_addresses.end(),
                                         [](const IpPrefix& a) { return a.family == 6; });
         if (!has_v6) {
-            fail("egress.ipv6",
-                 fmt::format("\"route\" needs an IPv6 address on {}", egress_ifname));
+            cni::fail_key("egress.ipv6",
+                          fmt::format("\"route\" needs an IPv6 address on {}", egress_ifname));
         }
         check_gateway_on_link(*gw6, out.egress_addresses, egress_ifname);
         out.gateway6 = gw6;
@@ -188,10 +188,10 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     for (const auto& p : out.keep) {
         for (const auto& a : out.egress_addresses) {
             if (a.network().contains(p)) {
-                fail("egress.keep",
-                     fmt::format("{} lies inside {}'s subnet {}; keep prefixes must "
-                                 "not cover the VPN segment",
-                                 p.to_string(), egress_ifname, a.network().to_string()));
+                cni::fail_key("egress.keep",
+                              fmt::format("{} lies inside {}'s subnet {}; keep prefixes must "
+                                          "not cover the VPN segment",
+                                          p.to_string(), egress_ifname, a.network().to_string()));
             }
         }
     }

@@ -33,12 +33,5 @@ TEST(GoJson, IpStringLikeGo) {
     EXPECT_FALSE(is_ip("fe80::1%eth0"));
 }
 
-TEST(GoJson, FindKeyExactThenFolded) {
-    const auto doc = nlohmann::json::parse(R"({"Type":"a","type":"b","NAME":"n"})");
-    EXPECT_EQ(*find_key_go(doc, "type"), "b");
-    EXPECT_EQ(*find_key_go(doc, "name"), "n");
-    EXPECT_EQ(find_key_go(doc, "plugins"), nullptr);
-}
-
 }  // namespace
 }  // namespace splitnet::k8s
