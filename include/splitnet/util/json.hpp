@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -105,6 +106,12 @@ std::string valid_utf8(std::string_view text);
 /// Go encoding/json key lookup: exact match first, else the last case-insensitive match (the Go
 /// decoder lets a later case-folded duplicate win). nullptr when absent or not an object.
 const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view key);
+
+/// The same lookup in a document the caller may change.
+inline nlohmann::json* find_key_go(nlohmann::json& object, std::string_view key) {
+    // The const overload found the value inside `object`, which is not const here.
+    return const_cast<nlohmann::json*>(find_key_go(std::as_const(object), key));
+}
 
 /// The value at exactly `key`, or nullptr when it is absent or null (a decoder's "not given").
 template <class Json>
