@@ -153,7 +153,9 @@ TEST(Plan, CniArgsFollowTheConfOrConflistDecisionOfAdd) {
     const auto attachments = plan::build_plan({primary, vpn}, conf, add_request(), true);
     ASSERT_EQ(attachments.size(), 2U);
     const auto config = json::parse(attachments[1].config);
-    EXPECT_EQ(config["plugins"][0]["args"]["cni"]["foo"], "bar");
+    const auto& plugin = config.at("plugins").at(0);
+    ASSERT_TRUE(plugin.contains("args"));
+    EXPECT_EQ(plugin["args"]["cni"]["foo"], "bar");
     EXPECT_FALSE(config.contains("args"));
 }
 
