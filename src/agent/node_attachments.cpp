@@ -13,9 +13,10 @@ using nlohmann::json;
 
 // The plugin object that creates the interface: the conf itself, or a conflist's first plugin.
 json interface_plugin_of(const json& config) {
-    if (const auto it = config.find("plugins"); it != config.end()) {
-        if (it->is_array() && !it->empty() && it->front().is_object()) {
-            return it->front();
+    if (util::network_config_shape(config) == util::NetworkConfigShape::ConfList) {
+        const auto& plugins = *util::find_key_go(config, "plugins");
+        if (!plugins.empty() && plugins.front().is_object()) {
+            return plugins.front();
         }
         return json::object();
     }

@@ -13,11 +13,6 @@ namespace {
 using attach::RouteEntry;
 using attach::RouteKind;
 
-[[noreturn]] void bad_flag(std::string_view flag, std::string_view why) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                     fmt::format("verify: --{}: {} (see `splitnet verify --help`)", flag, why));
-}
-
 bool is_kill_switch(const RouteEntry& route) {
     return route.kind == RouteKind::Unreachable || route.kind == RouteKind::Blackhole ||
            route.kind == RouteKind::Prohibit;
@@ -54,7 +49,7 @@ VerifyOptions parse_verify_options(const std::vector<std::string>& args) {
         } else if (name == "interface" || name == "primary-interface" || name == "gateway" ||
                    name == "ipv6") {
             if (i + 1 >= args.size()) {
-                bad_flag(name, "needs a value");
+                cni::fail_flag("verify", name, "needs a value");
             }
             value = args[++i];
         }
@@ -62,13 +57,14 @@ VerifyOptions parse_verify_options(const std::vector<std::string>& args) {
             // An interface name as the kernel allows it (IFNAMSIZ, no '/' or whitespace).
             if (value.empty() || value.size() > 15 ||
                 value.find_first_of("/ \t\n:") != std::string::npos) {
-                bad_flag(name, fmt::format("\"{}\" is not an interface name", value));
+                cni::fail_flag("verify", name,
+                               fmt::format("\"{}\" is not an interface name", value));
             }
             (name == "interface" ? options.vpn_interface : options.primary_interface) = value;
         } else if (name == "gateway") {
             options.gateway = net::parse_ip(value);
             if (!options.gateway) {
-                bad_flag(name, fmt::format("\"{}\" is not an IP address", value));
+                cni::fail_flag("verify", name, fmt::format("\"{}\" is not an IP address", value));
             }
         } else if (name == "ipv6") {
             if (value == "block") {
@@ -78,10 +74,11 @@ VerifyOptions parse_verify_options(const std::vector<std::string>& args) {
             } else if (value == "any") {
                 options.ipv6 = Ipv6Expectation::Any;
             } else {
-                bad_flag(name, fmt::format("expected block, vpn or any, got \"{}\"", value));
+                cni::fail_flag("verify", name,
+                               fmt::format("expected block, vpn or any, got \"{}\"", value));
             }
         } else {
-            bad_flag(name, "unknown flag");
+            cni::fail_flag("verify", name, "unknown flag");
         }
     }
     return options;

@@ -30,7 +30,7 @@ bool ipv6_enabled() {
     return ::access("/proc/sys/net/ipv6", F_OK) == 0;
 }
 
-std::optional<ResolvedEgress> load(const nlohmann::json& conf, const EgressTarget& target) {
+std::optional<ResolvedEgress> load_policy(const nlohmann::json& conf, const EgressTarget& target) {
     auto config = parse_egress_config(conf);
     if (!config) {
         return std::nullopt;
@@ -137,7 +137,7 @@ void delete_ours(net::Netlink& nl) {
 }
 
 void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
-    const auto policy = load(conf, target);
+    const auto policy = load_policy(conf, target);
     if (!policy) {
         return;
     }
@@ -188,7 +188,7 @@ void before_addresses(const nlohmann::json& conf, const EgressTarget& target) {
 }
 
 void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
-    const auto policy = load(conf, target);
+    const auto policy = load_policy(conf, target);
     if (!policy) {
         return;
     }
@@ -227,7 +227,7 @@ void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
 }
 
 void check(const nlohmann::json& conf, const EgressTarget& target) {
-    const auto policy = load(conf, target);
+    const auto policy = load_policy(conf, target);
     if (!policy) {
         return;
     }

@@ -19,10 +19,6 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 7> kKnownKeys = {
     "gateway", "keep", "ipv6", "probeGateway", "probeConflict", "probeTarget", "dns"};
 
-[[noreturn]] void fail(const std::string& key, const std::string& what) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
-}
-
 void reject_unknown_keys(const json& block) {
     for (const auto& [key, value] : block.items()) {
         if (std::find(kKnownKeys.begin(), kKnownKeys.end(), key) != kKnownKeys.end()) {
@@ -30,12 +26,13 @@ void reject_unknown_keys(const json& block) {
         }
         for (const auto known : kKnownKeys) {
             if (util::iequals(known, key)) {
-                fail("egress", fmt::format(R"(unknown key "{}" (did you mean "{}"?))", key, known));
+                cni::fail_key("egress",
+                              fmt::format(R"(unknown key "{}" (did you mean "{}"?))", key, known));
             }
         }
-        fail("egress", fmt::format("unknown key \"{}\" (known keys: gateway, keep, ipv6, "
-                                   "probeGateway, probeConflict, probeTarget, dns)",
-                                   key));
+        cni::fail_key("egress", fmt::format("unknown key \"{}\" (known keys: gateway, keep, ipv6, "
+                                            "probeGateway, probeConflict, probeTarget, dns)",
+                                            key));
     }
 }
 
@@ -47,7 +44,7 @@ std::string quoted(const json& value) {
 
 const std::string& expect_string(const json& value, const std::string& key) {
     if (!value.is_string()) {
-        fail(key, fmt::format("must be a string, got {}", quoted(value)));
+        cni::fail_key(key, fmt::format("must be a string, got {}", quoted(value)));
     }
     return value.get_ref<const std::string&>();
 }
@@ -56,11 +53,11 @@ void parse_gateway_value(const json& value, const std::string& key, EgressConfig
     const auto& text = expect_string(value, key);
     const auto address = net::parse_ip(text);
     if (!address) {
-        fail(key, fmt::format("\"{}\" is not an IP address", text));
+        cni::fail_key(key, fmt::format("\"{}\" is not an IP address", text));
     }
     auto& slot = address->is_v4() ? out.gateway4 : out.gateway6;
     if (slot) {
-        fail(key, fmt::format("more than one IPv{} gateway", net::ip_version(address->family)));
+        cni::fail_key(key, fmt::format("more than one IPv{} gateway", net::ip_version(address->family)));
     }
     slot = address;
 }
@@ -68,7 +65,7 @@ void parse_gateway_value(const json& value, const std::string& key, EgressConfig
 void parse_gateway(const json& value, EgressConfig& out) {
     if (value.is_array()) {
         if (value.empty() || value.size() > 2) {
-            fail("egress.gateway", "a list must hold one IPv4 and/or one IPv6 address");
+            cni::fail_key("egress.gateway", "a list must hold one IPv4 and/or one IPv6 address");
         }
         for (std::size_t i = 0; i < value.size(); ++i) {
             parse_gateway_value(value[i], fmt::format("egress.gateway[{}]", i), out);
@@ -88,26 +85,28 @@ KeepEntry parse_keep_entry(const json& value, const std::string& key) {
     }
     const auto cidr = net::parse_cidr(text, kEgressCidrSyntax);
     if (!cidr) {
-        fail(key, fmt::format(R"("{}" is neither a preset ("cluster", "private") nor a CIDR )"
-                              "such as \"10.42.0.0/16\"",
-                              text));
+        cni::fail_key(key,
+                      fmt::format(R"("{}" is neither a preset ("cluster", "private") nor a CIDR )"
+                                  "such as \"10.42.0.0/16\"",
+                                  text));
     }
     if (cidr->has_host_bits()) {
-        fail(key, fmt::format(R"("{}" has host bits set; did you mean "{}"?)", text,
+        cni::fail_key(key, fmt::format(R"("{}" has host bits set; did you mean "{}"?)", text,
                               net::to_string(cidr->network())));
     }
     if (cidr->is_default()) {
-        fail(key, fmt::format("\"{}\" would keep everything on the primary interface; remove the "
-                              "egress block instead",
-                              text));
+        cni::fail_key(
+            key, fmt::format("\"{}\" would keep everything on the primary interface; remove the "
+                             "egress block instead",
+                             text));
     }
     return {KeepEntry::Kind::Cidr, *cidr};
 }
 
 std::vector<KeepEntry> parse_keep(const json& value) {
     if (!value.is_array()) {
-        fail("egress.keep",
-             fmt::format("must be a list of presets or CIDRs, got {}", quoted(value)));
+        cni::fail_key("egress.keep",
+                      fmt::format("must be a list of presets or CIDRs, got {}", quoted(value)));
     }
     std::vector<KeepEntry> out;
     for (std::size_t i = 0; i < value.size(); ++i) {
@@ -127,7 +126,8 @@ Ipv6Policy parse_ipv6(const json& value) {
     if (text == "route") {
         return Ipv6Policy::Route;
     }
-    fail("egress.ipv6", fmt::format(R"("{}" is not one of "block", "allow", "route")", text));
+    cni::fail_key("egress.ipv6",
+                  fmt::format(R"("{}" is not one of "block", "allow", "route")", text));
 }
 
 GatewayProbe parse_probe_gateway(const json& value) {
@@ -141,49 +141,52 @@ GatewayProbe parse_probe_gateway(const json& value) {
     if (text == "require") {
         return GatewayProbe::Require;
     }
-    fail("egress.probeGateway",
-         fmt::format(R"("{}" is not one of "off", "warn", "require")", text));
+    cni::fail_key("egress.probeGateway",
+                  fmt::format(R"("{}" is not one of "off", "warn", "require")", text));
 }
 
-DnsSplit parse_dns(const json& value) {
+DnsSplit parse_dns_split(const json& value) {
     if (!value.is_object()) {
-        fail("egress.dns",
-             fmt::format(R"(must be an object such as {{"servers": ["192.0.2.53"]}}, )"
-                         "got {}",
-                         quoted(value)));
+        cni::fail_key("egress.dns",
+                      fmt::format(R"(must be an object such as {{"servers": ["192.0.2.53"]}}, )"
+                                  "got {}",
+                                  quoted(value)));
     }
     for (const auto& [key, unused] : value.items()) {
         if (key != "servers" && key != "clusterDomain") {
-            fail("egress.dns",
-                 fmt::format(R"(unknown key "{}" (known keys: servers, clusterDomain))",
-                             util::clip(key, 64)));
+            cni::fail_key("egress.dns",
+                          fmt::format(R"(unknown key "{}" (known keys: servers, clusterDomain))",
+                                      util::clip(key, 64)));
         }
     }
     DnsSplit out;
     const auto servers = value.find("servers");
     if (servers == value.end() || !servers->is_array() || servers->empty() ||
         servers->size() > kMaxDnsServers) {
-        fail("egress.dns.servers",
-             fmt::format("must be a list of 1 to {} resolver IP addresses reached through the "
-                         "VPN, e.g. [\"192.0.2.53\"]",
-                         kMaxDnsServers));
+        cni::fail_key(
+            "egress.dns.servers",
+            fmt::format("must be a list of 1 to {} resolver IP addresses reached through the "
+                        "VPN, e.g. [\"192.0.2.53\"]",
+                        kMaxDnsServers));
     }
     for (std::size_t i = 0; i < servers->size(); ++i) {
         const auto key = fmt::format("egress.dns.servers[{}]", i);
         const auto& text = expect_string((*servers)[i], key);
         const auto address = net::parse_ip(text);
         if (!address) {
-            fail(key, fmt::format("{} is not an IP address (a host name cannot be resolved "
-                                  "before DNS works)",
-                                  quoted((*servers)[i])));
+            cni::fail_key(key,
+                          fmt::format("{} is not an IP address (a host name cannot be resolved "
+                                      "before DNS works)",
+                                      quoted((*servers)[i])));
         }
         out.servers.push_back(*address);
     }
     if (const auto domain = value.find("clusterDomain"); domain != value.end()) {
         auto text = util::ascii_lower(expect_string(*domain, "egress.dns.clusterDomain"));
         if (!is_dns_name(text)) {
-            fail("egress.dns.clusterDomain",
-                 fmt::format("{} is not a DNS name such as \"cluster.local\"", quoted(*domain)));
+            cni::fail_key(
+                "egress.dns.clusterDomain",
+                fmt::format("{} is not a DNS name such as \"cluster.local\"", quoted(*domain)));
         }
         out.cluster_domain = std::move(text);
     }
@@ -194,7 +197,7 @@ net::IpNet parse_context_prefix(const json& value, const std::string& key) {
     const auto& text = expect_string(value, key);
     const auto prefix = net::parse_cidr(text, kEgressCidrSyntax);
     if (!prefix) {
-        fail(key, fmt::format("\"{}\" is not a CIDR", text));
+        cni::fail_key(key, fmt::format("\"{}\" is not a CIDR", text));
     }
     return prefix->network();
 }
@@ -208,30 +211,30 @@ void add_unique(std::vector<net::IpNet>& list, const net::IpNet& prefix) {
 void read_primary_result(const json& result, SplitnetContext& out) {
     const std::string base = "splitnetContext.primaryResult";
     if (!result.is_object()) {
-        fail(base, "must be a CNI result object");
+        cni::fail_key(base, "must be a CNI result object");
     }
     if (const auto ips = result.find("ips"); ips != result.end() && !ips->is_null()) {
         if (!ips->is_array()) {
-            fail(base + ".ips", "must be a list");
+            cni::fail_key(base + ".ips", "must be a list");
         }
         for (std::size_t i = 0; i < ips->size(); ++i) {
             const auto& ip = (*ips)[i];
             const auto key = fmt::format("{}.ips[{}].address", base, i);
             if (!ip.is_object() || !ip.contains("address")) {
-                fail(key, "missing");
+                cni::fail_key(key, "missing");
             }
             add_unique(out.cluster_cidrs, parse_context_prefix(ip["address"], key));
         }
     }
     if (const auto routes = result.find("routes"); routes != result.end() && !routes->is_null()) {
         if (!routes->is_array()) {
-            fail(base + ".routes", "must be a list");
+            cni::fail_key(base + ".routes", "must be a list");
         }
         for (std::size_t i = 0; i < routes->size(); ++i) {
             const auto& route = (*routes)[i];
             const auto key = fmt::format("{}.routes[{}].dst", base, i);
             if (!route.is_object() || !route.contains("dst")) {
-                fail(key, "missing");
+                cni::fail_key(key, "missing");
             }
             const auto dst = parse_context_prefix(route["dst"], key);
             // The default route is the primary's way out, exactly what egress replaces.
@@ -301,7 +304,7 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
         return std::nullopt;
     }
     if (!it->is_object()) {
-        fail("egress", fmt::format("must be an object, got {}", it->dump()));
+        cni::fail_key("egress", fmt::format("must be an object, got {}", it->dump()));
     }
     const json& block = *it;
     reject_unknown_keys(block);
@@ -320,7 +323,8 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
     }
     if (const auto v = block.find("probeConflict"); v != block.end()) {
         if (!v->is_boolean()) {
-            fail("egress.probeConflict", fmt::format("must be true or false, got {}", v->dump()));
+            cni::fail_key("egress.probeConflict",
+                          fmt::format("must be true or false, got {}", v->dump()));
         }
         out.probe_conflict = v->get<bool>();
     }
@@ -328,28 +332,29 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
         const auto& text = expect_string(*v, "egress.probeTarget");
         out.probe_target = parse_probe_target(text);
         if (!out.probe_target) {
-            fail("egress.probeTarget",
-                 fmt::format("{} is not tcp://ADDRESS:PORT, e.g. \"tcp://1.1.1.1:443\" (an IP "
-                             "address, never a host name)",
-                             quoted(*v)));
+            cni::fail_key(
+                "egress.probeTarget",
+                fmt::format("{} is not tcp://ADDRESS:PORT, e.g. \"tcp://1.1.1.1:443\" (an IP "
+                            "address, never a host name)",
+                            quoted(*v)));
         }
         if (!out.probe_target->address.is_v4() && block.value("ipv6", "") != "route") {
-            fail("egress.probeTarget", fmt::format(R"(an IPv6 target ({}) needs "ipv6": "route")",
+            cni::fail_key("egress.probeTarget", fmt::format(R"(an IPv6 target ({}) needs "ipv6": "route")",
                                                    to_string(*out.probe_target)));
         }
     }
     if (const auto v = block.find("dns"); v != block.end() && !v->is_null()) {
-        out.dns = parse_dns(*v);
+        out.dns = parse_dns_split(*v);
         for (std::size_t i = 0; i < out.dns->servers.size(); ++i) {
             if (!out.dns->servers[i].is_v4() && out.ipv6 != Ipv6Policy::Route) {
-                fail(fmt::format("egress.dns.servers[{}]", i),
+                cni::fail_key(fmt::format("egress.dns.servers[{}]", i),
                      fmt::format(R"(an IPv6 resolver ({}) needs "ipv6": "route")",
                                  net::to_string(out.dns->servers[i])));
             }
         }
     }
     if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
-        fail("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",
+        cni::fail_key("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",
                                            net::to_string(*out.gateway6)));
     }
     return out;
@@ -362,19 +367,19 @@ SplitnetContext parse_splitnet_context(const json& plugin_conf) {
         return out;
     }
     if (!it->is_object()) {
-        fail(kContextKey, "must be an object");
+        cni::fail_key(kContextKey, "must be an object");
     }
     out.present = true;
     const json& ctx = *it;
     if (const auto v = ctx.find("primaryIfname"); v != ctx.end() && !v->is_null()) {
         out.primary_ifname = expect_string(*v, "splitnetContext.primaryIfname");
         if (out.primary_ifname.empty()) {
-            fail("splitnetContext.primaryIfname", "must not be empty");
+            cni::fail_key("splitnetContext.primaryIfname", "must not be empty");
         }
     }
     if (const auto v = ctx.find("clusterCIDRs"); v != ctx.end() && !v->is_null()) {
         if (!v->is_array()) {
-            fail("splitnetContext.clusterCIDRs", "must be a list of CIDRs");
+            cni::fail_key("splitnetContext.clusterCIDRs", "must be a list of CIDRs");
         }
         for (std::size_t i = 0; i < v->size(); ++i) {
             add_unique(
@@ -386,7 +391,8 @@ SplitnetContext parse_splitnet_context(const json& plugin_conf) {
         const auto& text = expect_string(*v, "splitnetContext.clusterDNS");
         out.cluster_dns = net::parse_ip(text);
         if (!out.cluster_dns) {
-            fail("splitnetContext.clusterDNS", fmt::format("\"{}\" is not an IP address", text));
+            cni::fail_key("splitnetContext.clusterDNS",
+                          fmt::format("\"{}\" is not an IP address", text));
         }
     }
     if (const auto v = ctx.find("primaryResult"); v != ctx.end() && !v->is_null()) {

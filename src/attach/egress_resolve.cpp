@@ -10,10 +10,6 @@ namespace splitnet::attach {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& key, const std::string& what) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, fmt::format("{}: {}", key, what));
-}
-
 std::string join(const std::vector<net::IpNet>& list) {
     std::string out;
     for (const auto& p : list) {
@@ -60,7 +56,7 @@ void check_gateway_on_link(const net::IpAddr& gateway, const std::vector<net::Ip
     for (const auto& a : same_family) {
         if (a.contains(gateway)) {
             if (a.addr == gateway) {
-                fail("egress.gateway",
+                cni::fail_key("egress.gateway",
                      fmt::format("{} is {}'s own address", net::to_string(gateway), ifname));
             }
             return;
@@ -69,7 +65,7 @@ void check_gateway_on_link(const net::IpAddr& gateway, const std::vector<net::Ip
     if (!gateway.is_v4() && is_link_local6(gateway)) {
         return;
     }
-    fail("egress.gateway",
+    cni::fail_key("egress.gateway",
          fmt::format("{} is not inside any IPv{} subnet of {} ({}); the VPN gateway must be on "
                      "the macvlan segment",
                      net::to_string(gateway), net::ip_version(gateway.family), ifname,
@@ -121,23 +117,25 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     for (const auto& ip : egress_ips) {
         const auto address = net::parse_cidr(ip.address, kEgressCidrSyntax);
         if (!address) {
-            fail("ipam", fmt::format("address \"{}\" is not a CIDR", ip.address));
+            cni::fail_key("ipam", fmt::format("address \"{}\" is not a CIDR", ip.address));
         }
         out.egress_addresses.push_back(*address);
     }
     const bool has_v4 = std::any_of(out.egress_addresses.begin(), out.egress_addresses.end(),
                                     [](const net::IpNet& a) { return a.is_v4(); });
     if (!has_v4) {
-        fail("egress", fmt::format("{} has no IPv4 address; the egress network needs a static "
-                                   "IPv4 address (ipam addresses or the pod's \"ips\")",
-                                   egress_ifname));
+        cni::fail_key("egress",
+                      fmt::format("{} has no IPv4 address; the egress network needs a static "
+                                  "IPv4 address (ipam addresses or the pod's \"ips\")",
+                                  egress_ifname));
     }
 
     const auto gw4 = config.gateway4 ? config.gateway4 : ipam_gateway(egress_ips, net::Family::V4);
     if (!gw4) {
-        fail("egress.gateway", fmt::format("no IPv4 gateway: set egress.gateway or give {}'s "
-                                           "IPv4 address a gateway in ipam",
-                                           egress_ifname));
+        cni::fail_key("egress.gateway",
+                      fmt::format("no IPv4 gateway: set egress.gateway or give {}'s "
+                                  "IPv4 address a gateway in ipam",
+                                  egress_ifname));
     }
     check_gateway_on_link(*gw4, out.egress_addresses, egress_ifname);
     out.gateway4 = *gw4;
@@ -146,15 +144,16 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
         const auto gw6 =
             config.gateway6 ? config.gateway6 : ipam_gateway(egress_ips, net::Family::V6);
         if (!gw6) {
-            fail("egress.ipv6", fmt::format("\"route\" needs an IPv6 gateway: add one to "
-                                            "egress.gateway or to {}'s IPv6 address in ipam",
-                                            egress_ifname));
+            cni::fail_key("egress.ipv6",
+                          fmt::format("\"route\" needs an IPv6 gateway: add one to "
+                                      "egress.gateway or to {}'s IPv6 address in ipam",
+                                      egress_ifname));
         }
         const bool has_v6 = std::any_of(out.egress_addresses.begin(), out.egress_addresses.end(),
                                         [](const net::IpNet& a) { return !a.is_v4(); });
         if (!has_v6) {
-            fail("egress.ipv6",
-                 fmt::format("\"route\" needs an IPv6 address on {}", egress_ifname));
+            cni::fail_key("egress.ipv6",
+                          fmt::format("\"route\" needs an IPv6 address on {}", egress_ifname));
         }
         check_gateway_on_link(*gw6, out.egress_addresses, egress_ifname);
         out.gateway6 = gw6;
@@ -189,7 +188,7 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     for (const auto& p : out.keep) {
         for (const auto& a : out.egress_addresses) {
             if (a.network().contains(p)) {
-                fail("egress.keep",
+                cni::fail_key("egress.keep",
                      fmt::format("{} lies inside {}'s subnet {}; keep prefixes must "
                                  "not cover the VPN segment",
                                  net::to_string(p), egress_ifname, net::to_string(a.network())));

@@ -13,9 +13,10 @@ using nlohmann::json;
 
 namespace {
 
-[[noreturn]] void type_error(std::string_view key, std::string_view prefix, const char* what) {
-    throw cni::Error(cni::ErrorCode::Other,
-                     fmt::format("{}: field \"{}\" must be {}", prefix, key, what));
+[[noreturn]] void field_type_error(std::string_view key, std::string_view prefix,
+                                   const char* what) {
+    cni::fail(cni::ErrorCode::Other,
+              fmt::format("{}: field \"{}\" must be {}", prefix, key, what));
 }
 
 }  // namespace
@@ -24,77 +25,70 @@ json parse_object(std::string_view text, std::string_view prefix) {
     json doc = util::parse_json_bounded(
         text, prefix, {util::kMaxConfigBytes, util::kMaxComposedJsonDepth}, cni::ErrorCode::Other);
     if (!doc.is_object()) {
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("{}: the configuration is not a JSON object", prefix));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("{}: the configuration is not a JSON object", prefix));
     }
     return doc;
 }
 
 std::string string_field(const json& obj, std::string_view key, std::string_view prefix) {
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
+    const auto* value = util::find_given(obj, key);
+    if (value == nullptr) {
         return {};
     }
-    if (!it->is_string()) {
-        type_error(key, prefix, "a string");
+    auto text = util::json_string(*value);
+    if (!text) {
+        field_type_error(key, prefix, "a string");
     }
-    return it->get<std::string>();
+    return std::move(*text);
 }
 
 int int_field(const json& obj, std::string_view key, std::string_view prefix) {
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
+    const auto* value = util::find_given(obj, key);
+    if (value == nullptr) {
         return 0;
     }
-    if (!it->is_number_integer()) {
-        type_error(key, prefix, "an integer");
+    if (!value->is_number_integer()) {
+        field_type_error(key, prefix, "an integer");
     }
-    const auto value = it->get<long long>();
-    if (value < INT32_MIN || value > INT32_MAX) {
-        type_error(key, prefix, "a 32-bit integer");
+    const auto number = util::json_integer(*value, INT32_MIN, INT32_MAX);
+    if (!number) {
+        field_type_error(key, prefix, "a 32-bit integer");
     }
-    return static_cast<int>(value);
+    return static_cast<int>(*number);
 }
 
 bool bool_field(const json& obj, std::string_view key, std::string_view prefix) {
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
+    const auto* value = util::find_given(obj, key);
+    if (value == nullptr) {
         return false;
     }
-    if (!it->is_boolean()) {
-        type_error(key, prefix, "a boolean");
+    const auto flag = util::json_bool(*value);
+    if (!flag) {
+        field_type_error(key, prefix, "a boolean");
     }
-    return it->get<bool>();
+    return *flag;
 }
 
 std::vector<std::string> string_list_field(const json& obj, std::string_view key,
                                            std::string_view prefix) {
-    std::vector<std::string> out;
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
-        return out;
+    const auto* value = util::find_given(obj, key);
+    if (value == nullptr) {
+        return {};
     }
-    if (!it->is_array()) {
-        type_error(key, prefix, "a list of strings");
+    auto list = util::json_string_list(*value);
+    if (!list) {
+        field_type_error(key, prefix, "a list of strings");
     }
-    for (const auto& item : *it) {
-        if (!item.is_string()) {
-            type_error(key, prefix, "a list of strings");
-        }
-        out.push_back(item.get<std::string>());
-    }
-    return out;
+    return std::move(*list);
 }
 
 const json* object_field(const json& obj, std::string_view key, std::string_view prefix) {
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
-        return nullptr;
+    const auto* value = util::find_given(obj, key);
+    if (value != nullptr && !value->is_object()) {
+        field_type_error(key, prefix, "an object");
     }
-    if (!it->is_object()) {
-        type_error(key, prefix, "an object");
-    }
-    return &*it;
+    return value;
 }
 
 cni::Dns parse_dns(const json* dns, std::string_view prefix) {

@@ -34,10 +34,6 @@ namespace {
 using delegate::PluginCall;
 using delegate::PluginInvoker;
 
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::Other, msg);
-}
-
 struct Addressing {
     std::vector<net::IpNet> addresses;
     std::optional<net::IpAddr> v4_gateway;  // first IPv4 gateway among the IPs
@@ -50,8 +46,9 @@ Addressing plan_addresses(const cni::Result& ipam, const std::string& ifname) {
     for (const auto& ip : ipam.ips) {
         const auto addr = net::parse_cidr(ip.address);
         if (!addr) {
-            fail(fmt::format("failed to add IP addr {} to \"{}\": not in CIDR notation", ip.address,
-                             ifname));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("failed to add IP addr {} to \"{}\": not in CIDR notation",
+                                  ip.address, ifname));
         }
         out.addresses.push_back(*addr);
         out.has_v6 = out.has_v6 || !addr->addr.is_v4();
@@ -60,7 +57,8 @@ Addressing plan_addresses(const cni::Result& ipam, const std::string& ifname) {
         }
         const auto gw = net::parse_ip(ip.gateway);
         if (!gw) {
-            fail(fmt::format("invalid gateway {} for {}", ip.gateway, ip.address));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("invalid gateway {} for {}", ip.gateway, ip.address));
         }
         auto& slot = gw->is_v4() ? out.v4_gateway : out.v6_gateway;
         if (!slot) {
@@ -100,8 +98,9 @@ void prepare_sysctls(int pod_fd, const std::string& name, const Addressing& plan
                 try {
                     net::write_sysctl(key, "0");
                 } catch (const cni::Error& e) {
-                    fail(fmt::format("failed to enable IPv6 for interface \"{}\" ({}={}): {}",
-                                     iface, key, value, e.what()));
+                    cni::fail(cni::ErrorCode::Other,
+                              fmt::format("failed to enable IPv6 for interface \"{}\" ({}={}): {}",
+                                          iface, key, value, e.what()));
                 }
             }
         }
@@ -120,7 +119,8 @@ void add_routes(net::Netlink& pod, int ifindex, const std::string& ifname,
     for (const auto& r : routes) {
         const auto dst = net::parse_cidr(r.dst);
         if (!dst) {
-            fail(fmt::format("failed to add route '{}': invalid destination", r.dst));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("failed to add route '{}': invalid destination", r.dst));
         }
         net::RouteSpec spec;
         spec.dst = *dst;
@@ -128,7 +128,8 @@ void add_routes(net::Netlink& pod, int ifindex, const std::string& ifname,
         if (!r.gw.empty()) {
             spec.gw = net::parse_ip(r.gw);
             if (!spec.gw) {
-                fail(fmt::format("failed to add route '{}': invalid gateway {}", r.dst, r.gw));
+                cni::fail(cni::ErrorCode::Other,
+                          fmt::format("failed to add route '{}': invalid gateway {}", r.dst, r.gw));
             }
         } else {
             // ipam.ConfigureIface: the first gateway of the route's family, else on-link.
@@ -144,8 +145,10 @@ void add_routes(net::Netlink& pod, int ifindex, const std::string& ifname,
         try {
             net::add_route(pod, spec);
         } catch (const net::NetlinkError& e) {
-            fail(fmt::format("failed to add route '{} via {} dev {}': {}", net::to_string(*dst),
-                             spec.gw ? net::to_string(*spec.gw) : "<nil>", ifname, e.reason()));
+            cni::fail(
+                cni::ErrorCode::Other,
+                fmt::format("failed to add route '{} via {} dev {}': {}", net::to_string(*dst),
+                            spec.gw ? net::to_string(*spec.gw) : "<nil>", ifname, e.reason()));
         }
     }
 }
@@ -178,8 +181,9 @@ cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, Plug
     const auto doc =
         util::try_parse_json_bounded(out, {util::kMaxResultBytes, util::kMaxJsonDepth}, &problem);
     if (!doc) {
-        fail(fmt::format("failed to decode the result of IPAM plugin \"{}\": {}", conf.ipam_type,
-                         problem));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("failed to decode the result of IPAM plugin \"{}\": {}",
+                              conf.ipam_type, problem));
     }
     return cni::parse_result(*doc, conf.cni_version);
 }
@@ -203,7 +207,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
             detail::rethrow_as_plugin_error();
         }
         if (ipam_result->ips.empty()) {
-            fail("IPAM plugin returned missing IP config");
+            cni::fail(cni::ErrorCode::Other, "IPAM plugin returned missing IP config");
         }
     }
 
@@ -221,7 +225,8 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
             net::create_macvlan(node, spec, pod_fd.get());
         }
     } catch (const net::NetlinkError& e) {
-        fail(fmt::format("failed to create macvlan: {}", e.reason()));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("failed to create macvlan: {}", e.reason()));
     }
     const int ifindex = net::get_link(pod, spec.name).index;
     util::Rollback undo_link([&] { net::delete_link(pod, ifindex); });
@@ -233,7 +238,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         undo_ipam.emplace(
             [&] { ipam.invoke(detail::ipam_call(call, cni::Verb::Del, conf.ipam_type)); });
         if (ipam_result->ips.empty()) {
-            fail("IPAM plugin returned missing IP config");
+            cni::fail(cni::ErrorCode::Other, "IPAM plugin returned missing IP config");
         }
     }
 
@@ -255,7 +260,8 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     try {
         net::rename_link(pod, ifindex, call.ifname);
     } catch (const net::NetlinkError& e) {
-        fail(fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("failed to rename macvlan to \"{}\": {}", call.ifname, e.reason()));
     }
     util::kill_point("native-renamed");
 
@@ -267,8 +273,9 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         try {
             net::add_address(pod, ifindex, addr);
         } catch (const net::NetlinkError& e) {
-            fail(fmt::format("failed to add IP addr {} to \"{}\": {}", net::to_string(addr),
-                             call.ifname, e.reason()));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("failed to add IP addr {} to \"{}\": {}", net::to_string(addr),
+                                  call.ifname, e.reason()));
         }
     }
     util::kill_point("native-addresses");
@@ -277,7 +284,8 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     try {
         net::set_link_up(pod, ifindex);
     } catch (const net::NetlinkError& e) {
-        fail(fmt::format("failed to set \"{}\" UP: {}", call.ifname, e.reason()));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("failed to set \"{}\" UP: {}", call.ifname, e.reason()));
     }
     util::kill_point("native-up");
 
@@ -293,7 +301,8 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {
-        fail(fmt::format("failed to refetch macvlan \"{}\": Link not found", call.ifname));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("failed to refetch macvlan \"{}\": Link not found", call.ifname));
     }
     cni::Interface iface;
     iface.name = call.ifname;

@@ -20,32 +20,33 @@ namespace splitnet::attach {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::Other, msg);
-}
-
 void check_interface(net::Netlink& pod, const cni::Interface& want, const MacvlanConfig& conf) {
     if (want.name.empty()) {
-        fail("container interface name missing in prevResult: ");
+        cni::fail(cni::ErrorCode::Other, "container interface name missing in prevResult: ");
     }
     const auto link = net::find_link(pod, want.name);
     if (!link) {
-        fail(fmt::format("container Interface name in prevResult: {} not found", want.name));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("container Interface name in prevResult: {} not found", want.name));
     }
     if (want.sandbox.empty()) {
-        fail(fmt::format("error: Container interface {} should not be in host namespace",
-                         link->name));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("error: Container interface {} should not be in host namespace",
+                              link->name));
     }
     if (!link->macvlan_mode) {
-        fail(fmt::format("error: Container interface {} not of type macvlan", link->name));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("error: Container interface {} not of type macvlan", link->name));
     }
     if (*link->macvlan_mode != conf.mode) {
-        fail(fmt::format("container macvlan mode {} does not match expected value: {}",
-                         net::to_string(*link->macvlan_mode), net::to_string(conf.mode)));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("container macvlan mode {} does not match expected value: {}",
+                              net::to_string(*link->macvlan_mode), net::to_string(conf.mode)));
     }
     if (!want.mac.empty() && want.mac != link->mac) {
-        fail(fmt::format("interface {} Mac {} doesn't match container Mac: {}", want.name, want.mac,
-                         link->mac));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("interface {} Mac {} doesn't match container Mac: {}", want.name,
+                              want.mac, link->mac));
     }
 }
 
@@ -60,18 +61,20 @@ void check_addresses(net::Netlink& pod, int ifindex, const std::string& ifname,
     for (const auto& ip : ips) {
         const auto want = net::parse_cidr(ip.address);
         if (!want) {
-            fail(fmt::format("Failed to match addr {} on interface {}", ip.address, ifname));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("Failed to match addr {} on interface {}", ip.address, ifname));
         }
         const bool present =
             std::any_of(have.begin(), have.end(), [&](const auto& a) { return a.local == *want; });
         if (!present) {
-            fail(fmt::format("Failed to match addr {} on interface {}", ip.address, ifname));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("Failed to match addr {} on interface {}", ip.address, ifname));
         }
         const auto routes = net::list_routes(pod, want->addr.family, net::kMainTable);
         const bool routed = std::any_of(routes.begin(), routes.end(),
                                         [&](const auto& r) { return same_prefix(r.dst, *want); });
         if (!routed) {
-            fail(fmt::format("Failed to find Gateway {} for interface {}",
+            cni::fail(cni::ErrorCode::Other, fmt::format("Failed to find Gateway {} for interface {}",
                              net::to_string(want->network()), ifname));
         }
     }
@@ -83,7 +86,8 @@ void check_routes(net::Netlink& pod, const std::vector<cni::Route>& routes) {
     for (const auto& r : routes) {
         const auto dst = net::parse_cidr(r.dst);
         if (!dst) {
-            fail(fmt::format("Expected Route {} not found in routing table", r.dst));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("Expected Route {} not found in routing table", r.dst));
         }
         std::optional<net::IpAddr> gw;
         if (!r.gw.empty()) {
@@ -99,8 +103,9 @@ void check_routes(net::Netlink& pod, const std::vector<cni::Route>& routes) {
                                       [&](const auto& hop) { return hop.gw == gw; });
         });
         if (!found) {
-            fail(fmt::format("Expected Route {{Dst:{} GW:{}}} not found in routing table {}", r.dst,
-                             r.gw.empty() ? "<nil>" : r.gw, table));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("Expected Route {{Dst:{} GW:{}}} not found in routing table {}",
+                                  r.dst, r.gw.empty() ? "<nil>" : r.gw, table));
         }
     }
 }
@@ -124,7 +129,7 @@ void macvlan_check(const delegate::PluginCall& call, delegate::PluginInvoker& ip
     }
 
     if (!conf.prev_result) {
-        fail("required prevResult missing");
+        cni::fail(cni::ErrorCode::Other, "required prevResult missing");
     }
     const auto prev = cni::parse_result(*conf.prev_result, conf.cni_version);
     cni::Interface mine;
@@ -134,8 +139,9 @@ void macvlan_check(const delegate::PluginCall& call, delegate::PluginInvoker& ip
         }
     }
     if (mine.sandbox != call.netns) {
-        fail(fmt::format("sandbox in prevResult {} doesn't match configured netns: {}",
-                         mine.sandbox, call.netns));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("sandbox in prevResult {} doesn't match configured netns: {}",
+                              mine.sandbox, call.netns));
     }
     check_interface(pod, mine, conf);
     const auto link = net::get_link(pod, call.ifname);

@@ -20,11 +20,7 @@ namespace {
 using nlohmann::json;
 
 // json.Unmarshal errors of static are returned bare (no prefix); keep the key for context.
-constexpr std::string_view kPrefix = "static IPAM config";
-
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::Other, msg);
-}
+constexpr std::string_view kIpamErrorPrefix = "static IPAM config";
 
 struct Address {
     std::string text;                  // as given (AddressStr)
@@ -36,7 +32,7 @@ net::IpAddr parse_json_ip(const std::string& text) {
     // net.IP.UnmarshalText
     const auto ip = net::parse_ip(text);
     if (!ip) {
-        fail(fmt::format("invalid IP address: {}", text));
+        cni::fail(cni::ErrorCode::Other, fmt::format("invalid IP address: {}", text));
     }
     return *ip;
 }
@@ -45,7 +41,7 @@ net::IpNet parse_json_cidr(const std::string& text) {
     // types.IPNet.UnmarshalJSON -> net.ParseCIDR's ParseError
     const auto net = net::parse_cidr(text);
     if (!net) {
-        fail(fmt::format("invalid CIDR address: {}", text));
+        cni::fail(cni::ErrorCode::Other, fmt::format("invalid CIDR address: {}", text));
     }
     return *net;
 }
@@ -55,7 +51,7 @@ std::optional<int> optional_int(const json& obj, const char* key) {
     if (it == obj.end() || it->is_null()) {
         return std::nullopt;
     }
-    return detail::int_field(obj, key, kPrefix);
+    return detail::int_field(obj, key, kIpamErrorPrefix);
 }
 
 std::vector<cni::Route> parse_routes(const json& ipam) {
@@ -65,16 +61,19 @@ std::vector<cni::Route> parse_routes(const json& ipam) {
         return out;
     }
     if (!it->is_array()) {
-        fail(fmt::format("{}: field \"routes\" must be a list", kPrefix));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("{}: field \"routes\" must be a list", kIpamErrorPrefix));
     }
     for (const auto& item : *it) {
         if (!item.is_object()) {
-            fail(fmt::format("{}: a route must be an object", kPrefix));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("{}: a route must be an object", kIpamErrorPrefix));
         }
         cni::Route route;
         // Go re-prints both through net.IPNet/net.IP: canonical text, host bits kept.
-        route.dst = net::to_string(parse_json_cidr(detail::string_field(item, "dst", kPrefix)));
-        if (const auto gw = detail::string_field(item, "gw", kPrefix); !gw.empty()) {
+        route.dst =
+            net::to_string(parse_json_cidr(detail::string_field(item, "dst", kIpamErrorPrefix)));
+        if (const auto gw = detail::string_field(item, "gw", kIpamErrorPrefix); !gw.empty()) {
             route.gw = net::to_string(parse_json_ip(gw));
         }
         route.mtu = optional_int(item, "mtu");
@@ -96,44 +95,50 @@ struct Loaded {
 };
 
 std::vector<std::string> ips_list(const json& holder) {
-    return detail::string_list_field(holder, "ips", kPrefix);
+    return detail::string_list_field(holder, "ips", kIpamErrorPrefix);
 }
 
 // LoadIPAMConfig, step by step in Go's order so the first error is the same one.
-Loaded load(std::string_view config_json, std::string_view cni_args) {
-    const auto doc = detail::parse_object(config_json, kPrefix);
+Loaded load_ipam(std::string_view config_json, std::string_view cni_args) {
+    const auto doc = detail::parse_object(config_json, kIpamErrorPrefix);
     Loaded out;
-    out.cni_version = detail::string_field(doc, "cniVersion", kPrefix);
-    const auto* ipam = detail::object_field(doc, "ipam", kPrefix);
+    out.cni_version = detail::string_field(doc, "cniVersion", kIpamErrorPrefix);
+    const auto* ipam = detail::object_field(doc, "ipam", kIpamErrorPrefix);
     if (ipam == nullptr) {
-        fail("IPAM config missing 'ipam' key");
+        cni::fail(cni::ErrorCode::Other, "IPAM config missing 'ipam' key");
     }
     out.routes = parse_routes(*ipam);
-    out.dns = detail::parse_dns(detail::object_field(*ipam, "dns", kPrefix), kPrefix);
+    out.dns =
+        detail::parse_dns(detail::object_field(*ipam, "dns", kIpamErrorPrefix), kIpamErrorPrefix);
     if (const auto it = ipam->find("addresses"); it != ipam->end() && !it->is_null()) {
         if (!it->is_array()) {
-            fail(fmt::format("{}: field \"addresses\" must be a list", kPrefix));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("{}: field \"addresses\" must be a list", kIpamErrorPrefix));
         }
         for (const auto& item : *it) {
             if (!item.is_object()) {
-                fail(fmt::format("{}: an address must be an object", kPrefix));
+                cni::fail(cni::ErrorCode::Other,
+                          fmt::format("{}: an address must be an object", kIpamErrorPrefix));
             }
             Address addr;
-            addr.text = detail::string_field(item, "address", kPrefix);
-            if (const auto gw = detail::string_field(item, "gateway", kPrefix); !gw.empty()) {
+            addr.text = detail::string_field(item, "address", kIpamErrorPrefix);
+            if (const auto gw = detail::string_field(item, "gateway", kIpamErrorPrefix);
+                !gw.empty()) {
                 addr.gateway = parse_json_ip(gw);
             }
             out.addresses.push_back(std::move(addr));
         }
     }
     std::vector<std::string> args_ips;
-    if (const auto* args = detail::object_field(doc, "args", kPrefix); args != nullptr) {
-        if (const auto* cni = detail::object_field(*args, "cni", kPrefix); cni != nullptr) {
+    if (const auto* args = detail::object_field(doc, "args", kIpamErrorPrefix); args != nullptr) {
+        if (const auto* cni = detail::object_field(*args, "cni", kIpamErrorPrefix);
+            cni != nullptr) {
             args_ips = ips_list(*cni);
         }
     }
     std::vector<std::string> runtime_ips;
-    if (const auto* rc = detail::object_field(doc, "runtimeConfig", kPrefix); rc != nullptr) {
+    if (const auto* rc = detail::object_field(doc, "runtimeConfig", kIpamErrorPrefix);
+        rc != nullptr) {
         runtime_ips = ips_list(*rc);
     }
 
@@ -145,8 +150,10 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
                 std::string text(util::trim(item));
                 const auto parsed = net::parse_cidr(text);
                 if (!parsed) {
-                    fail(fmt::format("the 'ip' field is expected to be in CIDR notation, got: '{}'",
-                                     text));
+                    cni::fail(
+                        cni::ErrorCode::Other,
+                        fmt::format("the 'ip' field is expected to be in CIDR notation, got: '{}'",
+                                    text));
                 }
                 out.addresses.push_back(Address{std::move(text), parsed, std::nullopt});
             }
@@ -155,7 +162,8 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
             for (const auto item : util::split(gws, ',')) {
                 const auto gw = net::parse_ip(util::trim(item));
                 if (!gw) {
-                    fail(fmt::format("invalid gateway address: {}", item));
+                    cni::fail(cni::ErrorCode::Other,
+                              fmt::format("invalid gateway address: {}", item));
                 }
                 // Only addresses that already carry a parsed network match: in Go the config
                 // addresses are still unparsed at this point (their net.IPNet is zero).
@@ -172,8 +180,10 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
         out.addresses.clear();
         for (const auto& ip : ips) {
             if (!net::parse_cidr(ip)) {
-                fail(fmt::format("an entry in the 'ips' field is NOT in CIDR notation, got: '{}'",
-                                 ip));
+                cni::fail(
+                    cni::ErrorCode::Other,
+                    fmt::format("an entry in the 'ips' field is NOT in CIDR notation, got: '{}'",
+                                ip));
             }
             out.addresses.push_back(Address{ip, std::nullopt, std::nullopt});
         }
@@ -190,15 +200,18 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
     for (const auto& addr : out.addresses) {
         const auto parsed = net::parse_cidr(addr.text);
         if (!parsed) {
-            fail(fmt::format("the 'address' field is expected to be in CIDR notation, got: '{}'",
-                             addr.text));
+            cni::fail(
+                cni::ErrorCode::Other,
+                fmt::format("the 'address' field is expected to be in CIDR notation, got: '{}'",
+                            addr.text));
         }
         (parsed->addr.is_v4() ? v4 : v6) += 1;
         out.validated.push_back(*parsed);
     }
     if ((v4 > 1 || v6 > 1) && !cni::version_at_least(out.cni_version, "0.3.0")) {
-        fail(fmt::format("CNI version {} does not support more than 1 address per family",
-                         out.cni_version));
+        cni::fail(cni::ErrorCode::Other,
+                  fmt::format("CNI version {} does not support more than 1 address per family",
+                              out.cni_version));
     }
     return out;
 }
@@ -206,7 +219,7 @@ Loaded load(std::string_view config_json, std::string_view cni_args) {
 }  // namespace
 
 cni::Result static_ipam_add(std::string_view config_json, std::string_view cni_args) {
-    auto loaded = load(config_json, cni_args);
+    auto loaded = load_ipam(config_json, cni_args);
     cni::Result result;
     result.cni_version = loaded.cni_version;
     for (std::size_t i = 0; i < loaded.addresses.size(); ++i) {
@@ -224,11 +237,11 @@ cni::Result static_ipam_add(std::string_view config_json, std::string_view cni_a
 
 void static_ipam_check(std::string_view config_json, std::string_view cni_args,
                        std::string_view ifname) {
-    const auto loaded = load(config_json, cni_args);
-    const auto doc = detail::parse_object(config_json, kPrefix);
+    const auto loaded = load_ipam(config_json, cni_args);
+    const auto doc = detail::parse_object(config_json, kIpamErrorPrefix);
     const auto it = doc.find("prevResult");
     if (it == doc.end() || it->is_null()) {
-        fail("Required prevResult missing");
+        cni::fail(cni::ErrorCode::Other, "Required prevResult missing");
     }
     const auto prev = cni::parse_result(*it, loaded.cni_version);
     for (std::size_t i = 0; i < loaded.addresses.size(); ++i) {
@@ -242,8 +255,9 @@ void static_ipam_check(std::string_view config_json, std::string_view cni_args,
             if (!gw || (!have.gateway.empty() && net::parse_ip(have.gateway) == gw)) {
                 break;
             }
-            fail(fmt::format("static: Failed to match addr {} on interface {}",
-                             net::to_string(have_net->addr), ifname));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("static: Failed to match addr {} on interface {}",
+                                  net::to_string(have_net->addr), ifname));
         }
     }
 }

@@ -15,57 +15,44 @@ namespace {
 
 using nlohmann::json;
 
-using util::iequals;
-
 [[noreturn]] void bad_key(std::string_view key, std::string_view expected) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                     fmt::format("invalid config key \"{}\": expected {}", key, expected));
+    cni::fail_config(fmt::format("invalid config key \"{}\": expected {}", key, expected));
 }
 
+// Each reader leaves `out` as it is when the key is absent or null.
+
 void read_string(const json& doc, std::string_view key, std::string& out) {
-    if (const auto* value = find_key(doc, key)) {
-        if (value->is_null()) {
-            return;
-        }
-        if (!value->is_string()) {
+    if (const auto* value = util::find_key_go(doc, key); value != nullptr && !value->is_null()) {
+        auto text = util::json_string(*value);
+        if (!text) {
             bad_key(key, "a string");
         }
-        out = value->get<std::string>();
+        out = std::move(*text);
     }
 }
 
 void read_bool(const json& doc, std::string_view key, bool& out) {
-    if (const auto* value = find_key(doc, key)) {
-        if (value->is_null()) {
-            return;
-        }
-        if (!value->is_boolean()) {
+    if (const auto* value = util::find_key_go(doc, key); value != nullptr && !value->is_null()) {
+        const auto flag = util::json_bool(*value);
+        if (!flag) {
             bad_key(key, "true or false");
         }
-        out = value->get<bool>();
+        out = *flag;
     }
 }
 
 void read_strings(const json& doc, std::string_view key, std::vector<std::string>& out) {
-    if (const auto* value = find_key(doc, key)) {
-        if (value->is_null()) {
-            return;
-        }
-        if (!value->is_array()) {
+    if (const auto* value = util::find_key_go(doc, key); value != nullptr && !value->is_null()) {
+        auto list = util::json_string_list(*value);
+        if (!list) {
             bad_key(key, "a list of strings");
         }
-        out.clear();
-        for (const auto& item : *value) {
-            if (!item.is_string()) {
-                bad_key(key, "a list of strings");
-            }
-            out.push_back(item.get<std::string>());
-        }
+        out = std::move(*list);
     }
 }
 
 void read_seconds(const json& doc, std::string_view key, std::chrono::milliseconds& out) {
-    if (const auto* value = find_key(doc, key)) {
+    if (const auto* value = util::find_key_go(doc, key)) {
         if (value->is_null()) {
             return;
         }
@@ -89,22 +76,6 @@ std::vector<std::string> split_commas(std::string_view text) {
 
 }  // namespace
 
-const json* find_key(const json& object, std::string_view key) {
-    if (!object.is_object()) {
-        return nullptr;
-    }
-    if (const auto exact = object.find(std::string(key)); exact != object.end()) {
-        return &*exact;
-    }
-    const json* match = nullptr;
-    for (const auto& [name, value] : object.items()) {
-        if (iequals(name, key)) {
-            match = &value;
-        }
-    }
-    return match;
-}
-
 MetaConf parse_meta_conf(std::string_view bytes) {
     MetaConf conf;
     // The Go skel's message and code 6, also for a document too large or too deeply nested.
@@ -112,13 +83,13 @@ MetaConf parse_meta_conf(std::string_view bytes) {
                                         {util::kMaxConfigBytes, util::kMaxJsonDepth});
     const json& doc = conf.raw;
     if (!doc.is_object()) {
-        throw cni::Error(cni::ErrorCode::DecodingFailure,
-                         "error unmarshall network config: not a JSON object");
+        cni::fail(cni::ErrorCode::DecodingFailure,
+                  "error unmarshall network config: not a JSON object");
     }
     read_string(doc, "cniVersion", conf.cni_version);
     read_string(doc, "name", conf.name);
     read_string(doc, "type", conf.type);
-    if (const auto* delegates = find_key(doc, "delegates");
+    if (const auto* delegates = util::find_key_go(doc, "delegates");
         delegates != nullptr && !delegates->is_null()) {
         if (!delegates->is_array()) {
             bad_key("delegates", "a list of CNI network configurations");
@@ -166,10 +137,12 @@ MetaConf parse_meta_conf(std::string_view bytes) {
     read_bool(doc, "strictAnnotations", conf.strict_annotations);
     read_bool(doc, "disableNative", conf.disable_native);
     read_bool(doc, "overlap", conf.overlap);
-    if (const auto* rc = find_key(doc, "runtimeConfig"); rc != nullptr && rc->is_object()) {
+    if (const auto* rc = util::find_key_go(doc, "runtimeConfig");
+        rc != nullptr && rc->is_object()) {
         conf.runtime_config = *rc;
     }
-    if (const auto* prev = find_key(doc, "prevResult"); prev != nullptr && prev->is_object()) {
+    if (const auto* prev = util::find_key_go(doc, "prevResult");
+        prev != nullptr && prev->is_object()) {
         conf.prev_result = *prev;
     }
     return conf;

@@ -13,9 +13,10 @@ namespace {
 
 using nlohmann::json;
 
-std::string type_of(const json& plugin) {
-    const auto it = plugin.find("type");
-    return it != plugin.end() && it->is_string() ? it->get<std::string>() : std::string();
+// Matched as libcni's Go decoder matches it, like network_config_shape does.
+std::string plugin_type_of(const json& plugin) {
+    const auto* type = util::find_key_go(plugin, "type");
+    return type != nullptr ? util::json_string(*type).value_or("") : std::string();
 }
 
 constexpr auto kInvalidConfig = cni::ErrorCode::InvalidNetworkConfig;
@@ -24,21 +25,22 @@ constexpr std::string_view kInvalidConfigText = "invalid delegate configuration"
 // libcni decodes these into Go strings: null is "", another type is an error.
 std::string string_value(const json& doc, const char* key, cni::ErrorCode code,
                          std::string_view what) {
-    const auto it = doc.find(key);
-    if (it == doc.end() || it->is_null()) {
+    const auto* value = util::find_given(doc, key);
+    if (value == nullptr) {
         return {};
     }
-    if (!it->is_string()) {
-        throw cni::Error(code, fmt::format("{}: \"{}\" must be a string", what, key));
+    auto text = util::json_string(*value);
+    if (!text) {
+        cni::fail(code, fmt::format("{}: \"{}\" must be a string", what, key));
     }
-    return it->get<std::string>();
+    return std::move(*text);
 }
 
 PluginCall make_call(cni::Verb verb, const json& plugin, std::string config,
                      const RuntimeConf& rt) {
     PluginCall call;
     call.verb = verb;
-    call.type = type_of(plugin);
+    call.type = plugin_type_of(plugin);
     call.config = std::move(config);
     call.container_id = rt.container_id;
     call.netns = rt.netns;
@@ -86,12 +88,13 @@ NetworkConfig parse_network_config(std::string_view bytes) {
     }
     net.name = string_value(net.doc, "name", kInvalidConfig, kInvalidConfigText);
     net.cni_version = string_value(net.doc, "cniVersion", kInvalidConfig, kInvalidConfigText);
-    if (!type_of(net.doc).empty()) {
+    const auto shape = util::network_config_shape(net.doc);
+    if (shape == util::NetworkConfigShape::Conf) {
         net.plugins.push_back(net.doc);
         return net;
     }
-    const auto plugins = net.doc.find("plugins");
-    if (plugins == net.doc.end() || !plugins->is_array() || plugins->empty()) {
+    const auto* plugins = util::find_key_go(net.doc, "plugins");
+    if (shape != util::NetworkConfigShape::ConfList || plugins->empty()) {
         throw cni::Error(
             cni::ErrorCode::InvalidNetworkConfig,
             fmt::format("delegate \"{}\" must have the 'type' or 'plugins' field", net.name),
@@ -99,7 +102,7 @@ NetworkConfig parse_network_config(std::string_view bytes) {
     }
     net.is_list = true;
     for (const auto& plugin : *plugins) {
-        if (!plugin.is_object() || type_of(plugin).empty()) {
+        if (!plugin.is_object() || plugin_type_of(plugin).empty()) {
             throw cni::Error(
                 cni::ErrorCode::InvalidNetworkConfig,
                 fmt::format("a plugin of delegate \"{}\" has no 'type' field", net.name));
@@ -159,8 +162,8 @@ void del_network(PluginInvoker& invoker, const NetworkConfig& net, const Runtime
         try {
             invoker.invoke(make_call(cni::Verb::Del, *it, config, rt));
         } catch (const cni::Error& e) {
-            spdlog::warn(R"(DEL of plugin "{}" in network "{}" failed: {})", type_of(*it), net.name,
-                         e.what());
+            spdlog::warn(R"(DEL of plugin "{}" in network "{}" failed: {})", plugin_type_of(*it),
+                         net.name, e.what());
             if (!first_error) {
                 first_error = e;
             }
@@ -209,7 +212,7 @@ void gc_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeC
         try {
             invoker.invoke(make_call(cni::Verb::Gc, plugin, config, rt));
         } catch (const cni::Error& e) {
-            spdlog::warn(R"(GC of plugin "{}" in network "{}" failed: {})", type_of(plugin),
+            spdlog::warn(R"(GC of plugin "{}" in network "{}" failed: {})", plugin_type_of(plugin),
                          net.name, e.what());
             if (!first_error) {
                 first_error = e;

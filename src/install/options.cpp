@@ -17,11 +17,6 @@
 namespace splitnet::install {
 namespace {
 
-[[noreturn]] void bad_flag(std::string_view flag, std::string_view why) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
-                     fmt::format("install: --{}: {} (see `splitnet install --help`)", flag, why));
-}
-
 struct Flag {
     std::string_view name;
     std::string_view help;
@@ -36,7 +31,8 @@ Flag text(std::string_view name, std::string Options::*member, std::string_view 
 Flag boolean(std::string_view name, bool Options::*member, std::string_view help) {
     return {name, help, true, [name, member](Options& o, const std::string& v) {
                 if (v != "true" && v != "false") {
-                    bad_flag(name, fmt::format("expected true or false, got \"{}\"", v));
+                    cni::fail_flag("install", name,
+                                   fmt::format("expected true or false, got \"{}\"", v));
                 }
                 o.*member = v == "true";
             }};
@@ -48,7 +44,7 @@ std::vector<std::string> parse_cidrs(std::string_view flag, const std::string& v
         const auto trimmed = util::trim(piece);
         const auto cidr = net::parse_cidr(trimmed);
         if (!cidr) {
-            bad_flag(flag, fmt::format("\"{}\" is not a CIDR", trimmed));
+            cni::fail_flag("install", flag, fmt::format("\"{}\" is not a CIDR", trimmed));
         }
         out.push_back(net::to_string(*cidr));
     }
@@ -110,7 +106,8 @@ const std::vector<Flag>& flags() {
          false,
          [](Options& o, const std::string& v) {
              if (!net::parse_ip(v)) {
-                 bad_flag("cluster-dns", fmt::format("expected an IP address, got \"{}\"", v));
+                 cni::fail_flag("install", "cluster-dns",
+                                fmt::format("expected an IP address, got \"{}\"", v));
              }
              o.cluster_dns = v;
          }},
@@ -122,8 +119,9 @@ const std::vector<Flag>& flags() {
              int ms = 0;
              const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
              if (ec != std::errc() || end != v.data() + v.size() || ms < 10 || ms > 3600000) {
-                 bad_flag("watch-interval-ms",
-                          fmt::format("expected milliseconds in [10, 3600000], got \"{}\"", v));
+                 cni::fail_flag(
+                     "install", "watch-interval-ms",
+                     fmt::format("expected milliseconds in [10, 3600000], got \"{}\"", v));
              }
              o.watch_interval = std::chrono::milliseconds(ms);
          }},
@@ -138,8 +136,8 @@ const std::vector<Flag>& flags() {
          false,
          [](Options& o, const std::string& v) {
              if (v != "0" && !agent::parse_bind_address(v)) {
-                 bad_flag("metrics-bind-address",
-                          fmt::format("expected IP:PORT, [IPv6]:PORT or 0, got \"{}\"", v));
+                 cni::fail_flag("install", "metrics-bind-address",
+                                fmt::format("expected IP:PORT, [IPv6]:PORT or 0, got \"{}\"", v));
              }
              o.metrics_bind_address = v;
          }},
@@ -150,8 +148,8 @@ const std::vector<Flag>& flags() {
              const auto interval = agent::parse_duration(v);
              if (!interval || *interval < std::chrono::milliseconds(100) ||
                  *interval > std::chrono::hours(1)) {
-                 bad_flag(
-                     "gateway-probe-interval",
+                 cni::fail_flag(
+                     "install", "gateway-probe-interval",
                      fmt::format("expected a duration in [100ms, 1h] such as 10s, got \"{}\"", v));
              }
              o.gateway_probe_interval = *interval;
@@ -186,7 +184,7 @@ Options parse_options(const std::vector<std::string>& args) {
         const auto name = arg.substr(0, eq);
         const Flag* flag = find_flag(name);
         if (flag == nullptr) {
-            bad_flag(name, "unknown flag");
+            cni::fail_flag("install", name, "unknown flag");
         }
         std::optional<std::string> value;
         if (eq != std::string_view::npos) {
@@ -196,7 +194,7 @@ Options parse_options(const std::vector<std::string>& args) {
         } else if (i + 1 < args.size()) {
             value = args[++i];
         } else {
-            bad_flag(name, "needs a value");
+            cni::fail_flag("install", name, "needs a value");
         }
         flag->set(out, *value);
     }

@@ -29,10 +29,6 @@ constexpr std::string_view kJsonFormPrefix =
     "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation JSON "
     "format";
 
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
-}
-
 // ---- comma form ----------------------------------------------------------------------------
 
 plan::Selection parse_object_name(std::string_view item) {
@@ -46,31 +42,33 @@ plan::Selection parse_object_name(std::string_view item) {
     } else if (slash.size() == 1) {
         name_part = slash[0];
     } else {
-        fail(std::string(kPrefix) + "Invalid network object (failed at '/')");
+        cni::fail_config(std::string(kPrefix) + "Invalid network object (failed at '/')");
     }
     const auto at = split(name_part, '@');
     sel.name = trim(at[0]);
     if (at.size() == 2) {
         sel.interface = trim(at[1]);
     } else if (at.size() != 1) {
-        fail(std::string(kPrefix) + "Invalid network object (failed at '@')");
+        cni::fail_config(std::string(kPrefix) + "Invalid network object (failed at '@')");
     }
     for (const auto* item_part : {&sel.namespace_, &sel.name}) {
         if (!item_part->empty() && !is_dns1123_label(*item_part)) {
-            fail(std::string(kPrefix) +
-                 "Failed to parse: one or more items did not match comma-delimited format (must "
-                 "consist of lower case alphanumeric characters). Must start and end with an "
-                 "alphanumeric character), mismatch @ '" +
-                 *item_part + "'");
+            cni::fail_config(
+                std::string(kPrefix) +
+                "Failed to parse: one or more items did not match comma-delimited format (must "
+                "consist of lower case alphanumeric characters). Must start and end with an "
+                "alphanumeric character), mismatch @ '" +
+                *item_part + "'");
         }
     }
     if (!sel.interface.empty() &&
         (sel.interface.size() > kIfNameMax ||
          sel.interface.find_first_of(" \t\n\v\f\r/") != std::string::npos)) {
-        fail(std::string(kPrefix) +
-             "Failed to parse interface name: must be less than 15 chars and not contain '/' or "
-             "spaces. interface name '" +
-             sel.interface + "'");
+        cni::fail_config(
+            std::string(kPrefix) +
+            "Failed to parse interface name: must be less than 15 chars and not contain '/' or "
+            "spaces. interface name '" +
+            sel.interface + "'");
     }
     return sel;
 }
@@ -94,7 +92,7 @@ std::string json_kind(const Json& v) {
 }
 
 [[noreturn]] void type_error(const Json& v, const std::string& field, const std::string& go_type) {
-    fail(
+    cni::fail_config(
         "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation "
         "JSON format: json: cannot unmarshal " +
         json_kind(v) + " into Go struct field NetworkSelectionElement." + field + " of type " +
@@ -102,32 +100,19 @@ std::string json_kind(const Json& v) {
 }
 
 std::string as_string(const Json& v, const std::string& field) {
-    if (!v.is_string()) {
+    auto text = util::json_string(v);
+    if (!text) {
         type_error(v, field, "string");
     }
-    return v.get<std::string>();
+    return std::move(*text);
 }
 
 std::int64_t as_int(const Json& v, const std::string& field) {
-    if (v.is_number_unsigned()) {
-        if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
-            type_error(v, field, "int");
-        }
-        return v.get<std::int64_t>();
-    }
-    if (v.is_number_integer()) {
-        return v.get<std::int64_t>();
-    }
-    if (v.is_number_float()) {
-        // Only an integral value within int64 converts (casting anything else is undefined).
-        constexpr double kTwoTo63 = 9223372036854775808.0;
-        const double d = v.get<double>();
-        if (d >= -kTwoTo63 && d < kTwoTo63 && d == std::trunc(d)) {
-            return static_cast<std::int64_t>(d);
-        }
+    const auto number = util::json_integer(v, INT64_MIN, INT64_MAX, util::IntegralFloats::Accept);
+    if (!number) {
         type_error(v, field, "int");
     }
-    type_error(v, field, "int");
+    return *number;
 }
 
 std::vector<std::string> as_string_list(const Json& v, const std::string& field) {
@@ -164,14 +149,15 @@ nlohmann::json port_mappings(const Json& v) {
         }
         const nlohmann::json plain = plain_json(entry);
         nlohmann::json item = {{"hostPort", 0}, {"containerPort", 0}};
-        if (const auto* p = find_key_go(plain, "hostPort"); p != nullptr && !p->is_null()) {
+        if (const auto* p = util::find_key_go(plain, "hostPort"); p != nullptr && !p->is_null()) {
             item["hostPort"] = as_int(Json(*p), "portMappings.hostPort");
         }
-        if (const auto* p = find_key_go(plain, "containerPort"); p != nullptr && !p->is_null()) {
+        if (const auto* p = util::find_key_go(plain, "containerPort");
+            p != nullptr && !p->is_null()) {
             item["containerPort"] = as_int(Json(*p), "portMappings.containerPort");
         }
         for (const char* key : {"protocol", "hostIP"}) {
-            if (const auto* p = find_key_go(plain, key); p != nullptr && !p->is_null()) {
+            if (const auto* p = util::find_key_go(plain, key); p != nullptr && !p->is_null()) {
                 auto text = as_string(Json(*p), std::string("portMappings.") + key);
                 if (!text.empty()) {
                     item[key] = text;
@@ -191,7 +177,7 @@ nlohmann::json bandwidth(const Json& v) {
     nlohmann::json out = nlohmann::json::object();
     for (const char* key : {"ingressRate", "ingressBurst", "egressRate", "egressBurst"}) {
         out[key] = 0;
-        if (const auto* p = find_key_go(plain, key); p != nullptr && !p->is_null()) {
+        if (const auto* p = util::find_key_go(plain, key); p != nullptr && !p->is_null()) {
             out[key] = as_int(Json(*p), std::string("bandwidth.") + key);
         }
     }
@@ -248,7 +234,7 @@ struct ElementParser {
                      const auto text = as_string(gw, "default-route");
                      const auto ip = net::parse_ip(text);
                      if (!ip) {
-                         fail(
+                         cni::fail_config(
                              "parsePodNetworkAnnotation: failed to parse pod Network Attachment "
                              "Selection Annotation JSON format: invalid IP address: " +
                              text);
@@ -289,7 +275,7 @@ std::vector<plan::Selection> parse_json_form(std::string_view value, bool strict
         return {};
     }
     if (!doc.is_array()) {
-        fail(
+        cni::fail_config(
             "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection "
             "Annotation JSON format: json: cannot unmarshal " +
             json_kind(doc) + " into Go value of type []*types.NetworkSelectionElement");
@@ -298,7 +284,7 @@ std::vector<plan::Selection> parse_json_form(std::string_view value, bool strict
     for (std::size_t index = 0; index < doc.size(); ++index) {
         const auto& element = doc[index];
         if (!element.is_object()) {
-            fail(
+            cni::fail_config(
                 "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection "
                 "Annotation JSON format: json: cannot unmarshal " +
                 json_kind(element) + " into Go value of type types.NetworkSelectionElement");
@@ -313,7 +299,7 @@ std::vector<plan::Selection> parse_json_form(std::string_view value, bool strict
                     (key == "ipam-claim-reference" ? " (not supported, not forwarded)" : "") +
                     (key == "gateway" ? " (did you mean \"default-route\"?)" : "");
                 if (strict) {
-                    fail(msg + "; strict annotations are enabled");
+                    cni::fail_config(msg + "; strict annotations are enabled");
                 }
                 spdlog::warn("{}; ignored as Multus does", msg);
                 continue;
@@ -335,20 +321,20 @@ void validate(plan::Selection& sel, std::string_view default_namespace) {
         sel.namespace_ = std::string(default_namespace);
     }
     if (!sel.mac.empty() && !is_go_mac(sel.mac)) {
-        fail("parsePodNetworkAnnotation: failed to mac: address " + sel.mac +
-             ": invalid MAC address");
+        cni::fail_config("parsePodNetworkAnnotation: failed to mac: address " + sel.mac +
+                         ": invalid MAC address");
     }
     if (!sel.infiniband_guid.empty() && !is_go_mac(sel.infiniband_guid)) {
-        fail("parsePodNetworkAnnotation: failed to validate infiniband GUID: address " +
-             sel.infiniband_guid + ": invalid MAC address");
+        cni::fail_config("parsePodNetworkAnnotation: failed to validate infiniband GUID: address " +
+                         sel.infiniband_guid + ": invalid MAC address");
     }
     for (const auto& ip : sel.ips) {
         if (ip.find('/') != std::string::npos) {
             if (!net::parse_cidr(ip)) {
-                fail(fmt::format(R"(failed to parse CIDR "{}": invalid CIDR address: {})", ip, ip));
+                cni::fail_config(fmt::format(R"(failed to parse CIDR "{}": invalid CIDR address: {})", ip, ip));
             }
         } else if (!net::parse_ip(ip)) {
-            fail("failed to parse IP address \"" + ip + "\"");
+            cni::fail_config("failed to parse IP address \"" + ip + "\"");
         }
     }
 }
@@ -379,10 +365,11 @@ std::vector<plan::Selection> parse_network_selection(std::string_view value,
                                                      std::string_view default_namespace,
                                                      bool strict) {
     if (value.empty()) {
-        fail("parsePodNetworkAnnotation: pod annotation does not have \"network\" as key");
+        cni::fail_config(
+            "parsePodNetworkAnnotation: pod annotation does not have \"network\" as key");
     }
     if (value.size() > util::kMaxAnnotationBytes) {
-        fail(fmt::format(
+        cni::fail_config(fmt::format(
             "parsePodNetworkAnnotation: the annotation is {} bytes long, more than Kubernetes "
             "allows for all annotations of a pod together ({} bytes)",
             value.size(), util::kMaxAnnotationBytes));

@@ -18,32 +18,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
-}
-
 // At most one byte more than a config may have, so that a huge file costs no memory.
-std::string read_file(const fs::path& path) {
+std::string read_conf_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        fail("error reading " + path.string());
+        cni::fail_config("error reading " + path.string());
     }
     std::string bytes(util::kMaxConfigBytes + 1, '\0');
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (in.bad()) {
-        fail("error reading " + path.string());
+        cni::fail_config("error reading " + path.string());
     }
     bytes.resize(static_cast<std::size_t>(in.gcount()));
     if (bytes.size() > util::kMaxConfigBytes) {
-        fail(fmt::format("error reading {}: larger than {} bytes", path.string(),
-                         util::kMaxConfigBytes));
+        cni::fail_config(fmt::format("error reading {}: larger than {} bytes", path.string(),
+                                     util::kMaxConfigBytes));
     }
     return bytes;
 }
 
 std::string string_key(const nlohmann::json& obj, std::string_view key) {
-    const auto* v = find_key_go(obj, key);
-    return (v != nullptr && v->is_string()) ? v->get<std::string>() : std::string();
+    const auto* value = util::find_key_go(obj, key);
+    return value != nullptr ? util::json_string(*value).value_or("") : std::string();
 }
 
 /// libcni ConfFiles: non-directory entries with one of the extensions, sorted by file name.
@@ -70,7 +66,7 @@ nlohmann::json parse_object(std::string_view bytes, const std::string& what,
     std::string problem = "not a JSON object";
     auto doc = util::try_parse_json_bounded(bytes, {util::kMaxConfigBytes, max_depth}, &problem);
     if (!doc || !doc->is_object()) {
-        fail(what + ": " + problem);
+        cni::fail_config(what + ": " + problem);
     }
     return std::move(*doc);
 }
@@ -92,18 +88,18 @@ std::string inject_network_name(std::string_view config, const std::string& name
 std::string config_from_conf_dir(const std::string& name, const std::string& conf_dir) {
     const auto files = conf_files(conf_dir, {".conf", ".json", ".conflist"});
     if (files.empty()) {
-        fail("No networks found in " + conf_dir);
+        cni::fail_config("No networks found in " + conf_dir);
     }
     for (const auto& file : files) {
-        auto bytes = read_file(file);
+        auto bytes = read_conf_file(file);
         if (file.extension() == ".conflist") {
             const auto doc =
                 parse_object(bytes, "Error loading CNI conflist file " + file.string() +
                                         ": error parsing configuration list");
             const auto* list_name = doc.find("name") != doc.end() ? &doc["name"] : nullptr;
             if (list_name == nullptr || !list_name->is_string()) {
-                fail("Error loading CNI conflist file " + file.string() +
-                     ": error parsing configuration list: no name");
+                cni::fail_config("Error loading CNI conflist file " + file.string() +
+                                 ": error parsing configuration list: no name");
             }
             if (name.empty() || list_name->get<std::string>() == name) {
                 return bytes;
@@ -114,13 +110,13 @@ std::string config_from_conf_dir(const std::string& name, const std::string& con
                                                  ": error parsing configuration");
         if (name.empty() || string_key(doc, "name") == name) {
             if (string_key(doc, "type").empty()) {
-                fail("Error loading CNI config file " + file.string() +
-                     ": no 'type'; perhaps this is a .conflist?");
+                cni::fail_config("Error loading CNI config file " + file.string() +
+                                 ": no 'type'; perhaps this is a .conflist?");
             }
             return bytes;
         }
     }
-    fail("no network available in the name " + name + " in cni dir " + conf_dir);
+    cni::fail_config("no network available in the name " + name + " in cni dir " + conf_dir);
 }
 
 std::string config_from_path(const std::string& path) {
@@ -132,20 +128,20 @@ std::string config_from_path(const std::string& path) {
     }
     if (fs::is_directory(status)) {
         if (conf_files(path, {".conf", ".conflist"}).empty()) {
-            fail("getNetDelegate: cannot find network: " + path);
+            cni::fail_config("getNetDelegate: cannot find network: " + path);
         }
         return config_from_conf_dir("", path);
     }
-    auto bytes = read_file(path);
+    auto bytes = read_conf_file(path);
     if (fs::path(path).extension() == ".conflist") {
         auto doc = parse_object(bytes, "error loading CNI conflist file " + path);
         const auto* list_name = doc.find("name") != doc.end() ? &doc["name"] : nullptr;
         if (list_name == nullptr || !list_name->is_string()) {
-            fail("error loading CNI conflist file " + path +
-                 ": error parsing configuration list: "
-                 "no name");
+            cni::fail_config("error loading CNI conflist file " + path +
+                             ": error parsing configuration list: "
+                             "no name");
         }
-        const auto* inline_only = find_key_go(doc, "loadOnlyInlinedPlugins");
+        const auto* inline_only = util::find_key_go(doc, "loadOnlyInlinedPlugins");
         const bool only_inline =
             inline_only != nullptr &&
             ((inline_only->is_boolean() && inline_only->get<bool>()) ||
@@ -164,9 +160,10 @@ std::string config_from_path(const std::string& path) {
         }
         for (const auto& file : extra) {
             auto plugin =
-                parse_object(read_file(file), "error parsing configuration " + file.string());
+                parse_object(read_conf_file(file), "error parsing configuration " + file.string());
             if (string_key(plugin, "type").empty()) {
-                fail("error loading plugin config " + file.string() + ": missing 'type'");
+                cni::fail_config("error loading plugin config " + file.string() +
+                                 ": missing 'type'");
             }
             doc["plugins"].push_back(std::move(plugin));
         }
@@ -176,7 +173,8 @@ std::string config_from_path(const std::string& path) {
     }
     const auto doc = parse_object(bytes, "error loading CNI config file " + path);
     if (string_key(doc, "type").empty()) {
-        fail("error loading CNI config file " + path + ": no 'type'; perhaps this is a .conflist?");
+        cni::fail_config("error loading CNI config file " + path +
+                         ": no 'type'; perhaps this is a .conflist?");
     }
     return bytes;
 }
@@ -186,17 +184,18 @@ std::string check_delegate_config(std::string_view config) {
     const auto doc =
         parse_object(config, "LoadDelegateNetConf: error unmarshalling delegate config",
                      util::kMaxComposedJsonDepth);
-    if (!string_key(doc, "type").empty()) {
+    const auto shape = util::network_config_shape(doc);
+    if (shape == util::NetworkConfigShape::Conf) {
         return string_key(doc, "name");
     }
-    const auto* plugins = find_key_go(doc, "plugins");
-    if (plugins == nullptr || !plugins->is_array()) {
-        fail(
+    if (shape != util::NetworkConfigShape::ConfList) {
+        cni::fail_config(
             "LoadDelegateNetConf: failed with: LoadDelegateNetConfList: delegate must have the "
             "'type' or 'plugin' field");
     }
-    if (plugins->empty() || string_key((*plugins)[0], "type").empty()) {
-        fail(
+    const auto& plugins = *util::find_key_go(doc, "plugins");
+    if (plugins.empty() || string_key(plugins[0], "type").empty()) {
+        cni::fail_config(
             "LoadDelegateNetConf: failed with: LoadDelegateNetConfList: a plugin delegate must "
             "have the 'type' field");
     }

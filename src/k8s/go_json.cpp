@@ -11,8 +11,6 @@
 namespace splitnet::k8s {
 namespace {
 
-using util::iequals;
-
 /// Decodes one UTF-8 sequence at text[i]; returns the code point and its length, or -1 with
 /// length 1 for an invalid byte (Go then writes U+FFFD).
 std::pair<long, std::size_t> decode_utf8(std::string_view text, std::size_t i) {
@@ -113,22 +111,6 @@ void marshal_into(std::string& out, const nlohmann::json& value) {
 }
 
 }  // namespace
-
-const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view key) {
-    if (!object.is_object()) {
-        return nullptr;
-    }
-    if (auto it = object.find(std::string(key)); it != object.end()) {
-        return &*it;
-    }
-    const nlohmann::json* found = nullptr;
-    for (const auto& [name, value] : object.items()) {
-        if (iequals(name, key)) {
-            found = &value;
-        }
-    }
-    return found;
-}
 
 std::string go_quote(std::string_view text) {
     static constexpr std::string_view kHex = "0123456789abcdef";

@@ -17,20 +17,17 @@
 namespace splitnet::k8s {
 namespace {
 
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
-}
-
-std::string read_file(const std::string& path, const std::string& what) {
+std::string read_kubeconfig_file(const std::string& path, const std::string& what) {
     std::optional<std::string> content;
     try {
         // A kubeconfig with inline certificates is a few KiB; a node file must not cost memory.
         content = util::read_file_if_exists(path, util::Symlinks::Follow, util::kMaxConfigBytes);
     } catch (const cni::Error& e) {
-        fail(what + ": " + e.what());
+        cni::fail_config(what + ": " + e.what());
     }
     if (!content) {
-        fail("cannot read " + what + " " + path + ": " + std::system_category().message(ENOENT));
+        cni::fail_config("cannot read " + what + " " + path + ": " +
+                         std::system_category().message(ENOENT));
     }
     return std::move(*content);
 }
@@ -48,7 +45,7 @@ std::string scalar(const YAML::Node& node, const char* key) {
         return {};
     }
     if (!child.IsScalar()) {
-        fail(std::string("kubeconfig: '") + key + "' must be a string");
+        cni::fail_config(std::string("kubeconfig: '") + key + "' must be a string");
     }
     return child.as<std::string>();
 }
@@ -64,8 +61,8 @@ YAML::Node named(const YAML::Node& root, const char* list, const char* kind,
             }
         }
     }
-    fail(source + ": " + kind + " \"" + name + "\" (from current-context) not found in '" + list +
-         "'");
+    cni::fail_config(source + ": " + kind + " \"" + name +
+                     "\" (from current-context) not found in '" + list + "'");
 }
 
 std::string trim_newlines(std::string text) {
@@ -85,12 +82,14 @@ std::string ClusterAccess::server() const {
 void parse_server_url(std::string_view url, ClusterAccess& access) {
     constexpr std::string_view kHttps = "https://";
     if (url.rfind("http://", 0) == 0) {
-        fail("Kubernetes API server " + std::string(url) +
-             " uses plain http; splitnet only speaks https (the bearer token must not travel in "
-             "clear text): use the https:// endpoint of the API server");
+        cni::fail_config(
+            "Kubernetes API server " + std::string(url) +
+            " uses plain http; splitnet only speaks https (the bearer token must not travel in "
+            "clear text): use the https:// endpoint of the API server");
     }
     if (url.rfind(kHttps, 0) != 0) {
-        fail("Kubernetes API server URL \"" + std::string(url) + "\" must start with https://");
+        cni::fail_config("Kubernetes API server URL \"" + std::string(url) +
+                         "\" must start with https://");
     }
     auto rest = url.substr(kHttps.size());
     const auto slash = rest.find('/');
@@ -104,12 +103,14 @@ void parse_server_url(std::string_view url, ClusterAccess& access) {
     if (!authority.empty() && authority.front() == '[') {
         const auto close = authority.find(']');
         if (close == std::string_view::npos) {
-            fail("Kubernetes API server URL \"" + std::string(url) + "\": unterminated '['");
+            cni::fail_config("Kubernetes API server URL \"" + std::string(url) +
+                             "\": unterminated '['");
         }
         access.host = std::string(authority.substr(1, close - 1));
         if (close + 1 < authority.size()) {
             if (authority[close + 1] != ':') {
-                fail("Kubernetes API server URL \"" + std::string(url) + "\": bad port");
+                cni::fail_config("Kubernetes API server URL \"" + std::string(url) +
+                                 "\": bad port");
             }
             access.port = std::string(authority.substr(close + 2));
         }
@@ -121,11 +122,12 @@ void parse_server_url(std::string_view url, ClusterAccess& access) {
         }
     }
     if (access.host.empty()) {
-        fail("Kubernetes API server URL \"" + std::string(url) + "\" has no valid host:port");
+        cni::fail_config("Kubernetes API server URL \"" + std::string(url) +
+                         "\" has no valid host:port");
     }
     if (!util::parse_port(access.port)) {
-        fail("Kubernetes API server URL \"" + std::string(url) + "\": port \"" + access.port +
-             "\" is not a number from 1 to 65535");
+        cni::fail_config("Kubernetes API server URL \"" + std::string(url) + "\": port \"" +
+                         access.port + "\" is not a number from 1 to 65535");
     }
 }
 
@@ -143,7 +145,7 @@ ClusterAccess access_from(const YAML::Node& root, const std::string& base_dir,
             spdlog::info("{}: no current-context, using the only context \"{}\"", source,
                          context_name);
         } else {
-            fail(source + ": no current-context set");
+            cni::fail_config(source + ": no current-context set");
         }
     }
     const auto context = named(root, "contexts", "context", context_name, source);
@@ -153,7 +155,7 @@ ClusterAccess access_from(const YAML::Node& root, const std::string& base_dir,
     access.source = source;
     const auto server = scalar(cluster, "server");
     if (server.empty()) {
-        fail(source + ": cluster \"" + scalar(context, "cluster") + "\" has no server");
+        cni::fail_config(source + ": cluster \"" + scalar(context, "cluster") + "\" has no server");
     }
     parse_server_url(server, access);
     access.tls_server_name = scalar(cluster, "tls-server-name");
@@ -165,45 +167,50 @@ ClusterAccess access_from(const YAML::Node& root, const std::string& base_dir,
     const auto ca_file = scalar(cluster, "certificate-authority");
     if (access.insecure_skip_tls_verify && (!ca_data.empty() || !ca_file.empty())) {
         // client-go refuses the combination too: either the server is verified or it is not.
-        fail(source + ": cluster \"" + scalar(context, "cluster") +
-             "\" sets insecure-skip-tls-verify together with a certificate authority; specifying "
-             "a root certificates file with the insecure flag is not allowed: remove "
-             "insecure-skip-tls-verify (or the certificate-authority)");
+        cni::fail_config(
+            source + ": cluster \"" + scalar(context, "cluster") +
+            "\" sets insecure-skip-tls-verify together with a certificate authority; specifying "
+            "a root certificates file with the insecure flag is not allowed: remove "
+            "insecure-skip-tls-verify (or the certificate-authority)");
     }
     if (!ca_data.empty()) {
         access.ca_pem = base64_decode(ca_data);
     } else if (!ca_file.empty()) {
-        access.ca_pem = read_file(resolve(ca_file, base_dir), "certificate-authority");
+        access.ca_pem = read_kubeconfig_file(resolve(ca_file, base_dir), "certificate-authority");
     }
 
     const auto user_name = scalar(context, "user");
     if (!user_name.empty()) {
         const auto user = named(root, "users", "user", user_name, source);
         if (user["exec"] || user["auth-provider"]) {
-            fail(source + ": user \"" + user_name +
-                 "\" uses exec/auth-provider credentials, which a CNI plugin cannot run; use a "
-                 "service-account token (token/tokenFile) or a client certificate");
+            cni::fail_config(
+                source + ": user \"" + user_name +
+                "\" uses exec/auth-provider credentials, which a CNI plugin cannot run; use a "
+                "service-account token (token/tokenFile) or a client certificate");
         }
         access.token = scalar(user, "token");
         if (auto file = scalar(user, "tokenFile"); !file.empty()) {
             // client-go: a token file takes precedence and is re-read; we read it per invocation.
-            access.token = trim_newlines(read_file(resolve(file, base_dir), "tokenFile"));
+            access.token =
+                trim_newlines(read_kubeconfig_file(resolve(file, base_dir), "tokenFile"));
         }
         access.username = scalar(user, "username");
         access.password = scalar(user, "password");
         if (auto data = scalar(user, "client-certificate-data"); !data.empty()) {
             access.client_cert_pem = base64_decode(data);
         } else if (auto file = scalar(user, "client-certificate"); !file.empty()) {
-            access.client_cert_pem = read_file(resolve(file, base_dir), "client-certificate");
+            access.client_cert_pem =
+                read_kubeconfig_file(resolve(file, base_dir), "client-certificate");
         }
         if (auto data = scalar(user, "client-key-data"); !data.empty()) {
             access.client_key_pem = base64_decode(data);
         } else if (auto file = scalar(user, "client-key"); !file.empty()) {
-            access.client_key_pem = read_file(resolve(file, base_dir), "client-key");
+            access.client_key_pem = read_kubeconfig_file(resolve(file, base_dir), "client-key");
         }
         if (access.client_cert_pem.empty() != access.client_key_pem.empty()) {
-            fail(source + ": user \"" + user_name +
-                 "\" has a client certificate without a key (or a key without a certificate)");
+            cni::fail_config(
+                source + ": user \"" + user_name +
+                "\" has a client certificate without a key (or a key without a certificate)");
         }
     }
     return access;
@@ -215,29 +222,30 @@ ClusterAccess parse_kubeconfig(std::string_view yaml, const std::string& base_di
                                const std::string& source) {
     YAML::Node root;
     if (yaml.size() > util::kMaxConfigBytes) {
-        fail(source + ": larger than " + std::to_string(util::kMaxConfigBytes) + " bytes");
+        cni::fail_config(source + ": larger than " + std::to_string(util::kMaxConfigBytes) +
+                         " bytes");
     }
     try {
         root = YAML::Load(std::string(yaml));
     } catch (const YAML::DeepRecursion& e) {
         // yaml-cpp's own guard (depthguard.h) stops at a fixed depth; its message says "bad file".
-        fail(source + ": invalid YAML: nested deeper than " + std::to_string(e.depth()) +
-             " levels");
+        cni::fail_config(source + ": invalid YAML: nested deeper than " +
+                         std::to_string(e.depth()) + " levels");
     } catch (const YAML::Exception& e) {
-        fail(source + ": invalid YAML: " + e.what());
+        cni::fail_config(source + ": invalid YAML: " + e.what());
     }
     if (!root.IsMap()) {
-        fail(source + ": not a kubeconfig (expected a YAML mapping)");
+        cni::fail_config(source + ": not a kubeconfig (expected a YAML mapping)");
     }
     try {
         return access_from(root, base_dir, source);
     } catch (const YAML::Exception& e) {
-        fail(source + ": not a valid kubeconfig: " + e.what());
+        cni::fail_config(source + ": not a valid kubeconfig: " + e.what());
     }
 }
 
 ClusterAccess load_kubeconfig(const std::string& path) {
-    const auto text = read_file(path, "kubeconfig");
+    const auto text = read_kubeconfig_file(path, "kubeconfig");
     const auto slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
     return parse_kubeconfig(text, dir, "kubeconfig " + path);
@@ -251,7 +259,7 @@ bool in_cluster_available(const cni::Getenv& getenv) {
 
 ClusterAccess in_cluster_access(const cni::Getenv& getenv, const std::string& sa_dir) {
     if (!in_cluster_available(getenv)) {
-        fail(
+        cni::fail_config(
             "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and "
             "KUBERNETES_SERVICE_PORT must be defined");
     }
@@ -260,11 +268,11 @@ ClusterAccess in_cluster_access(const cni::Getenv& getenv, const std::string& sa
     access.host = *getenv("KUBERNETES_SERVICE_HOST");
     access.port = *getenv("KUBERNETES_SERVICE_PORT");
     if (!util::parse_port(access.port)) {
-        fail("in-cluster configuration: KUBERNETES_SERVICE_PORT \"" + access.port +
-             "\" is not a number from 1 to 65535");
+        cni::fail_config("in-cluster configuration: KUBERNETES_SERVICE_PORT \"" + access.port +
+                         "\" is not a number from 1 to 65535");
     }
-    access.token = trim_newlines(read_file(sa_dir + "/token", "service-account token"));
-    access.ca_pem = read_file(sa_dir + "/ca.crt", "service-account CA");
+    access.token = trim_newlines(read_kubeconfig_file(sa_dir + "/token", "service-account token"));
+    access.ca_pem = read_kubeconfig_file(sa_dir + "/ca.crt", "service-account CA");
     return access;
 }
 
@@ -280,7 +288,7 @@ std::string base64_decode(std::string_view text) {
         }
         const auto pos = kAlphabet.find(c);
         if (pos == std::string_view::npos) {
-            fail("kubeconfig: invalid base64 in a *-data field");
+            cni::fail_config("kubeconfig: invalid base64 in a *-data field");
         }
         buffer = (buffer << 6) | static_cast<unsigned>(pos);
         bits += 6;

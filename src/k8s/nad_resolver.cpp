@@ -9,13 +9,10 @@
 #include "splitnet/k8s/api_client.hpp"
 #include "splitnet/k8s/conf_files.hpp"
 #include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
 namespace {
-
-[[noreturn]] void fail(const std::string& msg) {
-    throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, msg);
-}
 
 std::string annotation(const PodInfo& pod, std::string_view key, bool* present = nullptr) {
     if (auto it = pod.annotations.find(std::string(key));
@@ -33,9 +30,10 @@ std::string annotation(const PodInfo& pod, std::string_view key, bool* present =
 
 void check_reference(const std::string& ns, const std::string& name) {
     if (!is_dns1123_label(ns) || !is_dns1123_subdomain(name)) {
-        fail("invalid network-attachment-definition reference \"" + ns + "/" + name +
-             "\": namespace and name must be DNS-1123 names (lower case alphanumerics, '-' and "
-             "'.'), e.g. \"media/unifi-vpn\"");
+        cni::fail_config(
+            "invalid network-attachment-definition reference \"" + ns + "/" + name +
+            "\": namespace and name must be DNS-1123 names (lower case alphanumerics, '-' and "
+            "'.'), e.g. \"media/unifi-vpn\"");
     }
 }
 
@@ -56,7 +54,7 @@ plan::DelegateSpec kubernetes_delegate(ApiClient* client, const std::string& ns,
         const std::string why =
             "no Kubernetes API access (set \"kubeconfig\" in the splitnet config)";
         not_readable(why);
-        fail(prefix + why);
+        cni::fail_config(prefix + why);
     }
     check_reference(ns, name);
     std::optional<nlohmann::json> nad;
@@ -70,7 +68,7 @@ plan::DelegateSpec kubernetes_delegate(ApiClient* client, const std::string& ns,
         const std::string why =
             "network-attachment-definitions.k8s.cni.cncf.io \"" + name + "\" not found";
         not_readable(why);
-        fail(prefix + why);
+        cni::fail_config(prefix + why);
     }
     plan::DelegateSpec spec;
     spec.name = ns + "/" + name;
@@ -105,7 +103,7 @@ plan::DelegateSpec net_delegate(ApiClient* client, const config::MetaConf& conf,
     try {
         return file_delegate(config_from_conf_dir(value, conf.conf_dir));
     } catch (const cni::Error& e) {
-        fail("getNetDelegate: cannot find network: " + value + " (" + e.what() + ")");
+        cni::fail_config("getNetDelegate: cannot find network: " + value + " (" + e.what() + ")");
     }
 }
 
@@ -141,8 +139,8 @@ void check_isolation(const config::MetaConf& conf, const PodInfo& pod, const pla
 std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
                        const std::string& conf_dir) {
     std::string config;
-    if (const auto* spec = find_key_go(nad, "spec"); spec != nullptr) {
-        if (const auto* c = find_key_go(*spec, "config"); c != nullptr && c->is_string()) {
+    if (const auto* spec = util::find_key_go(nad, "spec"); spec != nullptr) {
+        if (const auto* c = util::find_key_go(*spec, "config"); c != nullptr && c->is_string()) {
             config = c->get<std::string>();
         }
     }
@@ -150,7 +148,7 @@ std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
         try {
             return config_from_conf_dir(nad_name, conf_dir);
         } catch (const cni::Error& e) {
-            fail(std::string("GetCNIConfig: err in GetCNIConfigFromFile: ") + e.what());
+            cni::fail_config(std::string("GetCNIConfig: err in GetCNIConfigFromFile: ") + e.what());
         }
     }
     return inject_network_name(config, nad_name);
@@ -191,7 +189,7 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
         }
     } else {
         if (conf.delegates.empty()) {
-            fail("LoadNetConf: at least one delegate/clusterNetwork must be specified");
+            cni::fail_config("LoadNetConf: at least one delegate/clusterNetwork must be specified");
         }
         for (const auto& delegate : conf.delegates) {
             // Multus re-marshals each raw delegate map before loading it.
@@ -219,8 +217,9 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
             rethrow_with_prefix(e, "tryLoadK8sPodDefaultNetwork: failed to parse CRD object: ");
         }
         if (sels.size() > 1) {
-            fail("tryLoadK8sPodDefaultNetwork: more than one default network is specified: " +
-                 default_value);
+            cni::fail_config(
+                "tryLoadK8sPodDefaultNetwork: more than one default network is specified: " +
+                default_value);
         }
         if (!sels.empty()) {
             check_isolation(conf, *pod, sels[0], "tryLoadK8sPodDefaultNetwork");

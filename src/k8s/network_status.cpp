@@ -6,6 +6,7 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/go_json.hpp"
 #include "splitnet/net/ip.hpp"
+#include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
 namespace {
@@ -56,13 +57,13 @@ struct Current {
 }
 
 std::string str(const nlohmann::json& obj, const char* key) {
-    const auto* v = find_key_go(obj, key);
+    const auto* v = util::find_key_go(obj, key);
     return (v != nullptr && v->is_string()) ? v->get<std::string>() : std::string();
 }
 
 std::vector<std::string> str_list(const nlohmann::json& obj, const char* key) {
     std::vector<std::string> out;
-    if (const auto* v = find_key_go(obj, key); v != nullptr && v->is_array()) {
+    if (const auto* v = util::find_key_go(obj, key); v != nullptr && v->is_array()) {
         for (const auto& item : *v) {
             if (item.is_string()) {
                 out.push_back(item.get<std::string>());
@@ -108,7 +109,7 @@ void add_routes(const std::string& network, const nlohmann::json* routes, Curren
 
 Dns parse_dns(const nlohmann::json& result) {
     Dns dns;
-    if (const auto* d = find_key_go(result, "dns"); d != nullptr && d->is_object()) {
+    if (const auto* d = util::find_key_go(result, "dns"); d != nullptr && d->is_object()) {
         dns.nameservers = str_list(*d, "nameservers");
         dns.domain = str(*d, "domain");
         dns.search = str_list(*d, "search");
@@ -123,43 +124,45 @@ Current to_current(const std::string& network, const nlohmann::json& result) {
     }
     Current out;
     out.dns = parse_dns(result);
-    const bool legacy =
-        find_key_go(result, "ips") == nullptr &&
-        (find_key_go(result, "ip4") != nullptr || find_key_go(result, "ip6") != nullptr);
+    const bool legacy = util::find_key_go(result, "ips") == nullptr &&
+                        (util::find_key_go(result, "ip4") != nullptr ||
+                         util::find_key_go(result, "ip6") != nullptr);
     if (legacy) {
         // 0.1.0/0.2.0: no interfaces; ip4/ip6 carry one address, gateway and routes each.
         for (const char* family : {"ip4", "ip6"}) {
-            const auto* block = find_key_go(result, family);
+            const auto* block = util::find_key_go(result, family);
             if (block == nullptr || !block->is_object()) {
                 continue;
             }
             const auto gw = str(*block, "gateway");
             out.ips.push_back({ip_of(network, str(*block, "ip")), !gw.empty(), std::nullopt});
-            add_routes(network, find_key_go(*block, "routes"), out);
+            add_routes(network, util::find_key_go(*block, "routes"), out);
         }
         return out;
     }
-    if (const auto* ifs = find_key_go(result, "interfaces"); ifs != nullptr && ifs->is_array()) {
+    if (const auto* ifs = util::find_key_go(result, "interfaces");
+        ifs != nullptr && ifs->is_array()) {
         for (const auto& iface : *ifs) {
             ResultInterface ri{str(iface, "name"), str(iface, "mac"), 0, str(iface, "sandbox")};
-            if (const auto* mtu = find_key_go(iface, "mtu"); mtu != nullptr && mtu->is_number()) {
+            if (const auto* mtu = util::find_key_go(iface, "mtu");
+                mtu != nullptr && mtu->is_number()) {
                 ri.mtu = mtu->get<long long>();
             }
             out.interfaces.push_back(std::move(ri));
         }
     }
-    if (const auto* ips = find_key_go(result, "ips"); ips != nullptr && ips->is_array()) {
+    if (const auto* ips = util::find_key_go(result, "ips"); ips != nullptr && ips->is_array()) {
         for (const auto& ipc : *ips) {
             ResultIp ri{ip_of(network, str(ipc, "address")), !str(ipc, "gateway").empty(),
                         std::nullopt};
-            if (const auto* idx = find_key_go(ipc, "interface");
+            if (const auto* idx = util::find_key_go(ipc, "interface");
                 idx != nullptr && idx->is_number_integer()) {
                 ri.interface = idx->get<long long>();
             }
             out.ips.push_back(std::move(ri));
         }
     }
-    add_routes(network, find_key_go(result, "routes"), out);
+    add_routes(network, util::find_key_go(result, "routes"), out);
     return out;
 }
 

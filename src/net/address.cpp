@@ -13,7 +13,7 @@ namespace splitnet::net {
 
 namespace {
 
-AddrPtr build(int ifindex, const IpNet& addr) {
+AddrPtr build_address(int ifindex, const IpNet& addr) {
     AddrPtr obj(rtnl_addr_alloc());
     if (!obj) {
         throw cni::Error(cni::ErrorCode::Other, "rtnl_addr_alloc failed: out of memory");
@@ -36,7 +36,7 @@ bool AddressInfo::tentative() const {
 }
 
 void add_address(Netlink& nl, int ifindex, const IpNet& addr, const AddressOptions& options) {
-    auto obj = build(ifindex, addr);
+    auto obj = build_address(ifindex, addr);
     rtnl_addr_set_scope(obj.get(), RT_SCOPE_UNIVERSE);
     if (addr.is_v4() && addr.prefix < 31) {
         const auto brd = make_nl_addr(broadcast_of(addr), 32);
@@ -54,7 +54,7 @@ void add_address(Netlink& nl, int ifindex, const IpNet& addr, const AddressOptio
 }
 
 bool delete_address(Netlink& nl, int ifindex, const IpNet& addr) {
-    auto obj = build(ifindex, addr);
+    auto obj = build_address(ifindex, addr);
     nl.clear_errno();
     const int rc = rtnl_addr_delete(nl.sock(), obj.get(), 0);
     if (rc == -NLE_NOADDR || rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) {

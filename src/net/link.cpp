@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include <linux/if.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/macvlan.h>
 

@@ -48,7 +48,7 @@ RouteType type_from_kernel(unsigned type) {
     }
 }
 
-RoutePtr build(const RouteSpec& spec, bool for_delete) {
+RoutePtr build_route(const RouteSpec& spec, bool for_delete) {
     RoutePtr route(rtnl_route_alloc());
     if (!route) {
         throw cni::Error(cni::ErrorCode::Other, "rtnl_route_alloc failed: out of memory");
@@ -100,7 +100,7 @@ RoutePtr build(const RouteSpec& spec, bool for_delete) {
 
 }  // namespace
 
-std::string describe(const RouteSpec& route) {
+std::string describe_route(const RouteSpec& route) {
     std::string out = to_string(route.dst);
     if (route.gw) {
         out += " via " + to_string(*route.gw);
@@ -125,28 +125,28 @@ std::string describe(const RouteSpec& route) {
 }
 
 void add_route(Netlink& nl, const RouteSpec& route, bool exclusive) {
-    auto obj = build(route, false);
+    auto obj = build_route(route, false);
     nl.clear_errno();
     const int flags = NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0);
     nl.check(rtnl_route_add(nl.sock(), obj.get(), flags),
-             fmt::format("failed to add route '{}'", describe(route)));
+             fmt::format("failed to add route '{}'", describe_route(route)));
 }
 
 void replace_route(Netlink& nl, const RouteSpec& route) {
-    auto obj = build(route, false);
+    auto obj = build_route(route, false);
     nl.clear_errno();
     nl.check(rtnl_route_add(nl.sock(), obj.get(), NLM_F_CREATE | NLM_F_REPLACE),
-             fmt::format("failed to replace route '{}'", describe(route)));
+             fmt::format("failed to replace route '{}'", describe_route(route)));
 }
 
 bool delete_route(Netlink& nl, const RouteSpec& route) {
-    auto obj = build(route, true);
+    auto obj = build_route(route, true);
     nl.clear_errno();
     const int rc = rtnl_route_delete(nl.sock(), obj.get(), 0);
     if (rc == -NLE_OBJ_NOTFOUND) {
         return false;
     }
-    nl.check(rc, fmt::format("failed to delete route '{}'", describe(route)));
+    nl.check(rc, fmt::format("failed to delete route '{}'", describe_route(route)));
     return true;
 }
 

@@ -95,8 +95,8 @@ std::string config_with_cni_args(const std::string& config, const json& cni_args
     // Composed: a conflist may hold plugins appended from its subdirectory (conf_files.cpp).
     json doc = util::parse_json_bounded(config, "delegate configuration",
                                         {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
-    if (doc.contains("plugins") && doc["plugins"].is_array() && !doc.contains("type")) {
-        for (auto& plugin : doc["plugins"]) {
+    if (util::network_config_shape(doc) == util::NetworkConfigShape::ConfList) {
+        for (auto& plugin : *util::find_key_go(doc, "plugins")) {
             // Only plugins[0] was checked when the config was loaded.
             if (!plugin.is_object()) {
                 throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "splitnet/util/text.hpp"
+
 namespace splitnet::util {
 
 std::size_t json_nesting_depth(std::string_view text, std::size_t stop_above) {
@@ -69,6 +71,35 @@ std::string valid_utf8(std::string_view text) {
     // dump_json's own replacement, so that both agree byte for byte; the quoted string it prints
     // is read back (it cannot fail: dump_json only writes valid JSON).
     return nlohmann::json::parse(dump_json(nlohmann::json(std::string(text)))).get<std::string>();
+}
+
+const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view key) {
+    if (!object.is_object()) {
+        return nullptr;
+    }
+    if (const auto exact = object.find(key); exact != object.end()) {
+        return &*exact;
+    }
+    const nlohmann::json* match = nullptr;
+    for (const auto& [name, value] : object.items()) {
+        if (iequals(name, key)) {
+            match = &value;
+        }
+    }
+    return match;
+}
+
+NetworkConfigShape network_config_shape(const nlohmann::json& doc) {
+    if (const auto* type = find_key_go(doc, "type"); type != nullptr) {
+        if (const auto name = json_string(*type); name && !name->empty()) {
+            return NetworkConfigShape::Conf;
+        }
+    }
+    if (const auto* plugins = find_key_go(doc, "plugins");
+        plugins != nullptr && plugins->is_array()) {
+        return NetworkConfigShape::ConfList;
+    }
+    return NetworkConfigShape::Neither;
 }
 
 }  // namespace splitnet::util

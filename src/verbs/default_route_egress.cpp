@@ -53,9 +53,10 @@ std::optional<EgressIntent> egress_intent(const plan::Attachment& attachment) {
     if (!conf.is_object()) {
         return std::nullopt;
     }
-    const auto plugins = conf.find("plugins");
-    const json candidates =
-        plugins != conf.end() && plugins->is_array() ? *plugins : json::array({conf});
+    // The plugins ADD runs (delegate::parse_network_config decides the same way).
+    const json candidates = util::network_config_shape(conf) == util::NetworkConfigShape::ConfList
+                                ? *util::find_key_go(conf, "plugins")
+                                : json::array({conf});
     for (const auto& plugin : candidates) {
         if (!plugin.is_object() || !attach::is_native_type(plugin.value("type", ""))) {
             continue;

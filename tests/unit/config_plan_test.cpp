@@ -140,5 +140,24 @@ TEST(Plan, CniArgsAndRuntimeConfigPerAttachment) {
     EXPECT_EQ(plan::pod_ref_from_args(request.args).namespace_, "media");
 }
 
+// The annotation's cni-args go where the delegate runs: a conflist with an empty "type" is run as
+// a conflist (delegate::parse_network_config), so its plugins get them, not the top level.
+TEST(Plan, CniArgsFollowTheConfOrConflistDecisionOfAdd) {
+    plan::Selection selection;
+    selection.cni_args = {{"foo", "bar"}};
+    plan::DelegateSpec primary{"cluster", R"({"name":"cluster","type":"ptp"})", true, {}};
+    plan::DelegateSpec vpn{"network/vpn",
+                           R"({"name":"vpn","type":"","plugins":[{"type":"macvlan"}]})", false,
+                           selection};
+    const auto conf = config::parse_meta_conf(R"({"cniVersion":"1.0.0","name":"n"})");
+    const auto attachments = plan::build_plan({primary, vpn}, conf, add_request(), true);
+    ASSERT_EQ(attachments.size(), 2U);
+    const auto config = json::parse(attachments[1].config);
+    const auto& plugin = config.at("plugins").at(0);
+    ASSERT_TRUE(plugin.contains("args"));
+    EXPECT_EQ(plugin["args"]["cni"]["foo"], "bar");
+    EXPECT_FALSE(config.contains("args"));
+}
+
 }  // namespace
 }  // namespace splitnet

@@ -1,5 +1,7 @@
 // The bounded JSON entry point and the UTF-8-safe serialiser.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -175,6 +177,67 @@ TEST(Utf8Clip, ClipOfMultiByteTextIsValidUtf8) {
     // nlohmann's strict dump() throws on invalid UTF-8: the clipped text must not.
     EXPECT_NO_THROW((void)nlohmann::json(clipped).dump());
     EXPECT_EQ(clip("short", 4096), "short");
+}
+
+TEST(FindKeyGo, ExactThenLastFolded) {
+    const auto doc = nlohmann::json::parse(R"({"Type":"a","type":"b","NAME":"n","Name":"m"})");
+    EXPECT_EQ(*find_key_go(doc, "type"), "b");
+    EXPECT_EQ(*find_key_go(doc, "name"), "m");  // the later folded duplicate wins, as in Go
+    EXPECT_EQ(find_key_go(doc, "plugins"), nullptr);
+    EXPECT_EQ(find_key_go(nlohmann::json::array(), "type"), nullptr);
+}
+
+TEST(FindGiven, NullCountsAsAbsent) {
+    const auto doc = nlohmann::json::parse(R"({"a":null,"b":0,"B":1})");
+    EXPECT_EQ(find_given(doc, "a"), nullptr);
+    EXPECT_EQ(find_given(doc, "c"), nullptr);
+    ASSERT_NE(find_given(doc, "b"), nullptr);
+    EXPECT_EQ(*find_given(doc, "b"), 0);  // exact keys only
+}
+
+TEST(TypedReaders, AcceptOnlyTheirType) {
+    using nlohmann::json;
+    EXPECT_EQ(json_string(json("x")), "x");
+    EXPECT_FALSE(json_string(json(1)).has_value());
+    EXPECT_EQ(json_bool(json(true)), true);
+    EXPECT_FALSE(json_bool(json("true")).has_value());
+    EXPECT_EQ(json_string_list(json::parse(R"(["a","b"])")), (std::vector<std::string>{"a", "b"}));
+    EXPECT_FALSE(json_string_list(json::parse(R"(["a",1])")).has_value());
+    EXPECT_FALSE(json_string_list(json("a")).has_value());
+    // The same reader for ordered documents (annotations keep their key order).
+    EXPECT_EQ(json_string(nlohmann::ordered_json("y")), "y");
+}
+
+TEST(TypedReaders, IntegersWithinRange) {
+    using nlohmann::json;
+    constexpr std::int64_t kMin = -5;
+    constexpr std::int64_t kMax = 5;
+    EXPECT_EQ(json_integer(json(5), kMin, kMax), 5);
+    EXPECT_EQ(json_integer(json(-5), kMin, kMax), -5);
+    EXPECT_FALSE(json_integer(json(6), kMin, kMax).has_value());
+    EXPECT_FALSE(json_integer(json::parse("3.0"), kMin, kMax).has_value());
+    EXPECT_EQ(json_integer(json::parse("3.0"), kMin, kMax, IntegralFloats::Accept), 3);
+    EXPECT_FALSE(json_integer(json::parse("3.5"), kMin, kMax, IntegralFloats::Accept).has_value());
+    EXPECT_FALSE(json_integer(json::parse("1e300"), INT64_MIN, INT64_MAX, IntegralFloats::Accept)
+                     .has_value());
+    EXPECT_FALSE(
+        json_integer(json::parse("18446744073709551615"), INT64_MIN, INT64_MAX).has_value());
+    EXPECT_FALSE(json_integer(json("1"), kMin, kMax).has_value());
+}
+
+TEST(NetworkConfigShape, TypeFirstThenPlugins) {
+    using nlohmann::json;
+    EXPECT_EQ(network_config_shape(json::parse(R"({"type":"ptp"})")), NetworkConfigShape::Conf);
+    EXPECT_EQ(network_config_shape(json::parse(R"({"Type":"ptp"})")), NetworkConfigShape::Conf);
+    EXPECT_EQ(network_config_shape(json::parse(R"({"type":"ptp","plugins":[]})")),
+              NetworkConfigShape::Conf);
+    EXPECT_EQ(network_config_shape(json::parse(R"({"type":"","plugins":[]})")),
+              NetworkConfigShape::ConfList);
+    EXPECT_EQ(network_config_shape(json::parse(R"({"plugins":[{"type":"ptp"}]})")),
+              NetworkConfigShape::ConfList);
+    EXPECT_EQ(network_config_shape(json::parse(R"({"type":1,"plugins":{}})")),
+              NetworkConfigShape::Neither);
+    EXPECT_EQ(network_config_shape(json::array()), NetworkConfigShape::Neither);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace splitnet::cni {
@@ -64,5 +65,35 @@ private:
     std::string details_;
     int sys_errno_ = 0;
 };
+
+// The raisers: one call where a problem is found, with the code written at the call site.
+
+/// Throws Error(code, msg).
+[[noreturn]] inline void fail(ErrorCode code, const std::string& msg) {
+    throw Error(code, msg);
+}
+
+/// Throws Error(InvalidNetworkConfig, msg): what the user wrote (a config, an annotation, a NAD, a
+/// kubeconfig) is wrong, and `msg` says what to fix.
+[[noreturn]] inline void fail_config(const std::string& msg) {
+    fail(ErrorCode::InvalidNetworkConfig, msg);
+}
+
+/// Throws Error(InvalidNetworkConfig, "<key>: <what>") for one bad key of a config block.
+[[noreturn]] inline void fail_key(std::string_view key, std::string_view what) {
+    std::string msg(key);
+    msg.append(": ").append(what);
+    fail_config(msg);
+}
+
+/// Throws Error(InvalidNetworkConfig, "<command>: --<flag>: <why> (see `splitnet <command>
+/// --help`)") for a bad flag of a subcommand.
+[[noreturn]] inline void fail_flag(std::string_view command, std::string_view flag,
+                                   std::string_view why) {
+    std::string msg(command);
+    msg.append(": --").append(flag).append(": ").append(why).append(" (see `splitnet ");
+    msg.append(command).append(" --help`)");
+    fail_config(msg);
+}
 
 }  // namespace splitnet::cni

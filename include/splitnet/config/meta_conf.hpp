@@ -64,8 +64,4 @@ struct MetaConf {
 /// Error(InvalidNetworkConfig) for bad values, naming the key.
 MetaConf parse_meta_conf(std::string_view bytes);
 
-/// Case-insensitive key lookup (Go encoding/json: exact match preferred, else the last
-/// case-folded match). Returns nullptr when absent.
-const nlohmann::json* find_key(const nlohmann::json& object, std::string_view key);
-
 }  // namespace splitnet::config

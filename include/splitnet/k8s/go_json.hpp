@@ -7,10 +7,6 @@
 
 namespace splitnet::k8s {
 
-/// Go encoding/json key lookup: exact match first, else the last case-insensitive match (the Go
-/// decoder lets a later case-folded duplicate win). nullptr when absent or not an object.
-const nlohmann::json* find_key_go(const nlohmann::json& object, std::string_view key);
-
 /// A JSON string literal exactly as Go's encoding/json writes it (HTML-safe: <, >, & as \u003c..,
 /// U+2028/2029 escaped, invalid UTF-8 replaced by U+FFFD), so annotation values are byte-equal
 /// to what Multus writes.
