@@ -19,12 +19,5 @@ TEST(GoJson, MarshalSortsKeysAndPrintsFloat64) {
               R"({"a":[1.5,2,1e-7,1e+21,"\u003c"],"b":1,"c":{"y":null,"z":true}})");
 }
 
-TEST(GoJson, FindKeyExactThenFolded) {
-    const auto doc = nlohmann::json::parse(R"({"Type":"a","type":"b","NAME":"n"})");
-    EXPECT_EQ(*find_key_go(doc, "type"), "b");
-    EXPECT_EQ(*find_key_go(doc, "name"), "n");
-    EXPECT_EQ(find_key_go(doc, "plugins"), nullptr);
-}
-
 }  // namespace
 }  // namespace splitnet::k8s
