@@ -335,6 +335,8 @@ private:
                 // E.g. net1 is gone (the kill switch holds): debug only, since a pod could
                 // otherwise fill the log at its query rate.
                 spdlog::debug("dns split: {}: {}", target_.netns, e.what());
+            } catch (const net::KernelError& e) {  // e.g. the pod's netns is gone
+                spdlog::debug("dns split: {}: {}", target_.netns, e.what());
             }
         }
         ++counters_.failed;
@@ -465,6 +467,8 @@ private:
             } catch (const cni::Error& e) {
                 // E.g. net1 is gone (the kill switch holds): that query fails, at debug level
                 // only, since a pod could otherwise fill the log at its query rate.
+                spdlog::debug("dns split: {}: {}", target_.netns, e.what());
+            } catch (const net::KernelError& e) {  // e.g. the pod's netns is gone
                 spdlog::debug("dns split: {}: {}", target_.netns, e.what());
             }
             if (reply) {

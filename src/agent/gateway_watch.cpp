@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/netns.hpp"
+#include "splitnet/net/sys_error.hpp"
 
 namespace splitnet::agent {
 namespace {
@@ -51,7 +51,7 @@ bool source_tentative(int netns_fd, const EgressTarget& target) {
                 return address.tentative();
             }
         }
-    } catch (const cni::Error&) {
+    } catch (const net::KernelError&) {
     }
     return false;
 }
@@ -59,7 +59,7 @@ bool source_tentative(int netns_fd, const EgressTarget& target) {
 bool netns_exists(const std::string& path) {
     try {
         return net::open_netns_if_exists(path).has_value();
-    } catch (const cni::Error&) {
+    } catch (const net::KernelError&) {
         return false;
     }
 }
@@ -135,7 +135,7 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
                                 : net::ndp_resolve(netns->get(), target.ifname, target.source,
                                                    target.gateway, probe_))
                                 .has_value();
-        } catch (const cni::Error& e) {
+        } catch (const net::KernelError& e) {
             out.problem = e.what();
         }
         if (target.probe_target) {
@@ -144,7 +144,7 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
                 out.target_reachable = net::tcp_connect_probe(
                     netns->get(), target.ifname, target.probe_target->address,
                     target.probe_target->port, kTargetTimeout);
-            } catch (const cni::Error& e) {
+            } catch (const net::KernelError& e) {
                 out.target_reachable = false;
                 out.problem = e.what();
             }
@@ -154,10 +154,10 @@ GatewayWatch::Probed GatewayWatch::probe_one(const EgressTarget& target) const {
             net::Netlink nl(netns->get());
             out.kill_switch_engaged =
                 kill_switch_engaged(net::list_routes(nl, v4 ? net::Family::V4 : net::Family::V6));
-        } catch (const cni::Error& e) {
+        } catch (const net::KernelError& e) {
             out.problem = e.what();
         }
-    } catch (const cni::Error& e) {
+    } catch (const net::KernelError& e) {
         out.problem = e.what();
     }
     // A netns that vanished meanwhile is a pod that is gone, not a problem.

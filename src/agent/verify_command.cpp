@@ -38,6 +38,9 @@ int run_verify(const std::vector<std::string>& args) {
     try {
         net::Netlink nl;
         problems = verify_problems(options, take_snapshot(nl, options));
+    } catch (const net::KernelError& e) {
+        spdlog::error("verify: cannot read this network namespace: {}", e.what());
+        return 1;
     } catch (const cni::Error& e) {
         spdlog::error("verify: cannot read this network namespace: {}", e.what());
         return 1;

@@ -75,7 +75,7 @@ void prepare_sysctls(int pod_fd, const std::string& name, const Addressing& plan
     auto best_effort = [](const std::string& key, const char* value) {
         try {
             net::write_sysctl(key, value);
-        } catch (const cni::Error& e) {
+        } catch (const net::KernelError& e) {
             spdlog::debug("{}", e.what());
         }
     };
@@ -90,14 +90,14 @@ void prepare_sysctls(int pod_fd, const std::string& name, const Addressing& plan
             std::string value;
             try {
                 value = net::read_sysctl(key);
-            } catch (const cni::Error& e) {
+            } catch (const net::KernelError& e) {
                 spdlog::warn("{}", e.what());
                 continue;
             }
             if (value != "0") {
                 try {
                     net::write_sysctl(key, "0");
-                } catch (const cni::Error& e) {
+                } catch (const net::KernelError& e) {
                     cni::fail(cni::ErrorCode::Other,
                               fmt::format("failed to enable IPv6 for interface \"{}\" ({}={}): {}",
                                           iface, key, value, e.what()));

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/net/netns.hpp"
 #include "splitnet/net/route.hpp"
 
@@ -62,14 +63,24 @@ net::LinkInfo lookup_master(net::Netlink& nl, const std::string& master) {
     return *link;
 }
 
+namespace {
+
+[[noreturn]] void throw_as_plugin_error(const cni::Error& e) {
+    if (e.code() >= static_cast<unsigned>(cni::ErrorCode::NotAvailable)) {
+        throw e;
+    }
+    throw cni::Error(cni::ErrorCode::Other, e.msg(), e.details(), e.sys_errno());
+}
+
+}  // namespace
+
 void rethrow_as_plugin_error() {
     try {
         throw;
     } catch (const cni::Error& e) {
-        if (e.code() >= static_cast<unsigned>(cni::ErrorCode::NotAvailable)) {
-            throw;
-        }
-        throw cni::Error(cni::ErrorCode::Other, e.msg(), e.details(), e.sys_errno());
+        throw_as_plugin_error(e);
+    } catch (const net::KernelError& e) {
+        throw_as_plugin_error(cni::from_kernel(e));
     } catch (const std::exception& e) {
         throw cni::Error(cni::ErrorCode::Other, e.what());
     }

@@ -22,13 +22,18 @@ void macvlan_status(const delegate::PluginCall& call, delegate::PluginInvoker& i
     if (full.link_in_container) {
         return;  // the master lives in a pod netns that STATUS does not know
     }
+    // Not ready to create attachments on this node (the reference leaves this as a TODO).
+    const auto not_available = [](const std::string& msg) {
+        return cni::Error(cni::ErrorCode::NotAvailable, msg,
+                          "the macvlan master interface is missing on this node");
+    };
     net::Netlink node;
     try {
         detail::lookup_master(node, full.master);
     } catch (const cni::Error& e) {
-        // Not ready to create attachments on this node (the reference leaves this as a TODO).
-        throw cni::Error(cni::ErrorCode::NotAvailable, e.msg(),
-                         "the macvlan master interface is missing on this node");
+        throw not_available(e.msg());
+    } catch (const net::KernelError& e) {
+        throw not_available(e.what());
     }
 }
 

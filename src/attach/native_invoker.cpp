@@ -6,6 +6,7 @@
 
 #include "splitnet/attach/macvlan.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/cni/version.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -61,22 +62,27 @@ std::string NativeInvoker::invoke(const delegate::PluginCall& call) {
     check_version_gates(call.verb, config_version(call.config));
     spdlog::debug("native {} {} {} in {}", cni::verb_name(call.verb), call.type, call.ifname,
                   call.netns);
-    switch (call.verb) {
-        case cni::Verb::Add:
-            return macvlan_add(call, fallback_);
-        case cni::Verb::Del:
-            macvlan_del(call, fallback_);
-            return {};
-        case cni::Verb::Check:
-            macvlan_check(call, fallback_);
-            return {};
-        case cni::Verb::Status:
-            macvlan_status(call, fallback_);
-            return {};
-        case cni::Verb::Gc:
-            return {};  // the reference macvlan keeps no state to collect
-        case cni::Verb::Version:
-            break;
+    // The plugin's boundary: it fails with a CNI error, as an exec'd plugin's error document.
+    try {
+        switch (call.verb) {
+            case cni::Verb::Add:
+                return macvlan_add(call, fallback_);
+            case cni::Verb::Del:
+                macvlan_del(call, fallback_);
+                return {};
+            case cni::Verb::Check:
+                macvlan_check(call, fallback_);
+                return {};
+            case cni::Verb::Status:
+                macvlan_status(call, fallback_);
+                return {};
+            case cni::Verb::Gc:
+                return {};  // the reference macvlan keeps no state to collect
+            case cni::Verb::Version:
+                break;
+        }
+    } catch (const net::KernelError& e) {
+        throw cni::from_kernel(e);
     }
     return {};
 }

@@ -22,6 +22,7 @@
 #include "splitnet/install/service_account.hpp"
 #include "splitnet/log/logging.hpp"
 #include "splitnet/net/ip.hpp"
+#include "splitnet/net/sys_error.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -348,6 +349,9 @@ int run_install(const std::vector<std::string>& args, const cni::Getenv& getenv)
     try {
         return run(options, getenv);
     } catch (const cni::Error& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    } catch (const net::KernelError& e) {  // the node agent's top level
         spdlog::error("{}", e.what());
         return 1;
     }

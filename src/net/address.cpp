@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/net/nl_addr.hpp"
+#include "splitnet/net/sys_error.hpp"
 
 namespace splitnet::net {
 
@@ -16,15 +17,14 @@ namespace {
 AddrPtr build_address(int ifindex, const IpNet& addr) {
     AddrPtr obj(rtnl_addr_alloc());
     if (!obj) {
-        throw cni::Error(cni::ErrorCode::Other, "rtnl_addr_alloc failed: out of memory");
+        throw KernelError("rtnl_addr_alloc failed: out of memory");
     }
     rtnl_addr_set_ifindex(obj.get(), ifindex);
     rtnl_addr_set_family(obj.get(), address_family(addr.addr.family));
     const auto local = make_nl_addr(addr);
     const int rc = rtnl_addr_set_local(obj.get(), local.get());
     if (rc < 0) {
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("rtnl_addr_set_local {}: {}", to_string(addr), rc));
+        throw KernelError(fmt::format("rtnl_addr_set_local {}: {}", to_string(addr), rc));
     }
     return obj;
 }

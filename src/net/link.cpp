@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/net/nl_addr.hpp"
+#include "splitnet/net/sys_error.hpp"
 
 namespace splitnet::net {
 
@@ -18,7 +19,7 @@ namespace {
 LinkPtr alloc_link() {
     LinkPtr link(rtnl_link_alloc());
     if (!link) {
-        throw cni::Error(cni::ErrorCode::Other, "rtnl_link_alloc failed: out of memory");
+        throw KernelError("rtnl_link_alloc failed: out of memory");
     }
     return link;
 }
@@ -144,7 +145,7 @@ std::optional<LinkInfo> find_link(Netlink& nl, int index) {
 LinkInfo get_link(Netlink& nl, std::string_view name) {
     auto info = find_link(nl, name);
     if (!info) {
-        throw cni::Error(cni::ErrorCode::Other, fmt::format("Link not found: \"{}\"", name));
+        throw KernelError(fmt::format("Link not found: \"{}\"", name));
     }
     return *std::move(info);
 }
@@ -152,7 +153,7 @@ LinkInfo get_link(Netlink& nl, std::string_view name) {
 void create_macvlan(Netlink& nl, const MacvlanSpec& spec, int target_netns_fd) {
     LinkPtr link(rtnl_link_macvlan_alloc());
     if (!link) {
-        throw cni::Error(cni::ErrorCode::Other, "rtnl_link_macvlan_alloc failed");
+        throw KernelError("rtnl_link_macvlan_alloc failed");
     }
     rtnl_link_set_name(link.get(), spec.name.c_str());
     rtnl_link_set_link(link.get(), spec.master_index);

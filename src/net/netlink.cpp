@@ -42,8 +42,7 @@ util::UniqueFd dup_fd(int fd) {
     util::UniqueFd out(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
     if (!out.valid()) {
         const int err = errno;
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("dup netns fd {}: {}", fd, errno_text(err)), {}, err);
+        throw KernelError(fmt::format("dup netns fd {}: {}", fd, errno_text(err)), err);
     }
     return out;
 }
@@ -83,20 +82,13 @@ bool not_found_code(int nle, int sys_errno) noexcept {
 }  // namespace
 
 NetlinkError::NetlinkError(std::string operation, int nle, int sys_errno)
-    : cni::Error(cni::ErrorCode::Other,
-                 fmt::format("{}: {}", operation, reason_text(nle, sys_errno)),
-                 fmt::format("libnl error {} ({}), errno {}", nle, nl_geterror(nle), sys_errno),
-                 sys_errno),
+    : KernelError(fmt::format("{}: {}", operation, reason_text(nle, sys_errno)), sys_errno,
+                  fmt::format("libnl error {} ({}), errno {}", nle, nl_geterror(nle), sys_errno)),
       nle_(nle),
-      sys_errno_(sys_errno),
       reason_(reason_text(nle, sys_errno)) {}
 
 bool NetlinkError::is_not_found() const noexcept {
-    return not_found_code(nle_, sys_errno_);
-}
-
-bool NetlinkError::is_exists() const noexcept {
-    return nle_ == NLE_EXIST || sys_errno_ == EEXIST;
+    return not_found_code(nle_, sys_errno());
 }
 
 Netlink::Netlink() : Netlink(open_current_netns().get()) {}
@@ -104,7 +96,7 @@ Netlink::Netlink() : Netlink(open_current_netns().get()) {}
 Netlink::Netlink(int netns_fd) : netns_(dup_fd(netns_fd)), last_errno_(std::make_unique<int>(0)) {
     sock_.reset(nl_socket_alloc());
     if (!sock_) {
-        throw cni::Error(cni::ErrorCode::Other, "nl_socket_alloc failed: out of memory");
+        throw KernelError("nl_socket_alloc failed: out of memory", ENOMEM);
     }
     nl_socket_modify_err_cb(sock_.get(), NL_CB_CUSTOM, &record_errno, last_errno_.get());
     const auto current = open_current_netns();
@@ -160,7 +152,7 @@ void Netlink::dump(int msg_type, int af, const std::function<void()>& reset,
         const NlCbPtr base(nl_socket_get_cb(sock_.get()));
         const NlCbPtr cb(nl_cb_clone(base.get()));
         if (!cb) {
-            throw cni::Error(cni::ErrorCode::Other, "nl_cb_clone failed: out of memory");
+            throw KernelError("nl_cb_clone failed: out of memory", ENOMEM);
         }
         nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, &on_valid, &state);
         rc = nl_rtgen_request(sock_.get(), msg_type, af, NLM_F_DUMP);

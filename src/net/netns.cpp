@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/sys_error.hpp"
 
 namespace splitnet::net {
@@ -30,15 +29,12 @@ constexpr long kNsfsMagic = 0x6e736673;
 constexpr long kNsfsMagic = NSFS_MAGIC;
 #endif
 
-// Every problem with a namespace path is the runtime's CNI_NETNS: code 4 (invalid environment
-// variable) rather than the Go libraries' 999, so the message can say what to fix.
+// Every problem with a namespace path is a kind of its own: for the CNI runtime it is a bad
+// CNI_NETNS (code 4), so the message can say what to fix.
 [[noreturn]] void bad_netns(const std::string& path, const std::string& problem,
                             int sys_errno = 0) {
-    throw cni::Error(cni::ErrorCode::InvalidEnvironment,
-                     fmt::format("failed to open netns \"{}\": {}", path, problem),
-                     "CNI_NETNS must be a network namespace file, e.g. /var/run/netns/<name> or "
-                     "/proc/<pid>/ns/net",
-                     sys_errno);
+    throw KernelError(fmt::format("failed to open netns \"{}\": {}", path, problem), sys_errno, {},
+                      KernelError::Kind::BadNetnsPath);
 }
 
 util::UniqueFd open_checked(std::string_view path, bool missing_ok, bool& missing) {
@@ -108,9 +104,8 @@ util::UniqueFd open_current_netns() {
     util::UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
         const int err = errno;
-        throw cni::Error(
-            cni::ErrorCode::Other,
-            fmt::format("failed to open /proc/thread-self/ns/net: {}", errno_text(err)), {}, err);
+        throw KernelError(
+            fmt::format("failed to open /proc/thread-self/ns/net: {}", errno_text(err)), err);
     }
     return fd;
 }
@@ -122,8 +117,7 @@ bool same_netns(int fd_a, int fd_b) {
 
     if (::fstat(fd_a, &a) != 0 || ::fstat(fd_b, &b) != 0) {
         const int err = errno;
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("failed to stat netns fd: {}", errno_text(err)), {}, err);
+        throw KernelError(fmt::format("failed to stat netns fd: {}", errno_text(err)), err);
     }
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -131,9 +125,8 @@ bool same_netns(int fd_a, int fd_b) {
 NetnsGuard::NetnsGuard(int target_fd) : saved_(open_current_netns()) {
     if (::setns(target_fd, CLONE_NEWNET) != 0) {
         const int err = errno;
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("setns into netns fd {}: {}", target_fd, errno_text(err)), {},
-                         err);
+        throw KernelError(fmt::format("setns into netns fd {}: {}", target_fd, errno_text(err)),
+                          err);
     }
 }
 

@@ -5,14 +5,14 @@
 
 #include <sys/socket.h>
 
-#include "splitnet/cni/error.hpp"
+#include "splitnet/net/sys_error.hpp"
 
 namespace splitnet::net {
 
 NlAddrPtr make_nl_addr(const IpAddr& addr, int prefix) {
     NlAddrPtr out(nl_addr_build(address_family(addr.family), addr.bytes.data(), addr.size()));
     if (!out) {
-        throw cni::Error(cni::ErrorCode::Other, "nl_addr_build failed: out of memory");
+        throw KernelError("nl_addr_build failed: out of memory");
     }
     nl_addr_set_prefixlen(out.get(), prefix);
     return out;
@@ -25,7 +25,7 @@ NlAddrPtr make_nl_addr(const IpNet& net) {
 NlAddrPtr make_nl_mac(const MacAddr& mac) {
     NlAddrPtr out(nl_addr_build(AF_LLC, mac.data(), mac.size()));
     if (!out) {
-        throw cni::Error(cni::ErrorCode::Other, "nl_addr_build failed: out of memory");
+        throw KernelError("nl_addr_build failed: out of memory");
     }
     return out;
 }

@@ -18,7 +18,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/netns.hpp"
 #include "splitnet/net/probe_packet.hpp"
 #include "splitnet/net/sys_error.hpp"
@@ -33,7 +32,7 @@ using Matcher = std::function<std::optional<MacAddr>(std::span<const std::uint8_
 
 [[noreturn]] void fail_errno(const std::string& what) {
     const int err = errno;
-    throw cni::Error(cni::ErrorCode::Other, fmt::format("{}: {}", what, errno_text(err)), {}, err);
+    throw KernelError(fmt::format("{}: {}", what, errno_text(err)), err);
 }
 
 struct Iface {
@@ -44,7 +43,7 @@ struct Iface {
 void fill_ifreq(ifreq& req, std::string_view ifname) {
     std::memset(&req, 0, sizeof(req));
     if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
-        throw cni::Error(cni::ErrorCode::Other, fmt::format("bad interface name \"{}\"", ifname));
+        throw KernelError(fmt::format("bad interface name \"{}\"", ifname));
     }
     std::memcpy(req.ifr_name, ifname.data(), ifname.size());
 }
@@ -69,8 +68,8 @@ Iface query_iface(int fd, std::string_view ifname) {
         fail_errno(fmt::format("probe: cannot read the flags of \"{}\"", ifname));
     }
     if ((req.ifr_flags & IFF_UP) == 0) {
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("probe: interface \"{}\" is down; bring it up first", ifname));
+        throw KernelError(
+            fmt::format("probe: interface \"{}\" is down; bring it up first", ifname));
     }
     return out;
 }
@@ -163,8 +162,7 @@ void send_arp(const ArpSocket& sock, const std::vector<std::uint8_t>& payload) {
 
 void require_v4(const IpAddr& addr, const char* what) {
     if (!addr.is_v4()) {
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("probe: {} {} is not IPv4", what, to_string(addr)));
+        throw KernelError(fmt::format("probe: {} {} is not IPv4", what, to_string(addr)));
     }
 }
 
@@ -194,7 +192,7 @@ std::optional<MacAddr> arp_resolve(int netns_fd, std::string_view ifname, const 
 std::optional<MacAddr> ndp_resolve(int netns_fd, std::string_view ifname, const IpAddr& source,
                                    const IpAddr& target, const ProbeOptions& options) {
     if (source.is_v4() || target.is_v4()) {
-        throw cni::Error(cni::ErrorCode::Other, "probe: NDP needs IPv6 addresses");
+        throw KernelError("probe: NDP needs IPv6 addresses");
     }
     util::UniqueFd fd;
     Iface iface;

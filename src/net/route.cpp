@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "splitnet/net/nl_addr.hpp"
+#include "splitnet/net/sys_error.hpp"
 
 namespace splitnet::net {
 
@@ -51,7 +52,7 @@ RouteType type_from_kernel(unsigned type) {
 RoutePtr build_route(const RouteSpec& spec, bool for_delete) {
     RoutePtr route(rtnl_route_alloc());
     if (!route) {
-        throw cni::Error(cni::ErrorCode::Other, "rtnl_route_alloc failed: out of memory");
+        throw KernelError("rtnl_route_alloc failed: out of memory");
     }
     rtnl_route_set_family(route.get(),
                           static_cast<std::uint8_t>(address_family(spec.dst.addr.family)));
@@ -81,7 +82,7 @@ RoutePtr build_route(const RouteSpec& spec, bool for_delete) {
     if (spec.ifindex != 0 || spec.gw) {
         rtnl_nexthop* nh = rtnl_route_nh_alloc();
         if (nh == nullptr) {
-            throw cni::Error(cni::ErrorCode::Other, "rtnl_route_nh_alloc failed");
+            throw KernelError("rtnl_route_nh_alloc failed");
         }
         if (spec.ifindex != 0) {
             rtnl_route_nh_set_ifindex(nh, spec.ifindex);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <utility>
 
 namespace splitnet::net {
 
@@ -14,5 +15,8 @@ std::string errno_text(int err) {
     }
     return text;
 }
+
+KernelError::KernelError(const std::string& msg, int sys_errno, std::string details, Kind kind)
+    : std::runtime_error(msg), sys_errno_(sys_errno), details_(std::move(details)), kind_(kind) {}
 
 }  // namespace splitnet::net

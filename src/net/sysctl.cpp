@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/netns.hpp"
 #include "splitnet/net/sys_error.hpp"
 #include "splitnet/util/unique_fd.hpp"
@@ -19,8 +18,7 @@ namespace {
 std::string sysctl_path(std::string_view key) {
     const bool escapes = key.find("..") != std::string_view::npos;
     if (!key.starts_with("net/") || escapes) {
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("invalid sysctl key \"{}\": must be under net/", key));
+        throw KernelError(fmt::format("invalid sysctl key \"{}\": must be under net/", key));
     }
     return fmt::format("/proc/sys/{}", key);
 }
@@ -32,17 +30,15 @@ void write_sysctl(std::string_view key, std::string_view value) {
     const util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) {
         const int err = errno;
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("failed to set sysctl {}={}: {}", key, value, errno_text(err)),
-                         {}, err);
+        throw KernelError(
+            fmt::format("failed to set sysctl {}={}: {}", key, value, errno_text(err)), err);
     }
     const auto written = ::write(fd.get(), value.data(), value.size());
     if (written != static_cast<ssize_t>(value.size())) {
         const int err = written < 0 ? errno : 0;
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("failed to set sysctl {}={}: {}", key, value,
-                                     written < 0 ? errno_text(err) : "short write"),
-                         {}, err);
+        throw KernelError(fmt::format("failed to set sysctl {}={}: {}", key, value,
+                                      written < 0 ? errno_text(err) : "short write"),
+                          err);
     }
 }
 
@@ -51,9 +47,7 @@ std::string read_sysctl(std::string_view key) {
     const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
         const int err = errno;
-        throw cni::Error(cni::ErrorCode::Other,
-                         fmt::format("failed to read sysctl {}: {}", key, errno_text(err)), {},
-                         err);
+        throw KernelError(fmt::format("failed to read sysctl {}: {}", key, errno_text(err)), err);
     }
     std::string out;
     std::array<char, 256> buf{};
@@ -61,9 +55,8 @@ std::string read_sysctl(std::string_view key) {
         const auto n = ::read(fd.get(), buf.data(), buf.size());
         if (n < 0) {
             const int err = errno;
-            throw cni::Error(cni::ErrorCode::Other,
-                             fmt::format("failed to read sysctl {}: {}", key, errno_text(err)), {},
-                             err);
+            throw KernelError(fmt::format("failed to read sysctl {}: {}", key, errno_text(err)),
+                              err);
         }
         if (n == 0) {
             break;

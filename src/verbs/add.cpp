@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/cni/result.hpp"
 #include "splitnet/delegate/leftovers.hpp"
 #include "splitnet/delegate/plugin_type.hpp"
@@ -353,6 +354,10 @@ json run_add(Context& ctx) {
     } catch (const cni::Error& e) {
         ctx.source.add_failed(ctx.conf, ctx.request, e);
         throw;
+    } catch (const net::KernelError& e) {
+        const auto error = cni::from_kernel(e);
+        ctx.source.add_failed(ctx.conf, ctx.request, error);
+        throw error;
     } catch (const std::exception& e) {
         ctx.source.add_failed(ctx.conf, ctx.request, cni::Error(cni::ErrorCode::Other, e.what()));
         throw;

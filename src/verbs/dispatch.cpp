@@ -5,6 +5,7 @@
 
 #include "splitnet/agent/outcome_log.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/cni/version.hpp"
 #include "splitnet/config/meta_conf.hpp"
 #include "splitnet/delegate/exec_invoker.hpp"
@@ -118,6 +119,11 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
     } catch (const cni::Error& e) {
         record(static_cast<int>(e.code()));
         throw;
+    } catch (const net::KernelError& e) {
+        // The verbs' boundary with the kernel layer (e.g. a bad CNI_NETNS: code 4).
+        const auto error = cni::from_kernel(e);
+        record(static_cast<int>(error.code()));
+        throw error;
     } catch (...) {
         record(static_cast<int>(cni::ErrorCode::Other));
         throw;

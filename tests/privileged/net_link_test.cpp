@@ -1,3 +1,4 @@
+#include <cerrno>
 #include <fcntl.h>
 
 #include <linux/if.h>
@@ -5,11 +6,11 @@
 
 #include <gtest/gtest.h>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/netns.hpp"
+#include "splitnet/net/sys_error.hpp"
 #include "splitnet/net/sysctl.hpp"
 #include "testutil/netns_fixture.hpp"
 #include "testutil/thrown.hpp"
@@ -26,8 +27,8 @@ TEST_F(NetLinkTest, OpenNetnsChecksFilesystem) {
     EXPECT_TRUE(same_netns(fd.get(), pod_fd()));
     EXPECT_FALSE(same_netns(fd.get(), node_fd()));
     EXPECT_FALSE(open_netns_if_exists("/run/splitnet-no-such-netns"));
-    EXPECT_THROW(open_netns("/run/splitnet-no-such-netns"), cni::Error);
-    const auto error = testutil::thrown<cni::Error>([&] { open_netns("/etc/hostname"); });
+    EXPECT_THROW(open_netns("/run/splitnet-no-such-netns"), KernelError);
+    const auto error = testutil::thrown<KernelError>([&] { open_netns("/etc/hostname"); });
     ASSERT_TRUE(error) << "a regular file must not be accepted as a netns";
     EXPECT_NE(std::string(error->what()).find("unknown FS magic"), std::string::npos)
         << error->what();
@@ -79,7 +80,7 @@ TEST_F(NetLinkTest, MacvlanCreatedDirectlyInTargetNetns) {
     const auto error =
         testutil::thrown<NetlinkError>([&] { create_macvlan(node, spec, pod_fd()); });
     ASSERT_TRUE(error) << "duplicate create must fail";
-    EXPECT_TRUE(error->is_exists());
+    EXPECT_EQ(error->sys_errno(), EEXIST);
     EXPECT_NE(std::string(error->what()).find("tmp0"), std::string::npos) << error->what();
     EXPECT_NE(std::string(error->what()).find("file exists"), std::string::npos) << error->what();
 
@@ -115,7 +116,7 @@ TEST_F(NetLinkTest, RenameOntoExistingNameFailsAndKeepsBoth) {
     create_pod_macvlan("b0");
     const auto error = testutil::thrown<NetlinkError>([&] { rename_link(pod_nl(), a0, "b0"); });
     ASSERT_TRUE(error) << "rename onto an existing name must fail";
-    EXPECT_TRUE(error->is_exists()) << error->what();
+    EXPECT_EQ(error->sys_errno(), EEXIST) << error->what();
     EXPECT_TRUE(find_link(pod_nl(), "a0"));
     EXPECT_TRUE(find_link(pod_nl(), "b0"));
 }
@@ -129,7 +130,7 @@ TEST_F(NetLinkTest, NonMacvlanReadsWithoutAbort) {
     ASSERT_TRUE(by_index);
     EXPECT_EQ(by_index->name, kMaster);
     EXPECT_FALSE(find_link(node, "nope0"));
-    const auto error = testutil::thrown<cni::Error>([&] { get_link(node, "nope0"); });
+    const auto error = testutil::thrown<KernelError>([&] { get_link(node, "nope0"); });
     ASSERT_TRUE(error) << "a missing link must be an error";
     EXPECT_NE(std::string(error->what()).find("nope0"), std::string::npos) << error->what();
 }
@@ -153,9 +154,9 @@ TEST_F(NetLinkTest, SysctlFollowsNetns) {
     EXPECT_EQ(read_sysctl_in(pod_fd(), "net/ipv4/conf/s0/arp_notify"), "1");
     EXPECT_EQ(read_sysctl_in(pod_fd(), "net/ipv6/conf/s0/accept_dad"), "0");
     // s0 does not exist in the node netns.
-    EXPECT_THROW(read_sysctl("net/ipv4/conf/s0/arp_notify"), cni::Error);
-    EXPECT_THROW(write_sysctl("kernel/hostname", "x"), cni::Error);
-    EXPECT_THROW(write_sysctl("net/../kernel/hostname", "x"), cni::Error);
+    EXPECT_THROW(read_sysctl("net/ipv4/conf/s0/arp_notify"), KernelError);
+    EXPECT_THROW(write_sysctl("kernel/hostname", "x"), KernelError);
+    EXPECT_THROW(write_sysctl("net/../kernel/hostname", "x"), KernelError);
 }
 
 }  // namespace

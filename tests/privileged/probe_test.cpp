@@ -6,10 +6,10 @@
 
 #include <gtest/gtest.h>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
+#include "splitnet/net/sys_error.hpp"
 #include "testutil/netns_fixture.hpp"
 
 namespace splitnet::net {
@@ -69,8 +69,8 @@ TEST_F(ProbeTest, DownLinkIsAnErrorNotASilentPass) {
     try {
         arp_probe_conflict(pod_fd(), "net1", *parse_ip("192.168.99.1"));
         FAIL() << "expected an error";
-    } catch (const cni::Error& e) {
-        EXPECT_EQ(e.msg(), "probe: interface \"net1\" is down; bring it up first");
+    } catch (const KernelError& e) {
+        EXPECT_EQ(std::string(e.what()), "probe: interface \"net1\" is down; bring it up first");
     }
 }
 

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/net/netns.hpp"
 #include "testutil/scratch_dir.hpp"
 #include "testutil/thrown.hpp"
@@ -17,8 +18,17 @@
 namespace splitnet::net {
 namespace {
 
+// As the runtime sees it: the kernel layer's error, converted at the CNI boundary.
+std::optional<cni::Error> as_cni(const std::optional<KernelError>& error) {
+    if (!error) {
+        return std::nullopt;
+    }
+    EXPECT_EQ(error->kind(), KernelError::Kind::BadNetnsPath) << error->what();
+    return cni::from_kernel(*error);
+}
+
 std::optional<cni::Error> open_error(const std::string& path) {
-    return testutil::thrown<cni::Error>([&] { open_netns(path); });
+    return as_cni(testutil::thrown<KernelError>([&] { open_netns(path); }));
 }
 
 TEST(OpenNetns, AcceptsANetworkNamespaceFile) {
@@ -64,7 +74,7 @@ TEST(OpenNetns, AFifoIsRefusedWithoutBlocking) {
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     for (const bool missing_ok : {false, true}) {
         auto task = std::async(std::launch::async, [&] {
-            return testutil::thrown<cni::Error>([&] {
+            return testutil::thrown<KernelError>([&] {
                 if (missing_ok) {
                     open_netns_if_exists(fifo);
                 } else {
@@ -81,7 +91,7 @@ TEST(OpenNetns, AFifoIsRefusedWithoutBlocking) {
             }
             FAIL() << "opening a FIFO as a netns blocked";
         }
-        const auto error = task.get();
+        const auto error = as_cni(task.get());
         ASSERT_TRUE(error);
         EXPECT_EQ(error->code(), 4U);
         EXPECT_NE(error->msg().find(fifo), std::string::npos) << error->msg();

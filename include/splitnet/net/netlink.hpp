@@ -5,16 +5,15 @@
 #include <string>
 #include <string_view>
 
-#include "splitnet/cni/error.hpp"
 #include "splitnet/net/nl_ptr.hpp"
+#include "splitnet/net/sys_error.hpp"
 #include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::net {
 
 /// A failed netlink operation. Keeps the libnl code (NLE_*) and, when the kernel sent one, the
-/// raw errno, so callers can test for "exists" / "no such device". CNI code 999, as the
-/// reference plugins report plain errors.
-class NetlinkError : public cni::Error {
+/// raw errno, so callers can test for "no such device".
+class NetlinkError : public KernelError {
 public:
     NetlinkError(std::string operation, int nle, int sys_errno);
 
@@ -25,18 +24,11 @@ public:
     /// Positive libnl code (NLE_EXIST, NLE_NODEV, ...).
     [[nodiscard]] int nle() const noexcept { return nle_; }
 
-    /// Positive errno from the kernel's NLMSG_ERROR, 0 when unknown.
-    [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
-
     /// NLE_NODEV / NLE_OBJ_NOTFOUND (or ENODEV/ENOENT/ESRCH from the kernel).
     [[nodiscard]] bool is_not_found() const noexcept;
 
-    /// NLE_EXIST (EEXIST / EADDRINUSE).
-    [[nodiscard]] bool is_exists() const noexcept;
-
 private:
     int nle_;
-    int sys_errno_;
     std::string reason_;
 };
 

@@ -11,7 +11,7 @@ namespace splitnet::net {
 /// Opens a network namespace path (e.g. /var/run/netns/x or /proc/<pid>/ns/net) without ever
 /// blocking or opening anything else for I/O: O_PATH, fstatfs must report nsfs, then a reopen
 /// (O_RDONLY|O_CLOEXEC|O_NONBLOCK|O_NOCTTY) whose NS_GET_NSTYPE must be CLONE_NEWNET. Throws
-/// cni::Error(InvalidEnvironment) `failed to open netns "<path>": ...` otherwise.
+/// KernelError(BadNetnsPath) `failed to open netns "<path>": ...` otherwise.
 util::UniqueFd open_netns(std::string_view path);
 
 /// As open_netns, but nullopt when the path does not exist (DEL treats that as done).

@@ -18,7 +18,7 @@ struct ProbeOptions {
 /// RFC 5227 ARP probe for `address` (sender IP 0.0.0.0, so no neighbour cache anywhere learns
 /// anything) sent from `ifname` inside the netns `netns_fd`. The link must be up. Returns the MAC
 /// of a host that claims the address (its ARP reply, or its own probe/announcement for it),
-/// nullopt when nobody did within the bound. Throws cni::Error naming the socket operation.
+/// nullopt when nobody did within the bound. Throws KernelError naming the socket operation.
 std::optional<MacAddr> arp_probe_conflict(int netns_fd, std::string_view ifname,
                                           const IpAddr& address, const ProbeOptions& options = {});
 
@@ -37,7 +37,7 @@ std::optional<MacAddr> ndp_resolve(int netns_fd, std::string_view ifname, const 
 /// TCP connect to `address`:`port` from inside the netns `netns_fd`, on a socket bound to
 /// `ifname` (SO_BINDTODEVICE: only routes via that interface are used, whatever else the
 /// pod's table says), within `timeout`. True when the handshake completed; the connection is
-/// closed at once. Throws cni::Error naming the socket operation that failed before the connect.
+/// closed at once. Throws KernelError naming the socket operation that failed before the connect.
 bool tcp_connect_probe(int netns_fd, std::string_view ifname, const IpAddr& address,
                        std::uint16_t port, std::chrono::milliseconds timeout);
 
