@@ -64,7 +64,9 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
         }
         if (!done.empty() && done.front().attachment.is_primary) {
             context["primaryIfname"] = done.front().attachment.ifname;
-            context["primaryResult"] = done.front().result;
+            if (!done.front().result.is_null()) {  // null: the primary is being added meanwhile
+                context["primaryResult"] = done.front().result;
+            }
         }
         plugin["splitnetContext"] = std::move(context);
     }
