@@ -305,6 +305,14 @@ void egress_after_routes(std::string_view config, const EgressTarget& target) {
     after_routes(parse_config(config), target);
 }
 
+EgressStep egress_step(std::string_view config) {
+    if (config.find("\"egressStep\"") == std::string_view::npos) {
+        return EgressStep::Whole;  // the common case, without a second parse of the config
+    }
+    const auto conf = parse_config(config);
+    return conf.is_object() ? parse_egress_step(conf) : EgressStep::Whole;
+}
+
 void egress_check(std::string_view config, const EgressTarget& target) {
     check(parse_config(config), target);
 }

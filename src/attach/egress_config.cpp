@@ -401,6 +401,28 @@ SplitnetContext parse_splitnet_context(const json& plugin_conf) {
     return out;
 }
 
+EgressStep parse_egress_step(const json& plugin_conf) {
+    const auto egress = plugin_conf.find(kEgressKey);
+    const auto ctx = plugin_conf.find(kContextKey);
+    if (egress == plugin_conf.end() || egress->is_null() || ctx == plugin_conf.end() ||
+        !ctx->is_object()) {
+        return EgressStep::Whole;
+    }
+    const auto v = ctx->find("egressStep");
+    if (v == ctx->end() || v->is_null()) {
+        return EgressStep::Whole;
+    }
+    const auto& step = expect_string(*v, "splitnetContext.egressStep");
+    if (step == "beforePolicy") {
+        return EgressStep::BeforePolicy;
+    }
+    if (step == "policy") {
+        return EgressStep::PolicyOnly;
+    }
+    cni::fail_key("splitnetContext.egressStep",
+                  fmt::format("\"{}\" is not \"beforePolicy\" or \"policy\"", step));
+}
+
 std::vector<net::IpNet> private_prefixes() {
     return {*net::parse_cidr("10.0.0.0/8"), *net::parse_cidr("172.16.0.0/12"),
             *net::parse_cidr("192.168.0.0/16")};

@@ -188,9 +188,33 @@ cni::Result run_ipam_add(const PluginCall& call, const MacvlanConfig& conf, Plug
     return cni::parse_result(*doc, conf.cni_version);
 }
 
+// The second step of an ADD the meta plugin split (EgressStep::PolicyOnly): net1 is in place
+// with what prevResult says (the first step's result), and the primary's routes, which the
+// policy keeps, are in the pod now. Answers with prevResult as it came.
+std::string add_egress_policy(const PluginCall& call) {
+    const auto conf =
+        util::parse_json_bounded(call.config, "failed to load netconf",
+                                 {util::kMaxConfigBytes, util::kMaxComposedJsonDepth});
+    const auto prev = conf.find("prevResult");
+    const auto version = conf.find("cniVersion");
+    if (prev == conf.end() || !prev->is_object() || version == conf.end() ||
+        !version->is_string()) {
+        fail("the egress policy step needs the link's result as prevResult");
+    }
+    const auto link = cni::parse_result(*prev, version->get<std::string>());
+    const auto pod_fd = net::open_netns(call.netns);
+    egress_after_routes(call.config, {pod_fd.get(), call.ifname, link.ips});
+    util::kill_point("native-egress");
+    return util::dump_json(*prev);
+}
+
 }  // namespace
 
 std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
+    const auto step = egress_step(call.config);
+    if (step == EgressStep::PolicyOnly) {
+        return add_egress_policy(call);
+    }
     // Everything that can be checked is checked before the first side effect.
     detail::Session session(call);
     const auto& conf = session.conf;
@@ -295,9 +319,12 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         settle_ipv6(pod, ifindex);
     }
     util::kill_point("native-routes");
-    // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without "egress").
-    egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});
-    util::kill_point("native-egress");
+    if (step == EgressStep::Whole) {
+        // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without
+        // "egress"). Split off (BeforePolicy), it comes with the policy step.
+        egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});
+        util::kill_point("native-egress");
+    }
 
     const auto link = net::find_link(pod, ifindex);
     if (!link) {

@@ -135,14 +135,18 @@ std::string build_plugin_config(const NetworkConfig& net, const json& plugin,
     return util::dump_json(out);
 }
 
+json add_plugin(PluginInvoker& invoker, const NetworkConfig& net, const json& plugin,
+                const RuntimeConf& rt, const json* prev_result) {
+    const auto config = build_plugin_config(net, plugin, rt.capability_args, prev_result);
+    const auto call = make_call(cni::Verb::Add, plugin, config, rt);
+    return normalise_result(invoker.invoke(call), net, call.type);
+}
+
 json add_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt,
                  std::size_t* plugins_added) {
     json prev;
     for (const auto& plugin : net.plugins) {
-        const auto config =
-            build_plugin_config(net, plugin, rt.capability_args, prev.is_null() ? nullptr : &prev);
-        const auto call = make_call(cni::Verb::Add, plugin, config, rt);
-        prev = normalise_result(invoker.invoke(call), net, call.type);
+        prev = add_plugin(invoker, net, plugin, rt, prev.is_null() ? nullptr : &prev);
         if (plugins_added != nullptr) {
             ++*plugins_added;
         }

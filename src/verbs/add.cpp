@@ -2,11 +2,13 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "splitnet/attach/native_invoker.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/cni/result.hpp"
@@ -63,7 +65,9 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
         }
         if (!done.empty() && done.front().attachment.is_primary) {
             context["primaryIfname"] = done.front().attachment.ifname;
-            context["primaryResult"] = done.front().result;
+            if (!done.front().result.is_null()) {  // null: the primary is being added meanwhile
+                context["primaryResult"] = done.front().result;
+            }
         }
         plugin["splitnetContext"] = std::move(context);
     }
@@ -149,49 +153,96 @@ std::size_t plan_index(const std::vector<store::AttachmentState>& planned,
     throw cni::Error(cni::ErrorCode::Other, fmt::format("no attachment {} in the plan", ifname));
 }
 
+bool has_configured_routes(const delegate::NetworkConfig& net) {
+    return std::any_of(net.plugins.begin(), net.plugins.end(), [](const json& plugin) {
+        const auto ipam = plugin.find("ipam");
+        return plugin.contains("routes") ||
+               (ipam != plugin.end() && ipam->is_object() && ipam->contains("routes"));
+    });
+}
+
 // Networks that wait for the primary under "overlap": those given its result, and those with
 // configured routes (which of two conflicting routes fails must not depend on timing: the
 // primary's goes in first, as in a sequential ADD).
 bool runs_after_primary(const delegate::NetworkConfig& net) {
-    return uses_primary_result(net) ||
-           std::any_of(net.plugins.begin(), net.plugins.end(), [](const json& plugin) {
-               const auto ipam = plugin.find("ipam");
-               return plugin.contains("routes") ||
-                      (ipam != plugin.end() && ipam->is_object() && ipam->contains("routes"));
-           });
+    return uses_primary_result(net) || has_configured_routes(net);
+}
+
+// A network given the primary's result that needs it for its egress policy step alone: its last
+// plugin is native and the only one with an egress block, so that the policy is the last work of
+// the list in either case, and it is run in-process (an exec'd reference plugin knows no steps);
+// and it has no configured routes (see above). Under "overlap" it is split there: link,
+// addresses and routes side by side with the primary, the policy after it.
+bool splits_at_egress(const delegate::NetworkConfig& net, const config::MetaConf& conf) {
+    if (conf.disable_native || net.plugins.empty() || has_configured_routes(net)) {
+        return false;
+    }
+    const auto& last = net.plugins.back();
+    const auto type = last.find("type");
+    return plugin_uses_primary_result(last) && type != last.end() && type->is_string() &&
+           attach::is_native_type(type->get_ref<const std::string&>()) &&
+           std::none_of(net.plugins.begin(), net.plugins.end() - 1, plugin_uses_primary_result);
+}
+
+// What one call of an ADD does to one attachment.
+enum class AddStep {
+    Whole,
+    BeforeEgress,  // a network split at its egress step (splits_at_egress): all but the policy
+    Egress,        // then its egress policy, once the primary was added
+};
+
+// Tells the native plugin of a split network which part this call does
+// (attach::parse_egress_step); it is set after add_egress_context, which replaces the context.
+void set_egress_step(delegate::NetworkConfig& net, const char* step) {
+    for (auto& plugin : net.plugins) {
+        if (plugin_uses_primary_result(plugin)) {
+            plugin["splitnetContext"]["egressStep"] = step;
+        }
+    }
 }
 
 // At most this many attachments are added at once.
 constexpr std::size_t kMaxConcurrentAdds = 8;
 
 // ADD with "overlap": the primary and every network that need not wait for it are added side by
-// side; the others follow one after another, in plan order. The error is the one a sequential
-// ADD returns: that of the first attachment in plan order that fails. So a waiting network
-// planned before an overlapped one that failed is still added (a sequential ADD would have
-// added it), then rolled back with the rest; none planned after the failure is.
-void add_overlapped(std::size_t count, const std::vector<delegate::NetworkConfig>& networks,
-                    const std::function<void(std::size_t)>& add_one) {
-    std::vector<std::size_t> together = {0};
-    std::vector<std::size_t> after_primary;
+// side, and so is the part before the egress policy of a network split there; the others, and
+// those egress policies, follow one after another, in plan order. The error is the one a
+// sequential ADD returns: that of the first attachment in plan order that fails. So a waiting
+// network planned before an overlapped one that failed is still added (a sequential ADD would
+// have added it), then rolled back with the rest; none planned after the failure is (a split
+// network's link is, and goes with the rollback).
+void add_overlapped(const config::MetaConf& conf,
+                    const std::vector<delegate::NetworkConfig>& networks,
+                    const std::function<void(std::size_t, AddStep)>& add_one) {
+    const auto count = networks.size();
+    std::vector<std::pair<std::size_t, AddStep>> together = {{0, AddStep::Whole}};
+    std::vector<std::pair<std::size_t, AddStep>> after_primary;
     for (std::size_t i = 1; i < count; ++i) {
-        (runs_after_primary(networks[i]) ? after_primary : together).push_back(i);
+        if (splits_at_egress(networks[i], conf)) {
+            together.emplace_back(i, AddStep::BeforeEgress);
+            after_primary.emplace_back(i, AddStep::Egress);
+        } else {
+            (runs_after_primary(networks[i]) ? after_primary : together)
+                .emplace_back(i, AddStep::Whole);
+        }
     }
-    const auto errors = util::run_concurrently(together.size(), kMaxConcurrentAdds,
-                                               [&](std::size_t k) { add_one(together[k]); });
+    const auto errors = util::run_concurrently(
+        together.size(), kMaxConcurrentAdds,
+        [&](std::size_t k) { add_one(together[k].first, together[k].second); });
     std::size_t failed = count;  // the first overlapped attachment that failed, in plan order
     std::exception_ptr error;
     for (std::size_t k = 0; k < together.size(); ++k) {
         if (errors[k]) {
-            failed = together[k];
+            failed = together[k].first;
             error = errors[k];
             break;
         }
     }
-    for (const auto i : after_primary) {
-        if (i > failed) {
+    for (const auto& [i, step] : after_primary) {
+        if (i >= failed) {
             break;  // a sequential ADD stops at the first failure (at once when the primary failed)
         }
-        add_one(i);
+        add_one(i, step);
     }
     if (error) {
         std::rethrow_exception(error);
@@ -273,27 +324,51 @@ json add_pod_networks(Context& ctx) {
         state.attachments = std::move(left);
         ctx.store.save(state);
     });
-    const auto add_one = [&](std::size_t i) {
+    // The first step's result of a network split at its egress step, by plan index: the policy
+    // step's prevResult. Kept out of the state until the network is added, so that a kill in
+    // between leaves the state the plan wrote before the first step (DEL removes the link by
+    // name, as after a kill inside a sequential ADD).
+    std::vector<json> before_egress(attachments.size());
+    const std::vector<store::AttachmentState> primary_planned = {{attachments.front(), nullptr}};
+    const auto add_one = [&](std::size_t i, AddStep step) {
         const auto& attachment = attachments[i];
         auto net = networks[i];
-        if (uses_primary_result(net)) {
+        if (step == AddStep::BeforeEgress) {
+            // Side by side with the primary: everything but its result (the policy step's).
+            add_egress_context(net, ctx, primary_planned);
+            set_egress_step(net, "beforePolicy");
+        } else if (uses_primary_result(net)) {
             // Added only once every attachment before it was: no worker writes them any more.
             add_egress_context(net, ctx,
                                {state.attachments.begin(),
                                 state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+            if (step == AddStep::Egress) {
+                set_egress_step(net, "policy");
+            }
         }
         auto rt = attachment_runtime(attachment, ctx);
         rt.add_tag = state.add_tag;
-        spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
-        started[i] = 1;  // before the call: see above
+        if (step != AddStep::Egress) {
+            spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
+            started[i] = 1;  // before the call: see above
+        }
         nlohmann::json result;
         try {
-            result = delegate::add_network(ctx.invoker, net, rt, &plugins_added[i]);
+            if (step == AddStep::Egress) {
+                result = delegate::add_plugin(ctx.invoker, net, net.plugins.back(), rt,
+                                              &before_egress[i]);
+            } else {
+                result = delegate::add_network(ctx.invoker, net, rt, &plugins_added[i]);
+            }
         } catch (const cni::Error& e) {
             throw cni::Error(e.code(),
                              fmt::format("error adding network \"{}\" ({}): {}", attachment.network,
                                          attachment.ifname, e.what()),
                              e.details(), e.sys_errno());
+        }
+        if (step == AddStep::BeforeEgress) {
+            before_egress[i] = std::move(result);
+            return;
         }
         {
             const std::lock_guard saving(state_mutex);
@@ -303,10 +378,10 @@ json add_pod_networks(Context& ctx) {
         util::kill_point("attachment-added");
     };
     if (ctx.conf.overlap) {
-        add_overlapped(attachments.size(), networks, add_one);
+        add_overlapped(ctx.conf, networks, add_one);
     } else {
         for (std::size_t i = 0; i < attachments.size(); ++i) {
-            add_one(i);
+            add_one(i, AddStep::Whole);
         }
     }
 

@@ -208,12 +208,14 @@ conf_vpn_egress() {
  "egress":'"$2"'}'
 }
 
-# conf_egress_meta DELEGATE...: the meta config, native path on, cluster CIDRs declared.
+# conf_egress_meta DELEGATE...: the meta config, native path on, cluster CIDRs declared;
+# "overlap" from E2E_META_OVERLAP as in conf_meta (ctest's .overlap_off variants set it false).
 conf_egress_meta() {
     local delegates
     delegates=$(IFS=,; echo "$*")
+    local overlap=${E2E_META_OVERLAP:+\"overlap\":$E2E_META_OVERLAP,}
     printf '%s' '{"cniVersion":"1.0.0","name":"pod-net","type":"splitnet","cniDir":"'"${E2E_STATE}"'",
- "binDir":"'"${E2E_CNI_PLUGINS}"'","logLevel":"debug",
+ "binDir":"'"${E2E_CNI_PLUGINS}"'","logLevel":"debug",'"${overlap}"'
  "clusterCIDRs":["10.42.0.0/16","10.43.0.0/16"],
  "delegates":['"${delegates}"']}'
 }

@@ -54,6 +54,23 @@ for step in state-saved delegate-spawned@1 attachment-added@1 native-link-create
     assert_rc "[$step] DEL after the kill" 0
     assert_nothing_left "$step"
 done
+
+# --- the same with an egress block on net1: with overlap its policy is a step of its own, after
+# the primary's ADD (native-egress), and a kill on either side of it leaves nothing either ----
+E2E_META_EXTRA='"clusterCIDRs":["10.42.0.0/16"]'
+CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan | sed 's/}$/,"egress":{"keep":["cluster"],"probeGateway":"off","probeConflict":false}}/')")
+for step in state-saved delegate-spawned@1 attachment-added@1 native-link-created native-renamed \
+    native-addresses native-up native-routes native-egress attachment-added@2 added; do
+    SN_CONTAINERID=$(e2e_name "e${step%@*}")
+    run_splitnet ADD "$CONF" SPLITNET_TEST_KILL_AT="$step"
+    assert_eq "[egress $step] splitnet was SIGKILLed at the step" "137" "$SN_RC"
+    run_splitnet DEL "$CONF"
+    assert_rc "[egress $step] DEL after the kill" 0
+    assert_nothing_left "egress $step"
+    assert_eq "[egress $step] no egress route left in the pod" "" \
+        "$(ip -n "$POD_NS" route show table all proto 83)"
+done
+E2E_META_EXTRA=
 E2E_META_NATIVE=0
 
 # --- a kill while a delegate runs, whose child goes on after the kill --------------------------

@@ -154,6 +154,31 @@ TEST(SplitnetContext, MalformedContextNamesTheKey) {
     }
 }
 
+// The step of a split ADD (verbs/add.cpp) is read only in a config with an egress block: the
+// meta plugin replaces the whole context of those, so a NAD never chooses it.
+TEST(SplitnetContext, EgressStepIsReadOnlyWithAnEgressBlock) {
+    const auto with_step = [](const json& step, bool egress) {
+        json conf = {{"type", "macvlan"}, {"splitnetContext", {{"egressStep", step}}}};
+        if (egress) {
+            conf["egress"] = json::object();
+        }
+        return conf;
+    };
+    EXPECT_EQ(parse_egress_step(with_step("policy", false)), EgressStep::Whole);
+    EXPECT_EQ(parse_egress_step(with_egress(json::object())), EgressStep::Whole);
+    EXPECT_EQ(parse_egress_step(with_step(nullptr, true)), EgressStep::Whole);
+    EXPECT_EQ(parse_egress_step(with_step("beforePolicy", true)), EgressStep::BeforePolicy);
+    EXPECT_EQ(parse_egress_step(with_step("policy", true)), EgressStep::PolicyOnly);
+    try {
+        parse_egress_step(with_step("links", true));
+        FAIL();
+    } catch (const cni::Error& e) {
+        EXPECT_EQ(e.code(), static_cast<unsigned>(cni::ErrorCode::InvalidNetworkConfig));
+        EXPECT_EQ(e.msg(),
+                  R"(splitnetContext.egressStep: "links" is not "beforePolicy" or "policy")");
+    }
+}
+
 // --- resolve ---
 
 std::vector<cni::IpConfig> net1_ips(std::string gateway = "192.168.99.1") {

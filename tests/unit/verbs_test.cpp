@@ -5,8 +5,10 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -52,7 +54,22 @@ public:
         if (call.verb != cni::Verb::Add) {
             return {};
         }
-        const auto version = json::parse(call.config).value("cniVersion", std::string());
+        const auto config = json::parse(call.config);
+        // The native plugin's side of a split ADD (attach::EgressStep): "beforePolicy" makes the
+        // link, "policy" applies the egress policy and answers with prevResult.
+        const auto context = config.find("splitnetContext");
+        const auto step =
+            context != config.end() ? context->value("egressStep", std::string()) : std::string();
+        if (call.type == "macvlan" && step != "beforePolicy" && policy_failure) {
+            throw *policy_failure;
+        }
+        if (step == "policy") {
+            if (on_policy) {
+                on_policy();
+            }
+            return config.at("prevResult").dump();
+        }
+        const auto version = config.value("cniVersion", std::string());
         json result = {
             {"cniVersion", version},
             {"interfaces",
@@ -69,6 +86,10 @@ public:
     /// are in at once, and fail otherwise: they pass only when they run side by side.
     std::map<std::pair<cni::Verb, std::string>, std::string> rendezvous;
     std::map<std::string, std::size_t> group_sizes;
+    /// Thrown by a macvlan ADD that applies the egress policy (whole, or the "policy" step).
+    std::optional<cni::Error> policy_failure;
+    /// Called as the "policy" step runs.
+    std::function<void()> on_policy;
     std::map<std::string, std::string> addresses = {
         {"ptp", "10.42.0.5/24"}, {"macvlan", "192.168.99.99/24"}, {"tuning", "0.0.0.0/0"}};
 
@@ -109,6 +130,26 @@ protected:
                R"(,"delegates":[
               {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
               {"name":"vpn","cniVersion":"0.3.1","plugins":[{"type":"macvlan"},{"type":"tuning"}]}]})";
+    }
+
+    // The primary and net1 with an egress block, whose plugin is given the primary's result.
+    std::string egress_conf(const std::string& extra = "") const {
+        return R"({"cniVersion":"1.0.0","name":"podnet","cniDir":")" + (dir_ / "state").string() +
+               R"(","overlap":)" + (overlap_.value_or(overlap()) ? "true" : "false") + extra +
+               R"(,"delegates":[
+          {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
+          {"name":"vpn","cniVersion":"1.0.0","type":"macvlan","egress":{"keep":["cluster"]}}]})";
+    }
+
+    // The ADD calls to a plugin of `type`, in the order they came.
+    std::vector<Call> calls_of(const std::string& type) const {
+        std::vector<Call> out;
+        for (const auto& call : invoker_.calls) {
+            if (call.verb == cni::Verb::Add && call.type == type) {
+                out.push_back(call);
+            }
+        }
+        return out;
     }
 
     int run_verb(const std::string& verb, const std::string& stdin_text) {
@@ -704,19 +745,127 @@ TEST_P(VerbsTest, AddResultAndStateAreIdenticalWithOverlapOnAndOff) {
     EXPECT_EQ(seen[true].second, seen[false].second);
 }
 
-// A network whose plugin is given the primary's result (an egress block) is added only after
-// the primary, with overlap too.
-TEST_P(VerbsTest, ANetworkThatNeedsThePrimarysResultWaitsForIt) {
-    const std::string with_egress = R"({"cniVersion":"1.0.0","name":"podnet","cniDir":")" +
-                                    (dir_ / "state").string() + R"(","overlap":)" +
-                                    (overlap() ? "true" : "false") + R"(,"delegates":[
-          {"name":"cluster","cniVersion":"1.0.0","type":"ptp"},
-          {"name":"vpn","cniVersion":"1.0.0","type":"macvlan","egress":{"keep":["cluster"]}}]})";
-    ASSERT_EQ(run_verb("ADD", with_egress), 0) << out_;
+// A network whose plugin is given the primary's result (an egress block) gets it: without
+// overlap in its one ADD after the primary's; with overlap its native plugin is split at the
+// egress step: link, addresses and routes side by side with the primary (each fake ADD below
+// waits, bounded, until both are in), the policy with the primary's result after it.
+TEST_P(VerbsTest, ANetworkWithEgressIsSplitAtItsPolicyStepWithOverlap) {
+    if (overlap()) {
+        invoker_.group_sizes["add"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+    }
+    ASSERT_EQ(run_verb("ADD", egress_conf()), 0) << out_;
+    const auto macvlan = calls_of("macvlan");
+    if (!overlap()) {
+        EXPECT_EQ(sequence(cni::Verb::Add), (std::vector<std::string>{"ptp@tst0", "macvlan@net1"}));
+        ASSERT_EQ(macvlan.size(), 1U);
+        EXPECT_FALSE(macvlan[0].config["splitnetContext"].contains("egressStep"));
+        EXPECT_EQ(macvlan[0].config["splitnetContext"]["primaryIfname"], "tst0");
+        EXPECT_EQ(macvlan[0].config["splitnetContext"]["primaryResult"]["ips"][0]["address"],
+                  "10.42.0.5/24");
+        return;
+    }
+    ASSERT_EQ(macvlan.size(), 2U);
+    const auto& before = macvlan[0].config;
+    EXPECT_EQ(before["splitnetContext"]["egressStep"], "beforePolicy");
+    EXPECT_EQ(before["splitnetContext"]["primaryIfname"], "tst0");
+    EXPECT_FALSE(before["splitnetContext"].contains("primaryResult"));
+    EXPECT_FALSE(before.contains("prevResult"));
+    const auto& policy = macvlan[1].config;
+    EXPECT_EQ(policy["splitnetContext"]["egressStep"], "policy");
+    EXPECT_EQ(policy["splitnetContext"]["primaryResult"]["ips"][0]["address"], "10.42.0.5/24");
+    EXPECT_EQ(policy["prevResult"]["ips"][0]["address"], "192.168.99.99/24");
+    EXPECT_EQ(policy["prevResult"]["interfaces"][0]["name"], "net1");
+    EXPECT_EQ(sequence(cni::Verb::Add).back(), "macvlan@net1");  // the policy comes last
+    const auto state = load_state();
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->attachments[1].result["ips"][0]["address"], "192.168.99.99/24");
+}
+
+// An exec'd macvlan (disableNative) is the reference plugin, which knows no steps: the network
+// waits for the primary, with overlap too.
+TEST_P(VerbsTest, AnExecdNetworkWithEgressIsNotSplit) {
+    ASSERT_EQ(run_verb("ADD", egress_conf(R"(,"disableNative":true)")), 0) << out_;
     EXPECT_EQ(sequence(cni::Verb::Add), (std::vector<std::string>{"ptp@tst0", "macvlan@net1"}));
-    EXPECT_EQ(call_of("macvlan").config["splitnetContext"]["primaryIfname"], "tst0");
-    EXPECT_EQ(call_of("macvlan").config["splitnetContext"]["primaryResult"]["ips"][0]["address"],
-              "10.42.0.5/24");
+    EXPECT_FALSE(calls_of("macvlan")[0].config["splitnetContext"].contains("egressStep"));
+}
+
+// Split or not, the result and the state file are the same, byte for byte (but for the random
+// tag of the ADD).
+TEST_P(VerbsTest, AddWithEgressGivesTheSameResultAndStateWithOverlapOnAndOff) {
+    std::map<bool, std::pair<std::string, std::string>> seen;
+    for (const bool on : {true, false}) {
+        overlap_ = on;
+        ASSERT_EQ(run_verb("ADD", egress_conf()), 0) << out_;
+        std::ifstream file(dir_ / "state" / "ctr1@tst0.json");
+        std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+        const auto tag = load_state()->add_tag;
+        ASSERT_FALSE(tag.empty());
+        text.replace(text.find(tag), tag.size(), "TAG");
+        seen[on] = {out_, text};
+        ASSERT_EQ(run_verb("DEL", egress_conf()), 0) << out_;
+    }
+    EXPECT_EQ(seen[true].first, seen[false].first);
+    EXPECT_EQ(seen[true].second, seen[false].second);
+    EXPECT_EQ(calls_of("macvlan").size(), 3U);  // split once (overlap on), whole once (off)
+}
+
+// Kill-safety: while the policy step runs, the state holds the primary's result and net1's
+// plan without a result, as during a sequential ADD of net1: a DEL after a kill removes both.
+TEST_P(VerbsTest, TheStateHoldsThePlanWhileTheEgressPolicyIsApplied) {
+    std::optional<store::State> during;
+    invoker_.on_policy = [&] { during = load_state(); };
+    ASSERT_EQ(run_verb("ADD", egress_conf()), 0) << out_;
+    if (!overlap()) {
+        EXPECT_FALSE(during);  // no separate policy step
+        return;
+    }
+    ASSERT_TRUE(during);
+    EXPECT_EQ(during->phase, store::Phase::Adding);
+    ASSERT_EQ(during->attachments.size(), 2U);
+    EXPECT_FALSE(during->attachments[0].result.is_null());
+    EXPECT_TRUE(during->attachments[1].result.is_null());
+}
+
+// Failure injection: the egress policy fails after the primary returned. The error (code and
+// message) is the one of the whole ADD without overlap; net1 and the primary are removed, last
+// planned first; nothing is left.
+TEST_P(VerbsTest, EgressPolicyFailureAfterThePrimaryLeavesNothing) {
+    invoker_.policy_failure =
+        cni::Error(cni::ErrorCode::TryAgainLater, "egress: the VPN gateway did not answer");
+    EXPECT_EQ(run_verb("ADD", egress_conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 11);
+    EXPECT_EQ(error["msg"],
+              "error adding network \"vpn\" (net1): egress: the VPN gateway did not answer");
+    EXPECT_EQ(calls_of("macvlan").size(), overlap() ? 2U : 1U);
+    EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"macvlan@net1", "ptp@tst0"}));
+    EXPECT_TRUE(state_files().empty());
+    ASSERT_EQ(add_failed_calls.size(), 1U);
+}
+
+// Failure injection: the primary fails while net1's link is made. Its error is returned, the
+// policy step never runs, and net1 (made with overlap) is removed before the primary.
+TEST_P(VerbsTest, PrimaryFailureSkipsTheEgressPolicy) {
+    fail_on(cni::Verb::Add, "ptp");
+    if (overlap()) {
+        invoker_.group_sizes["add"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+    }
+    EXPECT_EQ(run_verb("ADD", egress_conf()), 1);
+    EXPECT_EQ(json::parse(out_)["msg"], "error adding network \"cluster\" (tst0): ptp failed");
+    const auto macvlan = calls_of("macvlan");
+    if (overlap()) {
+        ASSERT_EQ(macvlan.size(), 1U);
+        EXPECT_EQ(macvlan[0].config["splitnetContext"]["egressStep"], "beforePolicy");
+        EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"macvlan@net1", "ptp@tst0"}));
+    } else {
+        EXPECT_TRUE(macvlan.empty());
+        EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"ptp@tst0"}));
+    }
+    EXPECT_TRUE(state_files().empty());
 }
 
 // Failure injection: the primary fails while net1 is being made (with overlap both are in at

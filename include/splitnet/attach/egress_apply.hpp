@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/cni/result.hpp"
 
 namespace splitnet::attach {
@@ -31,6 +32,9 @@ void egress_before_addresses(std::string_view config, const EgressTarget& target
 /// gateway (read from the pod's table), unreachable guards, eth0's default (and any route that
 /// would let non-kept traffic out via eth0) removed, the default via the gateway on net1.
 void egress_after_routes(std::string_view config, const EgressTarget& target);
+
+/// Which part of the ADD this call does (parse_egress_step on the config bytes).
+EgressStep egress_step(std::string_view config);
 
 /// CHECK: the whole policy is in place (routes, guards, no way out via eth0, net1 sysctls).
 /// Throws cni::Error listing every deviation.

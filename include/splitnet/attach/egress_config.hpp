@@ -15,6 +15,15 @@ namespace splitnet::attach {
 enum class Ipv6Policy { Block, Allow, Route };
 enum class GatewayProbe { Off, Warn, Require };
 
+/// Which part of a native ADD with an egress block a call does. With "overlap" the meta plugin
+/// splits it: link, addresses and routes while the primary runs, the policy (which needs the
+/// primary's routes in the pod) once the primary was added.
+enum class EgressStep {
+    Whole,         ///< everything (no "egressStep")
+    BeforePolicy,  ///< "beforePolicy": all but the policy step
+    PolicyOnly,    ///< "policy": the policy step alone, on the link prevResult describes
+};
+
 /// One `keep` entry: a preset or a CIDR.
 struct KeepEntry {
     enum class Kind { Cluster, Private, Cidr };
@@ -86,6 +95,12 @@ inline constexpr const char* kContextKey = "splitnetContext";
 /// Parses `plugin_conf["egress"]`. Returns nullopt when the key is absent. Throws
 /// cni::Error(InvalidNetworkConfig) naming the key ("egress.keep[1]: ...") for bad input.
 std::optional<EgressConfig> parse_egress_config(const nlohmann::json& plugin_conf);
+
+/// `plugin_conf["splitnetContext"]["egressStep"]`: Whole without an "egress" block, whatever the
+/// config says (the meta plugin replaces the whole context of every plugin with an egress block,
+/// so the step never comes from a NAD). Reads nothing else of the context: its other errors
+/// stay where the policy is resolved. Throws cni::Error(InvalidNetworkConfig) for a bad value.
+EgressStep parse_egress_step(const nlohmann::json& plugin_conf);
 
 /// Parses `plugin_conf["splitnetContext"]` (absent -> present=false, ifname "eth0").
 /// Throws cni::Error(InvalidNetworkConfig) naming the key for malformed content.

@@ -53,6 +53,12 @@ std::string build_plugin_config(const NetworkConfig& net, const nlohmann::json& 
 nlohmann::json add_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt,
                            std::size_t* plugins_added = nullptr);
 
+/// ADD of one plugin of `net` (one of net.plugins) with `prev_result` (may be null). Returns its
+/// result converted to the list version, as add_network chains it.
+nlohmann::json add_plugin(PluginInvoker& invoker, const NetworkConfig& net,
+                          const nlohmann::json& plugin, const RuntimeConf& rt,
+                          const nlohmann::json* prev_result);
+
 /// DEL in reverse order; prev_result may be null. Continues on error and throws the first one.
 void del_network(PluginInvoker& invoker, const NetworkConfig& net, const RuntimeConf& rt,
                  const nlohmann::json* prev_result);
