@@ -52,13 +52,14 @@ EOF
 [[ -s $out/files ]] || { echo "tidy: no compile_commands entry matches '$FILTER'" >&2; exit 1; }
 echo "tidy: $(wc -l <"$out/files") translation units, $JOBS in parallel ($BUILD, unity $unity)"
 
-t0=$(date +%s)
 export CLANG_TIDY BUILD out
+# Wall and CPU (user + sys of every clang-tidy) time of the whole run, for the summary line.
+TIMEFORMAT='%0R %0U %0S'
 # shellcheck disable=SC2016  # expanded by the inner shell
-nl -ba -w1 -s' ' "$out/files" | xargs -P "$JOBS" -L 1 sh -c '
+{ time nl -ba -w1 -s' ' "$out/files" | xargs -P "$JOBS" -L 1 sh -c '
     "$CLANG_TIDY" -p "$BUILD" --config-file=.clang-tidy --quiet "$1" >"$out/$0.out" 2>"$out/$0.err" ||
-        echo "$1" >"$out/$0.failed"'
-took=$(($(date +%s) - t0))
+        echo "$1" >"$out/$0.failed"'; } 2>"$out/time"
+read -r wall user sys < <(tail -n 1 "$out/time")
 
 # Each diagnostic block (a "file:line:col: warning|error: ... [check]" line with its source excerpt
 # and notes) once, however many translation units included its header.
@@ -101,5 +102,5 @@ if [[ -n $failed ]]; then
     cat "$out"/*.err >&2
     status=1
 fi
-echo "tidy: ${took}s wall"
+echo "tidy: ${wall}s wall, $((user + sys))s CPU"
 exit "$status"
