@@ -16,7 +16,8 @@
 #                                  (e.g. 'fuzz/' or 'gateway_watch'); default all.
 # Environment:
 #   TIDY_BUILD_DIR   default build-tidy
-#   TIDY_UNITY=0     one translation unit per file (slower; a warning then names its own file)
+#   TIDY_UNITY=0     one translation unit per file: slower, but complete (misc-unused-using-decls
+#                    looks at the main file only, which in a unity build is the generated batch)
 #   SPLITNET_JOBS    parallel clang-tidy processes (default: nproc)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
