@@ -8,7 +8,10 @@
 # clang-14 as the compiler, so the flags are ones clang understands, and no precompiled header
 # (clang-tidy would need the .pch built). With the unity build (the default), the database lists
 # the unity sources, so nlohmann/json, spdlog, Boost and gtest are parsed once per batch of up to
-# 16 files instead of once per file. HeaderFilterRegex in .clang-tidy covers
+# 16 files instead of once per file. Measured on the loaded 2-core machine: the 11 unity batches
+# (about 140 of the 163 sources) took 318 s of CPU in all, while one source on its own takes about
+# 12 s (src/main.cpp, a fuzz harness): file by file the tree would cost some 30 min of CPU, as
+# batches about 10 min (the 29 sources outside a batch included). HeaderFilterRegex in .clang-tidy covers
 # the .cpp files included into a batch; warnings located in the generated batch file itself
 # (bugprone-suspicious-include on its #include "x.cpp" lines) are not the tree's and are dropped.
 #
