@@ -17,7 +17,7 @@ PACKAGES=(
     containernetworking-plugins golang-go golang-github-appc-cni-dev
     iproute2 nftables python3 openssl file clang-format util-linux
     containerd runc busybox-static
-    clang-14 libclang-rt-14-dev
+    clang-14 libclang-rt-14-dev clang-tidy-14
     # The static Release link in start-up order (CMakeLists.txt); bench/startup_order.py.
     lld valgrind
     golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml

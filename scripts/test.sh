@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (and what .ci/run runs): installs dependencies, then
+#   0. clang-tidy over the whole tree (scripts/tidy.sh, configure-only build-tidy/): no warning,
 #   1. static Release build in build/, checks `file` says statically linked, VERSION smoke test
 #      (lists 1.1.0; prints binary size and CPU time of VERSION),
 #   2. every ctest label (unit, privileged, e2e) against that build,
@@ -17,7 +18,8 @@
 #
 # Environment: SPLITNET_JOBS (default: nproc), SPLITNET_SKIP_DEPS=1, SPLITNET_ASAN_E2E=0|1,
 #              SPLITNET_SKIP_ASAN=1, SPLITNET_SKIP_FUZZ=1, FUZZ_SECONDS (per fuzz harness),
-#              SPLITNET_SKIP_ARM64=1 (no cross toolchain installed, no arm64 step).
+#              SPLITNET_SKIP_ARM64=1 (no cross toolchain installed, no arm64 step),
+#              SPLITNET_SKIP_TIDY=1.
 # shellcheck disable=SC2317  # functions run through step(); shellcheck loses track after `|| summary`
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -177,6 +179,12 @@ if [[ ${SPLITNET_SKIP_DEPS:-0} == 1 ]]; then
     skip "install dependencies" "SPLITNET_SKIP_DEPS=1"
 else
     step "install dependencies" scripts/install-deps.sh || summary
+fi
+
+if [[ ${SPLITNET_SKIP_TIDY:-0} == 1 ]]; then
+    skip "clang-tidy" "SPLITNET_SKIP_TIDY=1"
+else
+    step "clang-tidy (scripts/tidy.sh, build-tidy/)" env SPLITNET_JOBS="$JOBS" scripts/tidy.sh
 fi
 
 if step "static Release build (build/)" build build -DCMAKE_BUILD_TYPE=Release -DSPLITNET_STATIC=ON \

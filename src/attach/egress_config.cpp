@@ -57,7 +57,8 @@ void parse_gateway_value(const json& value, const std::string& key, EgressConfig
     }
     auto& slot = address->is_v4() ? out.gateway4 : out.gateway6;
     if (slot) {
-        cni::fail_key(key, fmt::format("more than one IPv{} gateway", net::ip_version(address->family)));
+        cni::fail_key(key,
+                      fmt::format("more than one IPv{} gateway", net::ip_version(address->family)));
     }
     slot = address;
 }
@@ -92,7 +93,7 @@ KeepEntry parse_keep_entry(const json& value, const std::string& key) {
     }
     if (cidr->has_host_bits()) {
         cni::fail_key(key, fmt::format(R"("{}" has host bits set; did you mean "{}"?)", text,
-                              net::to_string(cidr->network())));
+                                       net::to_string(cidr->network())));
     }
     if (cidr->is_default()) {
         cni::fail_key(
@@ -339,8 +340,9 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
                             quoted(*v)));
         }
         if (!out.probe_target->address.is_v4() && block.value("ipv6", "") != "route") {
-            cni::fail_key("egress.probeTarget", fmt::format(R"(an IPv6 target ({}) needs "ipv6": "route")",
-                                                   to_string(*out.probe_target)));
+            cni::fail_key("egress.probeTarget",
+                          fmt::format(R"(an IPv6 target ({}) needs "ipv6": "route")",
+                                      to_string(*out.probe_target)));
         }
     }
     if (const auto v = block.find("dns"); v != block.end() && !v->is_null()) {
@@ -348,14 +350,14 @@ std::optional<EgressConfig> parse_egress_config(const json& plugin_conf) {
         for (std::size_t i = 0; i < out.dns->servers.size(); ++i) {
             if (!out.dns->servers[i].is_v4() && out.ipv6 != Ipv6Policy::Route) {
                 cni::fail_key(fmt::format("egress.dns.servers[{}]", i),
-                     fmt::format(R"(an IPv6 resolver ({}) needs "ipv6": "route")",
-                                 net::to_string(out.dns->servers[i])));
+                              fmt::format(R"(an IPv6 resolver ({}) needs "ipv6": "route")",
+                                          net::to_string(out.dns->servers[i])));
             }
         }
     }
     if (out.gateway6 && out.ipv6 != Ipv6Policy::Route) {
         cni::fail_key("egress.gateway", fmt::format(R"(an IPv6 gateway ({}) needs "ipv6": "route")",
-                                           net::to_string(*out.gateway6)));
+                                                    net::to_string(*out.gateway6)));
     }
     return out;
 }

@@ -56,8 +56,8 @@ void check_gateway_on_link(const net::IpAddr& gateway, const std::vector<net::Ip
     for (const auto& a : same_family) {
         if (a.contains(gateway)) {
             if (a.addr == gateway) {
-                cni::fail_key("egress.gateway",
-                     fmt::format("{} is {}'s own address", net::to_string(gateway), ifname));
+                cni::fail_key("egress.gateway", fmt::format("{} is {}'s own address",
+                                                            net::to_string(gateway), ifname));
             }
             return;
         }
@@ -65,11 +65,12 @@ void check_gateway_on_link(const net::IpAddr& gateway, const std::vector<net::Ip
     if (!gateway.is_v4() && is_link_local6(gateway)) {
         return;
     }
-    cni::fail_key("egress.gateway",
-         fmt::format("{} is not inside any IPv{} subnet of {} ({}); the VPN gateway must be on "
-                     "the macvlan segment",
-                     net::to_string(gateway), net::ip_version(gateway.family), ifname,
-                     same_family.empty() ? std::string("none") : join(same_family)));
+    cni::fail_key(
+        "egress.gateway",
+        fmt::format("{} is not inside any IPv{} subnet of {} ({}); the VPN gateway must be on "
+                    "the macvlan segment",
+                    net::to_string(gateway), net::ip_version(gateway.family), ifname,
+                    same_family.empty() ? std::string("none") : join(same_family)));
 }
 
 std::optional<net::IpAddr> ipam_gateway(const std::vector<cni::IpConfig>& ips, net::Family family) {
@@ -188,10 +189,11 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     for (const auto& p : out.keep) {
         for (const auto& a : out.egress_addresses) {
             if (a.network().contains(p)) {
-                cni::fail_key("egress.keep",
-                     fmt::format("{} lies inside {}'s subnet {}; keep prefixes must "
-                                 "not cover the VPN segment",
-                                 net::to_string(p), egress_ifname, net::to_string(a.network())));
+                cni::fail_key(
+                    "egress.keep",
+                    fmt::format("{} lies inside {}'s subnet {}; keep prefixes must "
+                                "not cover the VPN segment",
+                                net::to_string(p), egress_ifname, net::to_string(a.network())));
             }
         }
     }

@@ -15,8 +15,7 @@ namespace {
 
 [[noreturn]] void field_type_error(std::string_view key, std::string_view prefix,
                                    const char* what) {
-    cni::fail(cni::ErrorCode::Other,
-              fmt::format("{}: field \"{}\" must be {}", prefix, key, what));
+    cni::fail(cni::ErrorCode::Other, fmt::format("{}: field \"{}\" must be {}", prefix, key, what));
 }
 
 }  // namespace

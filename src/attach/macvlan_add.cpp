@@ -199,7 +199,8 @@ std::string add_egress_policy(const PluginCall& call) {
     const auto version = conf.find("cniVersion");
     if (prev == conf.end() || !prev->is_object() || version == conf.end() ||
         !version->is_string()) {
-        fail("the egress policy step needs the link's result as prevResult");
+        cni::fail(cni::ErrorCode::Other,
+                  "the egress policy step needs the link's result as prevResult");
     }
     const auto link = cni::parse_result(*prev, version->get<std::string>());
     const auto pod_fd = net::open_netns(call.netns);
@@ -249,8 +250,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
             net::create_macvlan(node, spec, pod_fd.get());
         }
     } catch (const net::NetlinkError& e) {
-        cni::fail(cni::ErrorCode::Other,
-                  fmt::format("failed to create macvlan: {}", e.reason()));
+        cni::fail(cni::ErrorCode::Other, fmt::format("failed to create macvlan: {}", e.reason()));
     }
     const int ifindex = net::get_link(pod, spec.name).index;
     util::Rollback undo_link([&] { net::delete_link(pod, ifindex); });

@@ -74,8 +74,9 @@ void check_addresses(net::Netlink& pod, int ifindex, const std::string& ifname,
         const bool routed = std::any_of(routes.begin(), routes.end(),
                                         [&](const auto& r) { return same_prefix(r.dst, *want); });
         if (!routed) {
-            cni::fail(cni::ErrorCode::Other, fmt::format("Failed to find Gateway {} for interface {}",
-                             net::to_string(want->network()), ifname));
+            cni::fail(cni::ErrorCode::Other,
+                      fmt::format("Failed to find Gateway {} for interface {}",
+                                  net::to_string(want->network()), ifname));
         }
     }
 }

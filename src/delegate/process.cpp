@@ -93,7 +93,7 @@ namespace {
     }
     // The parent may have died before the line above: then no signal will ever come.
     if (::getppid() != parent) {
-        ::raise(SIGKILL);
+        (void)::raise(SIGKILL);  // SIGKILL cannot be caught: nothing runs after it
     }
     if (::setpgid(0, 0) != 0) {
         report(errno);
@@ -105,7 +105,8 @@ namespace {
 
     default_action.sa_handler = SIG_DFL;  // NOLINT(cppcoreguidelines-pro-type-union-access)
     if (::sigaction(SIGPIPE, &default_action, nullptr) != 0 ||
-        ::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) {
+        // The forked child has one thread; pthread_sigmask would return the error, not set errno.
+        ::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) {  // NOLINT(concurrency-mt-unsafe)
         report(errno);
     }
     if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||

@@ -12,7 +12,7 @@
 
 namespace splitnet::delegate::detail {
 
-/// Throws cni::Error(Internal) "cannot run plugin: <what>: <strerror(err)>".
+/// Throws cni::Error(Other) "cannot run plugin: <what>: <strerror(err)>".
 [[noreturn]] void fail_setup(std::string_view what, int err);
 
 struct Pipe {

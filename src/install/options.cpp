@@ -52,7 +52,7 @@ std::vector<std::string> parse_cidrs(std::string_view flag, const std::string& v
 }
 
 const std::vector<Flag>& flags() {
-    static const std::vector<Flag> table = {
+    static const std::vector<Flag> kTable = {
         text("cni-bin-dir", &Options::cni_bin_dir, "where the binary is installed"),
         text("cni-conf-dir", &Options::cni_conf_dir,
              "where the node config and splitnet.d/splitnet.kubeconfig are written"),
@@ -156,7 +156,7 @@ const std::vector<Flag>& flags() {
          }},
         boolean("help", &Options::help, "print this list"),
     };
-    return table;
+    return kTable;
 }
 
 const Flag* find_flag(std::string_view name) {

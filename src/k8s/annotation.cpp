@@ -129,7 +129,8 @@ std::vector<std::string> as_string_list(const Json& v, const std::string& field)
 /// The same value with std::map objects (sorted keys, as Go's maps re-encode). A conversion, not a
 /// dump and re-parse: the value already passed the parser's limits.
 nlohmann::json plain_json(const Json& v) {
-    return nlohmann::json(v);
+    // Not `return {v};`: braces would make a one-element array (nlohmann's initializer list).
+    return nlohmann::json(v);  // NOLINT(modernize-return-braced-init-list)
 }
 
 /// Re-encodes like Multus does after decoding into its Go structs: unknown keys dropped, Go's
@@ -331,7 +332,8 @@ void validate(plan::Selection& sel, std::string_view default_namespace) {
     for (const auto& ip : sel.ips) {
         if (ip.find('/') != std::string::npos) {
             if (!net::parse_cidr(ip)) {
-                cni::fail_config(fmt::format(R"(failed to parse CIDR "{}": invalid CIDR address: {})", ip, ip));
+                cni::fail_config(
+                    fmt::format(R"(failed to parse CIDR "{}": invalid CIDR address: {})", ip, ip));
             }
         } else if (!net::parse_ip(ip)) {
             cni::fail_config("failed to parse IP address \"" + ip + "\"");

@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 
@@ -57,7 +57,7 @@ void unlink_quietly(const std::string& path) {
     struct stat st {};
 
     if (::lstat(path.c_str(), &st) == 0) {
-        spdlog::warn("cannot remove {}: {}", path, std::strerror(err));
+        spdlog::warn("cannot remove {}: {}", path, std::system_category().message(err));
     }
 }
 
@@ -114,7 +114,7 @@ util::UniqueFd StateStore::lock(const StateKey& key, LockMode mode) const {
             fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
             if (!fd.valid()) {
                 spdlog::warn("cannot create lock file {} ({}); going on without it", path,
-                             std::strerror(create_errno));
+                             std::system_category().message(create_errno));
                 return {};
             }
         }
@@ -133,7 +133,7 @@ util::UniqueFd StateStore::lock(const StateKey& key, LockMode mode) const {
 }
 
 std::optional<State> StateStore::load_file(const std::string& path, const std::string& aside,
-                                           std::string_view container_id) const {
+                                           std::string_view container_id) {
     const auto content =
         util::read_file_if_exists(path, util::Symlinks::Refuse, util::kMaxResultBytes);
     if (!content) {
@@ -157,7 +157,7 @@ std::optional<State> StateStore::load_file(const std::string& path, const std::s
     // directory keeps it in place: DEL goes on from the configuration all the same.
     if (::rename(path.c_str(), aside.c_str()) != 0) {
         spdlog::warn("state file {} is unreadable ({}); cannot move it aside: {}", path, problem,
-                     std::strerror(errno));
+                     std::system_category().message(errno));
         return std::nullopt;
     }
     spdlog::warn("state file {} is unreadable ({}); moved to {}", path, problem, aside);

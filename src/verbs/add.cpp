@@ -130,6 +130,7 @@ void clean_up_unfinished_add(Context& ctx, const store::StateKey& key) {
         rollback_attachments(earlier_ctx, earlier->attachments, earlier->attachments.size());
     if (!left.empty()) {
         std::vector<std::string> names;
+        names.reserve(left.size());
         for (const auto& a : left) {
             names.push_back(fmt::format("\"{}\" ({})", a.attachment.network, a.attachment.ifname));
         }

@@ -37,7 +37,7 @@ cni::Error error_of(F&& f) {
         return e;
     }
     ADD_FAILURE() << "no cni::Error";
-    return cni::Error(cni::ErrorCode::Unknown, "");
+    return {cni::ErrorCode::Unknown, ""};
 }
 
 bool mentions(const cni::Error& e, std::string_view text) {
@@ -97,7 +97,7 @@ protected:
     void TearDown() override { fs::remove_all(dir_); }
 
     std::string write(const std::string& name, const std::string& content) const {
-        const auto path = (dir_ / name).string();
+        auto path = (dir_ / name).string();
         std::ofstream(path, std::ios::binary) << content;
         return path;
     }

@@ -49,16 +49,22 @@ std::vector<json> posts(const FakeApiServer& server) {
     return out;
 }
 
-const EventPod kPod{"media", "unifi-0", "uid-1"};
-const EventSpec kAdded{EventType::Normal, "AddedInterface", "ADD",
-                       "Add net1 [192.168.99.99/24] from media/unifi-vpn"};
+// Functions, not globals: a std::string built before main could throw where nothing catches it.
+EventPod test_pod() {
+    return {"media", "unifi-0", "uid-1"};
+}
+
+EventSpec added_event() {
+    return {EventType::Normal, "AddedInterface", "ADD",
+            "Add net1 [192.168.99.99/24] from media/unifi-vpn"};
+}
 
 TEST(EventsApi, PostedOverTheSameConnectionAsTheOtherCalls) {
     FakeApiServer server;
     auto client = make_client(events_conf_for(server));
     EXPECT_EQ(client->get(pod_path("media", "unifi-0")).status, 404U);
-    post_event(*client, kPod, kAdded, "node-a");
-    post_event(*client, kPod, kAdded, "node-a");
+    post_event(*client, test_pod(), added_event(), "node-a");
+    post_event(*client, test_pod(), added_event(), "node-a");
     EXPECT_EQ(client->handshake_count(), 1U);
     const auto sent = posts(server);
     ASSERT_EQ(sent.size(), 2U);
@@ -72,7 +78,7 @@ TEST(EventsApi, PostedOverTheSameConnectionAsTheOtherCalls) {
     ASSERT_EQ(events.size(), 2U);
     EXPECT_NE(events[0]["metadata"]["name"], events[1]["metadata"]["name"]);
     for (const auto& e : events) {
-        EXPECT_EQ(e["message"], kAdded.message);
+        EXPECT_EQ(e["message"], added_event().message);
         EXPECT_EQ(e["involvedObject"]["uid"], "uid-1");
         EXPECT_EQ(e["reportingInstance"], "node-a");
     }
@@ -83,7 +89,8 @@ TEST(EventsApi, ForbiddenThrowsNamingTheMissingGrant) {
     const json forbidden = {{"status", 403}, {"count", 5}, {"match", "/events"}};
     server.set_control({{"faults", json::array({forbidden})}});
     auto client = make_client(events_conf_for(server));
-    const auto message = error_of([&] { post_event(*client, kPod, kAdded, "node-a"); });
+    const auto message =
+        error_of([&] { post_event(*client, test_pod(), added_event(), "node-a"); });
     EXPECT_NE(message.find("403"), std::string::npos) << message;
     EXPECT_NE(message.find("create on events"), std::string::npos) << message;
     EXPECT_EQ(posts(server).size(), 1U);  // 403 is not retried
@@ -93,7 +100,7 @@ TEST(EventsApi, RefusedByValidationThrows) {
     FakeApiServer server;
     auto client = make_client(events_conf_for(server));
     // No node name: the API server requires reportingInstance when eventTime is set.
-    const auto message = error_of([&] { post_event(*client, kPod, kAdded, ""); });
+    const auto message = error_of([&] { post_event(*client, test_pod(), added_event(), ""); });
     EXPECT_NE(message.find("reportingInstance"), std::string::npos) << message;
     EXPECT_TRUE(stored_events(server, "media").empty());
 }
@@ -101,8 +108,8 @@ TEST(EventsApi, RefusedByValidationThrows) {
 TEST(EventsApi, InvalidPodReferenceIsRefusedBeforeAnyRequest) {
     FakeApiServer server;
     auto client = make_client(events_conf_for(server));
-    EXPECT_THROW(post_event(*client, {"../x", "p", ""}, kAdded, "n"), cni::Error);
-    EXPECT_THROW(post_event(*client, {"media", "P/../x", ""}, kAdded, "n"), cni::Error);
+    EXPECT_THROW(post_event(*client, {"../x", "p", ""}, added_event(), "n"), cni::Error);
+    EXPECT_THROW(post_event(*client, {"media", "P/../x", ""}, added_event(), "n"), cni::Error);
     EXPECT_EQ(client->request_count(), 0U);
 }
 
@@ -113,7 +120,7 @@ TEST(EventsApi, ResolverNamesTheNadItCouldNotRead) {
     auto conf = events_conf_for(server);
     conf.delegates = {json::parse(R"({"cniVersion":"1.0.0","name":"cbr0","type":"bridge"})")};
     auto client = make_client(conf);
-    const auto config = R"({"cniVersion":"1.0.0","name":"x","type":"macvlan"})";
+    const auto* const config = R"({"cniVersion":"1.0.0","name":"x","type":"macvlan"})";
     server.put_nad("media", "net-a",
                    {{"apiVersion", "k8s.cni.cncf.io/v1"},
                     {"kind", "NetworkAttachmentDefinition"},
@@ -148,8 +155,9 @@ TEST(EventsApi, OwnBoundStopsAHangingCallLongBeforeTheBudget) {
     const json hang = {{"status", 201}, {"count", 1}, {"match", "/events"}, {"hang_ms", 50000}};
     server.set_control({{"faults", json::array({hang})}});
     auto client = make_client(events_conf_for(server));
-    const auto message = error_of(
-        [&] { post_event(*client, kPod, kAdded, "node-a", std::chrono::milliseconds(300)); });
+    const auto message = error_of([&] {
+        post_event(*client, test_pod(), added_event(), "node-a", std::chrono::milliseconds(300));
+    });
     EXPECT_NE(message.find("POST"), std::string::npos) << message;
     EXPECT_EQ(message.find("raise apiTimeout"), std::string::npos) << message;
     EXPECT_TRUE(posts(server).empty()) << "post_event waited for the hanging server";

@@ -50,6 +50,7 @@ TEST(Leftovers, StopsEveryProcessCarryingTheTagAndWaitsForThem) {
                                ".tmp " + marker + " && exec sleep 1000";
     std::vector<std::string> argv_s = {"/bin/sh", "-c", script};
     std::vector<char*> argv;
+    argv.reserve(argv_s.size() + 1);
     for (auto& s : argv_s) {
         argv.push_back(s.data());
     }

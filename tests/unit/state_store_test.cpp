@@ -20,7 +20,10 @@ namespace {
 using nlohmann::json;
 using testutil::ScratchDir;
 
-const StateKey kKey{"c0ffee", "eth0"};
+// A function, not a global: a std::string built before main could throw where nothing catches it.
+StateKey sample_key() {
+    return {"c0ffee", "eth0"};
+}
 
 State sample_state(const std::string& id = "c0ffee") {
     State state;
@@ -119,7 +122,7 @@ TEST(StateJson, RejectsForeignOrMalformedDocuments) {
 TEST(StateStore, SaveLoadRoundTripWithPrivateModes) {
     const ScratchDir root;
     const StateStore store(root / "a/b/state");
-    EXPECT_FALSE(store.load(kKey));
+    EXPECT_FALSE(store.load(sample_key()));
     store.save(sample_state());
 
     struct stat st {};
@@ -129,7 +132,7 @@ TEST(StateStore, SaveLoadRoundTripWithPrivateModes) {
     ASSERT_EQ(::stat((root / "a/b/state/c0ffee@eth0.json").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600U);
 
-    const auto loaded = store.load(kKey);
+    const auto loaded = store.load(sample_key());
     ASSERT_TRUE(loaded);
     expect_same(*loaded, sample_state());
 }
@@ -141,7 +144,7 @@ TEST(StateStore, SaveReplacesAtomicallyAndLeavesNoTempFiles) {
     store.save(state);
     state.netns = "/var/run/netns/other";
     store.save(state);
-    EXPECT_EQ(store.load(kKey)->netns, "/var/run/netns/other");
+    EXPECT_EQ(store.load(sample_key())->netns, "/var/run/netns/other");
     std::vector<std::string> names;
     for (const auto& entry : std::filesystem::directory_iterator(root.path())) {
         names.push_back(entry.path().filename());
@@ -158,7 +161,7 @@ TEST(StateStore, LockExcludesOthersUntilReleased) {
         return other.valid() && ::flock(other.get(), LOCK_EX | LOCK_NB) == 0;
     };
     {
-        const util::UniqueFd held = store.lock(kKey);
+        const util::UniqueFd held = store.lock(sample_key());
         ASSERT_TRUE(held.valid());
         EXPECT_EQ(::fcntl(held.get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
         EXPECT_FALSE(try_lock());
@@ -187,14 +190,14 @@ TEST(StateStore, WaiterFollowsALockFileUnlinkedByTheHolder) {
     const ScratchDir root;
     const StateStore store(root.path());
     const std::string lock_path = root / "c0ffee@eth0.lock";
-    util::UniqueFd first = store.lock(kKey);
+    util::UniqueFd first = store.lock(sample_key());
 
     struct stat st {};
 
     ASSERT_EQ(::fstat(first.get(), &st), 0);
 
     util::UniqueFd second;
-    std::thread waiter([&] { second = store.lock(kKey); });
+    std::thread waiter([&] { second = store.lock(sample_key()); });
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!someone_waits_on(st.st_ino) && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // bounded condition poll
@@ -215,12 +218,12 @@ TEST(StateStore, CorruptFileIsMovedAsideAndReportedAbsent) {
     const ScratchDir root;
     const StateStore store(root.path());
     testutil::write_file(root / "c0ffee@eth0.json", R"({"kind":"splitnetState","vers)", 0600);
-    EXPECT_FALSE(store.load(kKey));
+    EXPECT_FALSE(store.load(sample_key()));
     EXPECT_FALSE(std::filesystem::exists(root / "c0ffee@eth0.json"));
     EXPECT_EQ(testutil::read_file(root / "c0ffee@eth0.corrupt"),
               R"({"kind":"splitnetState","vers)");
     store.save(sample_state());  // a retried ADD can start over
-    EXPECT_TRUE(store.load(kKey));
+    EXPECT_TRUE(store.load(sample_key()));
 }
 
 TEST(StateStore, StateOfAnotherContainerCountsAsCorrupt) {
@@ -228,7 +231,7 @@ TEST(StateStore, StateOfAnotherContainerCountsAsCorrupt) {
     const StateStore store(root.path());
     testutil::write_file(root / "c0ffee@eth0.json",
                          state_to_json(sample_state("someone-else")).dump(), 0600);
-    EXPECT_FALSE(store.load(kKey));
+    EXPECT_FALSE(store.load(sample_key()));
     EXPECT_TRUE(std::filesystem::exists(root / "c0ffee@eth0.corrupt"));
 }
 
@@ -270,9 +273,9 @@ TEST(StateStore, RemoveIsIdempotent) {
     const ScratchDir root;
     const StateStore store(root.path());
     store.save(sample_state());
-    store.remove(kKey);
-    EXPECT_FALSE(store.load(kKey));
-    EXPECT_NO_THROW(store.remove(kKey));
+    store.remove(sample_key());
+    EXPECT_FALSE(store.load(sample_key()));
+    EXPECT_NO_THROW(store.remove(sample_key()));
     EXPECT_TRUE(store.list().empty());
 }
 
@@ -287,8 +290,8 @@ TEST(StateStore, EachRuntimeIfnameOfAContainerHasItsOwnState) {
     store.save(eth1);
     EXPECT_EQ(store.list(), (std::vector<StateKey>{{"c0ffee", "eth0"}, {"c0ffee", "eth1"}}));
     store.remove({"c0ffee", "eth1"});  // e.g. a failed ADD of eth1 rolled back
-    ASSERT_TRUE(store.load(kKey));
-    EXPECT_EQ(store.load(kKey)->netns, "/var/run/netns/pod");
+    ASSERT_TRUE(store.load(sample_key()));
+    EXPECT_EQ(store.load(sample_key())->netns, "/var/run/netns/pod");
     EXPECT_FALSE(store.load({"c0ffee", "eth1"}));
     EXPECT_THROW(store.load({"c0ffee", "a/b"}), cni::Error);  // never a path
 }
@@ -304,13 +307,13 @@ TEST(StateStore, PreviousReleaseFilesAreReadForTheirIfnameAndRemoved) {
     testutil::write_file(root / "c0ffee.lock", "", 0600);
     testutil::write_file(root / "c0ffee.corrupt", "x", 0600);
     EXPECT_FALSE(store.load({"c0ffee", "eth1"}));  // written for the primary's eth0
-    const auto loaded = store.load(kKey);
+    const auto loaded = store.load(sample_key());
     ASSERT_TRUE(loaded);
     EXPECT_TRUE(loaded->from_legacy_file);
     EXPECT_EQ(loaded->phase, Phase::Added);
     EXPECT_EQ(loaded->ifname, "eth0");
-    EXPECT_EQ(store.list(), (std::vector<StateKey>{kKey}));
-    store.remove(kKey, loaded->from_legacy_file);
+    EXPECT_EQ(store.list(), (std::vector<StateKey>{sample_key()}));
+    store.remove(sample_key(), loaded->from_legacy_file);
     EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.json"));
     EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.lock"));
     EXPECT_FALSE(std::filesystem::exists(root / "c0ffee.corrupt"));
@@ -320,12 +323,12 @@ TEST(StateStore, RemoveTakesCorruptAndLockFilesAlong) {
     const ScratchDir root;
     const StateStore store(root.path());
     {
-        const auto lock = store.lock(kKey);
+        const auto lock = store.lock(sample_key());
         testutil::write_file(root / "c0ffee@eth0.json", "{", 0600);
-        EXPECT_FALSE(store.load(kKey));  // moved aside
+        EXPECT_FALSE(store.load(sample_key()));  // moved aside
         EXPECT_TRUE(std::filesystem::exists(root / "c0ffee@eth0.corrupt"));
-        store.remove(kKey);
-        store.remove_lock_file(kKey);
+        store.remove(sample_key());
+        store.remove_lock_file(sample_key());
     }
     EXPECT_TRUE(std::filesystem::is_empty(root.path()));
 }
@@ -335,9 +338,9 @@ TEST(StateStore, BestEffortLockOnAnUnwritableDirectory) {
     // A regular file where the directory should be: nothing can be created below it.
     testutil::write_file(root / "file", "", 0600);
     const StateStore store(root / "file/state");
-    EXPECT_THROW(store.lock(kKey), cni::Error);
-    EXPECT_FALSE(store.lock(kKey, LockMode::BestEffort).valid());
-    EXPECT_FALSE(store.load(kKey));
+    EXPECT_THROW(store.lock(sample_key()), cni::Error);
+    EXPECT_FALSE(store.lock(sample_key(), LockMode::BestEffort).valid());
+    EXPECT_FALSE(store.load(sample_key()));
 }
 
 }  // namespace

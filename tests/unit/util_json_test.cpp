@@ -35,7 +35,7 @@ cni::Error parse_error(std::string_view text, const JsonLimits& limits,
         return e;
     }
     ADD_FAILURE() << "no error for " << text.substr(0, 40);
-    return cni::Error(cni::ErrorCode::Unknown, "");
+    return {cni::ErrorCode::Unknown, ""};
 }
 
 TEST(BoundedJson, DepthIsCountedOutsideStringsOnly) {

@@ -31,6 +31,7 @@ struct StateKey {
     std::string ifname;
 
     bool operator==(const StateKey&) const = default;
+    // NOLINTNEXTLINE(modernize-use-nullptr): false positive on a defaulted <=> in clang-tidy 14
     auto operator<=>(const StateKey&) const = default;
 };
 
@@ -98,8 +99,8 @@ public:
 private:
     std::string path_of(const StateKey& key, std::string_view suffix) const;
     std::string legacy_path_of(std::string_view container_id, std::string_view suffix) const;
-    std::optional<State> load_file(const std::string& path, const std::string& aside,
-                                   std::string_view container_id) const;
+    static std::optional<State> load_file(const std::string& path, const std::string& aside,
+                                          std::string_view container_id);
     std::string dir_;
 };
 
