@@ -409,7 +409,7 @@ std::string NodeAgent::metrics_text() {
     for (const auto& status : statuses) {
         if (status.target_reachable && status.target.probe_target) {
             auto labels = target_labels(status.target);
-            labels.emplace_back("target", attach::to_string(*status.target.probe_target));
+            labels.emplace_back("target", egress::to_string(*status.target.probe_target));
             out.sample("splitnet_egress_probe_target_reachable", labels,
                        *status.target_reachable ? 1 : 0);
         }

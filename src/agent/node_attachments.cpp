@@ -1,9 +1,9 @@
 #include "splitnet/agent/node_attachments.hpp"
 
-#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/attach/native_invoker.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/egress/config.hpp"
 #include "splitnet/util/json.hpp"
 
 namespace splitnet::agent {
@@ -59,9 +59,9 @@ Addressing addressing_of(const cni::Result& result, net::Family family,
 std::vector<EgressTarget> egress_targets_of(const store::State& state,
                                             const store::AttachmentState& entry,
                                             const json& plugin) {
-    std::optional<attach::EgressConfig> egress;
+    std::optional<egress::EgressConfig> egress;
     try {
-        egress = attach::parse_egress_config(plugin);
+        egress = egress::parse_egress_config(plugin);
     } catch (const cni::Error&) {
         return {};  // the ADD refused it; nothing to watch
     }
@@ -94,7 +94,7 @@ std::vector<EgressTarget> egress_targets_of(const store::State& state,
     };
     add(addressing_of(result, net::Family::V4, egress->gateway4), true);
     // An IPv6 gateway carries traffic only under "ipv6": "route".
-    if (egress->ipv6 == attach::Ipv6Policy::Route) {
+    if (egress->ipv6 == egress::Ipv6Policy::Route) {
         add(addressing_of(result, net::Family::V6, egress->gateway6), false);
     }
     return out;
@@ -102,9 +102,9 @@ std::vector<EgressTarget> egress_targets_of(const store::State& state,
 
 std::optional<DnsTarget> dns_target_of(const store::State& state,
                                        const store::AttachmentState& entry, const json& plugin) {
-    std::optional<attach::EgressConfig> egress;
+    std::optional<egress::EgressConfig> egress;
     try {
-        egress = attach::parse_egress_config(plugin);
+        egress = egress::parse_egress_config(plugin);
     } catch (const cni::Error&) {
         return std::nullopt;
     }

@@ -10,8 +10,8 @@
 namespace splitnet::agent {
 namespace {
 
-using attach::RouteEntry;
-using attach::RouteKind;
+using egress::RouteEntry;
+using egress::RouteKind;
 
 bool is_kill_switch(const RouteEntry& route) {
     return route.kind == RouteKind::Unreachable || route.kind == RouteKind::Blackhole ||

@@ -6,8 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/app/command_line.hpp"
-#include "splitnet/attach/egress_kernel.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/egress/kernel.hpp"
 #include "splitnet/net/link.hpp"
 
 namespace splitnet::agent {
@@ -17,7 +17,7 @@ NetnsSnapshot take_snapshot(net::Netlink& nl, const VerifyOptions& options) {
     if (const auto link = net::find_link(nl, options.vpn_interface)) {
         snapshot.links.push_back({link->name, link->is_up()});
     }
-    snapshot.routes = attach::observe_routes(nl);
+    snapshot.routes = egress::observe_routes(nl);
     return snapshot;
 }
 

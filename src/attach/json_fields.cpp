@@ -1,4 +1,4 @@
-#include "json_fields.hpp"
+#include "splitnet/attach/json_fields.hpp"
 
 #include <cstdint>
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "json_fields.hpp"
+#include "splitnet/attach/json_fields.hpp"
 #include "splitnet/cni/args.hpp"
 #include "splitnet/cni/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "splitnet/delegate/process.hpp"
 
 #include <array>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "spawn.hpp"
+#include "splitnet/delegate/spawn.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 
 #include <sys/syscall.h>
 
-#include "process.hpp"
+#include "splitnet/delegate/process.hpp"
 #include "splitnet/util/kill_point.hpp"
 #include "splitnet/util/unique_fd.hpp"
 

@@ -5,9 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/config/conf_files.hpp"
 #include "splitnet/k8s/annotation.hpp"
 #include "splitnet/k8s/api_client.hpp"
-#include "splitnet/k8s/conf_files.hpp"
 #include "splitnet/k8s/go_json.hpp"
 #include "splitnet/util/json.hpp"
 
@@ -73,13 +73,13 @@ plan::DelegateSpec kubernetes_delegate(ApiClient* client, const std::string& ns,
     plan::DelegateSpec spec;
     spec.name = ns + "/" + name;
     spec.config = nad_config(*nad, name, conf_dir);
-    check_delegate_config(spec.config);
+    config::check_delegate_config(spec.config);
     return spec;
 }
 
 plan::DelegateSpec file_delegate(std::string config) {
     plan::DelegateSpec spec;
-    spec.name = check_delegate_config(config);
+    spec.name = config::check_delegate_config(config);
     spec.config = std::move(config);
     return spec;
 }
@@ -88,7 +88,7 @@ plan::DelegateSpec file_delegate(std::string config) {
 plan::DelegateSpec net_delegate(ApiClient* client, const config::MetaConf& conf,
                                 const std::string& value) {
     if (value.find('/') != std::string::npos) {
-        return file_delegate(config_from_path(value));
+        return file_delegate(config::config_from_path(value));
     }
     if (client != nullptr && is_dns1123_subdomain(value) &&
         is_dns1123_label(conf.multus_namespace)) {
@@ -101,7 +101,7 @@ plan::DelegateSpec net_delegate(ApiClient* client, const config::MetaConf& conf,
         }
     }
     try {
-        return file_delegate(config_from_conf_dir(value, conf.conf_dir));
+        return file_delegate(config::config_from_conf_dir(value, conf.conf_dir));
     } catch (const cni::Error& e) {
         cni::fail_config("getNetDelegate: cannot find network: " + value + " (" + e.what() + ")");
     }
@@ -146,12 +146,12 @@ std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
     }
     if (config.empty()) {
         try {
-            return config_from_conf_dir(nad_name, conf_dir);
+            return config::config_from_conf_dir(nad_name, conf_dir);
         } catch (const cni::Error& e) {
             cni::fail_config(std::string("GetCNIConfig: err in GetCNIConfigFromFile: ") + e.what());
         }
     }
-    return inject_network_name(config, nad_name);
+    return config::inject_network_name(config, nad_name);
 }
 
 std::optional<nlohmann::json> fetch_nad(ApiClient& client, const std::string& ns,

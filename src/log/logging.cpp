@@ -77,7 +77,7 @@ void init_stderr_threaded() {
 }
 
 void configure(const Options& options) {
-    // Thread-safe sinks: a DEL deletes its attachments on several threads (verbs/del.cpp).
+    // Thread-safe sinks: a DEL deletes its attachments on several threads (verbs/run.cpp).
     std::vector<spdlog::sink_ptr> sinks;
     if (options.to_stderr) {
         sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());

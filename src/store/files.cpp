@@ -1,4 +1,4 @@
-#include "files.hpp"
+#include "splitnet/store/files.hpp"
 
 #include <string>
 

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "files.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/store/files.hpp"
 #include "splitnet/util/files.hpp"
 #include "splitnet/util/json.hpp"
 

@@ -3,11 +3,11 @@
 // checks). The first byte picks which; the rest is the body as the server sent it.
 
 #include "fuzz_support.hpp"
+#include "splitnet/config/conf_files.hpp"
 #include "splitnet/config/meta_conf.hpp"
 #include "splitnet/delegate/network.hpp"
 #include "splitnet/k8s/annotation.hpp"
 #include "splitnet/k8s/api_client.hpp"
-#include "splitnet/k8s/conf_files.hpp"
 #include "splitnet/k8s/nad_resolver.hpp"
 #include "splitnet/k8s/pod_source.hpp"
 
@@ -31,7 +31,7 @@ void pod_body(const nlohmann::json& body) {
 
 void nad_body(const nlohmann::json& body) {
     const auto config = k8s::nad_config(body, "fuzz-nad", kNoConfDir);
-    (void)k8s::check_delegate_config(config);
+    (void)config::check_delegate_config(config);
     (void)delegate::parse_network_config(config);
 }
 

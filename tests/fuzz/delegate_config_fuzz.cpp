@@ -4,14 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
+#include "splitnet/config/conf_files.hpp"
 #include "splitnet/delegate/network.hpp"
-#include "splitnet/k8s/conf_files.hpp"
 
 using namespace splitnet;
 
 SPLITNET_FUZZ_TARGET(delegate_config) {
-    fuzz::attempt([&] { (void)k8s::check_delegate_config(input); });
-    fuzz::attempt([&] { (void)k8s::inject_network_name(input, "fuzz-net"); });
+    fuzz::attempt([&] { (void)config::check_delegate_config(input); });
+    fuzz::attempt([&] { (void)config::inject_network_name(input, "fuzz-net"); });
     fuzz::attempt([&] {
         const auto net = delegate::parse_network_config(input);
         const auto capability_args = nlohmann::json{

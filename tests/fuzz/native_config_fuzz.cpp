@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
-#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/attach/macvlan_config.hpp"
 #include "splitnet/attach/static_ipam.hpp"
+#include "splitnet/egress/config.hpp"
 
 using namespace splitnet;
 
@@ -22,6 +22,6 @@ SPLITNET_FUZZ_TARGET(native_config) {
     if (!doc.is_object()) {
         return;
     }
-    fuzz::attempt([&] { (void)attach::parse_egress_config(doc); });
-    fuzz::attempt([&] { (void)attach::parse_splitnet_context(doc); });
+    fuzz::attempt([&] { (void)egress::parse_egress_config(doc); });
+    fuzz::attempt([&] { (void)egress::parse_splitnet_context(doc); });
 }

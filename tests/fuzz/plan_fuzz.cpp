@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
+#include "splitnet/config/conf_files.hpp"
 #include "splitnet/config/meta_conf.hpp"
 #include "splitnet/k8s/annotation.hpp"
-#include "splitnet/k8s/conf_files.hpp"
 #include "splitnet/plan/plan.hpp"
 #include "splitnet/store/state.hpp"
 #include "splitnet/util/json.hpp"
@@ -18,8 +18,8 @@ SPLITNET_FUZZ_TARGET(plan) {
     const auto parts = fuzz::split_parts(input, 3);
     const auto selections = k8s::parse_network_selection(parts[0], "default", false);
     // resolve_delegates accepts a NAD config only after these checks.
-    const auto config = k8s::inject_network_name(parts[1], "fuzz-nad");
-    (void)k8s::check_delegate_config(config);
+    const auto config = config::inject_network_name(parts[1], "fuzz-nad");
+    (void)config::check_delegate_config(config);
 
     std::vector<plan::DelegateSpec> specs;
     specs.push_back({"primary", R"({"cniVersion":"1.0.0","name":"p","type":"ptp"})", true, {}});

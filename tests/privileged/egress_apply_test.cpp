@@ -1,20 +1,19 @@
-#include "splitnet/attach/egress_apply.hpp"
-
 #include <string>
 
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
 
-#include "splitnet/attach/egress_plan.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/egress/apply.hpp"
+#include "splitnet/egress/plan.hpp"
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
 #include "splitnet/net/route.hpp"
 #include "testutil/netns_fixture.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 namespace {
 
 using nlohmann::json;
@@ -240,4 +239,4 @@ TEST_F(EgressApplyTest, NoBlockNoEffect) {
 }
 
 }  // namespace
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

@@ -255,7 +255,7 @@ TEST(NodeAttachments, FindsEgressTargetsAndKinds) {
         egress_state(R"("egress":{"probeTarget":"tcp://203.0.113.10:443"},)", store::Phase::Added));
     ASSERT_EQ(with_target.egress.size(), 1U);
     ASSERT_TRUE(with_target.egress[0].probe_target);
-    EXPECT_EQ(attach::to_string(*with_target.egress[0].probe_target), "tcp://203.0.113.10:443");
+    EXPECT_EQ(egress::to_string(*with_target.egress[0].probe_target), "tcp://203.0.113.10:443");
 }
 
 TEST(NodeAttachments, AnIpv6GatewayIsATargetOnlyUnderIpv6Route) {

@@ -15,8 +15,8 @@
 namespace splitnet::agent {
 namespace {
 
-using attach::RouteEntry;
-using attach::RouteKind;
+using egress::RouteEntry;
+using egress::RouteKind;
 using nlohmann::json;
 using testutil::error_of;
 

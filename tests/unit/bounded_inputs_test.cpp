@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/config/conf_files.hpp"
 #include "splitnet/k8s/annotation.hpp"
-#include "splitnet/k8s/conf_files.hpp"
 #include "splitnet/k8s/kubeconfig.hpp"
 #include "splitnet/store/multus_cache.hpp"
 #include "splitnet/store/state.hpp"
@@ -78,11 +78,11 @@ TEST(BoundedAnnotation, ValueLargerThanKubernetesAllowsIsRefused) {
 
 TEST(BoundedConfig, NadConfigNested100000LevelsIsACleanError) {
     const auto config = R"({"cniVersion":"1.0.0","type":"macvlan","x":)" + deep_array(100000) + "}";
-    const auto injected = error_of([&] { k8s::inject_network_name(config, "net-a"); });
+    const auto injected = error_of([&] { config::inject_network_name(config, "net-a"); });
     EXPECT_EQ(injected.code(), 7U);
     EXPECT_TRUE(mentions(injected, "failed to unmarshal Spec.Config: the document nests"))
         << injected.what();
-    const auto checked = error_of([&] { k8s::check_delegate_config(config); });
+    const auto checked = error_of([&] { config::check_delegate_config(config); });
     EXPECT_EQ(checked.code(), 7U);
 }
 
@@ -108,7 +108,7 @@ protected:
 TEST_F(BoundedFiles, ConfFileNestedTooDeepIsACleanError) {
     const auto path =
         write("deep.conf", R"({"cniVersion":"1.0.0","type":"ptp","x":)" + deep_array(100000) + "}");
-    const auto e = error_of([&] { k8s::config_from_path(path); });
+    const auto e = error_of([&] { config::config_from_path(path); });
     EXPECT_EQ(e.code(), 7U);
     EXPECT_TRUE(mentions(e, "deep.conf")) << e.what();
     EXPECT_TRUE(mentions(e, "deeper than the limit")) << e.what();
@@ -117,7 +117,7 @@ TEST_F(BoundedFiles, ConfFileNestedTooDeepIsACleanError) {
 TEST_F(BoundedFiles, ConfFileLargerThanAConfigIsRefusedWhileReading) {
     const auto path = write("big.conf", R"({"cniVersion":"1.0.0","type":"ptp","pad":")" +
                                             std::string(util::kMaxConfigBytes, 'x') + "\"}");
-    const auto e = error_of([&] { k8s::config_from_path(path); });
+    const auto e = error_of([&] { config::config_from_path(path); });
     EXPECT_EQ(e.code(), 7U);
     EXPECT_TRUE(mentions(e, "larger than 4194304 bytes")) << e.what();
 }

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "splitnet/agent/dns_message.hpp"
-#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/egress/config.hpp"
 
 namespace splitnet {
 namespace {
@@ -17,7 +17,7 @@ using nlohmann::json;
 
 std::string dns_error(const json& dns, const char* ipv6 = "block") {
     try {
-        attach::parse_egress_config(json{{"egress", {{"dns", dns}, {"ipv6", ipv6}}}});
+        egress::parse_egress_config(json{{"egress", {{"dns", dns}, {"ipv6", ipv6}}}});
     } catch (const cni::Error& e) {
         EXPECT_EQ(e.code(), static_cast<unsigned>(cni::ErrorCode::InvalidNetworkConfig));
         return e.msg();
@@ -26,7 +26,7 @@ std::string dns_error(const json& dns, const char* ipv6 = "block") {
 }
 
 TEST(DnsSplitConfig, ServersAndDomain) {
-    const auto conf = attach::parse_egress_config(json{
+    const auto conf = egress::parse_egress_config(json{
         {"egress",
          {{"dns", {{"servers", {"192.0.2.53", "198.51.100.53"}}, {"clusterDomain", "K8s.Lan"}}}}}});
     ASSERT_TRUE(conf && conf->dns);
@@ -34,9 +34,9 @@ TEST(DnsSplitConfig, ServersAndDomain) {
     EXPECT_EQ(net::to_string(conf->dns->servers[1]), "198.51.100.53");
     EXPECT_EQ(conf->dns->cluster_domain, "k8s.lan");
     const auto plain =
-        attach::parse_egress_config(json{{"egress", {{"dns", {{"servers", {"192.0.2.53"}}}}}}});
+        egress::parse_egress_config(json{{"egress", {{"dns", {{"servers", {"192.0.2.53"}}}}}}});
     EXPECT_EQ(plain->dns->cluster_domain, "cluster.local");
-    EXPECT_FALSE(attach::parse_egress_config(json{{"egress", json::object()}})->dns);
+    EXPECT_FALSE(egress::parse_egress_config(json{{"egress", json::object()}})->dns);
 }
 
 TEST(DnsSplitConfig, RejectsAnythingButAddressesAndNames) {
@@ -70,13 +70,13 @@ TEST(DnsSplitConfig, RejectsAnythingButAddressesAndNames) {
 
 TEST(DnsSplitConfig, ClusterDnsOnlyFromTheContext) {
     const auto ctx =
-        attach::parse_splitnet_context(json{{"splitnetContext", {{"clusterDNS", "10.43.0.10"}}}});
+        egress::parse_splitnet_context(json{{"splitnetContext", {{"clusterDNS", "10.43.0.10"}}}});
     ASSERT_TRUE(ctx.cluster_dns);
     EXPECT_EQ(net::to_string(*ctx.cluster_dns), "10.43.0.10");
     EXPECT_THROW(
-        attach::parse_splitnet_context(json{{"splitnetContext", {{"clusterDNS", "10.43.0.0/16"}}}}),
+        egress::parse_splitnet_context(json{{"splitnetContext", {{"clusterDNS", "10.43.0.0/16"}}}}),
         cni::Error);
-    EXPECT_FALSE(attach::parse_splitnet_context(json::object()).cluster_dns);
+    EXPECT_FALSE(egress::parse_splitnet_context(json::object()).cluster_dns);
 }
 
 std::vector<std::uint8_t> query(const std::vector<std::string>& labels, std::uint8_t flags = 0x01,

@@ -1,13 +1,12 @@
-#include "splitnet/attach/egress_config.hpp"
-
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "splitnet/attach/egress_resolve.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/egress/config.hpp"
+#include "splitnet/egress/resolve.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 namespace {
 
 using nlohmann::json;
@@ -154,7 +153,7 @@ TEST(SplitnetContext, MalformedContextNamesTheKey) {
     }
 }
 
-// The step of a split ADD (verbs/add.cpp) is read only in a config with an egress block: the
+// The step of a split ADD (verbs/run.cpp) is read only in a config with an egress block: the
 // meta plugin replaces the whole context of those, so a NAD never chooses it.
 TEST(SplitnetContext, EgressStepIsReadOnlyWithAnEgressBlock) {
     const auto with_step = [](const json& step, bool egress) {
@@ -277,4 +276,4 @@ TEST(EgressResolve, LinkLocalV6GatewayIsAccepted) {
 }
 
 }  // namespace
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

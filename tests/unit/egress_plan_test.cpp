@@ -1,13 +1,12 @@
-#include "splitnet/attach/egress_plan.hpp"
-
 #include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "splitnet/cni/error.hpp"
+#include "splitnet/egress/plan.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 namespace {
 
 using nlohmann::json;
@@ -253,4 +252,4 @@ TEST(EgressDelete, OnlyOurRoutesDefaultsFirstGuardsLast) {
 }
 
 }  // namespace
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

@@ -135,7 +135,7 @@ TEST(ExecInvoker, ErrorObjectKeepsCodeMsgAndDetails) {
 }
 
 // A Go plugin reports an errno only as text. ENOENT's is recognised where the report is read,
-// so that DEL decides on the errno, never on a message (verbs/del.cpp).
+// so that DEL decides on the errno, never on a message (verbs/run.cpp).
 TEST(ExecInvoker, AnEnoentReportCarriesTheErrno) {
     ExecInvoker invoker(quiet());
     EXPECT_EQ(invoke_error(invoker, call_for("fake-error")).sys_errno(), 0);

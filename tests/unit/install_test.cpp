@@ -304,7 +304,7 @@ TEST(InstallDaemonSet, ClusterRoleGrantsExactlyTheApiCallsThePluginMakes) {
         "|pods|get",                                           // pod_source.cpp, status writer
         "|pods|list",                                          // agent guard (spec.nodeName)
         "|pods|delete",                                        // agent guard
-        "|pods/status|update",                                 // network_status_writer.cpp PUT
+        "|pods/status|update",                                 // k8s/network_status.cpp PUT
         "|events|create",  // events.cpp post_event (plugin, agent)
         "|nodes|get",      // agent taint
         "|nodes|patch",    // agent taint

@@ -2,11 +2,11 @@
 #include <nlohmann/json.hpp>
 
 #include "splitnet/cni/error.hpp"
-#include "splitnet/k8s/conf_files.hpp"
+#include "splitnet/config/conf_files.hpp"
 #include "testutil/fake_apiserver.hpp"
 #include "testutil/thrown.hpp"
 
-namespace splitnet::k8s {
+namespace splitnet::config {
 namespace {
 
 using testutil::error_of;
@@ -89,4 +89,4 @@ TEST(DelegateConfig, ConfVersusConflist) {
 }
 
 }  // namespace
-}  // namespace splitnet::k8s
+}  // namespace splitnet::config

@@ -45,8 +45,7 @@ public:
         }
         if (const auto it = rendezvous.find({call.verb, call.type});
             it != rendezvous.end() && !meet(it->second)) {
-            throw cni::Error(cni::ErrorCode::Other,
-                             call.type + ": the calls did not run together");
+            throw cni::Error(cni::ErrorCode::Other, call.type + ": the calls did not run together");
         }
         if (const auto it = failures.find({call.verb, call.type}); it != failures.end()) {
             throw it->second;
@@ -55,7 +54,7 @@ public:
             return {};
         }
         const auto config = json::parse(call.config);
-        // The native plugin's side of a split ADD (attach::EgressStep): "beforePolicy" makes the
+        // The native plugin's side of a split ADD (egress::EgressStep): "beforePolicy" makes the
         // link, "policy" applies the egress policy and answers with prevResult.
         const auto context = config.find("splitnetContext");
         const auto step =

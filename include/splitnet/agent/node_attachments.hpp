@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "splitnet/agent/dns_split.hpp"
-#include "splitnet/attach/egress_config.hpp"
+#include "splitnet/egress/config.hpp"
 #include "splitnet/net/ip.hpp"
 #include "splitnet/plan/plan.hpp"
 #include "splitnet/store/state.hpp"
@@ -27,7 +27,7 @@ struct EgressTarget {
     std::string ifname;   ///< the pod-side interface (net1)
     net::IpAddr source;   ///< net1 address of the gateway family (ARP sender, NDP source)
     net::IpAddr gateway;  ///< the VPN gateway (IPv4: ARP, IPv6: NDP)
-    std::optional<attach::ProbeTarget> probe_target;  ///< egress.probeTarget, if any
+    std::optional<egress::ProbeTarget> probe_target;  ///< egress.probeTarget, if any
 };
 
 /// What one state file says about the node.

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "splitnet/attach/egress_plan.hpp"
+#include "splitnet/egress/plan.hpp"
 #include "splitnet/net/ip.hpp"
 
 namespace splitnet::agent {
@@ -44,7 +44,7 @@ struct LinkState {
 /// netlink dumps, which need no capability.
 struct NetnsSnapshot {
     std::vector<LinkState> links;
-    std::vector<attach::RouteEntry> routes;
+    std::vector<egress::RouteEntry> routes;
 };
 
 /// Every way the snapshot falls short of the fail-closed VPN setup, as sentences that name what

@@ -9,7 +9,7 @@
 #include "splitnet/k8s/events.hpp"
 #include "splitnet/k8s/nad_resolver.hpp"
 #include "splitnet/k8s/pod_source.hpp"
-#include "splitnet/verbs/context.hpp"
+#include "splitnet/verbs/run.hpp"
 
 namespace splitnet::app {
 

@@ -8,7 +8,7 @@
 #include "splitnet/cni/request.hpp"
 #include "splitnet/delegate/invoker.hpp"
 #include "splitnet/util/json.hpp"
-#include "splitnet/verbs/context.hpp"
+#include "splitnet/verbs/run.hpp"
 
 namespace splitnet::verbs {
 

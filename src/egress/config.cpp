@@ -1,4 +1,4 @@
-#include "splitnet/attach/egress_config.hpp"
+#include "splitnet/egress/config.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 namespace {
 
@@ -430,4 +430,4 @@ std::vector<net::IpNet> private_prefixes() {
             *net::parse_cidr("192.168.0.0/16")};
 }
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

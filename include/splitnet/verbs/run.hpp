@@ -88,7 +88,7 @@ void add_egress_context(delegate::NetworkConfig& net, const Context& ctx,
 
 /// Whether a plugin of `net` is given the primary's result (its "egress" block needs eth0's
 /// gateway): its egress policy can only be applied once the primary was added (with "overlap" a
-/// native one is split there, verbs/add.cpp; any other waits for the primary as a whole).
+/// native one is split there, verbs/run.cpp; any other waits for the primary as a whole).
 bool uses_primary_result(const delegate::NetworkConfig& net);
 
 /// DEL of the first `count` attachments in reverse order; failures are logged, not thrown.

@@ -2,10 +2,10 @@
 
 #include <vector>
 
-#include "splitnet/attach/egress_plan.hpp"
+#include "splitnet/egress/plan.hpp"
 #include "splitnet/net/netlink.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 /// The routes of every table of the netns of `nl`, in the egress logic's terms (interface
 /// names resolved; only the first nexthop of a multipath route is looked at).
@@ -18,4 +18,4 @@ void install_route(net::Netlink& nl, const RouteEntry& route);
 /// Deletes `route` as observed; false when it was already gone.
 bool remove_route(net::Netlink& nl, const RouteEntry& route);
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

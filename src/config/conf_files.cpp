@@ -1,4 +1,4 @@
-#include "splitnet/k8s/conf_files.hpp"
+#include "splitnet/config/conf_files.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -13,7 +13,7 @@
 #include "splitnet/k8s/go_json.hpp"
 #include "splitnet/util/json.hpp"
 
-namespace splitnet::k8s {
+namespace splitnet::config {
 namespace {
 
 namespace fs = std::filesystem;
@@ -82,7 +82,7 @@ std::string inject_network_name(std::string_view config, const std::string& name
         return std::string(config);
     }
     doc["name"] = name;
-    return go_marshal(doc);
+    return k8s::go_marshal(doc);
 }
 
 std::string config_from_conf_dir(const std::string& name, const std::string& conf_dir) {
@@ -169,7 +169,7 @@ std::string config_from_path(const std::string& path) {
         }
         spdlog::debug("{}: appended {} chained plugin(s) from {}", path, extra.size(),
                       sub.string());
-        return go_marshal(doc);
+        return k8s::go_marshal(doc);
     }
     const auto doc = parse_object(bytes, "error loading CNI config file " + path);
     if (string_key(doc, "type").empty()) {
@@ -202,4 +202,4 @@ std::string check_delegate_config(std::string_view config) {
     return string_key(doc, "name");
 }
 
-}  // namespace splitnet::k8s
+}  // namespace splitnet::config

@@ -1,4 +1,4 @@
-#include "splitnet/attach/egress_plan.hpp"
+#include "splitnet/egress/plan.hpp"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 
 #include "splitnet/cni/error.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 namespace {
 
@@ -298,4 +298,4 @@ std::vector<RouteEntry> routes_to_delete(const std::vector<RouteEntry>& routes) 
     return out;
 }
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

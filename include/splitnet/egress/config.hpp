@@ -10,7 +10,7 @@
 
 #include "splitnet/net/ip.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 enum class Ipv6Policy { Block, Allow, Route };
 enum class GatewayProbe { Off, Warn, Require };
@@ -109,4 +109,4 @@ SplitnetContext parse_splitnet_context(const nlohmann::json& plugin_conf);
 /// The three RFC 1918 ranges behind the "private" preset.
 std::vector<net::IpNet> private_prefixes();
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

@@ -1,4 +1,4 @@
-#include "splitnet/attach/egress_apply.hpp"
+#include "splitnet/egress/apply.hpp"
 
 #include <optional>
 #include <unistd.h>
@@ -7,11 +7,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "splitnet/attach/egress_config.hpp"
-#include "splitnet/attach/egress_kernel.hpp"
-#include "splitnet/attach/egress_plan.hpp"
-#include "splitnet/attach/egress_resolve.hpp"
 #include "splitnet/cni/error.hpp"
+#include "splitnet/egress/config.hpp"
+#include "splitnet/egress/kernel.hpp"
+#include "splitnet/egress/plan.hpp"
+#include "splitnet/egress/resolve.hpp"
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netlink.hpp"
@@ -21,7 +21,7 @@
 #include "splitnet/util/json.hpp"
 #include "splitnet/util/rollback.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 namespace {
 
@@ -324,4 +324,4 @@ void egress_del(std::string_view config, int netns_fd) {
     del(conf, netns_fd);
 }
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/egress/config.hpp"
 #include "splitnet/net/ip.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 /// The egress policy of one pod: config + context + net1's addressing, validated and expanded.
 struct ResolvedEgress {
@@ -38,4 +38,4 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
                               const std::string& egress_ifname,
                               const std::vector<cni::IpConfig>& egress_ips);
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

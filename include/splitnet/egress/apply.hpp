@@ -4,10 +4,10 @@
 #include <string_view>
 #include <vector>
 
-#include "splitnet/attach/egress_config.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/egress/config.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 /// Where the egress policy acts: the pod netns and the egress interface (net1) with the
 /// addresses its IPAM gave it.
@@ -45,4 +45,4 @@ void egress_check(std::string_view config, const EgressTarget& target);
 /// must get through): failures are logged, and a retried ADD skips routes already present.
 void egress_del(std::string_view config, int netns_fd);
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

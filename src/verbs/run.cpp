@@ -1,7 +1,11 @@
+#include "splitnet/verbs/run.hpp"
+
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -12,18 +16,90 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/cni/kernel_error.hpp"
 #include "splitnet/cni/result.hpp"
+#include "splitnet/config/meta_conf.hpp"
 #include "splitnet/delegate/leftovers.hpp"
 #include "splitnet/delegate/plugin_type.hpp"
 #include "splitnet/plan/default_route.hpp"
+#include "splitnet/store/multus_cache.hpp"
 #include "splitnet/util/concurrent.hpp"
+#include "splitnet/util/json.hpp"
 #include "splitnet/util/kill_point.hpp"
 #include "splitnet/util/rollback.hpp"
-#include "splitnet/verbs/context.hpp"
 #include "splitnet/verbs/default_route.hpp"
 #include "splitnet/verbs/merge.hpp"
 #include "splitnet/verbs/preflight.hpp"
 
 namespace splitnet::verbs {
+namespace {
+
+std::vector<plan::DelegateSpec> inline_specs(const config::MetaConf& conf) {
+    std::vector<plan::DelegateSpec> specs;
+    for (std::size_t i = 0; i < conf.delegates.size(); ++i) {
+        const auto& delegate = conf.delegates[i];
+        plan::DelegateSpec spec;
+        spec.name = delegate.value("name", std::string());
+        if (spec.name.empty()) {
+            throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                             fmt::format("delegate {} has no \"name\"", i),
+                             "every entry of \"delegates\" needs a network name");
+        }
+        spec.config = util::dump_json(delegate);
+        spec.is_primary = i == 0;
+        specs.push_back(std::move(spec));
+    }
+    return specs;
+}
+
+}  // namespace
+
+std::vector<plan::DelegateSpec> InlineSource::resolve_for_add(const config::MetaConf& conf,
+                                                              const cni::Request& /*request*/) {
+    if (conf.delegates.empty()) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig,
+                         "at least one delegate/clusterNetwork must be specified",
+                         conf.cluster_network.empty()
+                             ? "add a \"delegates\" list whose first entry is the cluster network"
+                             : "clusterNetwork needs Kubernetes access (\"kubeconfig\")");
+    }
+    return inline_specs(conf);
+}
+
+std::vector<plan::DelegateSpec> InlineSource::resolve_fallback(const config::MetaConf& conf,
+                                                               const cni::Request& request) {
+    return resolve_for_add(conf, request);
+}
+
+delegate::NetworkConfig attachment_network(const plan::Attachment& attachment,
+                                           const config::MetaConf& conf) {
+    auto net = delegate::parse_network_config(attachment.config);
+    if (net.cni_version.empty()) {
+        net.cni_version = conf.cni_version;  // as Multus does for delegates without one
+    }
+    if (net.name.empty()) {
+        net.name = attachment.network;
+    }
+    return net;
+}
+
+delegate::RuntimeConf attachment_runtime(const plan::Attachment& attachment, const Context& ctx) {
+    delegate::RuntimeConf rt;
+    rt.container_id = ctx.request.container_id;
+    rt.netns = ctx.request.netns;
+    rt.ifname = attachment.ifname;
+    rt.cni_args = attachment.cni_args;
+    if (!ctx.conf.bin_dir.empty()) {
+        rt.cni_path.push_back(ctx.conf.bin_dir);
+    }
+    for (const auto& dir : ctx.request.cni_path) {
+        if (dir != ctx.conf.bin_dir) {
+            rt.cni_path.push_back(dir);
+        }
+    }
+    rt.capability_args = attachment.runtime_config;
+    rt.timeout = ctx.conf.delegate_timeout;
+    return rt;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -193,7 +269,7 @@ enum class AddStep {
 };
 
 // Tells the native plugin of a split network which part this call does
-// (attach::parse_egress_step); it is set after add_egress_context, which replaces the context.
+// (egress::parse_egress_step); it is set after add_egress_context, which replaces the context.
 void set_egress_step(delegate::NetworkConfig& net, const char* step) {
     for (auto& plugin : net.plugins) {
         if (plugin_uses_primary_result(plugin)) {
@@ -437,6 +513,356 @@ json run_add(Context& ctx) {
     } catch (const std::exception& e) {
         ctx.source.add_failed(ctx.conf, ctx.request, cni::Error(cni::ErrorCode::Other, e.what()));
         throw;
+    }
+}
+
+namespace {
+
+using nlohmann::json;
+
+// Each attachment is checked against its own result: from our state when we have it, else the
+// runtime's merged prevResult split back per attachment.
+std::vector<store::AttachmentState> attachments_to_check(Context& ctx) {
+    if (auto state = ctx.store.load(request_key(ctx))) {
+        return std::move(state->attachments);
+    }
+    const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
+    std::vector<store::AttachmentState> out;
+    std::vector<std::string> ifnames;
+    for (auto& attachment : plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/false)) {
+        ifnames.push_back(attachment.ifname);
+        out.push_back({std::move(attachment), nullptr});
+    }
+    const auto merged = cni::parse_result(ctx.conf.prev_result, ctx.conf.cni_version);
+    const auto parts = split_result(merged, ifnames);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i].result = cni::result_to_json(parts[i], ctx.conf.cni_version);
+    }
+    return out;
+}
+
+// Plugins chained after splitnet (tuning, sbr) may have changed what the runtime now holds, e.g.
+// eth0's MAC: take each interface's MAC and MTU from the runtime's prevResult, by name.
+nlohmann::json with_runtime_interfaces(const nlohmann::json& stored, const cni::Result& runtime,
+                                       const std::string& version) {
+    auto result = cni::parse_result(stored, version);
+    for (auto& iface : result.interfaces) {
+        for (const auto& seen : runtime.interfaces) {
+            if (seen.name == iface.name && seen.sandbox == iface.sandbox) {
+                iface.mac = seen.mac;
+                if (seen.mtu) {
+                    iface.mtu = seen.mtu;
+                }
+            }
+        }
+    }
+    return cni::result_to_json(result, version);
+}
+
+}  // namespace
+
+void run_check(Context& ctx) {
+    if (ctx.conf.prev_result.is_null()) {
+        throw cni::Error(cni::ErrorCode::InvalidNetworkConfig, "required prevResult missing",
+                         "CHECK needs the ADD result as prevResult");
+    }
+    const auto lock = ctx.store.lock(request_key(ctx), store::LockMode::BestEffort);
+    const auto attachments = attachments_to_check(ctx);
+    const auto runtime = cni::parse_result(ctx.conf.prev_result, ctx.conf.cni_version);
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+        const auto& state = attachments[i];
+        auto net = attachment_network(state.attachment, ctx.conf);
+        add_egress_context(
+            net, ctx, {attachments.begin(), attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+        const auto rt = attachment_runtime(state.attachment, ctx);
+        if (state.result.is_null()) {
+            throw cni::Error(cni::ErrorCode::UnknownContainer,
+                             fmt::format("network \"{}\" ({}) was never added",
+                                         state.attachment.network, state.attachment.ifname));
+        }
+        const auto prev = with_runtime_interfaces(state.result, runtime, net.cni_version);
+        try {
+            delegate::check_network(ctx.invoker, net, rt, prev);
+        } catch (const cni::Error& e) {
+            throw cni::Error(
+                e.code(),
+                fmt::format("CHECK of network \"{}\" ({}) failed: {}", state.attachment.network,
+                            state.attachment.ifname, e.what()),
+                e.details(), e.sys_errno());
+        }
+    }
+}
+
+namespace {
+
+// Where DEL learns what to delete.
+enum class Origin { State, MultusCache, Config };
+
+// Our state, else a Go Multus cache (migration), else the config as it is now. Unlike Multus, a
+// missing cache never means "delete nothing": the primary must always get its DEL, or its IPAM
+// leaks the pod's address.
+std::vector<store::AttachmentState> attachments_to_delete(Context& ctx,
+                                                          const std::optional<store::State>& state,
+                                                          Origin& origin) {
+    origin = Origin::State;
+    if (state) {
+        return state->attachments;
+    }
+    std::vector<store::AttachmentState> out;
+    if (auto cached = ctx.source.multus_cache(ctx.conf, ctx.request)) {
+        spdlog::info("no splitnet state; deleting from the Go Multus cache");
+        origin = Origin::MultusCache;
+        return std::move(*cached);
+    }
+    spdlog::info("no splitnet state; deleting the networks the config names now");
+    origin = Origin::Config;
+    const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
+    for (auto& attachment : plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/false)) {
+        out.push_back({std::move(attachment), nullptr});
+    }
+    return out;
+}
+
+// Every failure of one DEL, reported together after everything was attempted.
+struct Failures {
+    std::vector<std::string> texts;
+    std::optional<cni::Error> first;
+
+    void add(std::string text, const cni::Error& error) {
+        texts.push_back(std::move(text));
+        if (!first) {
+            first = error;
+        }
+    }
+};
+
+// Runtimes take a DEL that failed because something is gone (ENOENT: "no such file or
+// directory", e.g. the netns) as done and never retry it, as Multus knows: a state kept for a
+// retry would never be used.
+bool runtime_takes_as_deleted(const cni::Error& error) {
+    return error.sys_errno() == ENOENT;
+}
+
+// At most this many attachments are deleted at once; more wait for a free worker.
+constexpr std::size_t kMaxConcurrentDeletes = 8;
+
+// DEL of every attachment, last added first. Each one is independent of the others (its own
+// ifname, its own result as prevResult), and most of a DEL's time is the kernel's wait for
+// synchronize_net() as a link goes: with "overlap" they wait together. Returns what each DEL
+// threw, by plan index (nullptr: it succeeded); every DEL is attempted either way.
+std::vector<std::exception_ptr> delete_all(Context& ctx,
+                                           const std::vector<store::AttachmentState>& attachments) {
+    const auto count = attachments.size();
+    const auto workers = ctx.conf.overlap ? kMaxConcurrentDeletes : std::size_t{1};
+    auto outcomes = util::run_concurrently(
+        count, workers, [&](std::size_t k) { delete_attachment(ctx, attachments[count - 1 - k]); });
+    std::reverse(outcomes.begin(), outcomes.end());  // job k deleted plan index count - 1 - k
+    return outcomes;
+}
+
+}  // namespace
+
+void run_del(Context& ctx) {
+    const auto key = request_key(ctx);
+    // A read-only or full cniDir must not keep the delegates from their DEL (their leases would
+    // leak): without a lock file there can be no state to race on either.
+    const auto lock = ctx.store.lock(key, store::LockMode::BestEffort);
+    auto state = ctx.store.load(key);
+    if (state) {
+        // A killed ADD's delegates (and their children) must not finish after our DEL.
+        stop_unfinished_add(*state);
+    }
+    Origin origin = Origin::State;
+    auto attachments = attachments_to_delete(ctx, state, origin);
+    const auto outcomes = delete_all(ctx, attachments);
+    Failures failures;
+    std::vector<store::AttachmentState> left;  // DEL failed: kept for a retry when configured
+    // Judged in reverse plan order whatever finished first: the message and the code (the first
+    // failure's) are those of a DEL made one attachment after another.
+    for (std::size_t i = attachments.size(); i-- > 0;) {
+        if (!outcomes[i]) {
+            continue;
+        }
+        const auto& item = attachments[i];
+        const auto what =
+            fmt::format("network \"{}\" ({})", item.attachment.network, item.attachment.ifname);
+        try {
+            std::rethrow_exception(outcomes[i]);
+        } catch (const cni::Error& e) {
+            if (origin == Origin::Config && !item.attachment.is_primary) {
+                // Without state we only guess that this attachment exists (e.g. ADD failed and
+                // rolled it back): an old plugin's "not found" must not make the DEL fail forever.
+                spdlog::warn("DEL of {} without state: {}", what, e.what());
+                continue;
+            }
+            failures.add(fmt::format("{}: {}", what, e.what()), e);
+            left.insert(left.begin(), item);
+        } catch (const std::exception& e) {
+            failures.add(fmt::format("{}: {}", what, e.what()),
+                         cni::Error(cni::ErrorCode::Other, e.what()));
+            left.insert(left.begin(), item);
+        }
+    }
+    const auto& first = failures.first;
+    const bool keep_state =
+        state && first && ctx.conf.retry_delete_on_error && !runtime_takes_as_deleted(*first);
+    // The files go after every delegate was called: a failure to remove them (read-only or full
+    // cniDir) is this DEL's error, never a reason to skip a delegate.
+    try {
+        if (keep_state) {
+            state->attachments = std::move(left);
+            ctx.store.save(*state);
+        } else {
+            ctx.store.remove(key, state && state->from_legacy_file);
+            if (origin == Origin::MultusCache && !first) {
+                store::remove_multus_cache(ctx.conf.multus_cni_dir, key.container_id);
+            }
+            if (lock.valid()) {
+                ctx.store.remove_lock_file(key);
+            }
+        }
+    } catch (const cni::Error& e) {
+        failures.add(e.what(), e);
+    }
+    if (first) {
+        throw cni::Error(first->code(), fmt::format("errors: {}", fmt::join(failures.texts, " / ")),
+                         first->details(), first->sys_errno());
+    }
+    spdlog::info("deleted {} attachment(s)", attachments.size());
+}
+
+namespace {
+
+using nlohmann::json;
+
+plan::Attachment primary_attachment(Context& ctx) {
+    const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
+    auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/false);
+    if (attachments.empty()) {
+        throw cni::Error(cni::ErrorCode::NotAvailable, "no primary network is configured");
+    }
+    return attachments.front();
+}
+
+// The attachments the runtime still has: cni.dev/valid-attachments, or the key's name before
+// cni#1101. An entry without an ifname keeps every attachment of its container.
+struct ValidAttachments {
+    std::set<store::StateKey> keys;
+    std::set<std::string> whole_containers;
+
+    [[nodiscard]] bool empty() const { return keys.empty() && whole_containers.empty(); }
+
+    [[nodiscard]] bool contains(const store::StateKey& key) const {
+        return keys.contains(key) || whole_containers.contains(key.container_id);
+    }
+};
+
+ValidAttachments valid_attachments(const json& raw, json& keys) {
+    ValidAttachments valid;
+    for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
+        const auto it = raw.find(key);
+        if (it == raw.end() || !it->is_array()) {
+            continue;
+        }
+        keys[key] = *it;
+        for (const auto& entry : *it) {
+            if (!entry.is_object() || !entry.contains("containerID") ||
+                !entry["containerID"].is_string()) {
+                continue;
+            }
+            auto id = entry["containerID"].get<std::string>();
+            const auto ifname = entry.find("ifname");
+            if (ifname != entry.end() && ifname->is_string() && !ifname->empty()) {
+                valid.keys.insert({std::move(id), ifname->get<std::string>()});
+            } else {
+                valid.whole_containers.insert(std::move(id));
+            }
+        }
+    }
+    return valid;
+}
+
+// DEL of one stale attachment set; what cannot be removed stays in its state for the next GC or
+// DEL. Returns the error to report, if any.
+std::optional<cni::Error> collect(Context& ctx, const store::StateKey& key) {
+    const auto lock = ctx.store.lock(key, store::LockMode::BestEffort);
+    auto state = ctx.store.load(key);
+    if (!state) {
+        return std::nullopt;
+    }
+    Context stale{ctx.request, ctx.conf, ctx.invoker, ctx.source, ctx.store};
+    stale.request.container_id = key.container_id;
+    stale.request.ifname = key.ifname;
+    stale.request.netns = state->netns;
+    spdlog::info("GC: deleting stale attachments of container {} ({})", key.container_id,
+                 key.ifname);
+    try {
+        stop_unfinished_add(*state);
+        auto left = rollback_attachments(stale, state->attachments, state->attachments.size());
+        if (!left.empty()) {
+            state->attachments = std::move(left);
+            ctx.store.save(*state);
+            return cni::Error(cni::ErrorCode::Other,
+                              fmt::format("GC: {} attachment(s) of container {} ({}) could not be "
+                                          "deleted",
+                                          state->attachments.size(), key.container_id, key.ifname),
+                              "kept in the state; the next GC or DEL retries them");
+        }
+        ctx.store.remove(key, state->from_legacy_file);
+        if (lock.valid()) {
+            ctx.store.remove_lock_file(key);
+        }
+    } catch (const cni::Error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+void run_status(Context& ctx) {
+    if (!readiness_ok(ctx.conf.readiness_indicator_file)) {
+        throw cni::Error(cni::ErrorCode::NotAvailable,
+                         fmt::format("readinessindicatorfile {} does not exist",
+                                     ctx.conf.readiness_indicator_file),
+                         "the primary CNI is not ready yet");
+    }
+    const auto primary = primary_attachment(ctx);
+    const auto net = attachment_network(primary, ctx.conf);
+    delegate::status_network(ctx.invoker, net, attachment_runtime(primary, ctx));
+}
+
+void run_gc(Context& ctx) {
+    json keys = json::object();
+    const auto valid = valid_attachments(ctx.conf.raw, keys);
+    std::optional<cni::Error> first;
+
+    // Our own state: an attachment the runtime no longer lists is deleted (its secondary IPAM
+    // leases are ours to release: the runtime only knows about the primary).
+    // Without a list (cnitool gc) nothing is known to be stale: never guess.
+    for (const auto& key : valid.empty() ? std::vector<store::StateKey>{} : ctx.store.list()) {
+        if (valid.contains(key)) {
+            continue;
+        }
+        if (auto error = collect(ctx, key); error && !first) {
+            first = std::move(error);
+        }
+    }
+
+    const auto specs = ctx.source.resolve_fallback(ctx.conf, ctx.request);
+    for (const auto& attachment : plan::build_plan(specs, ctx.conf, ctx.request, false)) {
+        try {
+            delegate::gc_network(ctx.invoker, attachment_network(attachment, ctx.conf),
+                                 attachment_runtime(attachment, ctx), keys);
+        } catch (const cni::Error& e) {
+            spdlog::warn("GC of network \"{}\" failed: {}", attachment.network, e.what());
+            if (!first) {
+                first = e;
+            }
+        }
+    }
+    if (first) {
+        throw cni::Error(*first);
     }
 }
 

@@ -1,4 +1,4 @@
-#include "splitnet/attach/egress_kernel.hpp"
+#include "splitnet/egress/kernel.hpp"
 
 #include <map>
 
@@ -9,7 +9,7 @@
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/route.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 namespace {
 
@@ -102,4 +102,4 @@ bool remove_route(net::Netlink& nl, const RouteEntry& route) {
     return net::delete_route(nl, to_spec(nl, route));
 }
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

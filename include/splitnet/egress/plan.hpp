@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "splitnet/attach/egress_resolve.hpp"
+#include "splitnet/egress/resolve.hpp"
 #include "splitnet/net/ip.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 enum class RouteKind { Unicast, Unreachable, Blackhole, Prohibit, Other };
 
@@ -65,4 +65,4 @@ std::vector<std::string> check_egress(const ResolvedEgress& policy,
 /// via eth0: the VPN defaults first, the unreachable guards last.
 std::vector<RouteEntry> routes_to_delete(const std::vector<RouteEntry>& routes);
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress

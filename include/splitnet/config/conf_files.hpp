@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace splitnet::k8s {
+namespace splitnet::config {
 
 /// NAD client GetCNIConfigFromSpec: `name` is injected only when the config has no "name" or an
 /// empty one (then re-marshalled like Go: sorted keys, compact); otherwise the bytes are returned
@@ -25,4 +25,4 @@ std::string config_from_path(const std::string& path);
 /// plugins[0] has a type). Returns the config's name. Throws cni::Error with Multus' messages.
 std::string check_delegate_config(std::string_view config);
 
-}  // namespace splitnet::k8s
+}  // namespace splitnet::config

@@ -1,4 +1,4 @@
-#include "splitnet/attach/egress_resolve.hpp"
+#include "splitnet/egress/resolve.hpp"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 
 #include "splitnet/cni/error.hpp"
 
-namespace splitnet::attach {
+namespace splitnet::egress {
 
 namespace {
 
@@ -200,4 +200,4 @@ ResolvedEgress resolve_egress(const EgressConfig& config, const SplitnetContext&
     return out;
 }
 
-}  // namespace splitnet::attach
+}  // namespace splitnet::egress
