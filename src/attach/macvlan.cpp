@@ -352,7 +352,7 @@ std::string add_egress_policy(const PluginCall& call) {
 
 std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
     const auto step = egress::egress_step(call.config);
-    if (step == EgressStep::PolicyOnly) {
+    if (step == egress::EgressStep::PolicyOnly) {
         return add_egress_policy(call);
     }
     // Everything that can be checked is checked before the first side effect.
@@ -458,7 +458,7 @@ std::string macvlan_add(const PluginCall& call, PluginInvoker& ipam) {
         settle_ipv6(pod, ifindex);
     }
     util::kill_point("native-routes");
-    if (step == EgressStep::Whole) {
+    if (step == egress::EgressStep::Whole) {
         // VPN egress: gateway probe, then keep/default/kill-switch routes (no-op without
         // "egress"). Split off (BeforePolicy), it comes with the policy step.
         egress::egress_after_routes(call.config, {pod_fd.get(), call.ifname, result.ips});

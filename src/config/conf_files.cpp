@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
-#include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/go_json.hpp"
 #include "splitnet/util/json.hpp"
 
 namespace splitnet::config {
@@ -82,7 +82,7 @@ std::string inject_network_name(std::string_view config, const std::string& name
         return std::string(config);
     }
     doc["name"] = name;
-    return k8s::go_marshal(doc);
+    return util::go_marshal(doc);
 }
 
 std::string config_from_conf_dir(const std::string& name, const std::string& conf_dir) {
@@ -169,7 +169,7 @@ std::string config_from_path(const std::string& path) {
         }
         spdlog::debug("{}: appended {} chained plugin(s) from {}", path, extra.size(),
                       sub.string());
-        return k8s::go_marshal(doc);
+        return util::go_marshal(doc);
     }
     const auto doc = parse_object(bytes, "error loading CNI config file " + path);
     if (string_key(doc, "type").empty()) {

@@ -11,8 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "splitnet/cni/error.hpp"
-#include "splitnet/k8s/go_json.hpp"
 #include "splitnet/net/ip.hpp"
+#include "splitnet/util/go_json.hpp"
 #include "splitnet/util/json.hpp"
 #include "splitnet/util/text.hpp"
 
@@ -321,11 +321,11 @@ void validate(plan::Selection& sel, std::string_view default_namespace) {
     if (sel.namespace_.empty()) {
         sel.namespace_ = std::string(default_namespace);
     }
-    if (!sel.mac.empty() && !is_go_mac(sel.mac)) {
+    if (!sel.mac.empty() && !util::is_go_mac(sel.mac)) {
         cni::fail_config("parsePodNetworkAnnotation: failed to mac: address " + sel.mac +
                          ": invalid MAC address");
     }
-    if (!sel.infiniband_guid.empty() && !is_go_mac(sel.infiniband_guid)) {
+    if (!sel.infiniband_guid.empty() && !util::is_go_mac(sel.infiniband_guid)) {
         cni::fail_config("parsePodNetworkAnnotation: failed to validate infiniband GUID: address " +
                          sel.infiniband_guid + ": invalid MAC address");
     }

@@ -8,7 +8,7 @@
 #include "splitnet/config/conf_files.hpp"
 #include "splitnet/k8s/annotation.hpp"
 #include "splitnet/k8s/api_client.hpp"
-#include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/go_json.hpp"
 #include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
@@ -193,7 +193,7 @@ std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, 
         }
         for (const auto& delegate : conf.delegates) {
             // Multus re-marshals each raw delegate map before loading it.
-            specs.push_back(file_delegate(go_marshal(delegate)));
+            specs.push_back(file_delegate(util::go_marshal(delegate)));
         }
         specs.front().is_primary = true;
         if (!conf.default_networks.empty()) {

@@ -9,9 +9,9 @@
 #include "splitnet/cni/error.hpp"
 #include "splitnet/k8s/annotation.hpp"
 #include "splitnet/k8s/api_client.hpp"
-#include "splitnet/k8s/go_json.hpp"
 #include "splitnet/k8s/pod_source.hpp"
 #include "splitnet/net/ip.hpp"
+#include "splitnet/util/go_json.hpp"
 #include "splitnet/util/json.hpp"
 
 namespace splitnet::k8s {
@@ -265,7 +265,7 @@ public:
 
     void key(std::string_view name) {
         separator();
-        out_ += go_quote(name);
+        out_ += util::go_quote(name);
         out_ += ": ";
     }
 
@@ -286,7 +286,7 @@ public:
         key(name);
         open('[');
         for (const auto& item : items) {
-            element(go_quote(item));
+            element(util::go_quote(item));
         }
         close(']');
     }
@@ -296,7 +296,7 @@ public:
             return;
         }
         key(name);
-        raw(go_quote(value));
+        raw(util::go_quote(value));
     }
 
     std::string take() { return std::move(out_); }

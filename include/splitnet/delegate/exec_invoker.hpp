@@ -16,7 +16,7 @@ namespace splitnet::delegate {
 /// Finds `type` in the search path: the first regular file named so wins (as pkg/invoke; the
 /// execute bit is not required). Throws Error(InvalidNetworkConfig) when plugin_type_problem()
 /// refuses the type (not a plain file name, or a meta-plugin) or when the file found is this very
-/// executable under another name; Error(Internal) `failed to find plugin "x" in path [...]` when
+/// executable under another name; Error(Other) `failed to find plugin "x" in path [...]` when
 /// absent. Empty path entries are skipped (they would mean the current directory).
 std::string find_plugin(std::string_view type, const std::vector<std::string>& path);
 

@@ -37,7 +37,7 @@ struct SpawnOutcome {
 /// Starts `path` in its own process group (spawn_child: it dies with this process) and waits for
 /// it. The child is always reaped; on timeout or stdout overflow the whole process group is
 /// SIGKILLed first. Setup failures other
-/// than exec (pipe, spawn attributes) throw cni::Error(Internal).
+/// than exec (pipe, spawn attributes) throw cni::Error(Other).
 SpawnOutcome run_process(const SpawnRequest& request);
 
 }  // namespace splitnet::delegate::detail

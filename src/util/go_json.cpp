@@ -1,4 +1,4 @@
-#include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/go_json.hpp"
 
 #include <array>
 #include <cctype>
@@ -8,7 +8,7 @@
 
 #include "splitnet/util/text.hpp"
 
-namespace splitnet::k8s {
+namespace splitnet::util {
 namespace {
 
 /// Decodes one UTF-8 sequence at text[i]; returns the code point and its length, or -1 with
@@ -218,4 +218,4 @@ bool is_go_mac(std::string_view text) {
     return false;
 }
 
-}  // namespace splitnet::k8s
+}  // namespace splitnet::util

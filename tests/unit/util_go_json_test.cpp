@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "splitnet/k8s/go_json.hpp"
+#include "splitnet/util/go_json.hpp"
 
-namespace splitnet::k8s {
+namespace splitnet::util {
 namespace {
 
 TEST(GoJson, QuoteEscapesLikeEncodingJson) {
@@ -20,4 +20,4 @@ TEST(GoJson, MarshalSortsKeysAndPrintsFloat64) {
 }
 
 }  // namespace
-}  // namespace splitnet::k8s
+}  // namespace splitnet::util

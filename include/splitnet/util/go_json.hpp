@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace splitnet::k8s {
+namespace splitnet::util {
 
 /// A JSON string literal exactly as Go's encoding/json writes it (HTML-safe: <, >, & as \u003c..,
 /// U+2028/2029 escaped, invalid UTF-8 replaced by U+FFFD), so annotation values are byte-equal
@@ -19,4 +19,4 @@ std::string go_marshal(const nlohmann::json& value);
 /// net.ParseMAC semantics: 6, 8 or 20 octets separated by ':' or '-', or dotted 4-hex groups.
 bool is_go_mac(std::string_view text);
 
-}  // namespace splitnet::k8s
+}  // namespace splitnet::util
