@@ -40,17 +40,12 @@ import argparse
 import concurrent.futures
 import json
 import os
-import secrets
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 
-from load import Node, Stop, STOPPING, check_nothing_left, run_cmd
-from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
+from load import Stop, STOPPING, check_nothing_left, run_cmd
 import pods
 
 REFERENCE_COMMS = {"ptp", "host-local", "macvlan", "static"}
@@ -251,50 +246,25 @@ def main():
     if args.variants:
         names = tuple(v for v in names if v in args.variants.split(","))
 
-    binaries = None
-
-    def on_signal(signum, _frame):
-        if binaries:
-            binaries.kill_all()
-        STOPPING.set()
-        raise Stop(f"signal {signum}")
-
-    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(s, on_signal)
-
-    unshare_net()
-    prefix = f"splitnet-storm-{secrets.token_hex(3)}"
-    tmp = tempfile.mkdtemp(prefix="splitnet-storm-")
-    node = Node(prefix, tmp)
     failures = Failures()
     status = 1
     try:
-        node.setup()
-        launcher = compile_c(tmp, "launcher", LAUNCHER_C)
-        binaries = pods.Binaries(launcher, splitnet_a, splitnet_b, args.timeout)
-        figures = {v: [] for v in names}
-        with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
-            for r in range(args.rounds):
-                shift = r % len(names)
-                for v in names[shift:] + names[:shift]:
-                    f = storm(args, node, binaries, v, r, extra, errlog.fileno(), failures)
-                    figures[v].append(f)
-                    print(f"round {r} {v}: ADD {f['ADD']['ok']}/{args.pods} ok, total "
-                          f"{f['ADD']['total']:.0f} ms; DEL {f['DEL']['ok']}/{args.pods} ok, "
-                          f"total {f['DEL']['total']:.0f} ms", flush=True)
-        report(args, names, figures, failures, splitnet_a, splitnet_b, extra)
-        status = 0 if not failures.items else 1
+        with pods.bench_node("storm", splitnet_a, splitnet_b, args.timeout) as (node, binaries,
+                                                                                tmp):
+            figures = {v: [] for v in names}
+            with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
+                for r in range(args.rounds):
+                    shift = r % len(names)
+                    for v in names[shift:] + names[:shift]:
+                        f = storm(args, node, binaries, v, r, extra, errlog.fileno(), failures)
+                        figures[v].append(f)
+                        print(f"round {r} {v}: ADD {f['ADD']['ok']}/{args.pods} ok, total "
+                              f"{f['ADD']['total']:.0f} ms; DEL {f['DEL']['ok']}/{args.pods} "
+                              f"ok, total {f['DEL']['total']:.0f} ms", flush=True)
+            report(args, names, figures, failures, splitnet_a, splitnet_b, extra)
+            status = 0 if not failures.items else 1
     except Stop as e:
         print(f"stopped: {e}")
-    finally:
-        for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(s, signal.SIG_IGN)
-        if binaries:
-            binaries.kill_all()
-        node.teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
-        left = [n for n in run_cmd("ip", "netns", "list").splitlines() if n.startswith(prefix)]
-        print(f"cleaned up: namespaces {prefix}-* left: {len(left)}")
     sys.exit(status)
 
 

@@ -23,15 +23,10 @@ any exit; no packet leaves them).
 import argparse
 import json
 import os
-import secrets
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 
-from load import Node, Stop, STOPPING, check_nothing_left, run_cmd
-from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
+from load import Stop, check_nothing_left, run_cmd
 import pods
 
 COLUMNS = (("ADD", "wall"), ("ADD", "cpu"), ("DEL", "wall"), ("DEL", "cpu"))
@@ -64,39 +59,13 @@ def main():
     splitnet_b = os.path.abspath(args.splitnet_b) if args.splitnet_b else None
     extra_a, extra_b = pods.parse_extra(args.set), pods.parse_extra(args.set_b)
 
-    binaries = None
-
-    def on_signal(signum, _frame):
-        if binaries:
-            binaries.kill_all()
-        STOPPING.set()
-        raise Stop(f"signal {signum}")
-
-    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(s, on_signal)
-
-    unshare_net()
-    prefix = f"splitnet-pod-{secrets.token_hex(3)}"
-    tmp = tempfile.mkdtemp(prefix="splitnet-pod-")
-    node = Node(prefix, tmp)
     status = 1
     try:
-        node.setup()
-        launcher = compile_c(tmp, "launcher", LAUNCHER_C)
-        binaries = pods.Binaries(launcher, splitnet_a, splitnet_b, args.timeout)
-        with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
-            status = run(args, node, binaries, extra_a, extra_b, errlog.fileno())
+        with pods.bench_node("pod", splitnet_a, splitnet_b, args.timeout) as (node, binaries, tmp):
+            with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
+                status = run(args, node, binaries, extra_a, extra_b, errlog.fileno())
     except Stop as e:
         print(f"stopped: {e}")
-    finally:
-        for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(s, signal.SIG_IGN)
-        if binaries:
-            binaries.kill_all()
-        node.teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
-        left = [n for n in run_cmd("ip", "netns", "list").splitlines() if n.startswith(prefix)]
-        print(f"cleaned up: namespaces {prefix}-* left: {len(left)}")
     sys.exit(status)
 
 

@@ -18,11 +18,17 @@ The node and its VPN gateway netns are load.Node's: the private netns this proce
 with unshare, a veth vpn0 into <prefix>-gw holding the gateway 198.18.0.1.
 """
 
+import contextlib
 import json
 import os
 import secrets
+import shutil
+import signal
+import tempfile
 
-from load import NET1_GATEWAY, NET1_SUBNET, ETH0_GATEWAY, ETH0_SUBNET, REFERENCE_DIR, Runner
+from load import (NET1_GATEWAY, NET1_SUBNET, ETH0_GATEWAY, ETH0_SUBNET, REFERENCE_DIR, Node,
+                  Runner, Stop, STOPPING, run_cmd)
+from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
 
 SPLITNET_VARIANTS = ("splitnet", "splitnet_egress")
 B_VARIANTS = ("splitnet_b", "splitnet_b_egress")
@@ -151,3 +157,42 @@ def parse_extra(items):
         key, _, value = item.partition("=")
         extra[key] = json.loads(value)
     return extra
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def bench_node(kind, splitnet_a, splitnet_b, timeout):
+    """Moves this process into a private netns and yields (node, binaries, tmp): a load.Node
+    whose namespaces are named splitnet-<kind>-<random>-*, set up, and the Binaries with the
+    measuring launcher built. A stop signal kills every launched process and raises Stop; on
+    exit everything is removed and what is left (nothing, normally) is printed."""
+    binaries = []
+
+    def on_signal(signum, _frame):
+        for b in binaries:
+            b.kill_all()
+        STOPPING.set()
+        raise Stop(f"signal {signum}")
+
+    for s in STOP_SIGNALS:
+        signal.signal(s, on_signal)
+    unshare_net()
+    prefix = f"splitnet-{kind}-{secrets.token_hex(3)}"
+    tmp = tempfile.mkdtemp(prefix=f"splitnet-{kind}-")
+    node = Node(prefix, tmp)
+    try:
+        node.setup()
+        launcher = compile_c(tmp, "launcher", LAUNCHER_C)
+        binaries.append(Binaries(launcher, splitnet_a, splitnet_b, timeout))
+        yield node, binaries[0], tmp
+    finally:
+        for s in STOP_SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
+        for b in binaries:
+            b.kill_all()
+        node.teardown()
+        shutil.rmtree(tmp, ignore_errors=True)
+        left = [n for n in run_cmd("ip", "netns", "list").splitlines() if n.startswith(prefix)]
+        print(f"cleaned up: namespaces {prefix}-* left: {len(left)}")

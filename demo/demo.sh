@@ -193,15 +193,15 @@ assert_rc "ADD (probeGateway require: the gateway answered ARP)" 0 || exit 1
 cp "$SN_OUT" "${E2E_TMP}/add.json"
 echo "  merged result:"
 pretty_json "${E2E_TMP}/add.json"
-assert_json "the result lists eth0 and net1, net1's IP indexed to net1" \
-    "[i['name'] for i in r['interfaces'] if i.get('sandbox')] == ['eth0', 'net1'] and any(ip['address'] == '${VPN_IP}/24' and r['interfaces'][ip['interface']]['name'] == 'net1' for ip in r['ips'])"
-POD_IP=$(json_eval "${E2E_TMP}/add.json" \
-    "[ip['address'].split('/')[0] for ip in r['ips'] if r['interfaces'][ip['interface']]['name'] == 'eth0' and '.' in ip['address']][0]")
+assert_pred "the result lists eth0 and net1" sandbox-interfaces "${E2E_TMP}/add.json" eth0 net1
+assert_pred "... net1's IP indexed to net1" ip-owners "${E2E_TMP}/add.json" "${VPN_IP}/" net1
+POD_IP=$(pred first-ip-starting "${E2E_TMP}/add.json" "10.42.")
+POD_IP=${POD_IP%/*}
 show ip -n "$POD_NS" addr
 show ip -n "$POD_NS" route
 show ip -n "$POD_NS" -6 route
-assert_eq "net1 has ${VPN_IP}/24 and MAC ${VPN_MAC}" "${VPN_IP}/24 ${VPN_MAC}" \
-    "$(json_eval "$(pod_addr_json)" "[f\"{a['local']}/{a['prefixlen']} {l['address']}\" for l in r if l['ifname'] == 'net1' for a in l['addr_info'] if a['family'] == 'inet'][0]")"
+assert_pred "net1 has ${VPN_IP}/24" link-inet "$(pod_addr_json)" net1 "${VPN_IP}/24"
+assert_pred "... and MAC ${VPN_MAC}" link-mac "$(pod_addr_json)" net1 "$VPN_MAC"
 
 section "3. Traffic: internet via the VPN gateway, the service via eth0, no IPv6 internet"
 reset_counters
@@ -217,7 +217,7 @@ claim_some "... it went via eth0" "$NODE_NS" "node_${SERVICE//./_}"
 claim_zero "... and not to the gateway" "$GW_NS" "gw_${SERVICE//./_}"
 claim_reply "TCP ${SERVICE}:8080" "$SERVICE" "service sees you as ${POD_IP}"
 check "the node offers IPv6 (the primary's result has a ::/0 route)" \
-    json_test "${E2E_TMP}/add.json" "any(rt['dst'] == '::/0' for rt in r.get('routes', []))"
+    pred has-route "${E2E_TMP}/add.json" ::/0
 # IPv6 routed to eth0 reaches the node's counter only once DAD is over on both of its ends.
 wait_for_dad "$POD_NS" "$NODE_NS" || fail "eth0's IPv6 addresses are still tentative"
 reset_counters

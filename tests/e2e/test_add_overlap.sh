@@ -41,7 +41,9 @@ CONF=$(conf_meta 1.0.0 "$(conf_meet cluster 192.0.2.10/24 "$COUNT")" \
     "$(conf_meet second 192.0.2.11/24 "$COUNT")")
 run_splitnet ADD "$CONF"
 assert_rc "[meet] ADD (overlap=$OVERLAP)" 0
-assert_json "[meet] result has eth0 then net1" "[i['name'] for i in r['interfaces']] == ['eth0', 'net1']"
+assert_pred "[meet] result has two interfaces" length-is "$SN_OUT" /interfaces 2
+assert_pred "[meet] ... eth0 first" value-is "$SN_OUT" /interfaces/0/name '"eth0"'
+assert_pred "[meet] ... then net1" value-is "$SN_OUT" /interfaces/1/name '"net1"'
 run_splitnet DEL "$CONF"
 assert_rc "[meet] DEL" 0
 
@@ -56,7 +58,7 @@ for mode in true false; do
     assert_rc "[same overlap=$mode] ADD" 0
     RESULT[$mode]=$(cat "$SN_OUT")
     STATE_FILE=$E2E_STATE/${SN_CONTAINERID}@eth0.json
-    TAG=$(json_eval "$STATE_FILE" 'r["addTag"]')
+    TAG=$(json_value "$STATE_FILE" /addTag)
     STATE[$mode]=$(sed "s/$TAG/TAG/" "$STATE_FILE")
     run_splitnet DEL "$CONF"
     assert_rc "[same overlap=$mode] DEL" 0
@@ -72,7 +74,7 @@ CONF=$(conf_meta 1.0.0 "$(conf_fake e2e-fail cluster '"failCode":101')" "$(conf_
 run_splitnet ADD "$CONF"
 assert_error_code "[primary fails] the primary's own code" 101
 assert_contains "[primary fails] the error names the primary" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "")')" '"cluster"'
+    "$(json_value "$SN_OUT" /msg)" '"cluster"'
 assert_nothing_left "primary fails"
 run_splitnet DEL "$CONF"
 assert_rc "[primary fails] the runtime's DEL after it" 0
@@ -84,7 +86,7 @@ CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan vpn-broken missing0)")
 run_splitnet ADD "$CONF"
 assert_failed "[net1 fails] ADD fails"
 assert_contains "[net1 fails] the error names net1's network" \
-    "$(json_eval "$SN_OUT" 'r.get("msg", "")')" '"vpn-broken"'
+    "$(json_value "$SN_OUT" /msg)" '"vpn-broken"'
 assert_nothing_left "net1 fails"
 
 # --- the real thing: ptp + host-local with a native macvlan, and the DEL ------------------------
@@ -92,8 +94,7 @@ SN_CONTAINERID=$(e2e_name real)
 CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan)")
 run_splitnet ADD "$CONF"
 assert_rc "[real] ADD" 0
-assert_json "[real] result has eth0 then net1" \
-    "[i['name'] for i in r['interfaces'] if i.get('sandbox')] == ['eth0', 'net1']"
+assert_pred "[real] result has eth0 then net1" sandbox-interfaces "$SN_OUT" eth0 net1
 assert_eq "[real] the pod has eth0 and net1" "eth0 lo net1" "$(pod_links | sort | tr '\n' ' ' | sed 's/ $//')"
 run_splitnet DEL "$CONF"
 assert_rc "[real] DEL" 0
@@ -135,8 +136,7 @@ if [[ $OVERLAP == true ]]; then AWAIT=10.10.20.5; else AWAIT=; fi
 CONF=$(conf_meta 1.0.0 "$(conf_awaiting_primary "$AWAIT")" "$(conf_vpn)")
 run_splitnet ADD "$CONF"
 assert_rc "[egress] ADD (overlap=$OVERLAP)" 0
-assert_json "[egress] result has eth0 then net1" \
-    "[i['name'] for i in r['interfaces'] if i.get('sandbox')] == ['eth0', 'net1']"
+assert_pred "[egress] result has eth0 then net1" sandbox-interfaces "$SN_OUT" eth0 net1
 assert_contains "[egress] the policy's default goes via net1" \
     "$(ip -n "$POD_NS" route show default)" "default via 10.10.20.1 dev net1"
 assert_contains "[egress] the cluster stays on eth0's gateway" \
@@ -158,7 +158,7 @@ for mode in true false; do
     assert_rc "[egress same overlap=$mode] ADD" 0
     RESULT[$mode]=$(cat "$SN_OUT")
     STATE_FILE=$E2E_STATE/${SN_CONTAINERID}@eth0.json
-    TAG=$(json_eval "$STATE_FILE" 'r["addTag"]')
+    TAG=$(json_value "$STATE_FILE" /addTag)
     STATE[$mode]=$(sed "s/$TAG/TAG/" "$STATE_FILE")
     run_splitnet DEL "$CONF"
     assert_rc "[egress same overlap=$mode] DEL" 0
@@ -180,7 +180,7 @@ for mode in true false; do
     assert_error_code "[egress fails overlap=$mode] the policy's code" 11
     ERROR[$mode]=$(cat "$SN_OUT")
     assert_contains "[egress fails overlap=$mode] the error names net1 and the gateway" \
-        "$(json_eval "$SN_OUT" 'r.get("msg", "")')" \
+        "$(json_value "$SN_OUT" /msg)" \
         'error adding network "vpn" (net1): egress: the VPN gateway 10.10.20.1 did not answer ARP'
     assert_nothing_left "egress fails overlap=$mode"
     assert_no_egress_routes "egress fails overlap=$mode"

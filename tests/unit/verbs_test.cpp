@@ -253,6 +253,30 @@ protected:
 
     bool state_exists() const { return load_state().has_value(); }
 
+    // ADD, then DEL, of the config make_conf() gives, once with overlap on and once off: the
+    // result and the state file (with the ADD's random tag replaced by "TAG") of each ADD.
+    template <class MakeConf>
+    std::map<bool, std::pair<std::string, std::string>> add_with_overlap_on_and_off(
+        const MakeConf& make_conf) {
+        std::map<bool, std::pair<std::string, std::string>> seen;
+        for (const bool on : {true, false}) {
+            overlap_ = on;
+            EXPECT_EQ(run_verb("ADD", make_conf()), 0) << out_;
+            std::ifstream file(dir_ / "state" / "ctr1@tst0.json");
+            std::string text((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+            const auto state = load_state();
+            EXPECT_TRUE(state && !state->add_tag.empty());
+            if (state && !state->add_tag.empty() &&
+                text.find(state->add_tag) != std::string::npos) {
+                text.replace(text.find(state->add_tag), state->add_tag.size(), "TAG");
+            }
+            seen[on] = {out_, text};
+            EXPECT_EQ(run_verb("DEL", make_conf()), 0) << out_;
+        }
+        return seen;
+    }
+
     std::optional<store::State> load_state(const std::string& ifname = "tst0") const {
         return store::StateStore((dir_ / "state").string()).load({"ctr1", ifname});
     }
@@ -728,18 +752,7 @@ TEST_P(VerbsTest, AddRunsThePrimaryAndAnIndependentNetworkTogetherOnlyWithOverla
 // The same request gives the same result and the same state file, byte for byte (but for the
 // random tag of the ADD), with overlap on and off.
 TEST_P(VerbsTest, AddResultAndStateAreIdenticalWithOverlapOnAndOff) {
-    std::map<bool, std::pair<std::string, std::string>> seen;
-    for (const bool on : {true, false}) {
-        overlap_ = on;
-        ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
-        std::ifstream file(dir_ / "state" / "ctr1@tst0.json");
-        std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-        const auto tag = load_state()->add_tag;
-        ASSERT_FALSE(tag.empty());
-        text.replace(text.find(tag), tag.size(), "TAG");
-        seen[on] = {out_, text};
-        ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
-    }
+    auto seen = add_with_overlap_on_and_off([this] { return conf(); });
     EXPECT_EQ(seen[true].first, seen[false].first);
     EXPECT_EQ(seen[true].second, seen[false].second);
 }
@@ -793,18 +806,7 @@ TEST_P(VerbsTest, AnExecdNetworkWithEgressIsNotSplit) {
 // Split or not, the result and the state file are the same, byte for byte (but for the random
 // tag of the ADD).
 TEST_P(VerbsTest, AddWithEgressGivesTheSameResultAndStateWithOverlapOnAndOff) {
-    std::map<bool, std::pair<std::string, std::string>> seen;
-    for (const bool on : {true, false}) {
-        overlap_ = on;
-        ASSERT_EQ(run_verb("ADD", egress_conf()), 0) << out_;
-        std::ifstream file(dir_ / "state" / "ctr1@tst0.json");
-        std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-        const auto tag = load_state()->add_tag;
-        ASSERT_FALSE(tag.empty());
-        text.replace(text.find(tag), tag.size(), "TAG");
-        seen[on] = {out_, text};
-        ASSERT_EQ(run_verb("DEL", egress_conf()), 0) << out_;
-    }
+    auto seen = add_with_overlap_on_and_off([this] { return egress_conf(); });
     EXPECT_EQ(seen[true].first, seen[false].first);
     EXPECT_EQ(seen[true].second, seen[false].second);
     EXPECT_EQ(calls_of("macvlan").size(), 3U);  // split once (overlap on), whole once (off)
