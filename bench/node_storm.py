@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Node storm (issue 13, item 3): N pods (default 110, the kubelet's max-pods) ADDed
+"""Node storm: N pods (default 110, the kubelet's max-pods) ADDed
 concurrently, then DELed concurrently, through each variant of bench/pods.py in turn (primary
 alone, splitnet with and without the egress policy, the chain; --splitnet-b adds a second
 splitnet binary). With --rounds R the storms alternate (variant order rotated each round) so the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Pod-level ADD/DEL side by side (issue 13's table): one pod at a time, alternating in one run
+"""Pod-level ADD/DEL side by side: one pod at a time, alternating in one run
 between the variants of bench/pods.py (primary alone, splitnet with and without the egress
 policy, the chain; with --splitnet-b also a second splitnet binary, e.g. another branch).
 

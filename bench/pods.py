@@ -1,4 +1,4 @@
-"""Shared by bench/pod_add_del.py and bench/node_storm.py: the pod-level variants of issue 13 and
+"""Shared by bench/pod_add_del.py and bench/node_storm.py: the pod-level variants and
 how one pod is ADDed and DELed through each of them.
 
   primary          Debian ptp + host-local on eth0, alone

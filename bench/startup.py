@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""splitnet's own process start (issue 13, item 4): page faults and CPU time of `VERSION` and of a
+"""splitnet's own process start: page faults and CPU time of `VERSION` and of a
 minimal ADD (the native macvlan + static path, nothing exec'd, as bench/macvlan_add_del.py's
 b_splitnet) and its DEL, against an empty static C program, alternating between the binaries in
 one run. With --splitnet-b a second binary (e.g. another link of the same objects) is measured

@@ -416,6 +416,31 @@ pod_links() {
     ip -n "${1:-$POD_NS}" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'
 }
 
+# node_extra_links [NAME...]: the node's links but lo, the macvlan master and its veth peer (and
+# each NAME with its peer).
+node_extra_links() {
+    local skip=(-e lo -e "$MASTER" -e "${MASTER}p") name
+    for name in "$@"; do skip+=(-e "$name" -e "${name}p"); done
+    node_links | grep -v -x "${skip[@]}"
+}
+
+# assert_nothing_left LABEL [NAME...]: the pod has only lo, the node no veth but the master (and
+# the NAMEs), no host-local lease is left and no state file of SN_CONTAINERID.
+assert_nothing_left() {
+    local label=$1
+    shift
+    assert_eq "[$label] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
+    assert_eq "[$label] no veth left on the node side" "" "$(node_extra_links "$@")"
+    assert_eq "[$label] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
+    assert_eq "[$label] no state file left" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
+}
+
+# assert_no_file_of_container LABEL: not even a lock file of SN_CONTAINERID is left in cniDir.
+assert_no_file_of_container() {
+    assert_eq "[$1] no file of the container left in cniDir" "" \
+        "$(find "$E2E_STATE" -name "*${SN_CONTAINERID}*" 2>/dev/null)"
+}
+
 # host_local_leases DIR: lease files under a host-local dataDir (not the bookkeeping files).
 host_local_leases() {
     find "$1" -type f ! -name 'last_reserved_ip*' ! -name lock 2>/dev/null

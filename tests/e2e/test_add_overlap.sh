@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Overlap in ADD (issue 13 item 1): the primary and the networks that need nothing of it are
+# Overlap in ADD: the primary and the networks that need nothing of it are
 # added side by side; the result and the state are byte-identical to a sequential ADD's; a
 # native network with an egress block makes its link, addresses and routes side by side with the
 # primary and applies its egress policy after it; a failure of either side (or of the policy
@@ -13,17 +13,10 @@ e2e_setup_node_pod
 OVERLAP=${E2E_META_OVERLAP:-true}
 MEET=${E2E_TMP}/meet
 
-node_extra_links() {
-    node_links | grep -v -x -e lo -e "$MASTER" -e "${MASTER}p"
-}
-
-# assert_nothing_left LABEL
-assert_nothing_left() {
-    assert_eq "[$1] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
-    assert_eq "[$1] no veth left on the node side" "" "$(node_extra_links)"
-    assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
-    assert_eq "[$1] no file of the container left in cniDir" "" \
-        "$(find "$E2E_STATE" -name "*${SN_CONTAINERID}*" 2>/dev/null)"
+# assert_clean LABEL: nothing left, not even a lock file.
+assert_clean() {
+    assert_nothing_left "$1"
+    assert_no_file_of_container "$1"
 }
 
 # conf_meet NAME ADDRESS COUNT: an e2e-meet delegate whose ADD waits for COUNT ADDs.
@@ -75,7 +68,7 @@ run_splitnet ADD "$CONF"
 assert_error_code "[primary fails] the primary's own code" 101
 assert_contains "[primary fails] the error names the primary" \
     "$(json_value "$SN_OUT" /msg)" '"cluster"'
-assert_nothing_left "primary fails"
+assert_clean "primary fails"
 run_splitnet DEL "$CONF"
 assert_rc "[primary fails] the runtime's DEL after it" 0
 E2E_META_BINDIR=
@@ -87,7 +80,7 @@ run_splitnet ADD "$CONF"
 assert_failed "[net1 fails] ADD fails"
 assert_contains "[net1 fails] the error names net1's network" \
     "$(json_value "$SN_OUT" /msg)" '"vpn-broken"'
-assert_nothing_left "net1 fails"
+assert_clean "net1 fails"
 
 # --- the real thing: ptp + host-local with a native macvlan, and the DEL ------------------------
 SN_CONTAINERID=$(e2e_name real)
@@ -98,7 +91,7 @@ assert_pred "[real] result has eth0 then net1" sandbox-interfaces "$SN_OUT" eth0
 assert_eq "[real] the pod has eth0 and net1" "eth0 lo net1" "$(pod_links | sort | tr '\n' ' ' | sed 's/ $//')"
 run_splitnet DEL "$CONF"
 assert_rc "[real] DEL" 0
-assert_nothing_left "real"
+assert_clean "real"
 E2E_META_NATIVE=0
 
 # --- a native net1 with an egress block -------------------------------------------------------
@@ -143,7 +136,7 @@ assert_contains "[egress] the cluster stays on eth0's gateway" \
     "$(ip -n "$POD_NS" route show 10.42.0.0/16)" "dev eth0"
 run_splitnet DEL "$CONF"
 assert_rc "[egress] DEL" 0
-assert_nothing_left "egress"
+assert_clean "egress"
 assert_no_egress_routes "egress"
 
 # Byte-identical result and state with overlap on and off (a fake primary with a fixed result;
@@ -182,7 +175,7 @@ for mode in true false; do
     assert_contains "[egress fails overlap=$mode] the error names net1 and the gateway" \
         "$(json_value "$SN_OUT" /msg)" \
         'error adding network "vpn" (net1): egress: the VPN gateway 10.10.20.1 did not answer ARP'
-    assert_nothing_left "egress fails overlap=$mode"
+    assert_clean "egress fails overlap=$mode"
     assert_no_egress_routes "egress fails overlap=$mode"
     run_splitnet DEL "$CONF"
     assert_rc "[egress fails overlap=$mode] the runtime's DEL after it" 0

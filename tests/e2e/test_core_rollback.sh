@@ -9,17 +9,6 @@ e2e_setup_node_pod
 
 MISSING=vpnmiss0
 
-node_extra_links() {
-    node_links | grep -v -x -e lo -e "$MASTER" -e "${MASTER}p" -e "$MISSING" -e "${MISSING}p"
-}
-
-# assert_nothing_left LABEL
-assert_nothing_left() {
-    assert_eq "[$1] no veth left on the node side" "" "$(node_extra_links)"
-    assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
-    assert_eq "[$1] no state file left" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
-    assert_eq "[$1] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
-}
 
 # --- secondary fails: its macvlan master does not exist -----------------------------------------
 CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan vpn-broken "$MISSING")")
@@ -28,7 +17,7 @@ assert_failed "[master missing] ADD fails with one CNI error object"
 check "[master missing] stdout is exactly one JSON document" is_one_json "$SN_OUT"
 assert_contains "[master missing] the error names the failing network" \
     "$(error_text "$SN_OUT")" "vpn-broken"
-assert_nothing_left "master missing"
+assert_nothing_left "master missing" "$MISSING"
 
 # The runtime calls DEL after a failed ADD: must succeed.
 run_splitnet DEL "$CONF"
@@ -42,7 +31,7 @@ assert_rc "[fixed] the same ADD succeeds once the master exists" 0
 assert_pred "[fixed] result has eth0 and net1" sandbox-interfaces-sorted "$SN_OUT" eth0 net1
 run_splitnet DEL "$CONF"
 assert_rc "[fixed] DEL" 0
-assert_nothing_left "fixed"
+assert_nothing_left "fixed" "$MISSING"
 
 # --- the third attachment fails with its own code: reverse-order DEL of the others -------------
 SN_CONTAINERID=$(e2e_name spy)
@@ -96,7 +85,7 @@ assert_failed "[ifname exists] ADD fails when net1 already exists in the pod"
 assert_contains "[ifname exists] the error names the interface" \
     "$(error_text "$SN_OUT")" "net1"
 assert_eq "[ifname exists] no host-local lease was taken" "" "$(host_local_leases "$E2E_IPAM")"
-assert_eq "[ifname exists] no veth on the node side" "" "$(node_extra_links)"
+assert_eq "[ifname exists] no veth on the node side" "" "$(node_extra_links "$MISSING")"
 assert_eq "[ifname exists] the existing net1 is untouched" "net1" "$(pod_links | grep -x net1)"
 assert_eq "[ifname exists] no eth0 in the pod" "" "$(pod_links | grep -x eth0)"
 ip -n "$POD_NS" link del net1

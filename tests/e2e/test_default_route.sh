@@ -101,15 +101,6 @@ has_net1() { ip -n "$POD_NS" link show dev net1 >/dev/null 2>&1; }
 v4_defaults() { ip -n "$POD_NS" -4 route show default; }
 v6_defaults() { ip -n "$POD_NS" -6 route show default; }
 
-node_extra_links() { node_links | grep -v -x -e lo -e "$MASTER" -e "${MASTER}p"; }
-
-# assert_nothing_left LABEL: no pod link but lo, no ptp veth, no lease, no state file.
-assert_nothing_left() {
-    assert_eq "[$1] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
-    assert_eq "[$1] no veth left on the node side" "" "$(node_extra_links)"
-    assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
-    assert_eq "[$1] no state file left" "" "$(files_named "$E2E_STATE" "$SN_CONTAINERID")"
-}
 
 # --- 1. default-route ["192.0.2.1"] on net1 -----------------------------------------------------
 add_pod gw '[{"name":"vpn","default-route":["192.0.2.1"]}]'

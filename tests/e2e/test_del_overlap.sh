@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Parallel DEL (issue 13 item 2): with "overlap" (the default) the attachments of a pod are
+# Parallel DEL: with "overlap" (the default) the attachments of a pod are
 # deleted side by side; every one is still attempted, the errors are aggregated in reverse plan
 # order exactly as a DEL one after another does (same code, byte-identical message), and nothing
 # is left behind. ctest also runs this script with E2E_META_OVERLAP=false: then the DELs run
@@ -11,10 +11,6 @@ e2e_setup_node_pod
 
 OVERLAP=${E2E_META_OVERLAP:-true}
 MEET=${E2E_TMP}/meet
-
-node_extra_links() {
-    node_links | grep -v -x -e lo -e "$MASTER" -e "${MASTER}p"
-}
 
 # conf_meet NAME ADDRESS COUNT [EXTRA]: an e2e-meet delegate whose DEL waits for COUNT DELs.
 conf_meet() {

@@ -8,7 +8,8 @@ source "$(dirname "$0")/egress_lib.sh"
 e2e_init
 egress_topology
 
-assert_nothing_left() {
+# assert_egress_clean LABEL: nothing left of the pod, and nothing leaked to eth0.
+assert_egress_clean() {
     check "[$1] pod netns has only lo" pod_is_empty
     check "[$1] no ptp veth left on the node" node_has_no_pod_veth
     assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
@@ -25,7 +26,7 @@ run_splitnet ADD "$CONF"
 assert_error_code "require + gateway down: ADD fails" 11
 assert_contains "... naming the gateway and the master" "$(json_value "$SN_OUT" /msg)" \
     "the VPN gateway 192.168.99.1 did not answer ARP on net1 (master vpn0) within 3 x 100 ms"
-assert_nothing_left "require"
+assert_egress_clean "require"
 
 # "warn" lets the pod start (the policy is in place, the internet simply does not answer yet).
 WARN='{"keep":["cluster"],"probeGateway":"warn"}'
@@ -54,7 +55,7 @@ run_splitnet ADD "$CONF_CONFLICT"
 assert_error_code "conflict: ADD fails" 11
 assert_contains "... naming the address and the holder's MAC" "$(json_value "$SN_OUT" /msg)" \
     "192.168.99.50 is already in use on net1's segment by ${HOLDER_MAC} (ARP probe)"
-assert_nothing_left "conflict"
+assert_egress_clean "conflict"
 assert_eq "conflict: the holder's neighbour cache did not learn our MAC for the address" "" \
     "$(ip -n "$GW_NS" neigh show 192.168.99.50)"
 
@@ -72,6 +73,6 @@ run_splitnet ADD "$CONF_BAD"
 assert_failed "bad keep entry: ADD fails"
 assert_contains "... naming the key" "$(json_value "$SN_OUT" /msg)" \
     'egress.keep[0]: "clustr" is neither a preset'
-assert_nothing_left "bad config"
+assert_egress_clean "bad config"
 
 e2e_summary

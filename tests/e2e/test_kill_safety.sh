@@ -11,10 +11,6 @@ e2e_init
 e2e_require_plugins ptp host-local
 e2e_setup_node_pod
 
-node_extra_links() {
-    node_links | grep -v -x -e lo -e "$MASTER" -e "${MASTER}p"
-}
-
 # alive PID: the process exists and is not a zombie.
 alive() {
     [[ -r /proc/$1/stat ]] && ! awk '{ if ($3 == "Z") exit 0; exit 1 }' "/proc/$1/stat" 2>/dev/null
@@ -32,13 +28,10 @@ processes_of() {
     done
 }
 
-# assert_nothing_left LABEL
-assert_nothing_left() {
-    assert_eq "[$1] pod has only lo" "lo" "$(pod_links | tr '\n' ' ' | sed 's/ $//')"
-    assert_eq "[$1] no veth left on the node side" "" "$(node_extra_links)"
-    assert_eq "[$1] no host-local lease left" "" "$(host_local_leases "$E2E_IPAM")"
-    assert_eq "[$1] no file of the container left in cniDir" "" \
-        "$(find "$E2E_STATE" -name "*${SN_CONTAINERID}*" 2>/dev/null)"
+# assert_clean LABEL: nothing left, not even a lock file or a process of the container.
+assert_clean() {
+    assert_nothing_left "$1"
+    assert_no_file_of_container "$1"
     assert_eq "[$1] no process of the container left" "" "$(processes_of "$SN_CONTAINERID")"
 }
 
@@ -52,7 +45,7 @@ for step in state-saved delegate-spawned@1 attachment-added@1 native-link-create
     assert_eq "[$step] splitnet was SIGKILLed at the step" "137" "$SN_RC"
     run_splitnet DEL "$CONF"
     assert_rc "[$step] DEL after the kill" 0
-    assert_nothing_left "$step"
+    assert_clean "$step"
 done
 
 # --- the same with an egress block on net1: with overlap its policy is a step of its own, after
@@ -66,7 +59,7 @@ for step in state-saved delegate-spawned@1 attachment-added@1 native-link-create
     assert_eq "[egress $step] splitnet was SIGKILLed at the step" "137" "$SN_RC"
     run_splitnet DEL "$CONF"
     assert_rc "[egress $step] DEL after the kill" 0
-    assert_nothing_left "egress $step"
+    assert_clean "egress $step"
     assert_eq "[egress $step] no egress route left in the pod" "" \
         "$(ip -n "$POD_NS" route show table all proto 83)"
 done
@@ -131,6 +124,6 @@ assert_eq "[read-only] the delegates were still called: the lease is released" "
 assert_eq "[read-only] and the node veth is gone" "" "$(node_extra_links)"
 run_splitnet DEL "$CONF"
 assert_rc "[read-only] the next DEL (writable again) succeeds" 0
-assert_nothing_left "read-only"
+assert_clean "read-only"
 
 e2e_summary
