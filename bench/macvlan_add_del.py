@@ -21,6 +21,7 @@ exit. Nothing in the machine's own netns is touched.
 """
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -39,6 +40,24 @@ def unshare_net():
     if libc.unshare(CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         sys.exit(f"unshare(CLONE_NEWNET) failed: {os.strerror(err)} (run as root)")
+
+
+@contextlib.contextmanager
+def master_and_pod(kind):
+    """In a private netns (unshare_net): a veth mst0 (up) to be a macvlan master, a pod netns
+    splitnet-<kind>-<random> and a temp dir; yields (pod, tmp) and removes both on exit."""
+    unshare_net()
+    subprocess.run(["ip", "link", "add", "mst0", "type", "veth", "peer", "name", "mst0p"],
+                   check=True)
+    subprocess.run(["ip", "link", "set", "mst0", "up"], check=True)
+    pod = f"splitnet-{kind}-{secrets.token_hex(4)}"
+    subprocess.run(["ip", "netns", "add", pod], check=True)
+    tmp = tempfile.mkdtemp(prefix=f"splitnet-{kind}-")
+    try:
+        yield pod, tmp
+    finally:
+        subprocess.run(["ip", "netns", "del", pod], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def sh(*args):

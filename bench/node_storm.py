@@ -36,7 +36,6 @@ Addresses: eth0 from host-local's 10.42.0.0/20 (4094, released by DEL), net1 sta
 Safety: as bench/load.py (a private node netns, uniquely named netns, all deleted on exit).
 """
 
-import argparse
 import concurrent.futures
 import json
 import os
@@ -223,24 +222,14 @@ def storm(args, node, binaries, variant, round_no, extra, stderr_fd, failures):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--splitnet", required=True, help="path of the splitnet binary (A)")
-    ap.add_argument("--splitnet-b", help="a second splitnet binary (B), measured alongside")
-    ap.add_argument("--set", action="append", metavar="KEY=JSON",
-                    help="a top-level config key for A's config (repeatable)")
-    ap.add_argument("--set-b", action="append", metavar="KEY=JSON",
-                    help="a top-level config key for B's config (repeatable)")
+    ap = pods.argument_parser(__doc__)
     ap.add_argument("--pods", type=int, default=110)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--variants", help="comma-separated subset of the variants")
     ap.add_argument("--timeout", type=float, default=300, help="bound of one invocation, s")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
+    splitnet_a, splitnet_b = pods.binaries_of(args)
     pods.net1_address(args.pods - 1)
-    splitnet_a = os.path.abspath(args.splitnet)
-    splitnet_b = os.path.abspath(args.splitnet_b) if args.splitnet_b else None
     extra = (pods.parse_extra(args.set), pods.parse_extra(args.set_b))
     names = pods.variants(splitnet_b)
     if args.variants:

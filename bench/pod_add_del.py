@@ -20,7 +20,6 @@ Safety: as bench/load.py (a private node netns, uniquely named pod and gateway n
 any exit; no packet leaves them).
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -41,22 +40,12 @@ class Failures:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--splitnet", required=True, help="path of the splitnet binary (A)")
-    ap.add_argument("--splitnet-b", help="a second splitnet binary (B), measured alongside")
-    ap.add_argument("--set", action="append", metavar="KEY=JSON",
-                    help="a top-level config key for A's config (repeatable)")
-    ap.add_argument("--set-b", action="append", metavar="KEY=JSON",
-                    help="a top-level config key for B's config (repeatable)")
+    ap = pods.argument_parser(__doc__)
     ap.add_argument("--cycles", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=60, help="bound of one invocation, s")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
-    splitnet_a = os.path.abspath(args.splitnet)
-    splitnet_b = os.path.abspath(args.splitnet_b) if args.splitnet_b else None
+    splitnet_a, splitnet_b = pods.binaries_of(args)
     extra_a, extra_b = pods.parse_extra(args.set), pods.parse_extra(args.set_b)
 
     status = 1

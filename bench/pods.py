@@ -18,12 +18,14 @@ The node and its VPN gateway netns are load.Node's: the private netns this proce
 with unshare, a veth vpn0 into <prefix>-gw holding the gateway 198.18.0.1.
 """
 
+import argparse
 import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
+import sys
 import tempfile
 
 from load import (NET1_GATEWAY, NET1_SUBNET, ETH0_GATEWAY, ETH0_SUBNET, REFERENCE_DIR, Node,
@@ -160,6 +162,27 @@ def parse_extra(items):
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def argument_parser(doc):
+    """The flags both pod-level benchmarks take: the binaries A and B and their extra keys."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--splitnet", required=True, help="path of the splitnet binary (A)")
+    ap.add_argument("--splitnet-b", help="a second splitnet binary (B), measured alongside")
+    ap.add_argument("--set", action="append", metavar="KEY=JSON",
+                    help="a top-level config key for A's config (repeatable)")
+    ap.add_argument("--set-b", action="append", metavar="KEY=JSON",
+                    help="a top-level config key for B's config (repeatable)")
+    return ap
+
+
+def binaries_of(args):
+    """(A, B or None) as absolute paths, after checking that this runs as root."""
+    if os.geteuid() != 0:
+        sys.exit("needs root")
+    return (os.path.abspath(args.splitnet),
+            os.path.abspath(args.splitnet_b) if args.splitnet_b else None)
 
 
 @contextlib.contextmanager

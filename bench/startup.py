@@ -20,14 +20,10 @@ Safety: as bench/macvlan_add_del.py (a private netns, one uniquely named pod net
 import argparse
 import json
 import os
-import secrets
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 
-from macvlan_add_del import compile_c, unshare_net
+from macvlan_add_del import compile_c, master_and_pod
 
 
 def spawn(argv, env, stdin_bytes):
@@ -59,18 +55,8 @@ def main():
     if args.splitnet_b:
         binaries["B"] = os.path.abspath(args.splitnet_b)
 
-    unshare_net()
-    subprocess.run(["ip", "link", "add", "mst0", "type", "veth", "peer", "name", "mst0p"],
-                   check=True)
-    subprocess.run(["ip", "link", "set", "mst0", "up"], check=True)
-    pod = f"splitnet-startup-{secrets.token_hex(4)}"
-    subprocess.run(["ip", "netns", "add", pod], check=True)
-    tmp = tempfile.mkdtemp(prefix="splitnet-startup-")
-    try:
+    with master_and_pod("startup") as (pod, tmp):
         return run(args, binaries, pod, tmp)
-    finally:
-        subprocess.run(["ip", "netns", "del", pod], check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(args, binaries, pod, tmp):

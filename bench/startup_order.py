@@ -18,13 +18,11 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 
-from macvlan_add_del import unshare_net
+from macvlan_add_del import master_and_pod
 
 FN = re.compile(r"^c?fn=\(\d+\) (\S+)")
 
@@ -53,14 +51,7 @@ def main():
     if not shutil.which("valgrind"):
         sys.exit("needs valgrind")
     binary = os.path.abspath(args.splitnet)
-    unshare_net()
-    subprocess.run(["ip", "link", "add", "mst0", "type", "veth", "peer", "name", "mst0p"],
-                   check=True)
-    subprocess.run(["ip", "link", "set", "mst0", "up"], check=True)
-    pod = f"splitnet-order-{secrets.token_hex(4)}"
-    subprocess.run(["ip", "netns", "add", pod], check=True)
-    tmp = tempfile.mkdtemp(prefix="splitnet-order-")
-    try:
+    with master_and_pod("order") as (pod, tmp):
         empty_path = os.path.join(tmp, "empty-cni-path")
         os.mkdir(empty_path)
         meta = json.dumps({"cniVersion": "1.0.0", "name": "order", "type": "splitnet",
@@ -83,9 +74,6 @@ def main():
         with open(args.out, "w") as f:
             f.write("\n".join(ordered) + "\n")
         print(f"{len(ordered)} functions written to {args.out}")
-    finally:
-        subprocess.run(["ip", "netns", "del", pod], check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

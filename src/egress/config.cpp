@@ -422,7 +422,7 @@ EgressStep parse_egress_step(const json& plugin_conf) {
         return EgressStep::PolicyOnly;
     }
     cni::fail_key("splitnetContext.egressStep",
-                  fmt::format("\"{}\" is not \"beforePolicy\" or \"policy\"", step));
+                  fmt::format(R"("{}" is not "beforePolicy" or "policy")", step));
 }
 
 std::vector<net::IpNet> private_prefixes() {

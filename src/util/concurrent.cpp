@@ -25,7 +25,9 @@ std::vector<std::exception_ptr> run_concurrently(std::size_t count, std::size_t 
         }
     };
     std::vector<std::jthread> helpers;
-    const auto wanted = std::min(count, std::max<std::size_t>(max_workers, 1)) - (count > 0);
+    // The caller's thread is one of the workers.
+    const auto workers = std::min(count, std::max<std::size_t>(max_workers, 1));
+    const auto wanted = workers > 0 ? workers - 1 : 0;
     helpers.reserve(wanted);
     for (std::size_t n = 0; n < wanted; ++n) {
         try {

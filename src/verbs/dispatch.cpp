@@ -121,9 +121,8 @@ int run_verb(const Io& io, const Adapters& adapters, const cni::Request& parsed,
         throw;
     } catch (const net::KernelError& e) {
         // The verbs' boundary with the kernel layer (e.g. a bad CNI_NETNS: code 4).
-        const auto error = cni::from_kernel(e);
-        record(static_cast<int>(error.code()));
-        throw error;
+        record(static_cast<int>(cni::from_kernel(e).code()));
+        throw cni::from_kernel(e);
     } catch (...) {
         record(static_cast<int>(cni::ErrorCode::Other));
         throw;

@@ -507,9 +507,8 @@ json run_add(Context& ctx) {
         ctx.source.add_failed(ctx.conf, ctx.request, e);
         throw;
     } catch (const net::KernelError& e) {
-        const auto error = cni::from_kernel(e);
-        ctx.source.add_failed(ctx.conf, ctx.request, error);
-        throw error;
+        ctx.source.add_failed(ctx.conf, ctx.request, cni::from_kernel(e));
+        throw cni::from_kernel(e);
     } catch (const std::exception& e) {
         ctx.source.add_failed(ctx.conf, ctx.request, cni::Error(cni::ErrorCode::Other, e.what()));
         throw;

@@ -24,6 +24,16 @@ conf_meet() {
     conf_fake e2e-meet "$1" "\"fakeAddress\":\"$2\",\"meetDir\":\"$MEET\",\"meetCount\":$3,\"meetVerb\":\"ADD\""
 }
 
+# keep_result_and_state MODE: the ADD's result and its state file (with the ADD's random tag
+# replaced by "TAG") as RESULT[MODE] and STATE[MODE].
+declare -A RESULT STATE
+keep_result_and_state() {
+    local state_file=$E2E_STATE/${SN_CONTAINERID}@eth0.json tag
+    RESULT[$1]=$(cat "$SN_OUT")
+    tag=$(json_value "$state_file" /addTag)
+    STATE[$1]=$(sed "s/$tag/TAG/" "$state_file")
+}
+
 # --- the primary and a secondary are added side by side (overlap) -------------------------------
 E2E_META_BINDIR=$E2E_PLUGINS
 SN_CONTAINERID=$(e2e_name meet)
@@ -41,7 +51,6 @@ run_splitnet DEL "$CONF"
 assert_rc "[meet] DEL" 0
 
 # --- byte-identical result and state with overlap on and off ------------------------------------
-declare -A RESULT STATE
 for mode in true false; do
     SN_CONTAINERID=$(e2e_name same)
     CONF=$(E2E_META_OVERLAP=$mode conf_meta 1.0.0 "$(conf_fake e2e-ok cluster)" \
@@ -49,10 +58,7 @@ for mode in true false; do
         "$(conf_fake e2e-ok third '"fakeAddress":"192.0.2.12/24"')")
     run_splitnet ADD "$CONF"
     assert_rc "[same overlap=$mode] ADD" 0
-    RESULT[$mode]=$(cat "$SN_OUT")
-    STATE_FILE=$E2E_STATE/${SN_CONTAINERID}@eth0.json
-    TAG=$(json_value "$STATE_FILE" /addTag)
-    STATE[$mode]=$(sed "s/$TAG/TAG/" "$STATE_FILE")
+    keep_result_and_state "$mode"
     run_splitnet DEL "$CONF"
     assert_rc "[same overlap=$mode] DEL" 0
 done
@@ -141,7 +147,6 @@ assert_no_egress_routes "egress"
 
 # Byte-identical result and state with overlap on and off (a fake primary with a fixed result;
 # net1 with a fixed MAC; keep nothing, so the policy needs no eth0).
-declare -A RESULT STATE
 for mode in true false; do
     SN_CONTAINERID=$(e2e_name egsame)
     CONF=$(E2E_META_OVERLAP=$mode conf_meta 1.0.0 "$(conf_fake e2e-ok cluster)" \
@@ -149,10 +154,7 @@ for mode in true false; do
             '"mac":"02:00:00:00:20:05"')")
     run_splitnet ADD "$CONF"
     assert_rc "[egress same overlap=$mode] ADD" 0
-    RESULT[$mode]=$(cat "$SN_OUT")
-    STATE_FILE=$E2E_STATE/${SN_CONTAINERID}@eth0.json
-    TAG=$(json_value "$STATE_FILE" /addTag)
-    STATE[$mode]=$(sed "s/$TAG/TAG/" "$STATE_FILE")
+    keep_result_and_state "$mode"
     run_splitnet DEL "$CONF"
     assert_rc "[egress same overlap=$mode] DEL" 0
     assert_no_egress_routes "egress same overlap=$mode"

@@ -35,34 +35,35 @@ assert_clean() {
     assert_eq "[$1] no process of the container left" "" "$(processes_of "$SN_CONTAINERID")"
 }
 
+# kill_at_every_step NAME_PREFIX LABEL_PREFIX: ADD of CONF killed at each step of ADD, then the
+# runtime's DEL: nothing may be left (and no egress route).
+kill_at_every_step() {
+    local step label
+    for step in state-saved delegate-spawned@1 attachment-added@1 native-link-created \
+        native-renamed native-addresses native-up native-routes native-egress attachment-added@2 \
+        added; do
+        SN_CONTAINERID=$(e2e_name "$1${step%@*}")
+        label="$2$step"
+        run_splitnet ADD "$CONF" SPLITNET_TEST_KILL_AT="$step"
+        assert_eq "[$label] splitnet was SIGKILLed at the step" "137" "$SN_RC"
+        run_splitnet DEL "$CONF"
+        assert_rc "[$label] DEL after the kill" 0
+        assert_clean "$label"
+        assert_eq "[$label] no egress route left in the pod" "" \
+            "$(ip -n "$POD_NS" route show table all proto 83)"
+    done
+}
+
 # --- a kill at every step of ADD: ptp + host-local (exec'd), native macvlan + static -----------
 E2E_META_NATIVE=1
 CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan)")
-for step in state-saved delegate-spawned@1 attachment-added@1 native-link-created native-renamed \
-    native-addresses native-up native-routes native-egress attachment-added@2 added; do
-    SN_CONTAINERID=$(e2e_name "k${step%@*}")
-    run_splitnet ADD "$CONF" SPLITNET_TEST_KILL_AT="$step"
-    assert_eq "[$step] splitnet was SIGKILLed at the step" "137" "$SN_RC"
-    run_splitnet DEL "$CONF"
-    assert_rc "[$step] DEL after the kill" 0
-    assert_clean "$step"
-done
+kill_at_every_step k ""
 
 # --- the same with an egress block on net1: with overlap its policy is a step of its own, after
 # the primary's ADD (native-egress), and a kill on either side of it leaves nothing either ----
 E2E_META_EXTRA='"clusterCIDRs":["10.42.0.0/16"]'
 CONF=$(conf_meta 1.0.0 "$(conf_primary)" "$(conf_macvlan | sed 's/}$/,"egress":{"keep":["cluster"],"probeGateway":"off","probeConflict":false}}/')")
-for step in state-saved delegate-spawned@1 attachment-added@1 native-link-created native-renamed \
-    native-addresses native-up native-routes native-egress attachment-added@2 added; do
-    SN_CONTAINERID=$(e2e_name "e${step%@*}")
-    run_splitnet ADD "$CONF" SPLITNET_TEST_KILL_AT="$step"
-    assert_eq "[egress $step] splitnet was SIGKILLed at the step" "137" "$SN_RC"
-    run_splitnet DEL "$CONF"
-    assert_rc "[egress $step] DEL after the kill" 0
-    assert_clean "egress $step"
-    assert_eq "[egress $step] no egress route left in the pod" "" \
-        "$(ip -n "$POD_NS" route show table all proto 83)"
-done
+kill_at_every_step e "egress "
 E2E_META_EXTRA=
 E2E_META_NATIVE=0
 

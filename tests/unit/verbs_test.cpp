@@ -60,7 +60,7 @@ public:
         const auto step =
             context != config.end() ? context->value("egressStep", std::string()) : std::string();
         if (call.type == "macvlan" && step != "beforePolicy" && policy_failure) {
-            throw *policy_failure;
+            throw cni::Error(*policy_failure);
         }
         if (step == "policy") {
             if (on_policy) {
@@ -212,7 +212,7 @@ protected:
         return out;
     }
 
-    bool overlap() const { return GetParam(); }
+    static bool overlap() { return GetParam(); }
 
     void expect_dels(const std::vector<std::string>& expected) const {
         expect_calls(cni::Verb::Del, expected);
@@ -249,6 +249,16 @@ protected:
     bool del_called(const std::string& call) const {
         const auto calls = sequence(cni::Verb::Del);
         return std::find(calls.begin(), calls.end(), call) != calls.end();
+    }
+
+    // With overlap, the ADDs of ptp and macvlan only succeed together (each waits, bounded, for
+    // the other): proof that they run side by side.
+    void meet_when_overlapped() {
+        if (overlap()) {
+            invoker_.group_sizes["add"] = 2;
+            invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
+            invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
+        }
     }
 
     bool state_exists() const { return load_state().has_value(); }
@@ -734,11 +744,7 @@ TEST_P(VerbsTest, DelErrorsAreAggregatedInReversePlanOrder) {
 // The primary and a network that needs nothing of it are added side by side with overlap (each
 // fake ADD below waits, bounded, until both are in: it fails when they run one after another).
 TEST_P(VerbsTest, AddRunsThePrimaryAndAnIndependentNetworkTogetherOnlyWithOverlap) {
-    if (overlap()) {
-        invoker_.group_sizes["add"] = 2;
-        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
-        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
-    }
+    meet_when_overlapped();
     ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
     expect_calls(cni::Verb::Add, {"ptp@tst0", "macvlan@net1", "tuning@net1"});
     const auto state = load_state();
@@ -762,11 +768,7 @@ TEST_P(VerbsTest, AddResultAndStateAreIdenticalWithOverlapOnAndOff) {
 // egress step: link, addresses and routes side by side with the primary (each fake ADD below
 // waits, bounded, until both are in), the policy with the primary's result after it.
 TEST_P(VerbsTest, ANetworkWithEgressIsSplitAtItsPolicyStepWithOverlap) {
-    if (overlap()) {
-        invoker_.group_sizes["add"] = 2;
-        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
-        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
-    }
+    meet_when_overlapped();
     ASSERT_EQ(run_verb("ADD", egress_conf()), 0) << out_;
     const auto macvlan = calls_of("macvlan");
     if (!overlap()) {
@@ -850,11 +852,7 @@ TEST_P(VerbsTest, EgressPolicyFailureAfterThePrimaryLeavesNothing) {
 // policy step never runs, and net1 (made with overlap) is removed before the primary.
 TEST_P(VerbsTest, PrimaryFailureSkipsTheEgressPolicy) {
     fail_on(cni::Verb::Add, "ptp");
-    if (overlap()) {
-        invoker_.group_sizes["add"] = 2;
-        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
-        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
-    }
+    meet_when_overlapped();
     EXPECT_EQ(run_verb("ADD", egress_conf()), 1);
     EXPECT_EQ(json::parse(out_)["msg"], "error adding network \"cluster\" (tst0): ptp failed");
     const auto macvlan = calls_of("macvlan");
@@ -874,11 +872,7 @@ TEST_P(VerbsTest, PrimaryFailureSkipsTheEgressPolicy) {
 // reverse plan order; nothing is left.
 TEST_P(VerbsTest, PrimaryFailsWhileTheSecondaryIsMade) {
     fail_on(cni::Verb::Add, "ptp");
-    if (overlap()) {
-        invoker_.group_sizes["add"] = 2;
-        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
-        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
-    }
+    meet_when_overlapped();
     EXPECT_EQ(run_verb("ADD", conf()), 1);
     const auto error = json::parse(out_);
     EXPECT_EQ(error["code"], 999);
@@ -897,11 +891,7 @@ TEST_P(VerbsTest, PrimaryFailsWhileTheSecondaryIsMade) {
 // removed, last planned first.
 TEST_P(VerbsTest, SecondaryFailsWhileThePrimaryRuns) {
     fail_on(cni::Verb::Add, "macvlan");
-    if (overlap()) {
-        invoker_.group_sizes["add"] = 2;
-        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
-        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
-    }
+    meet_when_overlapped();
     EXPECT_EQ(run_verb("ADD", conf()), 1);
     const auto error = json::parse(out_);
     EXPECT_EQ(error["code"], 999);
@@ -925,11 +915,7 @@ TEST_P(VerbsTest, WhenBothFailThePrimarysErrorIsReturned) {
 TEST_P(VerbsTest, FailedRollbackOfAnOverlappedAddKeepsWhatIsLeft) {
     fail_on(cni::Verb::Add, "ptp");
     fail_on(cni::Verb::Del, "macvlan");
-    if (overlap()) {
-        invoker_.group_sizes["add"] = 2;
-        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "add";
-        invoker_.rendezvous[{cni::Verb::Add, "macvlan"}] = "add";
-    }
+    meet_when_overlapped();
     EXPECT_EQ(run_verb("ADD", conf()), 1);
     if (!overlap()) {
         EXPECT_TRUE(state_files().empty());  // net1 was never started
