@@ -52,9 +52,8 @@ std::vector<pid_t> all_pids() {
     std::vector<pid_t> pids;
     const std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), &::closedir);
     if (!proc) {
-        throw cni::Error(
-            cni::ErrorCode::Other,
-            fmt::format("cannot list /proc: {}", std::system_category().message(errno)));
+        throw cni::Error(cni::ErrorCode::Other, fmt::format("cannot list /proc: {}",
+                                                            std::system_category().message(errno)));
     }
     // glibc readdir is safe on a stream no other thread uses; readdir_r is deprecated.
     while (const dirent* entry = ::readdir(proc.get())) {  // NOLINT(concurrency-mt-unsafe)
