@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The kernel's floor under a pod's DEL: how long deleting the primary's veth takes alone, and
+with net1's macvlan deleted after it or at the same time (each deletion an `ip link del`, the
+two of a pair started together), alternating, in one private network namespace.
+
+A pod DEL of splitnet deletes those two links (the primary's exec'd plugin one, splitnet's
+native code the other); with "overlap" at the same time. If the concurrent pair costs about as
+much as the two one after the other, the second link's deletion is a floor that running side
+by side cannot remove.
+
+Not a test: run as root, e.g.
+  sudo python3 bench/link_delete_floor.py --cycles 50
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from macvlan_add_del import master_and_pod
+
+
+def make_links(pod):
+    subprocess.run(["ip", "link", "add", "vpod", "type", "veth", "peer", "name", "eth0",
+                    "netns", pod], check=True)
+    subprocess.run(["ip", "link", "add", "net1", "link", "mst0", "type", "macvlan", "mode",
+                    "bridge"], check=True)
+    subprocess.run(["ip", "link", "set", "net1", "netns", pod], check=True)
+
+
+def delete(pod, names, together):
+    """Wall time in ms of deleting the links NAMES (in the pod netns), one after the other or
+    all started at once."""
+    commands = [["ip", "-n", pod, "link", "del", n] for n in names]
+    t0 = time.monotonic()
+    if together:
+        for p in [subprocess.Popen(c) for c in commands]:
+            if p.wait() != 0:
+                sys.exit("ip link del failed")
+    else:
+        for c in commands:
+            subprocess.run(c, check=True)
+    return (time.monotonic() - t0) * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cycles", type=int, default=50)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root")
+    variants = {
+        "veth alone": (["eth0"], False),
+        "veth, then macvlan": (["eth0", "net1"], False),
+        "veth and macvlan at once": (["eth0", "net1"], True),
+    }
+    times = {v: [] for v in variants}
+    with master_and_pod("delfloor") as (pod, _tmp):
+        for cycle in range(args.cycles):
+            names = list(variants)
+            shift = cycle % len(names)
+            for v in names[shift:] + names[:shift]:
+                make_links(pod)
+                links, together = variants[v]
+                times[v].append(delete(pod, links, together))
+                # what a variant did not delete goes too, outside the timing
+                subprocess.run(["ip", "-n", pod, "link", "del", "net1"], check=False,
+                               stderr=subprocess.DEVNULL)
+    base = statistics.median(times["veth alone"])
+    print(f"{args.cycles} cycles, alternating; wall ms (median), ratio to the veth alone")
+    for v, t in times.items():
+        m = statistics.median(t)
+        print(f"  {v:26} {m:7.2f}  {m / base:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
