@@ -441,6 +441,13 @@ assert_no_file_of_container() {
         "$(find "$E2E_STATE" -name "*${SN_CONTAINERID}*" 2>/dev/null)"
 }
 
+# conf_meet NAME ADDRESS COUNT [EXTRA]: an e2e-meet delegate (tests/data/plugins) whose call of
+# the verb it meets on (its default: DEL; EXTRA '"meetVerb":"ADD"') waits, bounded, until COUNT
+# calls are in at once, under the directory MEET: proof that they run side by side.
+conf_meet() {
+    conf_fake e2e-meet "$1" "\"fakeAddress\":\"$2\",\"meetDir\":\"$MEET\",\"meetCount\":$3${4:+,$4}"
+}
+
 # host_local_leases DIR: lease files under a host-local dataDir (not the bookkeeping files).
 host_local_leases() {
     find "$1" -type f ! -name 'last_reserved_ip*' ! -name lock 2>/dev/null

@@ -19,11 +19,6 @@ assert_clean() {
     assert_no_file_of_container "$1"
 }
 
-# conf_meet NAME ADDRESS COUNT: an e2e-meet delegate whose ADD waits for COUNT ADDs.
-conf_meet() {
-    conf_fake e2e-meet "$1" "\"fakeAddress\":\"$2\",\"meetDir\":\"$MEET\",\"meetCount\":$3,\"meetVerb\":\"ADD\""
-}
-
 # keep_result_and_state MODE: the ADD's result and its state file (with the ADD's random tag
 # replaced by "TAG") as RESULT[MODE] and STATE[MODE].
 declare -A RESULT STATE
@@ -40,8 +35,8 @@ SN_CONTAINERID=$(e2e_name meet)
 rm -rf "$MEET" "${E2E_TMP}/spy.log"
 mkdir -p "$MEET"
 if [[ $OVERLAP == true ]]; then COUNT=2; else COUNT=1; fi
-CONF=$(conf_meta 1.0.0 "$(conf_meet cluster 192.0.2.10/24 "$COUNT")" \
-    "$(conf_meet second 192.0.2.11/24 "$COUNT")")
+CONF=$(conf_meta 1.0.0 "$(conf_meet cluster 192.0.2.10/24 "$COUNT" '"meetVerb":"ADD"')" \
+    "$(conf_meet second 192.0.2.11/24 "$COUNT" '"meetVerb":"ADD"')")
 run_splitnet ADD "$CONF"
 assert_rc "[meet] ADD (overlap=$OVERLAP)" 0
 assert_pred "[meet] result has two interfaces" length-is "$SN_OUT" /interfaces 2

@@ -12,11 +12,6 @@ e2e_setup_node_pod
 OVERLAP=${E2E_META_OVERLAP:-true}
 MEET=${E2E_TMP}/meet
 
-# conf_meet NAME ADDRESS COUNT [EXTRA]: an e2e-meet delegate whose DEL waits for COUNT DELs.
-conf_meet() {
-    conf_fake e2e-meet "$1" "\"fakeAddress\":\"$2\",\"meetDir\":\"$MEET\",\"meetCount\":$3${4:+,$4}"
-}
-
 spied_dels() {
     awk '$2 == "DEL" {print $3}' "${E2E_TMP}/spy.log" | tr '\n' ' ' | sed 's/ $//'
 }
