@@ -194,7 +194,7 @@ def storm(args, node, binaries, variant, round_no, extra, stderr_fd, failures):
             "mem_all": mem.peak_all, "mem_all_est": mem.peak_all_est,
             "mem_sn": mem.peak_sn, "mem_sn_est": mem.peak_sn_est, "samples": mem.samples,
         }
-        if verb == "ADD" and variant not in ("primary", "chain"):
+        if verb == "ADD" and variant not in pods.PRIMARY_RESULT_VARIANTS:
             bad = [p.name for p in the_pods
                    if p.result is None or sorted(i.get("name") for i in
                                                  p.result.get("interfaces", [])

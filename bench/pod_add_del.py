@@ -6,7 +6,8 @@ policy, the chain; with --splitnet-b also a second splitnet binary, e.g. another
 Each cycle runs ADD then DEL of every variant, in an order rotated from cycle to cycle, so that
 the load of a shared machine hits every variant alike. Each variant has its own pod netns, made
 once. Printed: medians of ADD wall, ADD CPU (user+sys of the plugin and every child it waited
-for, from wait4), DEL wall, DEL CPU, peak RSS, and their ratios to the primary alone.
+for, from wait4), DEL wall, DEL CPU, peak RSS, and their ratios to the primary alone and to the
+floor (the least a pod with a net1 costs, see bench/pods.py).
 
 Checked (exit 1 if any fails): every call succeeds; after each DEL the pod netns holds only lo;
 at the end nothing is left on the node (pod veths, splitnet state, host-local leases, processes).
@@ -106,6 +107,11 @@ def run(args, node, binaries, extra_a, extra_b, stderr_fd):
           f"{'DEL CPU':>10}")
     for v in names[1:]:
         print(f"{v:<19}" + "".join(f"{med(v, op, k) / med('primary', op, k):>9.2f}x"
+                                   for op, k in COLUMNS))
+    print(f"\n{'ratio to floor':<19}{'ADD wall':>10}{'ADD CPU':>10}{'DEL wall':>10}"
+          f"{'DEL CPU':>10}")
+    for v in names[2:]:
+        print(f"{v:<19}" + "".join(f"{med(v, op, k) / med('floor', op, k):>9.2f}x"
                                    for op, k in COLUMNS))
     if binaries.splitnet["splitnet_b"]:
         print(f"\n{'B / A':<19}{'ADD wall':>10}{'ADD CPU':>10}{'DEL wall':>10}{'DEL CPU':>10}")

@@ -7,6 +7,10 @@ how one pod is ADDed and DELed through each of them.
                    probeConflict, IPv6 blocked, cluster routes kept)
   chain            ptp on eth0, then /usr/lib/cni/macvlan (which execs static) on net1, exec'd one
                    after the other: Multus "thin" minus its own cost. DEL in reverse order.
+  floor            the least any plugin that runs the primary and makes net1 can cost: a static C
+                   program (FLOOR_C) that starts ptp with the runtime's stdin and stdout and,
+                   beside it, one `ip` command that adds (ADD) or deletes (DEL) a macvlan net1 in
+                   the pod netns; it does nothing else (no config, no address, no state)
   (splitnet_b, splitnet_b_egress: the same two splitnet rows for a second binary, --splitnet-b)
 
 Every command is started by the measuring launcher of macvlan_add_del.py (through load.Runner):
@@ -34,6 +38,43 @@ from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
 
 SPLITNET_VARIANTS = ("splitnet", "splitnet_egress")
 B_VARIANTS = ("splitnet_b", "splitnet_b_egress")
+# Variants whose result is the primary's (no net1 in it).
+PRIMARY_RESULT_VARIANTS = ("primary", "floor", "chain")
+
+# What variant "floor" runs: this process's own start (a static binary: the exec floor), the
+# primary as a child, and the kernel's work for net1 beside it. Its figures are what a pod with a
+# net1 costs at least, whatever runs the primary; splitnet / floor is what is splitnet's own.
+FLOOR_C = r"""
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+extern char** environ;
+static int ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+int main(void) {
+    const char* command = getenv("CNI_COMMAND");
+    const char* netns = getenv("CNI_NETNS");
+    if (!command || !netns) return 2;
+    char* pod = strrchr(netns, '/') ? strrchr(netns, '/') + 1 : (char*)netns;
+    char* add[] = {"ip", "link", "add", "net1", "link", MASTER, "netns", pod,
+                   "type", "macvlan", "mode", "bridge", 0};
+    char* del[] = {"ip", "-n", pod, "link", "del", "net1", 0};
+    char** side = !strcmp(command, "ADD") ? add : !strcmp(command, "DEL") ? del : 0;
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    pid_t side_pid = 0, primary_pid = 0;
+    if (side && posix_spawnp(&side_pid, "ip", &quiet, 0, side, environ) != 0) return 3;
+    char* primary[] = {PRIMARY, 0};
+    if (posix_spawn(&primary_pid, PRIMARY, 0, 0, primary, environ) != 0) return 3;
+    int primary_status = 0, side_status = 0;
+    if (waitpid(primary_pid, &primary_status, 0) < 0) return 4;
+    if (side_pid && waitpid(side_pid, &side_status, 0) < 0) return 4;
+    return ok(primary_status) && (!side_pid || ok(side_status)) ? 0 : 1;
+}
+"""
 
 
 def primary_conf(node):
@@ -74,10 +115,11 @@ def net1_address(index):
 class Binaries:
     """One load.Runner (launcher + bounded wait + kill on stop) per binary."""
 
-    def __init__(self, launcher, splitnet_a, splitnet_b, timeout):
+    def __init__(self, launcher, floor, splitnet_a, splitnet_b, timeout):
         paths = [os.path.join(REFERENCE_DIR, "ptp"), os.path.join(REFERENCE_DIR, "macvlan"),
-                 splitnet_a] + ([splitnet_b] if splitnet_b else [])
+                 floor, splitnet_a] + ([splitnet_b] if splitnet_b else [])
         self.runners = {p: Runner(launcher, p, timeout) for p in paths}
+        self.floor = floor
         self.splitnet = {"splitnet": splitnet_a, "splitnet_egress": splitnet_a,
                          "splitnet_b": splitnet_b, "splitnet_b_egress": splitnet_b}
 
@@ -87,7 +129,7 @@ class Binaries:
 
 
 def variants(splitnet_b):
-    return ("primary", *SPLITNET_VARIANTS, "chain") + (B_VARIANTS if splitnet_b else ())
+    return ("primary", "floor", *SPLITNET_VARIANTS, "chain") + (B_VARIANTS if splitnet_b else ())
 
 
 class Pod:
@@ -114,9 +156,9 @@ class Pod:
     def steps(self, command):
         """[(binary, env, stdin bytes)] in the order they run."""
         node = self.node
-        if self.variant == "primary":
-            return [(os.path.join(REFERENCE_DIR, "ptp"), self.env(command, "eth0"),
-                     json.dumps(primary_conf(node)).encode())]
+        if self.variant in ("primary", "floor"):
+            binary = os.path.join(REFERENCE_DIR, "ptp") if self.variant == "primary" else "floor"
+            return [(binary, self.env(command, "eth0"), json.dumps(primary_conf(node)).encode())]
         if self.variant == "chain":
             steps = [(os.path.join(REFERENCE_DIR, "ptp"), self.env(command, "eth0"),
                       json.dumps(primary_conf(node)).encode()),
@@ -134,7 +176,7 @@ def run_pod(binaries, pod, command, stderr_fd):
     dict(ok, wall, cpu, rss, why): sums of wall and CPU over the steps, the largest peak RSS."""
     total = {"ok": True, "wall": 0.0, "cpu": 0.0, "rss": 0, "why": ""}
     for binary, env, stdin_bytes in pod.steps(command):
-        binary = binary or binaries.splitnet[pod.variant]
+        binary = binaries.floor if binary == "floor" else binary or binaries.splitnet[pod.variant]
         res = binaries.runners[binary].run(env, stdin_bytes, stderr_fd)
         if res["timed_out"] or res["rc"] != 0:
             why = "timed out (killed)" if res["timed_out"] else f"exit {res['rc']}"
@@ -144,7 +186,7 @@ def run_pod(binaries, pod, command, stderr_fd):
         total["wall"] += res["wall"]
         total["cpu"] += res["cpu"]
         total["rss"] = max(total["rss"], res["rss"])
-        if command == "ADD" and pod.variant not in ("primary", "chain"):
+        if command == "ADD" and pod.variant not in PRIMARY_RESULT_VARIANTS:
             try:
                 pod.result = json.loads(res["out"])
             except ValueError:
@@ -208,7 +250,9 @@ def bench_node(kind, splitnet_a, splitnet_b, timeout):
     try:
         node.setup()
         launcher = compile_c(tmp, "launcher", LAUNCHER_C)
-        binaries.append(Binaries(launcher, splitnet_a, splitnet_b, timeout))
+        floor = compile_c(tmp, "floor", FLOOR_C, "-static", "-DMASTER=\"vpn0\"",
+                          f"-DPRIMARY=\"{os.path.join(REFERENCE_DIR, 'ptp')}\"")
+        binaries.append(Binaries(launcher, floor, splitnet_a, splitnet_b, timeout))
         yield node, binaries[0], tmp
     finally:
         for s in STOP_SIGNALS:

@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <fcntl.h>
 #include <system_error>
 #include <unistd.h>
@@ -120,6 +121,12 @@ void write_file_atomic(const std::string& dir, const std::string& name, std::str
     if (::close(fd.release()) != 0) {
         io_error("close", temp, errno);
     }
+    if (durability == Durability::Volatile &&
+        ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+        return;  // remove_temp unlinks the old content, now under the temp name
+    }
+    // Nothing to exchange with yet (ENOENT), or a filesystem without exchange (EINVAL): a
+    // plain rename, which reports any other error.
     if (::rename(temp.c_str(), target.c_str()) != 0) {
         io_error("rename into place", target, errno);
     }

@@ -373,6 +373,11 @@ json add_pod_networks(Context& ctx) {
     std::vector<char> started(attachments.size(), 0);
     std::vector<std::size_t> plugins_added(attachments.size(), 0);
     std::mutex state_mutex;  // state.attachments and its file, while ADDs run side by side
+    // Results not yet in the state. The last one is written by the final save below, together
+    // with the phase, unless default routes are changed in between: one state write less
+    // after the primary returns, on the ADD's critical path. A kill before that save leaves the
+    // state of a kill during the last attachment's ADD, which DEL handles in any case.
+    std::size_t results_to_come = attachments.size();
     util::Rollback undo([&] {
         std::vector<store::AttachmentState> begun;
         for (std::size_t i = 0; i < attachments.size(); ++i) {
@@ -450,7 +455,9 @@ json add_pod_networks(Context& ctx) {
         {
             const std::lock_guard saving(state_mutex);
             state.attachments[i].result = std::move(result);
-            ctx.store.save(state);
+            if (--results_to_come > 0 || default_routes) {
+                ctx.store.save(state);
+            }
         }
         util::kill_point("attachment-added");
     };

@@ -150,6 +150,12 @@ TEST(StateStore, SaveReplacesAtomicallyAndLeavesNoTempFiles) {
         names.push_back(entry.path().filename());
     }
     EXPECT_EQ(names, std::vector<std::string>{"c0ffee@eth0.json"});
+    // The replacement (an exchange with the old file where the filesystem has one) keeps the
+    // private mode.
+    struct stat st {};
+
+    ASSERT_EQ(::stat((root / "c0ffee@eth0.json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600U);
 }
 
 TEST(StateStore, LockExcludesOthersUntilReleased) {

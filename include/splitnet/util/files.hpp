@@ -33,7 +33,11 @@ std::optional<std::string> read_file_if_exists(
 
 /// Whether write_file_atomic also survives a power loss.
 enum class Durability {
-    /// Rename only. Right for the state store: what a state file describes lives in a pod netns,
+    /// No fsync, and an existing file is replaced by exchanging it with the temp file
+    /// (renameat2 RENAME_EXCHANGE), then unlinking the old content: as atomic as a rename, but
+    /// ext4 does not force the new file's blocks to disk as it does on a rename over an
+    /// existing file (auto_da_alloc: 30-300 us per save here, on the ADD's critical path).
+    /// Right for the state store: what a state file describes lives in a pod netns,
     /// which is memory-only, so after a power loss or kernel crash it no longer exists. A state
     /// file torn by such a crash is set aside as corrupt and DEL replays the configuration
     /// instead, which releases exec'd IPAM leases by container ID just the same. Multus and the
@@ -46,7 +50,9 @@ enum class Durability {
 };
 
 /// Writes `dir`/`name` so that readers see the old or the new content, never a mix, even when
-/// the process is killed: temp file (leading dot) in the same directory, then rename.
+/// the process is killed: temp file (leading dot) in the same directory, then rename (or, when
+/// Volatile, an exchange with the old file). A kill between the exchange and the unlink leaves
+/// the old content in the temp file, as a kill before the rename leaves the new content there.
 void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
                        mode_t mode, Durability durability = Durability::Volatile);
 
