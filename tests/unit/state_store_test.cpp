@@ -150,6 +150,7 @@ TEST(StateStore, SaveReplacesAtomicallyAndLeavesNoTempFiles) {
         names.push_back(entry.path().filename());
     }
     EXPECT_EQ(names, std::vector<std::string>{"c0ffee@eth0.json"});
+
     // The replacement (an exchange with the old file where the filesystem has one) keeps the
     // private mode.
     struct stat st {};
