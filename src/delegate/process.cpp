@@ -78,9 +78,12 @@ SigpipeBlock::~SigpipeBlock() {
 
 namespace {
 
-// The forked child until exec: only async-signal-safe calls (another thread of ours may have
-// held a lock at fork time), nothing allocated. Failures are reported as an errno through the
-// close-on-exec `status` pipe; exec closing it is the parent's sign of success.
+// The vfork()ed child until exec. It runs on the parent's memory and stack while the calling
+// thread is suspended (other threads of ours go on), so: only system calls, nothing allocated,
+// no lock taken, nothing written but its own frame, and it never returns. Its signal handlers
+// are a copy of the parent's (no CLONE_SIGHAND), so resetting SIGPIPE here changes nothing in
+// the parent. Failures are reported as an errno through the close-on-exec `status` pipe; exec
+// closing it is the parent's sign of success.
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int in,
                              int out, int err, int status, pid_t parent) {
     const auto report = [status](int error) {
@@ -105,7 +108,7 @@ namespace {
 
     default_action.sa_handler = SIG_DFL;  // NOLINT(cppcoreguidelines-pro-type-union-access)
     if (::sigaction(SIGPIPE, &default_action, nullptr) != 0 ||
-        // The forked child has one thread; pthread_sigmask would return the error, not set errno.
+        // The child has one thread; pthread_sigmask would return the error, not set errno.
         ::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) {  // NOLINT(concurrency-mt-unsafe)
         report(errno);
     }
@@ -129,9 +132,11 @@ pid_t spawn_child(const char* path, char* const* argv, char* const* envp, int in
                   int& exec_errno) {
     Pipe status = make_pipe();
     const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
+    // vfork, not fork: no copy of this process's page tables, and none of its pages turned
+    // copy-on-write under the threads that keep running (0.1 ms of an ADD's wall time here).
+    const pid_t pid = ::vfork();  // NOLINT(clang-analyzer-security.insecureAPI.vfork)
     if (pid < 0) {
-        fail_setup("fork", errno);
+        fail_setup("vfork", errno);
     }
     if (pid == 0) {
         exec_child(path, argv, envp, in, out, err, status.write.get(), parent);

@@ -45,7 +45,7 @@ private:
 /// plugin's children too), with stdin/stdout/stderr from `in`/`out`/`err` and every other
 /// descriptor closed, an empty signal mask and default SIGPIPE, and SIGKILL as its parent-death
 /// signal, so that a SIGKILLed splitnet does not leave it running (posix_spawn cannot set that:
-/// this is fork + exec). Returns the pid once exec succeeded; -1 with `exec_errno` set when it
+/// this is vfork + exec). Returns the pid once exec succeeded; -1 with `exec_errno` set when it
 /// did not (ETXTBSY, ENOENT, EACCES, ENOEXEC ...). The parent-death signal follows the calling
 /// thread: call it from the thread that waits for the child (run_process does).
 pid_t spawn_child(const char* path, char* const* argv, char* const* envp, int in, int out, int err,
