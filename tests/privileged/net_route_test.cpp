@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -172,6 +174,55 @@ TEST_F(NetRouteTest, Ipv6EcmpMergesIntoMultipath) {
         }
     }
     EXPECT_EQ(hops, 2U);
+}
+
+std::vector<std::string> default_gateways(Netlink& nl) {
+    std::vector<std::string> gateways;
+    for (const auto& entry : list_default_routes(nl)) {
+        gateways.push_back(entry.hop.gw ? to_string(*entry.hop.gw) : "-");
+    }
+    std::sort(gateways.begin(), gateways.end());
+    return gateways;
+}
+
+TEST_F(NetRouteTest, DefaultRoutesAreListedPerHopReplacedAndDeleted) {
+    add_address(pod_nl(), ifindex_, *parse_cidr("198.51.100.10/24"));
+    add_address(pod_nl(), ifindex_, *parse_cidr("2001:db8::10/64"));
+    EXPECT_TRUE(list_default_routes(pod_nl()).empty());
+
+    // Replace semantics: a second call neither fails with EEXIST nor adds an ECMP hop.
+    replace_default_route(pod_nl(), ifindex_, *parse_ip("198.51.100.1"));
+    replace_default_route(pod_nl(), ifindex_, *parse_ip("198.51.100.1"));
+    EXPECT_EQ(default_gateways(pod_nl()), std::vector<std::string>{"198.51.100.1"});
+    replace_default_route(pod_nl(), ifindex_, *parse_ip("198.51.100.2"));
+    EXPECT_EQ(default_gateways(pod_nl()), std::vector<std::string>{"198.51.100.2"});
+
+    // An IPv6 ECMP default route is one route with two hops: listed as two entries. A route in
+    // another table is not a default route of the pod.
+    RouteSpec v6 = route_via("::/0", "2001:db8::1");
+    add_route(pod_nl(), v6);
+    v6.gw = parse_ip("2001:db8::2");
+    add_route(pod_nl(), v6);
+    RouteSpec other_table = route_via("0.0.0.0/0", "198.51.100.3");
+    other_table.table = 100;
+    add_route(pod_nl(), other_table);
+    EXPECT_EQ(default_gateways(pod_nl()),
+              (std::vector<std::string>{"198.51.100.2", "2001:db8::1", "2001:db8::2"}));
+
+    // Deleting one hop leaves the other; deleting what is gone says so.
+    for (const auto& entry : list_default_routes(pod_nl())) {
+        if (entry.hop.gw && to_string(*entry.hop.gw) == "2001:db8::1") {
+            EXPECT_TRUE(delete_default_route(pod_nl(), entry));
+            EXPECT_FALSE(delete_default_route(pod_nl(), entry));
+        }
+    }
+    EXPECT_EQ(default_gateways(pod_nl()),
+              (std::vector<std::string>{"198.51.100.2", "2001:db8::2"}));
+    for (const auto& entry : list_default_routes(pod_nl())) {
+        EXPECT_TRUE(delete_default_route(pod_nl(), entry));
+    }
+    EXPECT_TRUE(list_default_routes(pod_nl()).empty());
+    EXPECT_EQ(count_dst(list_routes(pod_nl(), Family::V4, 100), "0.0.0.0/0"), 1);
 }
 
 TEST_F(NetRouteTest, DefaultRouteInterface) {
