@@ -356,7 +356,11 @@ void StateStore::save(const State& state) const {
 }
 
 void StateStore::remove(const StateKey& key, bool legacy) const {
-    unlink_state_file(path_of(key, kStateSuffix));
+    const std::string path = path_of(key, kStateSuffix);
+    unlink_state_file(path);
+    // A save killed between its two system calls (see write_file_atomic) left a temp file;
+    // the caller holds the key's lock, so no save of this key runs now.
+    util::remove_temp_files_of(dir_, path.substr(dir_.size() + 1));
     if (legacy) {
         unlink_state_file(legacy_path_of(key.container_id, kStateSuffix));
     }

@@ -4,7 +4,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
+#include <memory>
+#include <string>
 #include <system_error>
 #include <unistd.h>
 
@@ -31,6 +34,15 @@ void write_all(int fd, std::string_view data, const std::string& path) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
 }
+
+// write_file_atomic's temporary files for `name`: this prefix and mkostemp's six characters.
+// The leading dot keeps them from being taken for a state file (ids start with [a-zA-Z0-9]) or
+// a CNI config (the runtime only reads *.conf, *.conflist and *.json).
+std::string temp_prefix(std::string_view name) {
+    return fmt::format(".{}.tmp.", name);
+}
+
+constexpr std::size_t kTempSuffixLength = 6;
 
 }  // namespace
 
@@ -103,9 +115,7 @@ std::optional<std::string> read_file_if_exists(const std::string& path, Symlinks
 void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
                        mode_t mode, Durability durability) {
     const std::string target = dir + "/" + name;
-    // Leading dot: never taken for a state file (ids start with [a-zA-Z0-9]) nor for a CNI
-    // config (the runtime only reads *.conf, *.conflist and *.json).
-    std::string temp = dir + "/." + name + ".tmp.XXXXXX";
+    std::string temp = dir + "/" + temp_prefix(name) + std::string(kTempSuffixLength, 'X');
     UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (!fd.valid()) {
         io_error("create temporary file for", target, errno);
@@ -131,6 +141,21 @@ void write_file_atomic(const std::string& dir, const std::string& name, std::str
         io_error("rename into place", target, errno);
     }
     remove_temp.dismiss();
+}
+
+void remove_temp_files_of(const std::string& dir, std::string_view name) {
+    const std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), &::closedir);
+    if (!listing) {
+        return;  // no directory: nothing was left in it
+    }
+    const std::string prefix = temp_prefix(name);
+    while (const dirent* entry = ::readdir(listing.get())) {
+        const std::string_view entry_name(entry->d_name);
+        if (entry_name.size() == prefix.size() + kTempSuffixLength &&
+            entry_name.starts_with(prefix)) {
+            ::unlinkat(::dirfd(listing.get()), entry->d_name, 0);  // best effort, as the caller's
+        }
+    }
 }
 
 }  // namespace splitnet::util

@@ -340,6 +340,21 @@ TEST(StateStore, RemoveTakesCorruptAndLockFilesAlong) {
     EXPECT_TRUE(std::filesystem::is_empty(root.path()));
 }
 
+TEST(StateStore, RemoveTakesTheTempFilesOfAKilledSaveAlong) {
+    const ScratchDir root;
+    const StateStore store(root.path());
+    store.save(sample_state());
+    // What a save killed between its system calls leaves, next to files that are not ours.
+    testutil::write_file(root / ".c0ffee@eth0.json.tmp.a1B2c3", "{", 0600);
+    testutil::write_file(root / ".c0ffee@eth1.json.tmp.a1B2c3", "{", 0600);
+    testutil::write_file(root / ".c0ffee@eth0.json.tmp.longer1", "{", 0600);
+    store.remove(sample_key());
+    EXPECT_FALSE(std::filesystem::exists(root / ".c0ffee@eth0.json.tmp.a1B2c3"));
+    EXPECT_FALSE(std::filesystem::exists(root / "c0ffee@eth0.json"));
+    EXPECT_TRUE(std::filesystem::exists(root / ".c0ffee@eth1.json.tmp.a1B2c3"));
+    EXPECT_TRUE(std::filesystem::exists(root / ".c0ffee@eth0.json.tmp.longer1"));
+}
+
 TEST(StateStore, BestEffortLockOnAnUnwritableDirectory) {
     const ScratchDir root;
     // A regular file where the directory should be: nothing can be created below it.

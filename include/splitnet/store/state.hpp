@@ -83,9 +83,10 @@ public:
     std::optional<State> load(const StateKey& key) const;
     void save(const State& state) const;
 
-    /// Once the attachment is gone: its state file (and the previous release's <id>.json when
-    /// `legacy`), the .corrupt files of the key and the previous release's lock file when
-    /// nobody holds it. Only a failure to remove a state file throws: the others are logged.
+    /// Once the attachment is gone, under the key's lock: its state file (and the previous
+    /// release's <id>.json when `legacy`), the temp files of a save that was killed, the
+    /// .corrupt files of the key and the previous release's lock file when nobody holds it.
+    /// Only a failure to remove a state file throws: the others are logged.
     void remove(const StateKey& key, bool legacy = false) const;
 
     /// Unlinks <key>.lock. Only while holding lock(key), as the last thing done under it, and

@@ -56,4 +56,9 @@ enum class Durability {
 void write_file_atomic(const std::string& dir, const std::string& name, std::string_view content,
                        mode_t mode, Durability durability = Durability::Volatile);
 
+/// Removes the temp files that write_file_atomic of `dir`/`name` leaves when it is killed
+/// half-way, best effort. Only for a caller that no other writer of that name can run beside
+/// (e.g. under the name's lock): a live write's temp file would go too.
+void remove_temp_files_of(const std::string& dir, std::string_view name);
+
 }  // namespace splitnet::util
