@@ -69,12 +69,22 @@ void ApiDuties::report(const std::string& problem) {
     }
 }
 
-void ApiDuties::tick(bool configured) {
+void ApiDuties::tick(bool configured, bool writes_status) {
     if (!active_ || !configured) {
         return;
     }
-    const bool guard_now =
-        options_.guard_bypassed_pods && ticks_++ % std::max(options_.guard_every_ticks, 1U) == 0;
+    if (options_.guard_bypassed_pods && !writes_status && !told_no_status_) {
+        spdlog::warn(
+            "node agent: the node config names no kubeconfig, so splitnet writes no "
+            "network-status and every pod that asks for a network would look bypassed: the "
+            "bypassed-pod guard is off until it names one");
+        told_no_status_ = true;
+    }
+    if (writes_status) {
+        told_no_status_ = false;
+    }
+    const bool guard_now = options_.guard_bypassed_pods && writes_status &&
+                           ticks_++ % std::max(options_.guard_every_ticks, 1U) == 0;
     const bool taint_now = !options_.remove_taint.empty() && !taint_done_;
     if (!guard_now && !taint_now) {
         return;

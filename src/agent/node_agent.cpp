@@ -113,7 +113,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::nullopt;
 }
 
-std::string cni_dir_of_node_config(const std::string& content) {
+config::MetaConf meta_conf_of_node_config(const std::string& content) {
     auto doc = util::parse_json_bounded(content, "node config",
                                         {util::kMaxConfigBytes, util::kMaxJsonDepth},
                                         cni::ErrorCode::InvalidNetworkConfig);
@@ -127,7 +127,7 @@ std::string cni_dir_of_node_config(const std::string& content) {
         plugin["name"] = doc.value("name", "");
         doc = std::move(plugin);
     }
-    return config::parse_meta_conf(util::dump_json(doc)).cni_dir;
+    return config::parse_meta_conf(util::dump_json(doc));
 }
 
 NodeAgent::NodeAgent(AgentOptions options, GatewayEventSink sink)
@@ -222,7 +222,7 @@ void NodeAgent::watch_once() {
             throw cni::Error(cni::ErrorCode::IoFailure,
                              fmt::format("node config {} is missing", config_path));
         }
-        cni_dir = cni_dir_of_node_config(*content);
+        cni_dir = meta_conf_of_node_config(*content).cni_dir;
     } catch (const cni::Error& e) {
         problem = e.what();
     }

@@ -243,6 +243,22 @@ bool wait_for_stop(const sigset_t& stop_signals, std::chrono::milliseconds inter
     }
 }
 
+// Whether the node config in place names a kubeconfig: only then does splitnet write each pod's
+// network-status, which the bypassed-pod guard relies on. A config that cannot be read or parsed
+// (say, between a hand edit and the next sync) names none.
+bool names_kubeconfig(const std::string& node_config_path) {
+    if (node_config_path.empty()) {
+        return false;
+    }
+    try {
+        const auto content = util::read_file_if_exists(node_config_path, util::Symlinks::Follow,
+                                                       util::kMaxConfigBytes);
+        return content && !agent::meta_conf_of_node_config(*content).kubeconfig.empty();
+    } catch (const cni::Error&) {
+        return false;
+    }
+}
+
 // The metrics endpoint and the gateway watch, on threads of their own (after SIGTERM/SIGINT are
 // blocked, so the threads inherit the mask and the signals reach the loop's sigtimedwait).
 std::unique_ptr<agent::NodeAgent> start_node_agent(const Options& options,
@@ -299,11 +315,11 @@ int run(const Options& options, const cni::Getenv& getenv) {
     agent::ApiDuties api_duties(
         {options.guard_bypassed_pods, options.remove_taint, options.service_account_dir}, getenv);
     bool in_place = configured;
-    api_duties.tick(in_place);
+    api_duties.tick(in_place, names_kubeconfig(installer.node_config_path()));
     std::string last_error;
     while (!wait_for_stop(stop_signals, options.watch_interval)) {
         if (!watch) {
-            api_duties.tick(in_place);
+            api_duties.tick(in_place, names_kubeconfig(installer.node_config_path()));
             continue;
         }
         try {
@@ -312,7 +328,7 @@ int run(const Options& options, const cni::Getenv& getenv) {
             node_agent->report_sync(synced, synced ? "" : "no master CNI config yet",
                                     installer.node_config_path());
             last_error.clear();
-            api_duties.tick(in_place);
+            api_duties.tick(in_place, names_kubeconfig(installer.node_config_path()));
         } catch (const cni::Error& e) {
             node_agent->report_sync(false, e.what(), installer.node_config_path());
             // Keep running: the next change (a fixed master config) is picked up. Said once

@@ -8,7 +8,8 @@
 #   records a SplitnetBypassed Event on it first, and leaves the others alone: one splitnet set
 #   up, one still starting, one on another node, one without networks;
 # - a failed API call is logged and retried on the next tick;
-# - nothing happens before the node config is in place;
+# - nothing happens before the node config is in place, and the guard does not run while the
+#   node config names no kubeconfig (splitnet then writes no network-status);
 # - --guard-bypassed-pods=false lists and deletes nothing; no NODE_NAME: no API call at all.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/apiserver_lib.sh"
@@ -122,6 +123,23 @@ assert_eq "... and, the config not being in place, made no API call" "0" \
     "$(grep -c '"method"' "$REQUESTS")"
 assert_eq "the taint is still there" \
     "splitnet.io/agent-not-ready node.kubernetes.io/not-ready" "$(taint_keys)"
+
+# --- guard on, but the node config names no kubeconfig (a hand-written one, copied): splitnet
+# writes no network-status then, every pod asking for a network would look bypassed, so the
+# guard does not run ------------------------------------------------------------------------------
+printf '%s\n' '{"cniVersion":"1.0.0","name":"splitnet","type":"splitnet",
+  "delegates":[{"cniVersion":"1.0.0","name":"cilium","type":"cilium-cni"}]}' >"$E2E_TMP/handwritten.conf"
+start_agent "$E2E_TMP/agent-nokc.log" NODE_NAME=node-a -- --multus-conf-file="$E2E_TMP/handwritten.conf"
+check "without a kubeconfig in the node config the agent says the guard is off" \
+    wait_for "warning" 30 grep -q "names no kubeconfig" "$E2E_TMP/agent-nokc.log"
+# The warning comes from the first tick, which would have run the guard: once the agent has
+# exited, that tick is over.
+stop_agent
+rm -f "$NETD/handwritten.conf"
+assert_eq "... said once" 1 "$(grep -c "names no kubeconfig" "$E2E_TMP/agent-nokc.log")"
+assert_eq "... and it listed no pod" 0 "$(count GET /api/v1/pods)"
+assert_eq "... and deleted none" 0 "$(count DELETE /api/v1/)"
+check "the bypassed pod is still there" test -e "$DATA/pods/zz/bypassed.json"
 
 # --- guard off, taint on; the first read of the node fails ------------------------------------
 printf '%s' '{"faults": [{"status": 422, "count": 1, "match": "/api/v1/nodes/node-a"}]}' >"$CONTROL"

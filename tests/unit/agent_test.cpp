@@ -307,14 +307,17 @@ TEST(NodeAttachments, EgressDnsYieldsADnsTarget) {
                     .dns.empty());
 }
 
-TEST(NodeAgent, CniDirComesFromTheNodeConfig) {
-    EXPECT_EQ(
-        cni_dir_of_node_config(
-            R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"splitnet","cniDir":"/x"}]})"),
-        "/x");
-    EXPECT_EQ(cni_dir_of_node_config(R"({"cniVersion":"0.3.1","name":"n","type":"splitnet"})"),
-              "/var/lib/cni/splitnet");
-    EXPECT_THROW(cni_dir_of_node_config("{"), cni::Error);
+TEST(NodeAgent, CniDirAndKubeconfigComeFromTheNodeConfig) {
+    const auto listed = meta_conf_of_node_config(
+        R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"splitnet","cniDir":"/x",)"
+        R"("kubeconfig":"/etc/cni/net.d/splitnet.d/splitnet.kubeconfig"}]})");
+    EXPECT_EQ(listed.cni_dir, "/x");
+    EXPECT_EQ(listed.kubeconfig, "/etc/cni/net.d/splitnet.d/splitnet.kubeconfig");
+    const auto plain =
+        meta_conf_of_node_config(R"({"cniVersion":"0.3.1","name":"n","type":"splitnet"})");
+    EXPECT_EQ(plain.cni_dir, "/var/lib/cni/splitnet");
+    EXPECT_EQ(plain.kubeconfig, "");
+    EXPECT_THROW(meta_conf_of_node_config("{"), cni::Error);
 }
 
 TEST(NodeAgent, HealthAndMetricsWithoutAnEndpoint) {

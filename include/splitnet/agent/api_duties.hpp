@@ -38,8 +38,10 @@ public:
 
     /// One tick, after the installer's sync. `configured`: the node config is in place. Nothing
     /// happens before it is: a pod deleted while the config is missing would only come back
-    /// bypassed again, and the taint keeps pods off the node until then.
-    void tick(bool configured);
+    /// bypassed again, and the taint keeps pods off the node until then. `writes_status`: that
+    /// config names a kubeconfig, so splitnet writes each pod's network-status. Without it every
+    /// pod that asks for a network would look bypassed: the guard does not run (said once).
+    void tick(bool configured, bool writes_status);
 
 private:
     std::unique_ptr<k8s::ApiClient> connect();
@@ -52,6 +54,7 @@ private:
     std::string node_;
     bool active_ = false;
     bool taint_done_ = false;
+    bool told_no_status_ = false;
     unsigned ticks_ = 0;
     std::string last_problem_;
 };

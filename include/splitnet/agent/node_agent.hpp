@@ -15,6 +15,7 @@
 #include "splitnet/agent/metrics_server.hpp"
 #include "splitnet/agent/metrics_text.hpp"
 #include "splitnet/agent/outcome_log.hpp"
+#include "splitnet/config/meta_conf.hpp"
 #include "splitnet/util/unique_fd.hpp"
 
 namespace splitnet::agent {
@@ -32,10 +33,10 @@ struct AgentOptions {
 /// Parses a Go-style duration of one unit: "10s", "500ms", "2m", "1h". nullopt otherwise. Pure.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
-/// The cniDir of a node config file's content (a .conf, or a .conflist whose first plugin is
-/// splitnet), with the plugin's default when the key is absent. Throws cni::Error when the
-/// content is no config.
-std::string cni_dir_of_node_config(const std::string& content);
+/// The splitnet config in a node config file's content (a .conf, or a .conflist whose first
+/// plugin is splitnet), with the plugin's defaults for absent keys (e.g. its cniDir). Throws
+/// cni::Error when the content is no config.
+config::MetaConf meta_conf_of_node_config(const std::string& content);
 
 /// The node agent's observability half: the gateway watch on a thread of its own, the metrics
 /// endpoint on another. The install loop tells it about each sync; nothing it does blocks that
