@@ -149,7 +149,8 @@ void remove_temp_files_of(const std::string& dir, std::string_view name) {
         return;  // no directory: nothing was left in it
     }
     const std::string prefix = temp_prefix(name);
-    while (const dirent* entry = ::readdir(listing.get())) {
+    // glibc readdir is safe on a stream no other thread uses; readdir_r is deprecated.
+    while (const dirent* entry = ::readdir(listing.get())) {  // NOLINT(concurrency-mt-unsafe)
         const std::string_view entry_name(entry->d_name);
         if (entry_name.size() == prefix.size() + kTempSuffixLength &&
             entry_name.starts_with(prefix)) {
