@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -116,34 +118,35 @@ std::vector<KeepEntry> parse_keep(const json& value) {
     return out;
 }
 
+// One word of a fixed set, e.g. egress.ipv6: "block", "allow" or "route".
+template <typename Choice, std::size_t N>
+Choice parse_choice(const json& value, const std::string& key,
+                    const std::array<std::pair<std::string_view, Choice>, N>& choices) {
+    const auto& text = expect_string(value, key);
+    for (const auto& [word, choice] : choices) {
+        if (text == word) {
+            return choice;
+        }
+    }
+    std::string words;
+    for (const auto& [word, choice] : choices) {
+        words += fmt::format(R"({}"{}")", words.empty() ? "" : ", ", word);
+    }
+    cni::fail_key(key, fmt::format(R"("{}" is not one of {})", text, words));
+}
+
 Ipv6Policy parse_ipv6(const json& value) {
-    const auto& text = expect_string(value, "egress.ipv6");
-    if (text == "block") {
-        return Ipv6Policy::Block;
-    }
-    if (text == "allow") {
-        return Ipv6Policy::Allow;
-    }
-    if (text == "route") {
-        return Ipv6Policy::Route;
-    }
-    cni::fail_key("egress.ipv6",
-                  fmt::format(R"("{}" is not one of "block", "allow", "route")", text));
+    return parse_choice<Ipv6Policy, 3>(value, "egress.ipv6",
+                                       {{{"block", Ipv6Policy::Block},
+                                         {"allow", Ipv6Policy::Allow},
+                                         {"route", Ipv6Policy::Route}}});
 }
 
 GatewayProbe parse_probe_gateway(const json& value) {
-    const auto& text = expect_string(value, "egress.probeGateway");
-    if (text == "off") {
-        return GatewayProbe::Off;
-    }
-    if (text == "warn") {
-        return GatewayProbe::Warn;
-    }
-    if (text == "require") {
-        return GatewayProbe::Require;
-    }
-    cni::fail_key("egress.probeGateway",
-                  fmt::format(R"("{}" is not one of "off", "warn", "require")", text));
+    return parse_choice<GatewayProbe, 3>(value, "egress.probeGateway",
+                                         {{{"off", GatewayProbe::Off},
+                                           {"warn", GatewayProbe::Warn},
+                                           {"require", GatewayProbe::Require}}});
 }
 
 DnsSplit parse_dns_split(const json& value) {
