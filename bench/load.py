@@ -109,6 +109,7 @@ class Node:
         self.netns = set()  # every named netns we created and have not deleted yet
         self.lock = threading.Lock()
         self.base_links = set()
+        self.helpers = set()  # pids of the benchmark's own helpers (the stand-in API server)
 
     def add_netns(self, name):
         with self.lock:
@@ -164,7 +165,7 @@ class Node:
                 pass
         pids = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
+            if not entry.isdigit() or int(entry) == os.getpid() or int(entry) in self.helpers:
                 continue
             try:
                 if netns_inode(f"/proc/{entry}/ns/net") in inodes:

@@ -238,8 +238,8 @@ def main():
     failures = Failures()
     status = 1
     try:
-        with pods.bench_node("storm", splitnet_a, splitnet_b, args.timeout) as (node, binaries,
-                                                                                tmp):
+        with pods.bench_node("storm", splitnet_a, splitnet_b, args.timeout,
+                             api=args.api) as (node, binaries, tmp):
             figures = {v: [] for v in names}
             with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
                 for r in range(args.rounds):

@@ -51,7 +51,8 @@ def main():
 
     status = 1
     try:
-        with pods.bench_node("pod", splitnet_a, splitnet_b, args.timeout) as (node, binaries, tmp):
+        with pods.bench_node("pod", splitnet_a, splitnet_b, args.timeout,
+                              api=args.api) as (node, binaries, tmp):
             with open(os.path.join(tmp, "stderr.log"), "wb") as errlog:
                 status = run(args, node, binaries, extra_a, extra_b, errlog.fileno())
     except Stop as e:

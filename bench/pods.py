@@ -18,6 +18,12 @@ wall time fork..wait4, CPU user+sys of the plugin and every child it waited for,
 chain's figures are the sums of its steps (peak RSS: the largest); the gap between two steps
 (this script's own spawning) is left out, as it would be Multus's cost.
 
+With --api, the splitnet variants are configured as on a Kubernetes node: the primary inline, a
+kubeconfig, and net1 from a NetworkAttachmentDefinition the pod's annotation names, read (with
+the pod) from the TLS stand-in API server of the tests (tests/testutil/fake_apiserver.py, in the
+node netns); after ADD splitnet writes the pod's network-status and posts its Events there. The
+stand-in is Python: its answers are slower than a real API server's, the same for A and B.
+
 The node and its VPN gateway netns are load.Node's: the private netns this process moved into
 with unshare, a veth vpn0 into <prefix>-gw holding the gateway 198.18.0.1.
 """
@@ -29,6 +35,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 
@@ -104,6 +111,70 @@ def splitnet_conf(node, address, egress, extra):
     return conf
 
 
+def api_conf(node, pod, conf):
+    """conf (splitnet_conf) as on a Kubernetes node: net1 comes from the pod's annotation."""
+    conf = dict(conf, kubeconfig=node.api.kubeconfig)
+    conf["delegates"] = conf["delegates"][:1]
+    node.api.put(pod)
+    return conf
+
+
+class ApiStandIn:
+    """The TLS stand-in API server of the tests, started in this (the node's) netns, and the
+    pods and NADs of the pod-level variants in its data directory."""
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests",
+                          "testutil", "fake_apiserver.py")
+    NAMESPACE = "bench"
+
+    def __init__(self, tmp):
+        self.data = os.path.join(tmp, "api")
+        token = secrets.token_hex(16)
+        self.process = subprocess.Popen(
+            [sys.executable, self.SCRIPT, "--data", self.data, "--token", token,
+             "--log", os.path.join(tmp, "api-requests.log")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        ready = json.loads(self.process.stdout.readline() or "null")
+        if not ready:
+            raise RuntimeError("the stand-in API server did not start")
+        self.kubeconfig = os.path.join(tmp, "kubeconfig")
+        with open(self.kubeconfig, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "bench",
+                       "clusters": [{"name": "bench", "cluster": {
+                           "server": f"https://127.0.0.1:{ready['port']}",
+                           "certificate-authority": ready["ca"]}}],
+                       "users": [{"name": "bench", "user": {"token": token}}],
+                       "contexts": [{"name": "bench",
+                                     "context": {"cluster": "bench", "user": "bench"}}]}, f)
+        self.written = set()
+
+    def put(self, pod):
+        """The pod object of `pod` and its NAD (named after it), once."""
+        if pod.api_name in self.written:
+            return
+        self.written.add(pod.api_name)
+        for kind in ("pods", "nads"):
+            os.makedirs(os.path.join(self.data, kind, self.NAMESPACE), exist_ok=True)
+        net1 = net1_conf(pod.net1, pod.variant.endswith("_egress"))
+        net1.pop("name")
+        nad = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+               "metadata": {"name": pod.api_name, "namespace": self.NAMESPACE},
+               "spec": {"config": json.dumps(net1)}}
+        obj = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": pod.api_name, "namespace": self.NAMESPACE,
+                            "uid": f"uid-{pod.api_name}", "resourceVersion": "1",
+                            "annotations": {"k8s.v1.cni.cncf.io/networks": pod.api_name}},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        for kind, body in (("nads", nad), ("pods", obj)):
+            with open(os.path.join(self.data, kind, self.NAMESPACE, f"{pod.api_name}.json"),
+                      "w") as f:
+                json.dump(body, f)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
 def net1_address(index):
     """A distinct static net1 address per pod: 198.18.0.10 onwards (.1 is the gateway)."""
     address = NET1_SUBNET.network_address + 10 + index
@@ -145,12 +216,17 @@ class Pod:
         self.extra = (extra_b if variant in B_VARIANTS else extra_a) or {}
         self.result = None
         self.created = False
+        self.api_name = f"{variant.replace('_', '-')}-{index}{tag}".lower()
 
     def env(self, command, ifname):
         e = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
         e.update({"CNI_COMMAND": command, "CNI_CONTAINERID": self.container_id,
                   "CNI_NETNS": f"/run/netns/{self.name}", "CNI_IFNAME": ifname,
                   "CNI_PATH": REFERENCE_DIR})
+        if self.node.api and self.variant not in PRIMARY_RESULT_VARIANTS:
+            e["CNI_ARGS"] = (f"IgnoreUnknown=1;K8S_POD_NAMESPACE={ApiStandIn.NAMESPACE};"
+                             f"K8S_POD_NAME={self.api_name};"
+                             f"K8S_POD_INFRA_CONTAINER_ID={self.container_id}")
         return e
 
     def steps(self, command):
@@ -166,6 +242,8 @@ class Pod:
                       json.dumps(net1_conf(self.net1, egress=False)).encode())]
             return steps if command == "ADD" else steps[::-1]
         conf = splitnet_conf(node, self.net1, self.variant.endswith("_egress"), self.extra)
+        if node.api:
+            conf = api_conf(node, self, conf)
         if command == "DEL" and self.result:
             conf["prevResult"] = self.result
         return [(None, self.env(command, "eth0"), json.dumps(conf).encode())]
@@ -216,6 +294,8 @@ def argument_parser(doc):
                     help="a top-level config key for A's config (repeatable)")
     ap.add_argument("--set-b", action="append", metavar="KEY=JSON",
                     help="a top-level config key for B's config (repeatable)")
+    ap.add_argument("--api", action="store_true",
+                    help="splitnet reads the pod and net1's NAD from the stand-in API server")
     return ap
 
 
@@ -228,7 +308,7 @@ def binaries_of(args):
 
 
 @contextlib.contextmanager
-def bench_node(kind, splitnet_a, splitnet_b, timeout):
+def bench_node(kind, splitnet_a, splitnet_b, timeout, api=False):
     """Moves this process into a private netns and yields (node, binaries, tmp): a load.Node
     whose namespaces are named splitnet-<kind>-<random>-*, set up, and the Binaries with the
     measuring launcher built. A stop signal kills every launched process and raises Stop; on
@@ -247,8 +327,12 @@ def bench_node(kind, splitnet_a, splitnet_b, timeout):
     prefix = f"splitnet-{kind}-{secrets.token_hex(3)}"
     tmp = tempfile.mkdtemp(prefix=f"splitnet-{kind}-")
     node = Node(prefix, tmp)
+    node.api = None
     try:
         node.setup()
+        if api:
+            node.api = ApiStandIn(tmp)
+            node.helpers.add(node.api.process.pid)
         launcher = compile_c(tmp, "launcher", LAUNCHER_C)
         floor = compile_c(tmp, "floor", FLOOR_C, "-static", "-DMASTER=\"vpn0\"",
                           f"-DPRIMARY=\"{os.path.join(REFERENCE_DIR, 'ptp')}\"")
@@ -259,6 +343,8 @@ def bench_node(kind, splitnet_a, splitnet_b, timeout):
             signal.signal(s, signal.SIG_IGN)
         for b in binaries:
             b.kill_all()
+        if node.api:
+            node.api.stop()
         node.teardown()
         shutil.rmtree(tmp, ignore_errors=True)
         left = [n for n in run_cmd("ip", "netns", "list").splitlines() if n.startswith(prefix)]

@@ -77,6 +77,14 @@ std::vector<plan::DelegateSpec> KubernetesSource::resolve_for_add(const config::
     return k8s::resolve_delegates(conf, api, pod, &missing_network_);
 }
 
+std::optional<plan::DelegateSpec> KubernetesSource::primary_before_resolve(
+    const config::MetaConf& conf, const cni::Request& request) {
+    if (plan::pod_ref_from_args(request.args).name.empty()) {
+        return std::nullopt;  // no pod to read: resolve_for_add answers at once
+    }
+    return k8s::config_primary_without_api(conf);
+}
+
 std::vector<plan::DelegateSpec> KubernetesSource::resolve_fallback(const config::MetaConf& conf,
                                                                    const cni::Request& request) {
     const auto ref = plan::pod_ref_from_args(request.args);

@@ -134,6 +134,32 @@ void check_isolation(const config::MetaConf& conf, const PodInfo& pod, const pla
                          " to globalNamespaces in the node config");
 }
 
+plan::DelegateSpec inline_delegate(const nlohmann::json& delegate) {
+    // Multus re-marshals each raw delegate map before loading it.
+    return file_delegate(util::go_marshal(delegate));
+}
+
+// The primary as the node config names it, before any pod annotation may replace it.
+plan::DelegateSpec config_primary(const config::MetaConf& conf, ApiClient* client) {
+    plan::DelegateSpec spec;
+    if (!conf.cluster_network.empty()) {
+        try {
+            spec = net_delegate(client, conf, conf.cluster_network);
+        } catch (const cni::Error& e) {
+            rethrow_with_prefix(e, "GetDefaultNetworks: failed to get clusterNetwork " +
+                                       conf.cluster_network + " in namespace " +
+                                       conf.multus_namespace + ": ");
+        }
+    } else {
+        if (conf.delegates.empty()) {
+            cni::fail_config("LoadNetConf: at least one delegate/clusterNetwork must be specified");
+        }
+        spec = inline_delegate(conf.delegates.front());
+    }
+    spec.is_primary = true;
+    return spec;
+}
+
 }  // namespace
 
 std::string nad_config(const nlohmann::json& nad, const std::string& nad_name,
@@ -169,33 +195,27 @@ std::optional<nlohmann::json> fetch_nad(ApiClient& client, const std::string& ns
     return response.body;
 }
 
+std::optional<plan::DelegateSpec> config_primary_without_api(const config::MetaConf& conf) {
+    if (!conf.cluster_network.empty() && conf.cluster_network.find('/') == std::string::npos) {
+        return std::nullopt;  // a name: a NAD in multusNamespace first (net_delegate)
+    }
+    return config_primary(conf, nullptr);
+}
+
 std::vector<plan::DelegateSpec> resolve_delegates(const config::MetaConf& conf, ApiClient* client,
                                                   const std::optional<PodInfo>& pod,
                                                   std::optional<MissingNetwork>* missing) {
-    std::vector<plan::DelegateSpec> specs;
+    std::vector<plan::DelegateSpec> specs = {config_primary(conf, client)};
     if (!conf.cluster_network.empty()) {
-        try {
-            specs.push_back(net_delegate(client, conf, conf.cluster_network));
-        } catch (const cni::Error& e) {
-            rethrow_with_prefix(e, "GetDefaultNetworks: failed to get clusterNetwork " +
-                                       conf.cluster_network + " in namespace " +
-                                       conf.multus_namespace + ": ");
-        }
-        specs.front().is_primary = true;
         if (pod && !contains(conf.system_namespaces, pod->namespace_)) {
             for (const auto& net : conf.default_networks) {
                 specs.push_back(net_delegate(client, conf, net));
             }
         }
     } else {
-        if (conf.delegates.empty()) {
-            cni::fail_config("LoadNetConf: at least one delegate/clusterNetwork must be specified");
+        for (std::size_t i = 1; i < conf.delegates.size(); ++i) {
+            specs.push_back(inline_delegate(conf.delegates[i]));
         }
-        for (const auto& delegate : conf.delegates) {
-            // Multus re-marshals each raw delegate map before loading it.
-            specs.push_back(file_delegate(util::go_marshal(delegate)));
-        }
-        specs.front().is_primary = true;
         if (!conf.default_networks.empty()) {
             spdlog::warn(
                 "defaultNetworks is only used together with clusterNetwork (as in Multus); "

@@ -36,7 +36,8 @@ void wait_for_readiness(const std::string& path, std::chrono::milliseconds timeo
     }
 }
 
-void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::string& netns) {
+void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::string& netns,
+                   std::size_t being_added) {
     std::vector<std::string> seen;
     for (const auto& attachment : attachments) {
         if (auto problem = cni::interface_name_problem(attachment.ifname); !problem.empty()) {
@@ -51,9 +52,13 @@ void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::
         }
         seen.push_back(attachment.ifname);
     }
+    if (being_added >= attachments.size()) {
+        return;
+    }
     const auto ns = net::open_netns(netns);
     net::Netlink pod(ns.get());
-    for (const auto& attachment : attachments) {
+    for (std::size_t i = being_added; i < attachments.size(); ++i) {
+        const auto& attachment = attachments[i];
         if (net::find_link(pod, attachment.ifname)) {
             throw cni::Error(
                 cni::ErrorCode::InvalidNetworkConfig,

@@ -5,7 +5,10 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -326,30 +329,114 @@ void add_overlapped(const config::MetaConf& conf,
     }
 }
 
+// An ADD call of one attachment, whose error names the network (the runtime's message).
+json named_add(const plan::Attachment& attachment, const std::function<json()>& add) {
+    try {
+        return add();
+    } catch (const cni::Error& e) {
+        throw cni::Error(e.code(),
+                         fmt::format("error adding network \"{}\" ({}): {}", attachment.network,
+                                     attachment.ifname, e.what()),
+                         e.details(), e.sys_errno());
+    }
+}
+
+// The primary as the node config decides it, ready to be started before the pod's networks are
+// resolved.
+struct EarlyPlan {
+    plan::DelegateSpec spec;
+    plan::Attachment attachment;
+    delegate::NetworkConfig network;
+};
+
+// Whether and how the primary can start early: the source knows it without the API, it needs no
+// other attachment's result, and its checks pass. Any problem means no early start: the ADD then
+// meets it in the order of an ADD without one.
+std::optional<EarlyPlan> plan_early_primary(Context& ctx) {
+    try {
+        auto spec = ctx.source.primary_before_resolve(ctx.conf, ctx.request);
+        if (!spec) {
+            return std::nullopt;
+        }
+        auto attachment =
+            plan::build_plan({*spec}, ctx.conf, ctx.request, /*for_add=*/true).front();
+        auto network = attachment_network(attachment, ctx.conf);
+        if (uses_primary_result(network)) {
+            return std::nullopt;
+        }
+        delegate::check_plugin_types(network, attachment.network);
+        check_ifnames({attachment}, ctx.request.netns);
+        return EarlyPlan{std::move(*spec), std::move(attachment), std::move(network)};
+    } catch (const std::exception& e) {
+        spdlog::debug("the primary is not started before the pod's networks are known: {}",
+                      e.what());
+        return std::nullopt;
+    }
+}
+
+// The primary of an ADD under "overlap", started before the pod's networks are resolved (for
+// the Kubernetes source: read from the API), so that its plugin runs meanwhile. Its thread writes
+// only the outcome members, which are read once it was joined.
+class EarlyPrimary {
+public:
+    // Default members only; bugprone-exception-escape follows nlohmann::json internals.
+    // NOLINTNEXTLINE(bugprone-exception-escape)
+    EarlyPrimary() = default;
+
+    ~EarlyPrimary() { join(); }
+
+    EarlyPrimary(const EarlyPrimary&) = delete;
+    EarlyPrimary& operator=(const EarlyPrimary&) = delete;
+    EarlyPrimary(EarlyPrimary&&) = delete;
+    EarlyPrimary& operator=(EarlyPrimary&&) = delete;
+
+    // `add` is the primary's ADD, given where to count its plugins that succeeded. Throws
+    // std::system_error when no thread can be started (nothing was started then).
+    void start(plan::DelegateSpec spec, std::function<json(std::size_t*)> add) {
+        spec_ = std::move(spec);
+        thread_ = std::thread([this, add = std::move(add)] {
+            try {
+                result_ = add(&plugins_added_);
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+        });
+    }
+
+    [[nodiscard]] const plan::DelegateSpec& spec() const { return spec_; }
+
+    // Waits for the primary's ADD, hands over its result (null when it failed) and how many of
+    // its plugins succeeded (once: later calls leave both alone), and returns what it threw.
+    std::exception_ptr finish(json& result, std::size_t& plugins_added) {
+        join();
+        if (!handed_over_) {
+            handed_over_ = true;
+            result = std::move(result_);
+            plugins_added = plugins_added_;
+        }
+        return error_;
+    }
+
+private:
+    void join() {
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+    plan::DelegateSpec spec_;
+    std::thread thread_;
+    json result_;
+    std::exception_ptr error_;
+    std::size_t plugins_added_ = 0;
+    bool handed_over_ = false;
+};
+
 json add_pod_networks(Context& ctx) {
     wait_for_readiness(ctx.conf.readiness_indicator_file, ctx.conf.readiness_timeout);
     const auto key = request_key(ctx);
     const auto lock = ctx.store.lock(key);
     clean_up_unfinished_add(ctx, key);
-
-    const auto specs = ctx.source.resolve_for_add(ctx.conf, ctx.request);
-    const auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/true);
-    // ECMP requests, and those that would undo an egress policy, are refused before anything
-    // exists in the pod.
-    const auto default_routes = plan::plan_default_routes(attachments);
-    if (default_routes) {
-        check_default_routes_keep_egress(attachments, *default_routes);
-    }
-    std::vector<delegate::NetworkConfig> networks;
-    networks.reserve(attachments.size());
-    for (const auto& attachment : attachments) {
-        networks.push_back(attachment_network(attachment, ctx.conf));
-        // Networks may come from NADs or confDir files anyone in a namespace can write: each of
-        // their plugins must be a plain plugin name, never a meta-plugin (checked before any
-        // attachment is made, not when the failing network's turn comes).
-        delegate::check_plugin_types(networks.back(), attachment.network);
-    }
-    check_ifnames(attachments, ctx.request.netns);
 
     store::State state;
     state.container_id = key.container_id;
@@ -358,29 +445,24 @@ json add_pod_networks(Context& ctx) {
     state.netns = ctx.request.netns;
     state.phase = store::Phase::Adding;
     state.add_tag = delegate::new_add_tag();
-    for (const auto& attachment : attachments) {
-        state.attachments.push_back({attachment, nullptr});
-    }
-    // The plan and the tag of every process this ADD starts are on disk before the first side
-    // effect, so DEL after a kill (even mid-delegate) stops them and removes what they did.
-    ctx.store.save(state);
-    util::kill_point("state-saved");
 
-    // Per attachment: whether its ADD was called (a failed ADD may have left parts behind, and
-    // its DEL cleans them up, as the runtime would), and how many plugins of its list succeeded.
-    // Each worker writes only its own attachment's slots; the rollback reads them after every
-    // worker was joined.
-    std::vector<char> started(attachments.size(), 0);
-    std::vector<std::size_t> plugins_added(attachments.size(), 0);
-    std::mutex state_mutex;  // state.attachments and its file, while ADDs run side by side
-    // Results not yet in the state. The last one is written by the final save below, together
-    // with the phase, unless default routes are changed in between: one state write less
-    // after the primary returns, on the ADD's critical path. A kill before that save leaves the
-    // state of a kill during the last attachment's ADD, which DEL handles in any case.
-    std::size_t results_to_come = attachments.size();
-    util::Rollback undo([&] {
+    // Per attachment of the state: whether its ADD was called (a failed ADD may have left parts
+    // behind, and its DEL cleans them up, as the runtime would), and how many plugins of its list
+    // succeeded. Each worker writes only its own attachment's slots; the rollback reads them after
+    // every worker was joined.
+    std::vector<char> started;
+    std::vector<std::size_t> plugins_added;
+    EarlyPrimary early;
+    bool primary_started_early = false;  // attachment 0 of the state is early's
+    bool saved = false;                  // a state is on disk: a failure from here on rolls back
+    // What the runtime's DEL would do to what this ADD started; returns what could not be
+    // removed and is ours to keep.
+    const auto roll_back_started = [&] {
+        if (primary_started_early) {
+            early.finish(state.attachments.front().result, plugins_added.front());
+        }
         std::vector<store::AttachmentState> begun;
-        for (std::size_t i = 0; i < attachments.size(); ++i) {
+        for (std::size_t i = 0; i < state.attachments.size(); ++i) {
             if (started[i] != 0) {
                 begun.push_back(state.attachments[i]);
             }
@@ -396,6 +478,13 @@ json add_pod_networks(Context& ctx) {
             const auto i = plan_index(state.attachments, a.attachment.ifname);
             return a.result.is_null() && plugins_added[i] == 0;
         });
+        return left;
+    };
+    util::Rollback undo([&] {
+        if (!saved) {
+            return;
+        }
+        auto left = roll_back_started();
         if (left.empty()) {
             ctx.store.remove(key);
             ctx.store.remove_lock_file(key);
@@ -406,6 +495,97 @@ json add_pod_networks(Context& ctx) {
         state.attachments = std::move(left);
         ctx.store.save(state);
     });
+
+    // Under "overlap" a primary that the node config decides is started first, and the pod's
+    // networks are resolved while its plugin runs. It is attachment 0 of the plan when the plan
+    // starts with it; when the pod names another primary (the default-network annotation), it is
+    // removed again before the plan's own is added.
+    if (ctx.conf.overlap) {
+        if (auto early_plan = plan_early_primary(ctx)) {
+            state.attachments = {{early_plan->attachment, nullptr}};
+            started = {1};
+            plugins_added = {0};
+            // On disk before its first side effect, as the plan below.
+            ctx.store.save(state);
+            saved = true;
+            util::kill_point("state-saved");
+            auto rt = attachment_runtime(early_plan->attachment, ctx);
+            rt.add_tag = state.add_tag;
+            spdlog::debug("starting network \"{}\" while the pod's networks are resolved",
+                          early_plan->attachment.network);
+            try {
+                early.start(std::move(early_plan->spec),
+                            [&ctx, attachment = std::move(early_plan->attachment),
+                             network = std::move(early_plan->network),
+                             rt = std::move(rt)](std::size_t* plugins) {
+                                return named_add(attachment, [&] {
+                                    return delegate::add_network(ctx.invoker, network, rt, plugins);
+                                });
+                            });
+                primary_started_early = true;
+            } catch (const std::system_error& e) {
+                started = {0};
+                spdlog::debug("the primary is not started before the pod's networks are known: {}",
+                              e.what());
+            }
+        }
+    }
+
+    const auto specs = ctx.source.resolve_for_add(ctx.conf, ctx.request);
+    if (primary_started_early && (specs.empty() || specs.front() != early.spec())) {
+        spdlog::info("the pod names its own primary network; removing \"{}\", started before",
+                     early.spec().name);
+        if (!roll_back_started().empty()) {
+            // The rollback keeps it in the state for the runtime's DEL.
+            throw cni::Error(cni::ErrorCode::TryAgainLater,
+                             fmt::format("network \"{}\", started before the pod's networks were "
+                                         "known, cannot be removed",
+                                         early.spec().name),
+                             "see the log for why; DEL retries it");
+        }
+        primary_started_early = false;
+        state.attachments.clear();
+        started.clear();
+        plugins_added.clear();
+    }
+    const auto attachments = plan::build_plan(specs, ctx.conf, ctx.request, /*for_add=*/true);
+    // ECMP requests, and those that would undo an egress policy, are refused before anything
+    // exists in the pod (but an early primary).
+    const auto default_routes = plan::plan_default_routes(attachments);
+    if (default_routes) {
+        check_default_routes_keep_egress(attachments, *default_routes);
+    }
+    std::vector<delegate::NetworkConfig> networks;
+    networks.reserve(attachments.size());
+    for (const auto& attachment : attachments) {
+        networks.push_back(attachment_network(attachment, ctx.conf));
+        // Networks may come from NADs or confDir files anyone in a namespace can write: each of
+        // their plugins must be a plain plugin name, never a meta-plugin (checked before any
+        // attachment is made, not when the failing network's turn comes).
+        delegate::check_plugin_types(networks.back(), attachment.network);
+    }
+    check_ifnames(attachments, ctx.request.netns, primary_started_early ? 1 : 0);
+
+    // The plan and the tag of every process this ADD starts are on disk before the first side
+    // effect (but an early primary's, whose state was saved before it), so DEL after a kill (even
+    // mid-delegate) stops them and removes what they did. An early primary's result is not in
+    // the state yet: it is handed over below.
+    state.attachments.clear();
+    for (const auto& attachment : attachments) {
+        state.attachments.push_back({attachment, nullptr});
+    }
+    started.resize(attachments.size(), 0);
+    plugins_added.resize(attachments.size(), 0);
+    ctx.store.save(state);
+    saved = true;
+    util::kill_point(primary_started_early ? "plan-saved" : "state-saved");
+
+    std::mutex state_mutex;  // state.attachments and its file, while ADDs run side by side
+    // Results not yet in the state. The last one is written by the final save below, together
+    // with the phase, unless default routes are changed in between: one state write less
+    // after the primary returns, on the ADD's critical path. A kill before that save leaves the
+    // state of a kill during the last attachment's ADD, which DEL handles in any case.
+    std::size_t results_to_come = attachments.size();
     // The first step's result of a network split at its egress step, by plan index: the policy
     // step's prevResult. Kept out of the state until the network is added, so that a kill in
     // between leaves the state the plan wrote before the first step (DEL removes the link by
@@ -414,39 +594,38 @@ json add_pod_networks(Context& ctx) {
     const std::vector<store::AttachmentState> primary_planned = {{attachments.front(), nullptr}};
     const auto add_one = [&](std::size_t i, AddStep step) {
         const auto& attachment = attachments[i];
-        auto net = networks[i];
-        if (step == AddStep::BeforeEgress) {
-            // Side by side with the primary: everything but its result (the policy step's).
-            add_egress_context(net, ctx, primary_planned);
-            set_egress_step(net, "beforePolicy");
-        } else if (uses_primary_result(net)) {
-            // Added only once every attachment before it was: no worker writes them any more.
-            add_egress_context(net, ctx,
-                               {state.attachments.begin(),
-                                state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
-            if (step == AddStep::Egress) {
-                set_egress_step(net, "policy");
-            }
-        }
-        auto rt = attachment_runtime(attachment, ctx);
-        rt.add_tag = state.add_tag;
-        if (step != AddStep::Egress) {
-            spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
-            started[i] = 1;  // before the call: see above
-        }
         nlohmann::json result;
-        try {
-            if (step == AddStep::Egress) {
-                result = delegate::add_plugin(ctx.invoker, net, net.plugins.back(), rt,
-                                              &before_egress[i]);
-            } else {
-                result = delegate::add_network(ctx.invoker, net, rt, &plugins_added[i]);
+        if (i == 0 && primary_started_early) {
+            if (auto error = early.finish(result, plugins_added[0])) {
+                std::rethrow_exception(error);
             }
-        } catch (const cni::Error& e) {
-            throw cni::Error(e.code(),
-                             fmt::format("error adding network \"{}\" ({}): {}", attachment.network,
-                                         attachment.ifname, e.what()),
-                             e.details(), e.sys_errno());
+        } else {
+            auto net = networks[i];
+            if (step == AddStep::BeforeEgress) {
+                // Side by side with the primary: everything but its result (the policy step's).
+                add_egress_context(net, ctx, primary_planned);
+                set_egress_step(net, "beforePolicy");
+            } else if (uses_primary_result(net)) {
+                // Added only once every attachment before it was: no worker writes them any more.
+                add_egress_context(net, ctx,
+                                   {state.attachments.begin(),
+                                    state.attachments.begin() + static_cast<std::ptrdiff_t>(i)});
+                if (step == AddStep::Egress) {
+                    set_egress_step(net, "policy");
+                }
+            }
+            auto rt = attachment_runtime(attachment, ctx);
+            rt.add_tag = state.add_tag;
+            if (step != AddStep::Egress) {
+                spdlog::debug("adding network \"{}\" as {}", attachment.network, attachment.ifname);
+                started[i] = 1;  // before the call: see above
+            }
+            result = named_add(attachment, [&] {
+                return step == AddStep::Egress
+                           ? delegate::add_plugin(ctx.invoker, net, net.plugins.back(), rt,
+                                                  &before_egress[i])
+                           : delegate::add_network(ctx.invoker, net, rt, &plugins_added[i]);
+            });
         }
         if (step == AddStep::BeforeEgress) {
             before_egress[i] = std::move(result);

@@ -8,7 +8,9 @@
 #   4. clusterNetwork given as a NAD name, a file path and a directory path;
 #   5. a NAD with an empty spec.config resolved from confDir;
 #   6. DEL from a Go Multus scratch cache (migration from Multus);
-#   7. hostile pod objects: cni-args nested 120000 levels, a 6 MiB pod.
+#   7. hostile pod objects: cni-args nested 120000 levels, a 6 MiB pod;
+#   8. the configured primary started while the pod is read ("overlap"), and a kill at each step
+#      of such an ADD.
 # The plugin and the API server run in a private "node" netns; every pod is a fresh netns. All
 # namespaces are deleted on exit (lib.sh).
 # shellcheck source=tests/e2e/lib.sh
@@ -162,6 +164,8 @@ assert_rc "3 default-network: ADD" 0
 assert_contains "3 eth0 comes from kube-system/alt-primary (10.43.0.0/24)" "$(addr_of eth0)" 10.43.0.
 check_not "3 the configured primary allocated nothing" test -d "$E2E_IPAM/cluster" -a -n "$(find "$E2E_IPAM/cluster" -name '10.42.*' 2>/dev/null)"
 assert_eq "3 net1 still attached" 10.10.20.5/24 "$(addr_of net1)"
+assert_contains "3 the configured primary, started while the pod was read, was removed first" \
+    "$(cat "$SN_ERR")" 'the pod names its own primary network; removing "cluster"'
 assert_pred "3 network-status: kube-system/alt-primary is the default on eth0 ..." \
     status-default "$(pod_file defnet)" kube-system/alt-primary@eth0
 assert_pred "... then media/net-a" status-name "$(pod_file defnet)" 1 media/net-a
@@ -271,5 +275,27 @@ assert_contains "7 the error names the response limit" "$(json_value "$SN_OUT" /
 k8s_run DEL huge "$CONF"
 assert_rc "7 DEL of the 6 MiB pod" 0
 assert_eq "7 every host-local lease released" "$leases_before" "$(lease_count)"
+
+# --- 8. the configured primary starts while the pod is read --------------------------------
+new_case
+put_pod early '{"k8s.v1.cni.cncf.io/networks":"net-a"}'
+k8s_run ADD early "$CONF"
+assert_rc "8 ADD" 0
+assert_contains "8 the primary was started before the pod was read" "$(cat "$SN_ERR")" \
+    'starting network "cluster" while the pod'"'"'s networks are resolved'
+assert_eq "8 net1 carries net-a's address" 10.10.20.5/24 "$(addr_of net1)"
+k8s_run DEL early "$CONF"
+assert_rc "8 DEL" 0
+# A kill at each step of that ADD, then the runtime's DEL: nothing is left. The steps are those
+# of the early primary (its state, its spawn), of the plan saved meanwhile, and the later ones.
+for step in state-saved delegate-spawned@1 plan-saved attachment-added@1 attachment-added@2 added; do
+    new_case
+    SN_CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=media;K8S_POD_NAME=early;K8S_POD_INFRA_CONTAINER_ID=$SN_CONTAINERID;K8S_POD_UID=uid-early"
+    run_splitnet ADD "$CONF" SPLITNET_TEST_KILL_AT="$step"
+    assert_eq "8 [$step] splitnet was SIGKILLed at the step" 137 "$SN_RC"
+    k8s_run DEL early "$CONF"
+    assert_rc "8 [$step] DEL after the kill" 0
+    assert_nothing_left "8 $step"
+done
 
 e2e_summary

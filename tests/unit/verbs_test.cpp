@@ -92,6 +92,9 @@ public:
     std::map<std::string, std::string> addresses = {
         {"ptp", "10.42.0.5/24"}, {"macvlan", "192.168.99.99/24"}, {"tuning", "0.0.0.0/0"}};
 
+    /// A caller other than a plugin call (the source) arrives at `group`, as a listed call does.
+    bool arrive(const std::string& group) { return meet(group); }
+
 private:
     bool meet(const std::string& group) {
         std::unique_lock lock(mutex_);
@@ -168,7 +171,20 @@ protected:
 
         std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
                                                         const cni::Request& request) override {
-            return inline_.resolve_for_add(conf, request);
+            auto specs = inline_.resolve_for_add(conf, request);
+            if (test_.on_resolve) {
+                test_.on_resolve(specs);
+            }
+            return specs;
+        }
+
+        // As the Kubernetes source, whose resolve_for_add reads the API, when the test says so.
+        std::optional<plan::DelegateSpec> primary_before_resolve(
+            const config::MetaConf& conf, const cni::Request& request) override {
+            if (!test_.primary_before_resolve) {
+                return std::nullopt;
+            }
+            return inline_.resolve_for_add(conf, request).front();
         }
 
         std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
@@ -201,6 +217,10 @@ protected:
 
     std::vector<std::size_t> after_add_calls;
     std::vector<FailureReport> add_failed_calls;
+    /// The source names the config's primary before resolving (as the Kubernetes source does).
+    bool primary_before_resolve = false;
+    /// Called by the source's resolve_for_add with what it resolved: may change it, or throw.
+    std::function<void(std::vector<plan::DelegateSpec>&)> on_resolve;
 
     std::vector<std::string> sequence(cni::Verb verb) const {
         std::vector<std::string> out;
@@ -928,6 +948,141 @@ TEST_P(VerbsTest, FailedRollbackOfAnOverlappedAddKeepsWhatIsLeft) {
     invoker_.failures.clear();
     invoker_.rendezvous.clear();
     ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_TRUE(state_files().empty());
+}
+
+// A source that reads the API (Kubernetes) names the config's primary first: with overlap its
+// ADD runs while the pod's networks are resolved; without, only once they are.
+TEST_P(VerbsTest, AnApiSourcesPrimaryRunsWhileThePodsNetworksAreResolved) {
+    primary_before_resolve = true;
+    if (overlap()) {
+        invoker_.group_sizes["resolve"] = 2;
+        invoker_.rendezvous[{cni::Verb::Add, "ptp"}] = "resolve";
+    }
+    on_resolve = [this](std::vector<plan::DelegateSpec>& /*specs*/) {
+        if (overlap()) {
+            EXPECT_TRUE(invoker_.arrive("resolve"));  // the primary's ADD is in meanwhile
+        } else {
+            EXPECT_TRUE(invoker_.calls.empty());
+        }
+    };
+    ASSERT_EQ(run_verb("ADD", conf()), 0) << out_;
+    expect_calls(cni::Verb::Add, {"ptp@tst0", "macvlan@net1", "tuning@net1"});
+    EXPECT_TRUE(sequence(cni::Verb::Del).empty());
+    const auto state = load_state();
+    ASSERT_TRUE(state);
+    ASSERT_EQ(state->attachments.size(), 2U);
+    EXPECT_FALSE(state->attachments[0].result.is_null());
+    EXPECT_EQ(state->phase, store::Phase::Added);
+}
+
+// The merged result and the state of an ADD whose primary started early are those of the
+// sequential ADD.
+TEST_P(VerbsTest, AnEarlyPrimaryGivesTheSequentialResultAndState) {
+    primary_before_resolve = true;
+    const auto seen = add_with_overlap_on_and_off([this] { return conf(); });
+    EXPECT_EQ(seen.at(true), seen.at(false));
+    EXPECT_TRUE(state_files().empty());
+}
+
+// The pod names its own primary (the default-network annotation): the config's, started early,
+// is removed before the pod's is added, and the result and state are the sequential ones.
+TEST_P(VerbsTest, AnEarlyPrimaryThePodReplacesIsRemovedFirst) {
+    primary_before_resolve = true;
+    invoker_.addresses["bridge"] = "10.88.0.7/24";
+    on_resolve = [](std::vector<plan::DelegateSpec>& specs) {
+        specs.front().name = "own";
+        specs.front().config = R"({"name":"own","cniVersion":"1.0.0","type":"bridge"})";
+    };
+    const auto seen = add_with_overlap_on_and_off([this] { return conf(); });
+    EXPECT_EQ(seen.at(true), seen.at(false));
+    EXPECT_NE(seen.at(true).first.find("10.88.0.7/24"), std::string::npos);
+    // Only the ADD with overlap started ptp; its DEL came before the pod's primary was added.
+    EXPECT_EQ(calls_of("ptp").size(), 1U);
+    const auto& calls = invoker_.calls;
+    const auto ptp_del = std::find_if(calls.begin(), calls.end(), [](const Call& call) {
+        return call.verb == cni::Verb::Del && call.type == "ptp";
+    });
+    const auto bridge_add = std::find_if(calls.begin(), calls.end(), [](const Call& call) {
+        return call.verb == cni::Verb::Add && call.type == "bridge";
+    });
+    EXPECT_LT(ptp_del - calls.begin(), bridge_add - calls.begin());
+    EXPECT_TRUE(state_files().empty());
+}
+
+// Failure injection: the pod's networks cannot be resolved (the API fails) while the early
+// primary runs. The error is the one without an early start, and the primary is removed.
+TEST_P(VerbsTest, AResolveFailureRemovesTheEarlyPrimary) {
+    primary_before_resolve = true;
+    on_resolve = [](std::vector<plan::DelegateSpec>& /*specs*/) {
+        throw cni::Error(cni::ErrorCode::TryAgainLater, "pod unreadable", "the API is down");
+    };
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 11);
+    EXPECT_EQ(error["msg"], "pod unreadable");
+    EXPECT_EQ(error["details"], "the API is down");
+    if (overlap()) {
+        EXPECT_EQ(sequence(cni::Verb::Add), (std::vector<std::string>{"ptp@tst0"}));
+        EXPECT_EQ(sequence(cni::Verb::Del), (std::vector<std::string>{"ptp@tst0"}));
+    } else {
+        EXPECT_TRUE(invoker_.calls.empty());
+    }
+    EXPECT_FALSE(state_exists());
+    ASSERT_EQ(add_failed_calls.size(), 1U);
+    EXPECT_EQ(add_failed_calls.front().error.msg(), "pod unreadable");
+}
+
+// Failure injection: a network of the pod is refused by the checks made before any attachment
+// of its own (a meta-plugin) while the early primary runs: the same error, nothing left.
+TEST_P(VerbsTest, APlanRefusedAfterTheEarlyStartRemovesThePrimary) {
+    primary_before_resolve = true;
+    on_resolve = [](std::vector<plan::DelegateSpec>& specs) {
+        specs.back().config = R"({"name":"vpn","cniVersion":"1.0.0","type":"multus"})";
+    };
+    std::map<bool, std::string> errors;
+    for (const bool on : {true, false}) {
+        overlap_ = on;
+        invoker_.calls.clear();
+        EXPECT_EQ(run_verb("ADD", conf()), 1);
+        errors[on] = out_;
+        EXPECT_EQ(sequence(cni::Verb::Del), sequence(cni::Verb::Add));
+        EXPECT_EQ(calls_of("ptp").size(), on ? 1U : 0U);
+        EXPECT_FALSE(state_exists());
+    }
+    EXPECT_EQ(errors.at(true), errors.at(false));
+    EXPECT_EQ(json::parse(errors.at(true))["code"], 7);
+}
+
+// Failure injection: the early primary the pod replaces cannot be removed. The ADD fails
+// without adding the pod's primary, and the state keeps the early one for the runtime's DEL.
+TEST_P(VerbsTest, AnEarlyPrimaryThatCannotBeRemovedStaysForTheRuntimesDel) {
+    primary_before_resolve = true;
+    invoker_.addresses["bridge"] = "10.88.0.7/24";
+    on_resolve = [](std::vector<plan::DelegateSpec>& specs) {
+        specs.front().name = "own";
+        specs.front().config = R"({"name":"own","cniVersion":"1.0.0","type":"bridge"})";
+    };
+    fail_on(cni::Verb::Del, "ptp");
+    if (!overlap()) {
+        EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;  // ptp is never run
+        EXPECT_TRUE(calls_of("ptp").empty());
+        return;
+    }
+    EXPECT_EQ(run_verb("ADD", conf()), 1);
+    const auto error = json::parse(out_);
+    EXPECT_EQ(error["code"], 11);
+    EXPECT_EQ(error["msg"],
+              "network \"cluster\", started before the pod's networks were known, cannot be "
+              "removed");
+    EXPECT_TRUE(calls_of("bridge").empty());
+    const auto state = load_state();
+    ASSERT_TRUE(state);
+    ASSERT_EQ(state->attachments.size(), 1U);
+    EXPECT_EQ(state->attachments[0].attachment.network, "cluster");
+    invoker_.failures.clear();
+    ASSERT_EQ(run_verb("DEL", conf()), 0) << out_;
+    EXPECT_EQ(sequence(cni::Verb::Del).back(), "ptp@tst0");
     EXPECT_TRUE(state_files().empty());
 }
 

@@ -25,6 +25,10 @@ public:
 
     std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
                                                     const cni::Request& request) override;
+    /// For a request that names its pod (whose GET resolve_for_add waits for): the config's
+    /// primary when it resolves without the API (k8s::config_primary_without_api).
+    std::optional<plan::DelegateSpec> primary_before_resolve(const config::MetaConf& conf,
+                                                             const cni::Request& request) override;
     /// DEL without state (Multus' rebuild): current annotations/NADs when the pod is readable,
     /// else whatever resolves without it; API failures never fail the DEL here.
     std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,

@@ -31,6 +31,12 @@ struct MissingNetwork {
     std::string error;  ///< why, e.g. network-attachment-definitions.k8s.cni.cncf.io "x" not found
 };
 
+/// The primary as resolve_delegates finds it before the pod's annotations are read, when the
+/// node config alone decides it without the API (inline `delegates`, or a clusterNetwork path);
+/// nullopt when clusterNetwork names a NAD. The default-network annotation may still replace it.
+/// Throws as resolve_delegates does.
+std::optional<plan::DelegateSpec> config_primary_without_api(const config::MetaConf& conf);
+
 /// The delegate list for ADD (or the DEL rebuild), in Multus order:
 /// 1. primary: clusterNetwork (NAD in multusNamespace, then a confDir file by name; or a path) —
 ///    else every inline `delegates` entry ([0] primary); the v1.multus-cni.io/default-network

@@ -23,6 +23,8 @@ struct Selection {
     nlohmann::json bandwidth;      ///< null when absent
     nlohmann::json cni_args;       ///< object merged into args.cni; null when absent
     std::optional<std::vector<std::string>> default_route;  ///< present even when empty
+
+    bool operator==(const Selection&) const = default;
 };
 
 /// One network to attach, before ifnames and runtime arguments are decided.
@@ -31,6 +33,8 @@ struct DelegateSpec {
     std::string config;  ///< exact conf or conflist bytes (name injected when it was missing)
     bool is_primary = false;
     std::optional<Selection> selection;  ///< set for annotation-derived networks
+
+    bool operator==(const DelegateSpec&) const = default;
 };
 
 }  // namespace splitnet::plan

@@ -15,8 +15,11 @@ void wait_for_readiness(const std::string& path, std::chrono::milliseconds timeo
 /// True when the readiness file exists (or none is configured).
 bool readiness_ok(const std::string& path);
 
-/// Before any work: every ifname is valid, unique in the plan, and absent from the pod netns.
-void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::string& netns);
+/// Before any work: every ifname is valid, unique in the plan, and absent from the pod netns,
+/// but for the first `being_added` attachments, which this ADD has started already (their names
+/// were checked before they were).
+void check_ifnames(const std::vector<plan::Attachment>& attachments, const std::string& netns,
+                   std::size_t being_added = 0);
 
 /// ADD/DEL into the plugin's own netns is refused (code 8) unless CNI_NETNS_OVERRIDE is 1|true;
 /// ADD/CHECK need an existing nsfs path.

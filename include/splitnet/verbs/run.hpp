@@ -31,6 +31,16 @@ public:
     virtual std::vector<plan::DelegateSpec> resolve_for_add(const config::MetaConf& conf,
                                                             const cni::Request& request) = 0;
 
+    /// For a source whose resolve_for_add waits for the API: the primary when the node config
+    /// alone decides it, without the API. Under "overlap" ADD starts it, and resolve_for_add
+    /// reads the pod and its networks while its plugin runs; when they name another primary
+    /// (the default-network annotation), ADD removes it before adding theirs. nullopt (the
+    /// default): ADD starts the primary once resolve_for_add returned. Throws as resolve_for_add.
+    virtual std::optional<plan::DelegateSpec> primary_before_resolve(
+        const config::MetaConf& /*conf*/, const cni::Request& /*request*/) {
+        return std::nullopt;
+    }
+
     /// Best effort for DEL/CHECK/STATUS/GC when no state exists: never blocks long, may return
     /// only the primary.
     virtual std::vector<plan::DelegateSpec> resolve_fallback(const config::MetaConf& conf,
