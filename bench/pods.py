@@ -11,6 +11,10 @@ how one pod is ADDed and DELed through each of them.
                    program (FLOOR_C) that starts ptp with the runtime's stdin and stdout and,
                    beside it, one `ip` command that adds (ADD) or deletes (DEL) a macvlan net1 in
                    the pod netns; it does nothing else (no config, no address, no state)
+  floor_safe       the floor plus what kill safety needs at least (FLOOR_C with STATE_DIR): a
+                   lock file taken for the container, and a state file of about splitnet's size
+                   written (temp file, then renamed into place) before the first side effect and
+                   again after the last, as splitnet does; DEL removes both
   (splitnet_b, splitnet_b_egress: the same two splitnet rows for a second binary, --splitnet-b)
 
 Every command is started by the measuring launcher of macvlan_add_del.py (through load.Runner):
@@ -46,23 +50,58 @@ from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
 SPLITNET_VARIANTS = ("splitnet", "splitnet_egress")
 B_VARIANTS = ("splitnet_b", "splitnet_b_egress")
 # Variants whose result is the primary's (no net1 in it).
-PRIMARY_RESULT_VARIANTS = ("primary", "floor", "chain")
+PRIMARY_RESULT_VARIANTS = ("primary", "floor", "floor_safe", "chain")
 
 # What variant "floor" runs: this process's own start (a static binary: the exec floor), the
 # primary as a child, and the kernel's work for net1 beside it. Its figures are what a pod with a
 # net1 costs at least, whatever runs the primary; splitnet / floor is what is splitnet's own.
+# With STATE_DIR defined it is variant "floor_safe": splitnet's kill-safety writes added.
 FLOOR_C = r"""
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 extern char** environ;
 static int ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+#ifdef STATE_DIR
+static char state[4096], temp[4096];
+/* The state (1.5 KiB, about splitnet's with two attachments) to a temp file, then into place:
+   renamed the first time, exchanged with the old one and that unlinked the second (as
+   util::write_file_atomic, which thereby avoids ext4's writeback on a rename over a file). */
+static int save(int first) {
+    static char body[1536];
+    memset(body, 'x', sizeof body);
+    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    int whole = write(fd, body, sizeof body) == (ssize_t)sizeof body;
+    close(fd);
+    if (!whole) return -1;
+    if (first) return rename(temp, state);
+    return renameat2(AT_FDCWD, temp, AT_FDCWD, state, RENAME_EXCHANGE) == 0 ? unlink(temp) : -1;
+}
+#endif
 int main(void) {
     const char* command = getenv("CNI_COMMAND");
     const char* netns = getenv("CNI_NETNS");
     if (!command || !netns) return 2;
+#ifdef STATE_DIR
+    const char* id = getenv("CNI_CONTAINERID");
+    char lock[4096];
+    if (!id) return 2;
+    snprintf(lock, sizeof lock, "%s/%s.lock", STATE_DIR, id);
+    snprintf(state, sizeof state, "%s/%s.json", STATE_DIR, id);
+    snprintf(temp, sizeof temp, "%s/.%s.json.tmp", STATE_DIR, id);
+    mkdir(STATE_DIR, 0700);
+    int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) return 5;
+    if (!strcmp(command, "ADD") && save(1) != 0) return 5;
+#endif
     char* pod = strrchr(netns, '/') ? strrchr(netns, '/') + 1 : (char*)netns;
     char* add[] = {"ip", "link", "add", "net1", "link", MASTER, "netns", pod,
                    "type", "macvlan", "mode", "bridge", 0};
@@ -79,6 +118,10 @@ int main(void) {
     int primary_status = 0, side_status = 0;
     if (waitpid(primary_pid, &primary_status, 0) < 0) return 4;
     if (side_pid && waitpid(side_pid, &side_status, 0) < 0) return 4;
+#ifdef STATE_DIR
+    if (!strcmp(command, "ADD") && save(0) != 0) return 5;
+    if (!strcmp(command, "DEL") && (unlink(state) != 0 || unlink(lock) != 0)) return 5;
+#endif
     return ok(primary_status) && (!side_pid || ok(side_status)) ? 0 : 1;
 }
 """
@@ -186,11 +229,11 @@ def net1_address(index):
 class Binaries:
     """One load.Runner (launcher + bounded wait + kill on stop) per binary."""
 
-    def __init__(self, launcher, floor, splitnet_a, splitnet_b, timeout):
+    def __init__(self, launcher, floors, splitnet_a, splitnet_b, timeout):
         paths = [os.path.join(REFERENCE_DIR, "ptp"), os.path.join(REFERENCE_DIR, "macvlan"),
-                 floor, splitnet_a] + ([splitnet_b] if splitnet_b else [])
+                 *floors.values(), splitnet_a] + ([splitnet_b] if splitnet_b else [])
         self.runners = {p: Runner(launcher, p, timeout) for p in paths}
-        self.floor = floor
+        self.floors = floors  # variant -> binary
         self.splitnet = {"splitnet": splitnet_a, "splitnet_egress": splitnet_a,
                          "splitnet_b": splitnet_b, "splitnet_b_egress": splitnet_b}
 
@@ -200,7 +243,8 @@ class Binaries:
 
 
 def variants(splitnet_b):
-    return ("primary", "floor", *SPLITNET_VARIANTS, "chain") + (B_VARIANTS if splitnet_b else ())
+    return (("primary", "floor", "floor_safe", *SPLITNET_VARIANTS, "chain") +
+            (B_VARIANTS if splitnet_b else ()))
 
 
 class Pod:
@@ -232,7 +276,7 @@ class Pod:
     def steps(self, command):
         """[(binary, env, stdin bytes)] in the order they run."""
         node = self.node
-        if self.variant in ("primary", "floor"):
+        if self.variant in ("primary", "floor", "floor_safe"):
             binary = os.path.join(REFERENCE_DIR, "ptp") if self.variant == "primary" else "floor"
             return [(binary, self.env(command, "eth0"), json.dumps(primary_conf(node)).encode())]
         if self.variant == "chain":
@@ -254,7 +298,8 @@ def run_pod(binaries, pod, command, stderr_fd):
     dict(ok, wall, cpu, rss, why): sums of wall and CPU over the steps, the largest peak RSS."""
     total = {"ok": True, "wall": 0.0, "cpu": 0.0, "rss": 0, "why": ""}
     for binary, env, stdin_bytes in pod.steps(command):
-        binary = binaries.floor if binary == "floor" else binary or binaries.splitnet[pod.variant]
+        binary = (binaries.floors[pod.variant] if binary == "floor"
+                  else binary or binaries.splitnet[pod.variant])
         res = binaries.runners[binary].run(env, stdin_bytes, stderr_fd)
         if res["timed_out"] or res["rc"] != 0:
             why = "timed out (killed)" if res["timed_out"] else f"exit {res['rc']}"
@@ -334,9 +379,12 @@ def bench_node(kind, splitnet_a, splitnet_b, timeout, api=False):
             node.api = ApiStandIn(tmp)
             node.helpers.add(node.api.process.pid)
         launcher = compile_c(tmp, "launcher", LAUNCHER_C)
-        floor = compile_c(tmp, "floor", FLOOR_C, "-static", "-DMASTER=\"vpn0\"",
-                          f"-DPRIMARY=\"{os.path.join(REFERENCE_DIR, 'ptp')}\"")
-        binaries.append(Binaries(launcher, floor, splitnet_a, splitnet_b, timeout))
+        floor_flags = ("-static", "-DMASTER=\"vpn0\"",
+                       f"-DPRIMARY=\"{os.path.join(REFERENCE_DIR, 'ptp')}\"")
+        floors = {"floor": compile_c(tmp, "floor", FLOOR_C, *floor_flags),
+                  "floor_safe": compile_c(tmp, "floor_safe", FLOOR_C, *floor_flags,
+                                          f"-DSTATE_DIR=\"{node.cni_dir}\"")}
+        binaries.append(Binaries(launcher, floors, splitnet_a, splitnet_b, timeout))
         yield node, binaries[0], tmp
     finally:
         for s in STOP_SIGNALS:
