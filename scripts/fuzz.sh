@@ -8,8 +8,9 @@
 # and exits non-zero if any harness crashed. docs/security.md#fuzzing has the details.
 #
 # Environment:
-#   FUZZ_SECONDS     seconds per harness (default 20: 11 harnesses ~ 4 minutes);
-#                    a long run is e.g. FUZZ_SECONDS=600
+#   FUZZ_SECONDS     seconds per harness (default 20); a long run is e.g. FUZZ_SECONDS=600.
+#                    The harnesses run SPLITNET_JOBS at a time, each on one core: 12 harnesses
+#                    take about 2 minutes on 2 cores
 #   FUZZ_HARNESSES   space-separated subset (default: all)
 #   FUZZ_MAX_LEN     largest input libFuzzer generates (default 131072: room for deep nesting)
 #   FUZZ_BUILD_DIR   default build-fuzz
@@ -44,29 +45,48 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$BUILD/artifacts" "$BUILD/logs"
-total=0
-crashes=0
-for h in "${HARNESSES[@]}"; do
-    bin=$BUILD/tests/fuzz/fuzz_$h
-    [[ -x $bin ]] || { echo "fuzz: $bin missing" >&2; exit 1; }
-    work=$BUILD/corpus/$h
+# fuzz_one HARNESS: runs it; its verdict goes to $BUILD/logs/HARNESS.status (exit status).
+fuzz_one() {
+    local h=$1 bin=$BUILD/tests/fuzz/fuzz_$1 work=$BUILD/corpus/$1 inputs
     mkdir -p "$work"
     inputs=("$work" "tests/fuzz/corpus/$h")
     [[ -d tests/fuzz/regressions/$h ]] && inputs+=("tests/fuzz/regressions/$h")
-    log=$BUILD/logs/$h.log
     "$bin" -max_total_time="$SECONDS_EACH" -max_len="$MAX_LEN" -timeout=30 -rss_limit_mb=4096 \
         -dict=tests/fuzz/splitnet.dict -print_final_stats=1 \
-        -artifact_prefix="$BUILD/artifacts/$h-" "${inputs[@]}" >"$log" 2>&1
-    status=$?
-    runs=$(awk '/^stat::number_of_executed_units/ {print $NF}' "$log" | tail -1)
+        -artifact_prefix="$BUILD/artifacts/$h-" "${inputs[@]}" >"$BUILD/logs/$h.log" 2>&1
+    echo $? >"$BUILD/logs/$h.status"
+}
+
+for h in "${HARNESSES[@]}"; do
+    [[ -x $BUILD/tests/fuzz/fuzz_$h ]] || { echo "fuzz: $BUILD/tests/fuzz/fuzz_$h missing" >&2; exit 1; }
+    rm -f "$BUILD/logs/$h.status"
+done
+# Side by side, JOBS at a time: each harness is one process on one core.
+running=0
+for h in "${HARNESSES[@]}"; do
+    if ((running >= JOBS)); then
+        wait -n
+        running=$((running - 1))
+    fi
+    fuzz_one "$h" &
+    running=$((running + 1))
+done
+wait
+
+total=0
+crashes=0
+for h in "${HARNESSES[@]}"; do
+    log=$BUILD/logs/$h.log
+    status=$(cat "$BUILD/logs/$h.status" 2>/dev/null || echo "none")
+    runs=$(awk '/^stat::number_of_executed_units/ {print $NF}' "$log" 2>/dev/null | tail -1)
     runs=${runs:-0}
     total=$((total + runs))
-    if ((status != 0)); then
+    if [[ $status != 0 ]]; then
         crashes=$((crashes + 1))
-        artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | cut -d' ' -f5)
+        artifact=$(grep -o "Test unit written to [^ ]*" "$log" 2>/dev/null | tail -1 | cut -d' ' -f5)
         printf 'fuzz: %-16s %10s executions  CRASH (exit %s) input: %s log: %s\n' "$h" "$runs" \
             "$status" "${artifact:-?}" "$log"
-        grep -E '^(==|====|SUMMARY|    #[0-9] )' "$log" | head -25 | sed 's/^/    /'
+        grep -E '^(==|====|SUMMARY|    #[0-9] )' "$log" 2>/dev/null | head -25 | sed 's/^/    /'
     else
         printf 'fuzz: %-16s %10s executions  ok (%s s)\n' "$h" "$runs" "$SECONDS_EACH"
     fi

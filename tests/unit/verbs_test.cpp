@@ -325,6 +325,17 @@ protected:
         return names;
     }
 
+    // A source that names the config's primary first, then resolves a pod whose
+    // default-network annotation replaces it (by "own", a bridge).
+    void the_pod_names_its_own_primary() {
+        primary_before_resolve = true;
+        invoker_.addresses["bridge"] = "10.88.0.7/24";
+        on_resolve = [](std::vector<plan::DelegateSpec>& specs) {
+            specs.front().name = "own";
+            specs.front().config = R"({"name":"own","cniVersion":"1.0.0","type":"bridge"})";
+        };
+    }
+
     void fail_on(cni::Verb verb, const std::string& type) {
         invoker_.failures.emplace(std::make_pair(verb, type),
                                   cni::Error(cni::ErrorCode::Other, type + " failed"));
@@ -988,12 +999,7 @@ TEST_P(VerbsTest, AnEarlyPrimaryGivesTheSequentialResultAndState) {
 // The pod names its own primary (the default-network annotation): the config's, started early,
 // is removed before the pod's is added, and the result and state are the sequential ones.
 TEST_P(VerbsTest, AnEarlyPrimaryThePodReplacesIsRemovedFirst) {
-    primary_before_resolve = true;
-    invoker_.addresses["bridge"] = "10.88.0.7/24";
-    on_resolve = [](std::vector<plan::DelegateSpec>& specs) {
-        specs.front().name = "own";
-        specs.front().config = R"({"name":"own","cniVersion":"1.0.0","type":"bridge"})";
-    };
+    the_pod_names_its_own_primary();
     const auto seen = add_with_overlap_on_and_off([this] { return conf(); });
     EXPECT_EQ(seen.at(true), seen.at(false));
     EXPECT_NE(seen.at(true).first.find("10.88.0.7/24"), std::string::npos);
@@ -1057,12 +1063,7 @@ TEST_P(VerbsTest, APlanRefusedAfterTheEarlyStartRemovesThePrimary) {
 // Failure injection: the early primary the pod replaces cannot be removed. The ADD fails
 // without adding the pod's primary, and the state keeps the early one for the runtime's DEL.
 TEST_P(VerbsTest, AnEarlyPrimaryThatCannotBeRemovedStaysForTheRuntimesDel) {
-    primary_before_resolve = true;
-    invoker_.addresses["bridge"] = "10.88.0.7/24";
-    on_resolve = [](std::vector<plan::DelegateSpec>& specs) {
-        specs.front().name = "own";
-        specs.front().config = R"({"name":"own","cniVersion":"1.0.0","type":"bridge"})";
-    };
+    the_pod_names_its_own_primary();
     fail_on(cni::Verb::Del, "ptp");
     if (!overlap()) {
         EXPECT_EQ(run_verb("ADD", conf()), 0) << out_;  // ptp is never run

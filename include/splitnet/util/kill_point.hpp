@@ -4,8 +4,9 @@
 // like CNI_*) may set SPLITNET_TEST_KILL_AT=<step>[@<n>], and splitnet then SIGKILLs itself the
 // n-th time (default: the first) it reaches that named step of ADD, exactly as a runtime's
 // timeout would. Never read from stdin, annotations or NADs. Steps: state-saved,
-// delegate-spawned, attachment-added, native-link-created, native-renamed, native-addresses,
-// native-up, native-routes, native-egress, added.
+// delegate-spawned, plan-saved (when the primary started before the plan was known),
+// attachment-added, native-link-created, native-renamed, native-addresses, native-up,
+// native-routes, native-egress, added (tests/e2e/test_k8s_cases.sh for plan-saved).
 
 #include <string_view>
 
