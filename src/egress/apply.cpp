@@ -207,7 +207,7 @@ void after_routes(const nlohmann::json& conf, const EgressTarget& target) {
         install_route(nl, r);
     }
     for (const auto& r : plan.remove) {
-        remove_route(nl, r);
+        remove_leaking_route(nl, r);
     }
     for (const auto& r : plan.add_last) {
         install_route(nl, r);

@@ -79,12 +79,18 @@ std::vector<RouteEntry> observe_routes(net::Netlink& nl) {
         r.kind = to_kind(info.type);
         r.protocol = static_cast<std::uint8_t>(info.protocol);
         r.scope = static_cast<std::uint8_t>(info.scope);
-        if (!info.nexthops.empty() && r.kind == RouteKind::Unicast) {
-            const auto& hop = info.nexthops.front();
-            r.dev = name_of(hop.ifindex);
-            r.gateway = hop.gw;
+        if (info.nexthops.empty() || r.kind != RouteKind::Unicast) {
+            out.push_back(std::move(r));
+            continue;
         }
-        out.push_back(std::move(r));
+        // Every hop of a multipath route: traffic leaves through each of them (a route whose
+        // first hop is net1 and whose second is eth0 leaks half of it).
+        for (const auto& hop : info.nexthops) {
+            auto entry = r;
+            entry.dev = name_of(hop.ifindex);
+            entry.gateway = hop.gw;
+            out.push_back(std::move(entry));
+        }
     }
     return out;
 }
@@ -100,6 +106,22 @@ void install_route(net::Netlink& nl, const RouteEntry& route) {
 
 bool remove_route(net::Netlink& nl, const RouteEntry& route) {
     return net::delete_route(nl, to_spec(nl, route));
+}
+
+bool remove_leaking_route(net::Netlink& nl, const RouteEntry& route) {
+    auto spec = to_spec(nl, route);
+    if (net::delete_route(nl, spec)) {
+        return true;
+    }
+    if (!route.dst.is_v4() || route.kind != RouteKind::Unicast) {
+        return false;  // an IPv6 multipath route is a set of routes, each deleted on its own
+    }
+    // The kernel matches a hop named in an IPv4 delete against the route's first hop only: a
+    // later hop of a multipath route goes with the whole route (its slot, type and protocol).
+    spec.gw.reset();
+    spec.ifindex = 0;
+    spec.protocol = route.protocol;
+    return net::delete_route(nl, spec);
 }
 
 }  // namespace splitnet::egress

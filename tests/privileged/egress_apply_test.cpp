@@ -137,6 +137,39 @@ TEST_F(EgressApplyTest, CheckFindsEveryDeviation) {
     }
 }
 
+// Every hop of a multipath route is looked at: with net1's hop first, a check of the first hop
+// alone would pass while half the traffic leaves through eth0.
+TEST_F(EgressApplyTest, CheckSeesEveryHopOfAMultipathRoute) {
+    const auto conf = conf_with({{"keep", json::array({"private"})}});
+    add(conf);
+    pod("ip route add 203.0.113.0/24 nexthop via 192.168.99.1 dev net1 "
+        "nexthop via 10.1.1.1 dev eth0");
+    try {
+        egress_check(conf.dump(), target_);
+        FAIL() << "check passed";
+    } catch (const cni::Error& e) {
+        EXPECT_EQ(e.msg(),
+                  "egress policy of net1 is not in place: route \"203.0.113.0/24 via 10.1.1.1 dev "
+                  "eth0 metric 0\" lets traffic outside keep leave via eth0");
+    }
+}
+
+// A multipath route with a hop through eth0 that exists when the policy is applied goes as a
+// whole: the kernel cannot take a later hop of an IPv4 multipath route out on its own.
+TEST_F(EgressApplyTest, AMultipathRouteWithAHopThroughEth0GoesAsAWhole) {
+    const auto conf = conf_with({{"keep", json::array({"private"})}});
+    egress_before_addresses(conf.dump(), target_);
+    configure_net1();
+    // net1's hop first: only the second one leaks.
+    pod("ip route add 203.0.113.0/24 nexthop via 192.168.99.1 dev net1 "
+        "nexthop via 10.1.1.1 dev eth0");
+    egress_after_routes(conf.dump(), target_);
+    EXPECT_EQ(pod("ip route show 203.0.113.0/24"), "");
+    EXPECT_EQ(pod("ip route get 203.0.113.10 | head -1"),
+              "203.0.113.10 via 192.168.99.1 dev net1 src 192.168.99.99 uid 0 \n");
+    EXPECT_NO_THROW(egress_check(conf.dump(), target_));
+}
+
 TEST_F(EgressApplyTest, DelRemovesOnlyWhatEgressAdded) {
     const auto conf = conf_with({{"keep", json::array({"private"})}});
     add(conf);
