@@ -3,11 +3,14 @@
 between the variants of bench/pods.py (primary alone, splitnet with and without the egress
 policy, the chain; with --splitnet-b also a second splitnet binary, e.g. another branch).
 
-Each cycle runs ADD then DEL of every variant, in an order rotated from cycle to cycle, so that
-the load of a shared machine hits every variant alike. Each variant has its own pod netns, made
-once. Printed: medians of ADD wall, ADD CPU (user+sys of the plugin and every child it waited
-for, from wait4), DEL wall, DEL CPU, peak RSS, and their ratios to the primary alone and to the
-floor (the least a pod with a net1 costs, see bench/pods.py).
+Each cycle runs ADD then DEL of every variant, in an order shuffled from cycle to cycle (seeded:
+--seed), so that the load of a shared machine hits every variant alike and no variant always
+follows the same one (and inherits the kernel work its DEL left behind). Even so, one run with
+the same binary as A and B gave B/A 0.92x to 0.98x (docs/benchmark.md, session 9): compare A and
+B in runs with both slots swapped. Each variant has its own pod netns, made once. Printed:
+medians of ADD wall, ADD CPU (user+sys of the plugin and every child it waited for, from wait4),
+DEL wall, DEL CPU, peak RSS, and their ratios to the primary alone and to the floor (the least a
+pod with a net1 costs, see bench/pods.py).
 
 Checked (exit 1 if any fails): every call succeeds; after each DEL the pod netns holds only lo;
 at the end nothing is left on the node (pod veths, splitnet state, host-local leases, processes).
@@ -23,6 +26,7 @@ any exit; no packet leaves them).
 
 import json
 import os
+import random
 import statistics
 import sys
 
@@ -45,6 +49,7 @@ def main():
     ap.add_argument("--cycles", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=60, help="bound of one invocation, s")
+    ap.add_argument("--seed", type=int, default=1, help="of the per-cycle variant order")
     args = ap.parse_args()
     splitnet_a, splitnet_b = pods.binaries_of(args)
     extra_a, extra_b = pods.parse_extra(args.set), pods.parse_extra(args.set_b)
@@ -69,9 +74,11 @@ def run(args, node, binaries, extra_a, extra_b, stderr_fd):
         node.add_netns(pod.name)
         the_pods[v] = pod
     samples = {(v, op): [] for v in names for op in ("ADD", "DEL")}
+    shuffler = random.Random(args.seed)
     for cycle in range(args.warmup + args.cycles):
-        shift = cycle % len(names)
-        for v in names[shift:] + names[:shift]:
+        order = list(names)
+        shuffler.shuffle(order)
+        for v in order:
             pod = the_pods[v]
             for op in ("ADD", "DEL"):
                 res = pods.run_pod(binaries, pod, op, stderr_fd)
@@ -94,7 +101,8 @@ def run(args, node, binaries, extra_a, extra_b, stderr_fd):
         values = [s[key] for s in samples[(v, op)]]
         return statistics.median(values) if values else float("nan")
 
-    print(f"\n{args.cycles} cycles (+{args.warmup} warm-up), variants alternating; "
+    print(f"\n{args.cycles} cycles (+{args.warmup} warm-up), variants alternating "
+          f"(order shuffled, seed {args.seed}); "
           f"failures: {len(failures.items)}")
     print(f"splitnet A: {binaries.splitnet['splitnet']} {extra_a or ''}")
     if binaries.splitnet["splitnet_b"]:

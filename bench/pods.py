@@ -15,6 +15,11 @@ how one pod is ADDed and DELed through each of them.
                    lock file taken for the container, and a state file of about splitnet's size
                    written (temp file, then renamed into place) before the first side effect and
                    again after the last, as splitnet does; DEL removes both
+  floor_netlink    the floor with net1 made as splitnet makes it, in its own process through
+                   netlink while ptp runs (FLOOR_C with IN_PROCESS): the macvlan created into the
+                   pod netns, then (setns) its address (FLOOR_NET1) added and the link set up, as
+                   static would; DEL deletes it there. No exec beside ptp: what is left over the
+                   primary is one process start and the kernel's work for net1
   (splitnet_b, splitnet_b_egress: the same two splitnet rows for a second binary, --splitnet-b)
 
 Every command is started by the measuring launcher of macvlan_add_del.py (through load.Runner):
@@ -50,15 +55,23 @@ from macvlan_add_del import LAUNCHER_C, compile_c, unshare_net
 SPLITNET_VARIANTS = ("splitnet", "splitnet_egress")
 B_VARIANTS = ("splitnet_b", "splitnet_b_egress")
 # Variants whose result is the primary's (no net1 in it).
-PRIMARY_RESULT_VARIANTS = ("primary", "floor", "floor_safe", "chain")
+FLOOR_VARIANTS = ("floor", "floor_safe", "floor_netlink")
+PRIMARY_RESULT_VARIANTS = ("primary", *FLOOR_VARIANTS, "chain")
 
 # What variant "floor" runs: this process's own start (a static binary: the exec floor), the
 # primary as a child, and the kernel's work for net1 beside it. Its figures are what a pod with a
 # net1 costs at least, whatever runs the primary; splitnet / floor is what is splitnet's own.
-# With STATE_DIR defined it is variant "floor_safe": splitnet's kill-safety writes added.
+# With STATE_DIR defined it is variant "floor_safe": splitnet's kill-safety writes added; with
+# IN_PROCESS, variant "floor_netlink": net1 through netlink in this process instead of `ip`.
 FLOOR_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +97,91 @@ static int save(int first) {
     if (!whole) return -1;
     if (first) return rename(temp, state);
     return renameat2(AT_FDCWD, temp, AT_FDCWD, state, RENAME_EXCHANGE) == 0 ? unlink(temp) : -1;
+}
+#endif
+#ifdef IN_PROCESS
+/* One request, its ACK awaited: 0 or the kernel's -errno. */
+struct request {
+    struct nlmsghdr header;
+    union { struct ifinfomsg link; struct ifaddrmsg address; } body;
+    char attributes[256];
+};
+static struct rtattr* put(struct request* r, int type, const void* data, int length) {
+    struct rtattr* a = (struct rtattr*)((char*)r + NLMSG_ALIGN(r->header.nlmsg_len));
+    a->rta_type = type;
+    a->rta_len = RTA_LENGTH(length);
+    if (length) memcpy(RTA_DATA(a), data, length);
+    r->header.nlmsg_len = NLMSG_ALIGN(r->header.nlmsg_len) + RTA_ALIGN(a->rta_len);
+    return a;
+}
+static void close_nest(struct request* r, struct rtattr* nest) {
+    nest->rta_len = (unsigned short)((char*)r + r->header.nlmsg_len - (char*)nest);
+}
+static void start(struct request* r, int type, int flags, size_t body) {
+    memset(r, 0, sizeof *r);
+    r->header.nlmsg_len = NLMSG_LENGTH(body);
+    r->header.nlmsg_type = type;
+    r->header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+}
+static int talk(int fd, struct request* r) {
+    if (send(fd, r, r->header.nlmsg_len, 0) < 0) return -1;
+    char answer[4096];
+    ssize_t n = recv(fd, answer, sizeof answer, 0);
+    struct nlmsghdr* h = (struct nlmsghdr*)answer;
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || h->nlmsg_type != NLMSG_ERROR) return -1;
+    return ((struct nlmsgerr*)NLMSG_DATA(h))->error;
+}
+static int route_socket(void) { return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE); }
+/* ADD: net1 created into the pod netns from here, then (in it) addressed and set up; DEL: net1
+   deleted in the pod netns. This process is single-threaded: setns moves all of it. */
+static int net1(int add, const char* netns) {
+    struct request r;
+    int pod = open(netns, O_RDONLY | O_CLOEXEC), fd = route_socket();
+    if (pod < 0 || fd < 0) return -1;
+    if (add) {
+        int master = (int)if_nametoindex(MASTER);
+        unsigned mode = MACVLAN_MODE_BRIDGE;
+        start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof r.body.link);
+        put(&r, IFLA_IFNAME, "net1", 5);
+        put(&r, IFLA_LINK, &master, 4);
+        put(&r, IFLA_NET_NS_FD, &pod, 4);
+        struct rtattr* info = put(&r, IFLA_LINKINFO, 0, 0);
+        put(&r, IFLA_INFO_KIND, "macvlan", 7);
+        struct rtattr* data = put(&r, IFLA_INFO_DATA, 0, 0);
+        put(&r, IFLA_MACVLAN_MODE, &mode, 4);
+        close_nest(&r, data);
+        close_nest(&r, info);
+        if (talk(fd, &r) != 0) return -1;
+    }
+    close(fd);
+    if (setns(pod, CLONE_NEWNET) != 0 || (fd = route_socket()) < 0) return -1;
+    int index = (int)if_nametoindex("net1");
+    if (!index) return -1;
+    if (!add) {
+        start(&r, RTM_DELLINK, 0, sizeof r.body.link);
+        r.body.link.ifi_index = index;
+        return talk(fd, &r);
+    }
+    char address[64];
+    const char* cidr = getenv("FLOOR_NET1");
+    const char* slash = cidr ? strchr(cidr, '/') : 0;
+    struct in_addr local;
+    if (!slash || slash - cidr >= (long)sizeof address) return -1;
+    memcpy(address, cidr, slash - cidr);
+    address[slash - cidr] = 0;
+    if (inet_pton(AF_INET, address, &local) != 1) return -1;
+    start(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof r.body.address);
+    r.body.address.ifa_family = AF_INET;
+    r.body.address.ifa_prefixlen = (unsigned char)atoi(slash + 1);
+    r.body.address.ifa_index = (unsigned)index;
+    put(&r, IFA_LOCAL, &local, 4);
+    put(&r, IFA_ADDRESS, &local, 4);
+    if (talk(fd, &r) != 0) return -1;
+    start(&r, RTM_NEWLINK, 0, sizeof r.body.link);
+    r.body.link.ifi_index = index;
+    r.body.link.ifi_flags = IFF_UP;
+    r.body.link.ifi_change = IFF_UP;
+    return talk(fd, &r);
 }
 #endif
 int main(void) {
@@ -112,17 +210,22 @@ int main(void) {
     posix_spawn_file_actions_addopen(&quiet, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
     pid_t side_pid = 0, primary_pid = 0;
+#ifndef IN_PROCESS
     if (side && posix_spawnp(&side_pid, "ip", &quiet, 0, side, environ) != 0) return 3;
+#endif
     char* primary[] = {PRIMARY, 0};
     if (posix_spawn(&primary_pid, PRIMARY, 0, 0, primary, environ) != 0) return 3;
-    int primary_status = 0, side_status = 0;
+    int primary_status = 0, side_status = 0, side_failed = 0;
+#ifdef IN_PROCESS
+    side_failed = side && net1(side == add, netns) != 0;
+#endif
     if (waitpid(primary_pid, &primary_status, 0) < 0) return 4;
     if (side_pid && waitpid(side_pid, &side_status, 0) < 0) return 4;
 #ifdef STATE_DIR
     if (!strcmp(command, "ADD") && save(0) != 0) return 5;
     if (!strcmp(command, "DEL") && (unlink(state) != 0 || unlink(lock) != 0)) return 5;
 #endif
-    return ok(primary_status) && (!side_pid || ok(side_status)) ? 0 : 1;
+    return ok(primary_status) && (!side_pid || ok(side_status)) && !side_failed ? 0 : 1;
 }
 """
 
@@ -243,7 +346,7 @@ class Binaries:
 
 
 def variants(splitnet_b):
-    return (("primary", "floor", "floor_safe", *SPLITNET_VARIANTS, "chain") +
+    return (("primary", *FLOOR_VARIANTS, *SPLITNET_VARIANTS, "chain") +
             (B_VARIANTS if splitnet_b else ()))
 
 
@@ -276,9 +379,13 @@ class Pod:
     def steps(self, command):
         """[(binary, env, stdin bytes)] in the order they run."""
         node = self.node
-        if self.variant in ("primary", "floor", "floor_safe"):
-            binary = os.path.join(REFERENCE_DIR, "ptp") if self.variant == "primary" else "floor"
-            return [(binary, self.env(command, "eth0"), json.dumps(primary_conf(node)).encode())]
+        if self.variant == "primary":
+            return [(os.path.join(REFERENCE_DIR, "ptp"), self.env(command, "eth0"),
+                     json.dumps(primary_conf(node)).encode())]
+        if self.variant in FLOOR_VARIANTS:
+            env = dict(self.env(command, "eth0"),
+                       FLOOR_NET1=f"{self.net1}/{NET1_SUBNET.prefixlen}")
+            return [("floor", env, json.dumps(primary_conf(node)).encode())]
         if self.variant == "chain":
             steps = [(os.path.join(REFERENCE_DIR, "ptp"), self.env(command, "eth0"),
                       json.dumps(primary_conf(node)).encode()),
@@ -383,7 +490,9 @@ def bench_node(kind, splitnet_a, splitnet_b, timeout, api=False):
                        f"-DPRIMARY=\"{os.path.join(REFERENCE_DIR, 'ptp')}\"")
         floors = {"floor": compile_c(tmp, "floor", FLOOR_C, *floor_flags),
                   "floor_safe": compile_c(tmp, "floor_safe", FLOOR_C, *floor_flags,
-                                          f"-DSTATE_DIR=\"{node.cni_dir}\"")}
+                                          f"-DSTATE_DIR=\"{node.cni_dir}\""),
+                  "floor_netlink": compile_c(tmp, "floor_netlink", FLOOR_C, *floor_flags,
+                                             "-DIN_PROCESS")}
         binaries.append(Binaries(launcher, floors, splitnet_a, splitnet_b, timeout))
         yield node, binaries[0], tmp
     finally:
