@@ -170,6 +170,28 @@ TEST_F(EgressApplyTest, AMultipathRouteWithAHopThroughEth0GoesAsAWhole) {
     EXPECT_EQ(check_error(conf), "");
 }
 
+// IPv6 keeps a multipath route as one route per hop: the hop through eth0 goes on its own and
+// net1's stays (IPv6 is managed under "route" as under "block").
+TEST_F(EgressApplyTest, AnIpv6MultipathHopThroughEth0GoesOnItsOwn) {
+    target_.ips.push_back({"2001:db8:99::99/64", "2001:db8:99::1", 2});
+    // No gateway answers NDP here: the probe would only wait.
+    const auto conf =
+        conf_with({{"keep", json::array({"private"})}, {"ipv6", "route"}, {"probeGateway", "off"}});
+    egress_before_addresses(conf.dump(), target_);
+    configure_net1();
+    pod("ip -6 addr add 2001:db8:99::99/64 dev net1 nodad && "
+        "ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad && "
+        "ip -6 route add 2001:db8:ff::/48 nexthop via 2001:db8:99::1 dev net1 "
+        "nexthop via 2001:db8:1::1 dev eth0");
+    EXPECT_THAT(check_error(conf),
+                testing::HasSubstr("route \"2001:db8:ff::/48 via 2001:db8:1::1 dev eth0 metric "
+                                   "1024\" lets traffic outside keep leave via eth0"));
+    egress_after_routes(conf.dump(), target_);
+    EXPECT_EQ(pod("ip -6 route show 2001:db8:ff::/48"),
+              "2001:db8:ff::/48 via 2001:db8:99::1 dev net1 metric 1024 pref medium\n");
+    EXPECT_EQ(check_error(conf), "");
+}
+
 TEST_F(EgressApplyTest, DelRemovesOnlyWhatEgressAdded) {
     const auto conf = conf_with({{"keep", json::array({"private"})}});
     add(conf);
