@@ -91,6 +91,14 @@ void Installer::install_binary() const {
                  options_.cni_bin_dir, kBinaryName);
 }
 
+void Installer::remove_temp_files() const {
+    util::remove_temp_files_of(options_.cni_bin_dir, kBinaryName);
+    for (const auto& name : config_names()) {
+        util::remove_temp_files_of(options_.cni_conf_dir, name);
+    }
+    util::remove_temp_files_of(options_.cni_conf_dir + "/" + kKubeconfigDir, kKubeconfigName);
+}
+
 void Installer::sync_kubeconfig() {
     if (!k8s::in_cluster_available(getenv_)) {
         kubeconfig_in_config_ = options_.kubeconfig_host_path;
@@ -203,6 +211,7 @@ void Installer::remove_config() const {
 }
 
 void Installer::uninstall() const {
+    remove_temp_files();
     remove_if_exists(options_.cni_bin_dir + "/" + kBinaryName);
     remove_config();
     // Cilium with cni.exclusive=true renames the config it finds; those copies are ours too.
@@ -293,6 +302,7 @@ int run(const Options& options, const cni::Getenv& getenv) {
     }
 
     Installer installer(options, getenv);
+    installer.remove_temp_files();
     if (!options.skip_binary_copy) {
         installer.install_binary();
     }

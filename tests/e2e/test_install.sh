@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `splitnet install` on a scratch "node" (temp dirs standing for /opt/cni/bin, /etc/cni/net.d and
 # the service-account mount; no namespaces, no network): the one-shot install (binary identical,
-# 0755; node config and kubeconfig 0600; nothing rewritten when nothing changed), its refusals
-# (no master, a broken master: exit 1, nothing written), and the watch loop: a changed master
-# config, one that turns invalid and is fixed, a rotated token, Cilium renaming the config
-# (cni.exclusive) and SIGTERM with --cleanup-config-on-exit; `splitnet uninstall` (everything
-# install wrote goes, the master config stays, idempotent). The plugin running the generated
-# config is in test_libcni.sh.
+# 0755; node config and kubeconfig 0600; nothing rewritten when nothing changed), its refusals (no
+# master, a broken master: exit 1, nothing written), the temp files of its own writes killed
+# half-way removed (and no other), and the watch loop: a changed master config, one that turns
+# invalid and is fixed, a rotated token, Cilium renaming the config (cni.exclusive) and SIGTERM
+# with --cleanup-config-on-exit; `splitnet uninstall` (everything install wrote goes, the master
+# config stays, idempotent). The plugin running the generated config is in test_libcni.sh.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -59,10 +59,18 @@ assert_eq "no temporary file is left" "" "$(find "$NODE" -name '.*tmp*')"
 
 conf_inode=$(inode_of "$CONF")
 kube_inode=$(inode_of "$KUBECONFIG_FILE")
+# What writes killed half-way leave (temp name: .<name>.tmp.XXXXXX), beside names not install's.
+touch "$BIN/.splitnet.tmp.Ab12Cd" "$NETD/.00-splitnet.conflist.tmp.Ef34Gh" \
+    "$NETD/splitnet.d/.splitnet.kubeconfig.tmp.Ij56Kl" "$NETD/.05-cilium.conflist.tmp.Mn78Op" \
+    "$BIN/.splitnet.tmp.Qr90StU"
 run_install --once --skip-multus-binary-copy --cluster-cidrs=10.42.0.0/16,10.43.0.0/16
 assert_rc "a second run succeeds" 0
 assert_eq "an unchanged config is not rewritten" "$conf_inode" "$(inode_of "$CONF")"
 assert_eq "an unchanged kubeconfig is not rewritten" "$kube_inode" "$(inode_of "$KUBECONFIG_FILE")"
+assert_eq "the temp files of install's own killed writes are gone, no other file" \
+    "$NODE/etc/cni/net.d/.05-cilium.conflist.tmp.Mn78Op $NODE/opt/cni/bin/.splitnet.tmp.Qr90StU" \
+    "$(find "$NODE" -name '.*tmp*' | sort | tr '\n' ' ' | sed 's/ $//')"
+rm -f "$NETD/.05-cilium.conflist.tmp.Mn78Op" "$BIN/.splitnet.tmp.Qr90StU"
 
 # --- refusals ----------------------------------------------------------------------------------
 mv "$NETD/05-cilium.conflist" "${E2E_TMP}/master.saved"
@@ -144,9 +152,12 @@ run_uninstall() {
     SN_RC=$?
 }
 master_before=$(cat "$NETD/05-cilium.conflist")
+touch "$BIN/.splitnet.tmp.Ab12Cd" "$NETD/.00-splitnet.conf.tmp.Ef34Gh" \
+    "$NETD/splitnet.d/.splitnet.kubeconfig.tmp.Ij56Kl"
 run_uninstall
 assert_rc "uninstall" 0
 check_not "the binary is gone" test -e "$BIN/splitnet"
+assert_eq "... and so are the temp files of killed writes: the bin dir is empty" "" "$(ls -A "$BIN")"
 check_not "the node config is gone" test -e "${NETD}/00-splitnet.conf"
 check_not "... (either spelling)" test -e "$CONF"
 check_not "the kubeconfig is gone" test -e "$KUBECONFIG_FILE"

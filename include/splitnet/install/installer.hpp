@@ -20,6 +20,12 @@ public:
     /// runtime that executes the binary meanwhile sees the old one or the new one, whole.
     void install_binary() const;
 
+    /// Removes the temp files that a write of install's killed half-way left beside the binary,
+    /// the node config or the kubeconfig (`.<name>.tmp.XXXXXX`, see util::write_file_atomic).
+    /// Only one installer runs on a node (the DaemonSet's pod, replaced not surged), so none is
+    /// another's write in progress.
+    void remove_temp_files() const;
+
     /// Writes <cni-conf-dir>/splitnet.d/splitnet.kubeconfig from the service account, and the
     /// node config (generated from the master config, or the --multus-conf-file copy), each only
     /// when its content differs from what is on disk: a file somebody deleted or renamed (Cilium
