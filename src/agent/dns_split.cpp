@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <poll.h>
 #include <span>
 #include <stop_token>
@@ -225,6 +226,7 @@ public:
         : rate_(rate), burst_(burst), tokens_(burst), last_(Clock::now()) {}
 
     bool take() {
+        const std::lock_guard lock(mutex_);
         const auto now = Clock::now();
         tokens_ = std::min<double>(
             burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * rate_);
@@ -237,6 +239,7 @@ public:
     }
 
 private:
+    std::mutex mutex_;  ///< the pod's UDP and TCP threads both take from it
     double rate_;
     double burst_;
     double tokens_;
@@ -279,17 +282,16 @@ public:
         if (::listen(tcp_.get(), kListenBacklog) != 0) {
             fail_errno(errno, "listen");
         }
-        thread_ = std::jthread([this] { serve(); });
-    }
-
-    ~PodServer() {
-        const std::uint64_t one = 1;
-        // An eventfd write fails only when its counter would overflow: never for a few writes.
-        [[maybe_unused]] const auto written = ::write(stop_.get(), &one, sizeof(one));
-        if (thread_.joinable()) {
-            thread_.join();
+        udp_thread_ = std::jthread([this] { serve(); });
+        try {
+            tcp_thread_ = std::jthread([this] { serve_tcp_connections(); });
+        } catch (...) {
+            stop();  // the UDP thread would wait for the eventfd forever
+            throw;
         }
     }
+
+    ~PodServer() { stop(); }
 
     PodServer(const PodServer&) = delete;
     PodServer& operator=(const PodServer&) = delete;
@@ -299,7 +301,19 @@ public:
     [[nodiscard]] const DnsTarget& target() const { return target_; }
 
 private:
-    /// A UDP query waiting for its upstream: the pod's thread never blocks on one, so a silent
+    void stop() {
+        const std::uint64_t one = 1;
+        // An eventfd write fails only when its counter would overflow: never for a few writes.
+        // Both threads see it: neither reads the counter back.
+        [[maybe_unused]] const auto written = ::write(stop_.get(), &one, sizeof(one));
+        for (auto* thread : {&udp_thread_, &tcp_thread_}) {
+            if (thread->joinable()) {
+                thread->join();
+            }
+        }
+    }
+
+    /// A UDP query waiting for its upstream: the pod's UDP thread never blocks on one, so a silent
     /// VPN resolver does not hold up the pod's cluster lookups.
     struct Pending {
         util::UniqueFd upstream;
@@ -373,8 +387,7 @@ private:
         std::vector<Pending> pending;
         std::vector<pollfd> fds;
         while (true) {
-            fds.assign({pollfd{stop_.get(), POLLIN, 0}, pollfd{udp_.get(), POLLIN, 0},
-                        pollfd{tcp_.get(), POLLIN, 0}});
+            fds.assign({pollfd{stop_.get(), POLLIN, 0}, pollfd{udp_.get(), POLLIN, 0}});
             int timeout_ms = -1;
             const auto now = Clock::now();
             for (const auto& p : pending) {
@@ -396,7 +409,7 @@ private:
             }
             try {
                 for (std::size_t i = 0; i < pending.size(); ++i) {
-                    if (fds[3 + i].revents != 0) {
+                    if (fds[2 + i].revents != 0) {
                         read_upstream(pending[i]);
                     }
                 }
@@ -409,9 +422,6 @@ private:
                 std::erase_if(pending, [](const Pending& p) { return p.done; });
                 if (fds[1].revents != 0) {
                     accept_udp(pending);
-                }
-                if (fds[2].revents != 0) {
-                    serve_tcp();
                 }
             } catch (const std::exception& e) {
                 spdlog::warn("dns split: {} ({}): {}", target_.netns, target_.network, e.what());
@@ -449,7 +459,34 @@ private:
         }
     }
 
-    // A TCP query, answered in line (TCP is the rare fallback; each step has its deadline).
+    // The pod's TCP connections, one after another on a thread of their own (TCP is the rare
+    // fallback; each step has its deadline): one that waits for its client or its upstream holds
+    // up the pod's other TCP connections, never its UDP queries.
+    void serve_tcp_connections() {
+        std::array<pollfd, 2> fds{};
+        while (true) {
+            fds = {pollfd{stop_.get(), POLLIN, 0}, pollfd{tcp_.get(), POLLIN, 0}};
+            if (::poll(fds.data(), fds.size(), -1) < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                spdlog::error("dns split: poll for {} (TCP): {}", target_.netns,
+                              net::errno_text(errno));
+                return;
+            }
+            if (fds[0].revents != 0) {
+                return;
+            }
+            try {
+                serve_tcp();
+            } catch (const std::exception& e) {
+                spdlog::warn("dns split: {} ({}), TCP: {}", target_.netns, target_.network,
+                             e.what());
+            }
+        }
+    }
+
+    // A TCP query, answered in line on the pod's TCP thread.
     std::optional<Bytes> resolve_tcp(const Bytes& query) {
         const auto question = parse_dns_query(query);
         if (!question || !bucket_.take()) {
@@ -515,7 +552,9 @@ private:
     util::UniqueFd udp_;
     util::UniqueFd tcp_;
     dns_split_detail::TokenBucket bucket_;
-    std::jthread thread_;  ///< last: joined before the fds above close
+    // Last: joined (stop()) before the fds above close.
+    std::jthread udp_thread_;  ///< UDP queries: serve()
+    std::jthread tcp_thread_;  ///< TCP connections: serve_tcp_connections()
 };
 
 DnsSplit::DnsSplit(DnsSplitOptions options) : options_(options) {}

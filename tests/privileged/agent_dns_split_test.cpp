@@ -1,14 +1,24 @@
 // The agent's DNS split against a real pod netns: sockets made in the pod, closed when the pod
 // leaves the state, nothing left behind (fds, threads) per pod.
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <gtest/gtest.h>
 
 #include "splitnet/agent/dns_split.hpp"
 #include "splitnet/net/address.hpp"
 #include "splitnet/net/link.hpp"
+#include "splitnet/net/netns.hpp"
+#include "splitnet/util/unique_fd.hpp"
 #include "testutil/netns_fixture.hpp"
 
 namespace splitnet::agent {
@@ -46,7 +56,60 @@ protected:
     std::string listening() {
         return run_in(pod_path(), "ss -Hlntu | grep -c 10.43.0.10:53 || true");
     }
+
+    /// Connections on the pod's TCP listener that the agent has not accepted yet.
+    std::string tcp_accept_queue() {
+        return run_in(pod_path(), R"(ss -Hltn src 10.43.0.10:53 | awk "{print \$2}")");
+    }
+
+    util::UniqueFd pod_socket(int type) {
+        return util::UniqueFd(
+            net::in_netns(pod_fd(), [type] { return ::socket(AF_INET, type | SOCK_CLOEXEC, 0); }));
+    }
 };
+
+using Bytes = std::vector<std::uint8_t>;
+
+/// A query for `name`, type A, class IN.
+Bytes dns_query(std::uint16_t id, const std::string& name) {
+    Bytes query = {static_cast<std::uint8_t>(id >> 8U),
+                   static_cast<std::uint8_t>(id & 0xffU),
+                   0x01,
+                   0x00,
+                   0,
+                   1,
+                   0,
+                   0,
+                   0,
+                   0,
+                   0,
+                   0};
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        const auto dot = std::min(name.find('.', start), name.size());
+        query.push_back(static_cast<std::uint8_t>(dot - start));
+        query.insert(query.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
+                     name.begin() + static_cast<std::ptrdiff_t>(dot));
+        start = dot + 1;
+    }
+    query.insert(query.end(), {0, 0, 1, 0, 1});
+    return query;
+}
+
+sockaddr_in dns_address(const char* ip) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(53);
+    ::inet_pton(AF_INET, ip, &address.sin_addr);
+    return address;
+}
+
+/// Bounds every wait of a test that goes wrong (a missing answer), never the pace of one that
+/// goes right.
+void bound_receive(int fd, std::chrono::seconds bound) {
+    const timeval tv{.tv_sec = bound.count(), .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
 
 TEST_F(DnsSplitTest, ServesInThePodAndLetsGoWithoutLeaks) {
     const auto fds_before = open_fds();
@@ -80,6 +143,66 @@ TEST_F(DnsSplitTest, APodThatCannotBeServedYetIsRetriedNotFatal) {
     not_a_netns.netns = "/dev/null";
     split.sync({gone, not_a_netns});
     EXPECT_EQ(split.pods_served(), 0U);
+}
+
+// A TCP connection that waits for its client does not hold up the pod's UDP queries: the stand-in
+// cluster DNS (in this test's node netns) answers a UDP query for a cluster name while the agent
+// has accepted a connection whose query has not arrived (and waits up to a minute for it).
+TEST_F(DnsSplitTest, AWaitingTcpConnectionDoesNotHoldUpUdp) {
+    auto& node = node_nl();
+    const int node_lo = net::get_link(node, "lo").index;
+    net::set_link_up(node, node_lo);
+    net::add_address(node, node_lo, *net::parse_cidr("10.43.0.10/32"));
+    const util::UniqueFd cluster_dns(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const auto cluster_address = dns_address("10.43.0.10");
+    ASSERT_EQ(::bind(cluster_dns.get(), reinterpret_cast<const sockaddr*>(&cluster_address),
+                     sizeof(cluster_address)),
+              0);
+    bound_receive(cluster_dns.get(), std::chrono::seconds(60));
+    std::jthread answer_one([fd = cluster_dns.get()] {
+        Bytes query(512);
+        sockaddr_storage peer{};
+        socklen_t length = sizeof(peer);
+        const auto n = ::recvfrom(fd, query.data(), query.size(), 0,
+                                  reinterpret_cast<sockaddr*>(&peer), &length);
+        if (n >= 12) {
+            query[2] |= 0x80U;  // the query itself, as its reply
+            ::sendto(fd, query.data(), static_cast<std::size_t>(n), 0,
+                     reinterpret_cast<const sockaddr*>(&peer), length);
+        }
+    });
+
+    DnsSplit split(DnsSplitOptions{.cluster_dns = *net::parse_ip("10.43.0.10"),
+                                   .upstream_timeout = std::chrono::minutes(1)});
+    split.sync({target()});
+    ASSERT_EQ(split.pods_served(), 1U);
+
+    // One byte of a length prefix, then nothing: the agent waits for the rest.
+    const auto tcp = pod_socket(SOCK_STREAM);
+    ASSERT_EQ(::connect(tcp.get(), reinterpret_cast<const sockaddr*>(&cluster_address),
+                        sizeof(cluster_address)),
+              0);
+    const std::uint8_t half = 0;
+    ASSERT_EQ(::send(tcp.get(), &half, 1, 0), 1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (tcp_accept_queue() != "0\n" && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(tcp_accept_queue(), "0\n") << "the agent never accepted the connection";
+
+    const auto udp = pod_socket(SOCK_DGRAM);
+    bound_receive(udp.get(), std::chrono::seconds(30));
+    const auto query = dns_query(0x4242, "api.default.svc.cluster.local");
+    ASSERT_EQ(
+        ::sendto(udp.get(), query.data(), query.size(), 0,
+                 reinterpret_cast<const sockaddr*>(&cluster_address), sizeof(cluster_address)),
+        static_cast<ssize_t>(query.size()));
+    Bytes reply(512);
+    const auto n = ::recv(udp.get(), reply.data(), reply.size(), 0);
+    ASSERT_EQ(n, static_cast<ssize_t>(query.size())) << "no answer while TCP waits";
+    EXPECT_EQ(reply[0], 0x42);
+    EXPECT_EQ(reply[1], 0x42);
+    EXPECT_NE(reply[2] & 0x80U, 0U);
 }
 
 }  // namespace

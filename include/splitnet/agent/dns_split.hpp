@@ -47,7 +47,8 @@ struct DnsSplitCounters {
 
 /// The node agent's DNS split. For each pod with egress.dns it holds a UDP and a TCP socket
 /// created in the pod's netns and bound to the cluster DNS Service IP, port 53 (the plugin put
-/// that address on the pod's lo), served by one thread per pod. A query for a name in the
+/// that address on the pod's lo), served by two threads per pod (UDP; TCP, whose connections
+/// take turns, so a slow one never holds up UDP). A query for a name in the
 /// cluster domain goes to the cluster DNS from the node's netns; any other goes to the pod's
 /// `servers` from a socket created in the pod's netns, so out through net1 and the VPN.
 /// Replies are relayed unchanged. Nothing answers for a pod the agent does not serve: its
@@ -55,7 +56,7 @@ struct DnsSplitCounters {
 class DnsSplit {
 public:
     explicit DnsSplit(DnsSplitOptions options);
-    ~DnsSplit();  ///< stops every pod's thread and closes its sockets
+    ~DnsSplit();  ///< stops every pod's threads and closes its sockets
     DnsSplit(const DnsSplit&) = delete;
     DnsSplit& operator=(const DnsSplit&) = delete;
     DnsSplit(DnsSplit&&) = delete;
