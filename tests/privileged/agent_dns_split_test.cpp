@@ -19,6 +19,7 @@
 #include "splitnet/net/link.hpp"
 #include "splitnet/net/netns.hpp"
 #include "splitnet/util/unique_fd.hpp"
+#include "testutil/dns_query.hpp"
 #include "testutil/netns_fixture.hpp"
 
 namespace splitnet::agent {
@@ -69,32 +70,6 @@ protected:
 };
 
 using Bytes = std::vector<std::uint8_t>;
-
-/// A query for `name`, type A, class IN.
-Bytes dns_query(std::uint16_t id, const std::string& name) {
-    Bytes query = {static_cast<std::uint8_t>(id >> 8U),
-                   static_cast<std::uint8_t>(id & 0xffU),
-                   0x01,
-                   0x00,
-                   0,
-                   1,
-                   0,
-                   0,
-                   0,
-                   0,
-                   0,
-                   0};
-    std::size_t start = 0;
-    while (start <= name.size()) {
-        const auto dot = std::min(name.find('.', start), name.size());
-        query.push_back(static_cast<std::uint8_t>(dot - start));
-        query.insert(query.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
-                     name.begin() + static_cast<std::ptrdiff_t>(dot));
-        start = dot + 1;
-    }
-    query.insert(query.end(), {0, 0, 1, 0, 1});
-    return query;
-}
 
 sockaddr_in dns_address(const char* ip) {
     sockaddr_in address{};
@@ -192,7 +167,8 @@ TEST_F(DnsSplitTest, AWaitingTcpConnectionDoesNotHoldUpUdp) {
 
     const auto udp = pod_socket(SOCK_DGRAM);
     bound_receive(udp.get(), std::chrono::seconds(30));
-    const auto query = dns_query(0x4242, "api.default.svc.cluster.local");
+    const auto query =
+        testutil::dns_query({"api", "default", "svc", "cluster", "local"}, {.id = 0x4242});
     ASSERT_EQ(
         ::sendto(udp.get(), query.data(), query.size(), 0,
                  reinterpret_cast<const sockaddr*>(&cluster_address), sizeof(cluster_address)),

@@ -9,6 +9,7 @@
 #include "splitnet/agent/dns_message.hpp"
 #include "splitnet/cni/error.hpp"
 #include "splitnet/egress/config.hpp"
+#include "testutil/dns_query.hpp"
 
 namespace splitnet {
 namespace {
@@ -79,21 +80,11 @@ TEST(DnsSplitConfig, ClusterDnsOnlyFromTheContext) {
     EXPECT_FALSE(egress::parse_splitnet_context(json::object()).cluster_dns);
 }
 
-std::vector<std::uint8_t> query(const std::vector<std::string>& labels, std::uint8_t flags = 0x01,
-                                std::uint16_t qdcount = 1) {
-    std::vector<std::uint8_t> out = {0xab, 0xcd, flags, 0x00, 0, static_cast<std::uint8_t>(qdcount),
-                                     0,    0,    0,     0,    0, 0};
-    for (const auto& label : labels) {
-        out.push_back(static_cast<std::uint8_t>(label.size()));
-        out.insert(out.end(), label.begin(), label.end());
-    }
-    out.insert(out.end(), {0, 0, 28, 0, 1});
-    return out;
-}
+using testutil::dns_query;
 
 TEST(DnsMessage, ParsesTheQuestion) {
     const auto q =
-        agent::parse_dns_query(query({"QBittorrent", "media", "svc", "cluster", "local"}));
+        agent::parse_dns_query(dns_query({"QBittorrent", "media", "svc", "cluster", "local"}));
     ASSERT_TRUE(q);
     EXPECT_EQ(q->id, 0xabcd);
     EXPECT_EQ(q->qtype, 28);
@@ -104,7 +95,7 @@ TEST(DnsMessage, ParsesTheQuestion) {
     EXPECT_FALSE(agent::in_domain(*q, "cluster.loca"));
     EXPECT_FALSE(agent::in_domain(*q, ""));
     EXPECT_EQ(agent::printable_name(*q), "qbittorrent.media.svc.cluster.local.");
-    const auto root = agent::parse_dns_query(query({}));
+    const auto root = agent::parse_dns_query(dns_query({}));
     ASSERT_TRUE(root);
     EXPECT_FALSE(agent::in_domain(*root, "cluster.local"));
     EXPECT_EQ(agent::printable_name(*root), ".");
@@ -112,7 +103,7 @@ TEST(DnsMessage, ParsesTheQuestion) {
 
 TEST(DnsMessage, ALabelWithADotIsNotAClusterName) {
     // One label "svc.cluster.local" under "tracker": textually a suffix, but not in the zone.
-    const auto q = agent::parse_dns_query(query({"tracker", "svc.cluster.local"}));
+    const auto q = agent::parse_dns_query(dns_query({"tracker", "svc.cluster.local"}));
     ASSERT_TRUE(q);
     EXPECT_FALSE(agent::in_domain(*q, "cluster.local"));
     EXPECT_EQ(agent::printable_name(*q), "tracker.svc\\046cluster\\046local.");
@@ -120,39 +111,39 @@ TEST(DnsMessage, ALabelWithADotIsNotAClusterName) {
 
 TEST(DnsMessage, DropsMalformedQueries) {
     EXPECT_FALSE(agent::parse_dns_query({}));
-    auto q = query({"a", "example"});
-    EXPECT_FALSE(agent::parse_dns_query(std::span(q).first(11)));            // short header
-    EXPECT_FALSE(agent::parse_dns_query(std::span(q).first(q.size() - 1)));  // cut question
-    EXPECT_FALSE(agent::parse_dns_query(query({"a"}, 0x81)));                // a reply
-    EXPECT_FALSE(agent::parse_dns_query(query({"a"}, 0x29)));                // opcode UPDATE
-    EXPECT_FALSE(agent::parse_dns_query(query({"a"}, 0x01, 2)));             // two questions
-    EXPECT_FALSE(agent::parse_dns_query(query({"a"}, 0x01, 0)));             // none
-    EXPECT_FALSE(agent::parse_dns_query(query({std::string(64, 'x')})));     // label > 63
-    EXPECT_FALSE(
-        agent::parse_dns_query(query({std::string(63, 'a'), std::string(63, 'b'),
-                                      std::string(63, 'c'), std::string(63, 'd')})));  // name > 255
-    EXPECT_TRUE(agent::parse_dns_query(query(
+    auto q = dns_query({"a", "example"});
+    EXPECT_FALSE(agent::parse_dns_query(std::span(q).first(11)));             // short header
+    EXPECT_FALSE(agent::parse_dns_query(std::span(q).first(q.size() - 1)));   // cut question
+    EXPECT_FALSE(agent::parse_dns_query(dns_query({"a"}, {.flags = 0x81})));  // a reply
+    EXPECT_FALSE(agent::parse_dns_query(dns_query({"a"}, {.flags = 0x29})));  // opcode UPDATE
+    EXPECT_FALSE(agent::parse_dns_query(dns_query({"a"}, {.qdcount = 2})));   // two questions
+    EXPECT_FALSE(agent::parse_dns_query(dns_query({"a"}, {.qdcount = 0})));   // none
+    EXPECT_FALSE(agent::parse_dns_query(dns_query({std::string(64, 'x')})));  // label > 63
+    EXPECT_FALSE(agent::parse_dns_query(
+        dns_query({std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'),
+                   std::string(63, 'd')})));  // name > 255
+    EXPECT_TRUE(agent::parse_dns_query(dns_query(
         {std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'), std::string(61, 'd')})));
     // 256 octets with the root label (found by the dns_query fuzz harness).
-    EXPECT_FALSE(agent::parse_dns_query(query(
+    EXPECT_FALSE(agent::parse_dns_query(dns_query(
         {std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'), std::string(62, 'd')})));
-    auto pointer = query({});
+    auto pointer = dns_query({});
     pointer[12] = 0xc0;
     pointer.insert(pointer.begin() + 13, 0x0c);
     EXPECT_FALSE(agent::parse_dns_query(pointer));
-    auto answers = query({"a"});
+    auto answers = dns_query({"a"});
     answers[7] = 1;
     EXPECT_FALSE(agent::parse_dns_query(answers));
-    auto big = query({"a"});
+    auto big = dns_query({"a"});
     big.resize(agent::kMaxDnsMessage + 1);
     EXPECT_FALSE(agent::parse_dns_query(big));
 }
 
 TEST(DnsMessage, RepliesMatchTheirQuery) {
-    auto reply = query({"a"}, 0x81);
+    auto reply = dns_query({"a"}, {.flags = 0x81});
     EXPECT_TRUE(agent::is_reply_to(reply, 0xabcd));
     EXPECT_FALSE(agent::is_reply_to(reply, 0xabce));
-    EXPECT_FALSE(agent::is_reply_to(query({"a"}), 0xabcd));  // QR clear
+    EXPECT_FALSE(agent::is_reply_to(dns_query({"a"}), 0xabcd));  // QR clear
     EXPECT_FALSE(agent::is_reply_to(std::span(reply).first(11), 0xabcd));
     reply.resize(agent::kMaxDnsMessage + 1);
     EXPECT_FALSE(agent::is_reply_to(reply, 0xabcd));  // too big for UDP
