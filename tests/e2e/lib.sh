@@ -180,11 +180,21 @@ e2e_setup_node_pod() {
     ip -n "$NODE_NS" link set "${MASTER}p" up
 }
 
-# e2e_new_pod: replace POD_NS/POD_NETNS with a fresh empty pod netns.
+# e2e_new_pod: replace POD_NS/POD_NETNS with a fresh empty pod netns. Numbered, not random: a
+# suite that makes a dozen pods drew the same $RANDOM twice about once in a few hundred runs.
+E2E_POD_SERIAL=0
 e2e_new_pod() {
-    POD_NS=$(e2e_name "pod${RANDOM}")
+    E2E_POD_SERIAL=$((E2E_POD_SERIAL + 1))
+    POD_NS=$(e2e_name "pod-s${E2E_POD_SERIAL}")
     POD_NETNS=/var/run/netns/${POD_NS}
     e2e_netns_add "$POD_NS"
+}
+
+# e2e_new_pod_and_container: a fresh pod netns (e2e_new_pod) and a container ID (SN_CONTAINERID)
+# no earlier call of this run gave.
+e2e_new_pod_and_container() {
+    e2e_new_pod
+    SN_CONTAINERID=$(e2e_name "cid-s${E2E_POD_SERIAL}")
 }
 
 # e2e_del_netns NAME: delete one of our namespaces early (e.g. "the pod is gone").

@@ -78,8 +78,7 @@ k8s_run() {
 
 # new_case: a fresh pod netns and container id.
 new_case() {
-    e2e_new_pod
-    SN_CONTAINERID=$(e2e_name "cid$RANDOM")
+    e2e_new_pod_and_container
 }
 
 addr_of() { ip -n "$POD_NS" -o -4 addr show dev "$1" 2>/dev/null | awk '{print $4}'; }

@@ -64,8 +64,7 @@ ev_run() {
 }
 
 new_case() {
-    e2e_new_pod
-    SN_CONTAINERID=$(e2e_name "cid$RANDOM")
+    e2e_new_pod_and_container
     echo '{}' >"$CONTROL"
 }
 

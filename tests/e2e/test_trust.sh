@@ -77,8 +77,7 @@ k8s_run() {  # VERB POD CONF [VAR=VALUE...]
 }
 
 new_case() {
-    e2e_new_pod
-    SN_CONTAINERID=$(e2e_name "cid$RANDOM")
+    e2e_new_pod_and_container
 }
 
 state_files() { find "$E2E_STATE" -name "*$SN_CONTAINERID*" ! -name '*.lock' 2>/dev/null; }
